@@ -1,0 +1,267 @@
+/**
+ * Lab configuration: command-line flags over an optional JSON file over
+ * defaults. Pure: the file reader and environment are passed in, and every
+ * problem is one clear line (the CLI prints it and exits 2).
+ */
+import { isIP } from 'node:net';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface PortRange {
+  host: string;
+  min: number;
+  max: number;
+}
+
+export interface TimerConfig {
+  t1: number;
+  t2: number;
+  t4: number;
+}
+
+export interface LabConfig {
+  sip: HostPort;
+  /** Downstream targets in round-robin order; null = route by Request-URI. */
+  route: HostPort[] | null;
+  rtp: PortRange;
+  ng: HostPort | null;
+  redis: string | null;
+  record: string | null;
+  ui: HostPort | null;
+  token: string | null;
+  auth: boolean;
+  timers: TimerConfig;
+  maxCalls: number;
+}
+
+export const DEFAULT_CONFIG: LabConfig = {
+  sip: { host: '127.0.0.1', port: 5060 },
+  route: null,
+  rtp: { host: '127.0.0.1', min: 30000, max: 39999 },
+  ng: { host: '127.0.0.1', port: 2223 },
+  redis: 'redis://127.0.0.1:6379',
+  record: null,
+  ui: { host: '127.0.0.1', port: 7070 },
+  token: null,
+  auth: true,
+  timers: { t1: 500, t2: 4000, t4: 5000 },
+  maxCalls: 10_000,
+};
+
+export const USAGE = `usage: npm run lab -- [options]
+  --sip HOST:PORT            SIP proxy UDP+TCP listen address (default 127.0.0.1:5060)
+  --route HOST:PORT[,...]    downstream targets, round robin (default: route by Request-URI)
+  --rtp HOST:MIN-MAX         relay address and port range (default 127.0.0.1:30000-39999)
+  --ng HOST:PORT|off         rtpengine-compatible control listener (default 127.0.0.1:2223)
+  --redis URL|off            Redis for call events (default redis://127.0.0.1:6379)
+  --record DIR|off           recording directory (default off)
+  --ui HOST:PORT|off         console and API address (default 127.0.0.1:7070)
+  --token T                  API/UI token (also env CALLPATH_TOKEN; default: random, printed)
+  --no-auth                  no token (loopback UI only)
+  --t1 MS --t2 MS --t4 MS    SIP timer values (RFC 3261 §17; defaults 500/4000/5000)
+  --max-calls N              finished calls kept (default 10000)
+  --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
+                             record, ui, token, noAuth, t1, t2, t4, maxCalls); flags win
+  --help                     this text`;
+
+export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
+
+class ConfigError extends Error {}
+
+type Raw = Record<string, string | boolean>;
+
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'max-calls', 'config'];
+const JSON_KEYS: Record<string, string> = {
+  sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
+  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', maxCalls: 'max-calls',
+};
+
+export function parseLabArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+): ConfigResult {
+  try {
+    const flags = readFlags(argv);
+    if (flags.help) return { ok: true, config: DEFAULT_CONFIG, help: true };
+    const fromFile = typeof flags.config === 'string' ? readConfigFile(flags.config, readFile) : {};
+    const raw: Raw = { ...fromFile, ...flags };
+    if (raw.token === undefined && env.CALLPATH_TOKEN) raw.token = env.CALLPATH_TOKEN;
+    return { ok: true, config: build(raw) };
+  } catch (err) {
+    if (err instanceof ConfigError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+function readFlags(argv: readonly string[]): Raw {
+  const out: Raw = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (arg === '--no-auth') {
+      out['no-auth'] = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (options start with --; see --help)`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (!VALUE_FLAGS.includes(name)) throw new ConfigError(`unknown option --${name} (see --help)`);
+    let value: string | undefined;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new ConfigError(`--${name} needs a value`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function readConfigFile(path: string, readFile: (p: string) => string): Raw {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`cannot read config file ${path}: ${code}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  const out: Raw = {};
+  for (const [key, value] of Object.entries(json)) {
+    const flag = JSON_KEYS[key];
+    if (!flag) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
+    if (flag === 'no-auth') {
+      if (typeof value !== 'boolean') throw new ConfigError(`config file ${path}: "noAuth" must be true or false`);
+      if (value) out[flag] = true;
+    } else if (flag === 'route' && Array.isArray(value)) {
+      out[flag] = value.map(String).join(',');
+    } else if (typeof value === 'string' || typeof value === 'number') {
+      out[flag] = String(value);
+    } else if (value === false && ['ng', 'redis', 'record', 'ui'].includes(flag)) {
+      out[flag] = 'off';
+    } else {
+      throw new ConfigError(`config file ${path}: "${key}" must be a string`);
+    }
+  }
+  return out;
+}
+
+function build(raw: Raw): LabConfig {
+  const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
+  const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers } };
+  if (str('sip') !== undefined) c.sip = parseHostPort(str('sip')!, '--sip', true);
+  if (str('route') !== undefined) c.route = str('route')!.split(',').map((s) => parseHostPort(s.trim(), '--route'));
+  if (str('rtp') !== undefined) c.rtp = parseRange(str('rtp')!);
+  if (str('ng') !== undefined) c.ng = isOff(str('ng')!) ? null : parseHostPort(str('ng')!, '--ng', true);
+  if (str('redis') !== undefined) c.redis = isOff(str('redis')!) ? null : parseRedisUrl(str('redis')!);
+  if (str('record') !== undefined) c.record = isOff(str('record')!) ? null : nonEmpty(str('record')!, '--record');
+  if (str('ui') !== undefined) c.ui = isOff(str('ui')!) ? null : parseHostPort(str('ui')!, '--ui', true);
+  if (str('token') !== undefined) c.token = parseToken(str('token')!);
+  if (raw['no-auth'] === true) c.auth = false;
+  for (const t of ['t1', 't2', 't4'] as const) {
+    if (str(t) !== undefined) c.timers[t] = parseInteger(str(t)!, `--${t}`, 1, 600_000);
+  }
+  if (c.timers.t1 > c.timers.t2) throw new ConfigError(`--t1 (${c.timers.t1} ms) must not exceed --t2 (${c.timers.t2} ms)`);
+  if (str('max-calls') !== undefined) c.maxCalls = parseInteger(str('max-calls')!, '--max-calls', 1, 10_000_000);
+
+  if (c.ui) {
+    const loopback = isLoopback(c.ui.host);
+    if (!c.auth && c.token) throw new ConfigError('--no-auth and --token contradict each other');
+    if (!c.auth && !loopback) throw new ConfigError(`--no-auth is allowed only on a loopback UI address, not ${formatHostPort(c.ui)}`);
+    if (c.auth && !c.token && !loopback) {
+      throw new ConfigError(`refusing to serve the console on non-loopback ${formatHostPort(c.ui)} without --token`);
+    }
+  }
+  const clash = findPortClash(c);
+  if (clash) throw new ConfigError(clash);
+  return c;
+}
+
+function isOff(v: string): boolean {
+  return v === 'off' || v === 'false' || v === 'none';
+}
+
+function nonEmpty(v: string, flag: string): string {
+  if (v.trim() === '') throw new ConfigError(`${flag} needs a directory or "off"`);
+  return v;
+}
+
+/** Listen addresses may use port 0 (the OS picks one: tests use it); targets may not. */
+export function parseHostPort(v: string, flag: string, listen = false): HostPort {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:]+):(\d+)$/.exec(v);
+  if (!m) throw new ConfigError(`${flag}: "${v}" is not HOST:PORT (IPv6 as [::1]:PORT)`);
+  const host = m[1]!;
+  if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`${flag}: "${host}" is not an IP address`);
+  const port = parseInteger(m[2]!, flag, listen ? 0 : 1, 65535);
+  return { host: host === 'localhost' ? '127.0.0.1' : host, port };
+}
+
+function parseRange(v: string): PortRange {
+  const m = /^(.+):(\d+)-(\d+)$/.exec(v);
+  if (!m) throw new ConfigError(`--rtp: "${v}" is not HOST:MIN-MAX`);
+  const { host } = parseHostPort(`${m[1]}:1`, '--rtp');
+  const min = parseInteger(m[2]!, '--rtp', 1024, 65535);
+  const max = parseInteger(m[3]!, '--rtp', 1024, 65535);
+  if (min > max) throw new ConfigError(`--rtp: impossible port range ${min}-${max} (MIN is above MAX)`);
+  if (max - min + 1 < 4) throw new ConfigError(`--rtp: port range ${min}-${max} holds fewer than 4 ports (one call needs an RTP/RTCP pair per side)`);
+  return { host, min, max };
+}
+
+function parseRedisUrl(v: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`--redis: "${v}" is not a URL (redis://HOST:PORT) or "off"`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`--redis: "${v}" must start with redis:// or rediss://`);
+  return v;
+}
+
+function parseToken(v: string): string {
+  if (!/^[\x21-\x7e]{1,256}$/.test(v)) throw new ConfigError('--token must be 1-256 printable characters without spaces');
+  return v;
+}
+
+function parseInteger(v: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v)) throw new ConfigError(`${flag}: "${v}" is not a whole number`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(`${flag}: ${n} is outside ${min}-${max}`);
+  return n;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function formatHostPort(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
+
+/** Two listeners of ours on one UDP port would fail late and confusingly; say it now. */
+function findPortClash(c: LabConfig): string | null {
+  const udp: [string, HostPort][] = [['--sip', c.sip]];
+  if (c.ng) udp.push(['--ng', c.ng]);
+  for (const [flag, hp] of udp) {
+    if (hp.port !== 0 && hp.port >= c.rtp.min && hp.port <= c.rtp.max) return `${flag} port ${hp.port} lies inside the --rtp range ${c.rtp.min}-${c.rtp.max}`;
+  }
+  if (c.ng && c.sip.port !== 0 && c.ng.port === c.sip.port) return `--ng and --sip both use port ${c.sip.port}`;
+  if (c.ui && c.sip.port !== 0 && c.ui.port === c.sip.port) return `--ui and --sip both use port ${c.sip.port} (SIP also listens on TCP)`;
+  return null;
+}

@@ -1,0 +1,216 @@
+/**
+ * The one typed contract between the engine host and the UI.
+ *
+ * Everything the renderer can ask (commands) and receive (results, live
+ * batches) is declared here. It is implemented twice — over Electron IPC by
+ * the preload, and over a WebSocket by the lab server's client — and the
+ * renderer only ever sees `CallpathApi`, so it cannot tell which it has.
+ *
+ * This file is shared by the renderer, so it imports types only, and nothing
+ * from `engine/` at run time.
+ */
+import type { ComponentName, ComponentState, ComponentStatus } from '../engine/component';
+import type { CallState, Direction, TransportName } from '../engine/capture/types';
+import type { LatencySummary } from '../engine/metrics/histogram';
+import type { DropCount } from '../engine/metrics/drops';
+
+export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount };
+
+export const CONTRACT_VERSION = 1;
+export const COMPONENTS: readonly ComponentName[] = ['proxy', 'relay', 'recorder', 'publisher'];
+export type ComponentAction = 'start' | 'stop';
+
+/** Signalling figures of the SIP proxy (all latencies in µs). */
+export interface SipStats {
+  callsPerSecond: number;
+  activeCalls: number;
+  activeTransactions: number;
+  retransmissionsPerSecond: number;
+  messagesIn: number;
+  messagesOut: number;
+  retransmissionsIn: number;
+  retransmissionsOut: number;
+  trying100: LatencySummary;
+}
+
+export interface Snapshot {
+  contractVersion: number;
+  /** Engine clock, µs. */
+  nowUs: number;
+  startedUs: number;
+  components: ComponentStatus[];
+  sip: SipStats;
+  /** Event-loop delay of the engine thread, µs. */
+  eventLoopDelay: LatencySummary;
+  calls: { active: number; stored: number; evicted: number };
+  /** Every counted drop, by place and reason. */
+  drops: DropCount[];
+}
+
+export interface CallSummary {
+  callId: string;
+  state: CallState;
+  from: string;
+  to: string;
+  startedUs: number;
+  updatedUs: number;
+  endedUs: number | null;
+  finalStatus: number | null;
+  messageCount: number;
+  retransmissions: number;
+  /** INVITE received → 100 Trying sent, µs. */
+  trying100Us: number | null;
+}
+
+/** One captured message as the UI sees it (the ladder's SIP lane). */
+export interface CapturedMessage {
+  /** Index within the call, stable while the call is stored. */
+  index: number;
+  lane: 'sip';
+  tsUs: number;
+  direction: Direction;
+  transport: TransportName;
+  src: string;
+  dst: string;
+  label: string;
+  method: string | null;
+  status: number | null;
+  cseq: string;
+  branch: string | null;
+  size: number;
+  retransmission: boolean;
+  /** The message text (UTF-8, invalid bytes replaced). */
+  text: string;
+}
+
+export interface CallDetail extends CallSummary {
+  timings: { trying100Us: number | null; forwardedUs: number | null; ringingUs: number | null; answeredUs: number | null };
+  retransmissionsByKind: Record<string, number>;
+  messagesDropped: number;
+  messages: CapturedMessage[];
+}
+
+/** Pushed a few times a second; never one per SIP packet. */
+export interface LiveBatch {
+  seq: number;
+  snapshot: Snapshot;
+  /** Calls created or changed since the previous batch, newest first (capped). */
+  calls: CallSummary[];
+  /** Changed calls left out of this batch because of the cap; the UI re-lists when > 0. */
+  callsOmitted: number;
+}
+
+/** Every command the UI can send, as data (so it can cross IPC and WebSocket and be validated). */
+export type Command =
+  | { cmd: 'getSnapshot' }
+  | { cmd: 'listCalls'; limit?: number }
+  | { cmd: 'getCall'; callId: string }
+  | { cmd: 'setComponent'; name: ComponentName; action: ComponentAction };
+
+export interface CommandResults {
+  getSnapshot: Snapshot;
+  listCalls: CallSummary[];
+  getCall: CallDetail | null;
+  setComponent: ComponentStatus;
+}
+
+export type CommandName = Command['cmd'];
+export type ResultOf<C extends Command> = CommandResults[C['cmd']];
+
+/** What the renderer holds. */
+export interface CallpathApi {
+  /** "electron" or "lab" — for the About box only; behaviour must not depend on it. */
+  readonly host: 'electron' | 'lab';
+  getSnapshot(): Promise<Snapshot>;
+  listCalls(limit?: number): Promise<CallSummary[]>;
+  getCall(callId: string): Promise<CallDetail | null>;
+  setComponent(name: ComponentName, action: ComponentAction): Promise<ComponentStatus>;
+  /** Live batches; returns the unsubscribe function. */
+  subscribe(onBatch: (batch: LiveBatch) => void): () => void;
+  /** Connection state of the transport (a lab browser can lose its WebSocket). */
+  onConnection(listener: (connected: boolean) => void): () => void;
+}
+
+/** The two primitives a transport provides; `apiFromTransport` builds the rest. */
+export interface ContractTransport {
+  host: 'electron' | 'lab';
+  invoke(command: Command): Promise<unknown>;
+  subscribe(onBatch: (batch: LiveBatch) => void): () => void;
+  onConnection(listener: (connected: boolean) => void): () => void;
+}
+
+export function apiFromTransport(t: ContractTransport): CallpathApi {
+  const call = <C extends Command>(c: C) => t.invoke(c) as Promise<ResultOf<C>>;
+  return {
+    host: t.host,
+    getSnapshot: () => call({ cmd: 'getSnapshot' }),
+    listCalls: (limit) => call(limit === undefined ? { cmd: 'listCalls' } : { cmd: 'listCalls', limit }),
+    getCall: (callId) => call({ cmd: 'getCall', callId }),
+    setComponent: (name, action) => call({ cmd: 'setComponent', name, action }),
+    subscribe: (f) => t.subscribe(f),
+    onConnection: (f) => t.onConnection(f),
+  };
+}
+
+export const MAX_LIST_LIMIT = 10_000;
+const MAX_CALL_ID_LENGTH = 1024;
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Every message from the UI is untrusted (a compromised renderer, a stray
+ * browser tab with the token): check its exact shape before it reaches the
+ * host. Unknown keys are refused so typos fail loudly.
+ */
+export function validateCommand(input: unknown): Validated<Command> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('command must be an object');
+  const o = input as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const only = (...allowed: string[]) => keys.every((k) => allowed.includes(k));
+  switch (o.cmd) {
+    case 'getSnapshot':
+      return only('cmd') ? { ok: true, value: { cmd: 'getSnapshot' } } : bad('getSnapshot takes no arguments');
+    case 'listCalls': {
+      if (!only('cmd', 'limit')) return bad('listCalls takes only "limit"');
+      if (o.limit === undefined) return { ok: true, value: { cmd: 'listCalls' } };
+      if (!Number.isInteger(o.limit) || (o.limit as number) < 1 || (o.limit as number) > MAX_LIST_LIMIT) {
+        return bad(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+      }
+      return { ok: true, value: { cmd: 'listCalls', limit: o.limit as number } };
+    }
+    case 'getCall':
+      if (!only('cmd', 'callId')) return bad('getCall takes only "callId"');
+      if (typeof o.callId !== 'string' || o.callId.length === 0 || o.callId.length > MAX_CALL_ID_LENGTH) {
+        return bad('callId must be a non-empty string of at most 1024 characters');
+      }
+      return { ok: true, value: { cmd: 'getCall', callId: o.callId } };
+    case 'setComponent':
+      if (!only('cmd', 'name', 'action')) return bad('setComponent takes only "name" and "action"');
+      if (typeof o.name !== 'string' || !COMPONENTS.includes(o.name as ComponentName)) {
+        return bad(`name must be one of ${COMPONENTS.join(', ')}`);
+      }
+      if (o.action !== 'start' && o.action !== 'stop') return bad('action must be "start" or "stop"');
+      return { ok: true, value: { cmd: 'setComponent', name: o.name as ComponentName, action: o.action } };
+    default:
+      return bad(`unknown command ${JSON.stringify(String(o.cmd)).slice(0, 60)}`);
+  }
+}
+
+function bad(error: string): { ok: false; error: string } {
+  return { ok: false, error };
+}
+
+/** Wire format of the lab WebSocket (JSON text frames). */
+export type ClientFrame = { type: 'invoke'; id: number; command: unknown };
+export type ServerFrame =
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: string }
+  | { type: 'batch'; batch: LiveBatch }
+  | { type: 'hello'; contractVersion: number };
+
+/** IPC channel names used by main and preload. */
+export const IPC = {
+  invoke: 'callpath:invoke',
+  batch: 'callpath:batch',
+  subscribe: 'callpath:subscribe',
+} as const;

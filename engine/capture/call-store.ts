@@ -1,0 +1,225 @@
+import { Histogram } from '../metrics/histogram';
+import type { CallState, SipCaptureEvent } from './types';
+
+/** Microsecond offsets from the first INVITE received, per RFC 3261 milestones. */
+export interface CallTimings {
+  /** INVITE received → 100 Trying sent. */
+  trying100Us: number | null;
+  /** INVITE received → INVITE forwarded downstream. */
+  forwardedUs: number | null;
+  /** INVITE received → first 18x sent upstream. */
+  ringingUs: number | null;
+  /** INVITE received → first 2xx for the INVITE sent upstream. */
+  answeredUs: number | null;
+}
+
+export interface CallRecord {
+  callId: string;
+  state: CallState;
+  from: string;
+  to: string;
+  startedUs: number;
+  updatedUs: number;
+  endedUs: number | null;
+  /** Final status of the initial INVITE, once known. */
+  finalStatus: number | null;
+  messageCount: number;
+  /** Messages dropped from the front of this call's ring. */
+  messagesDropped: number;
+  retransmissions: number;
+  /** Retransmissions by what was repeated: "INVITE", "BYE", "180", "200"… */
+  retransmissionsByKind: Record<string, number>;
+  timings: CallTimings;
+  messages: SipCaptureEvent[];
+  /** Internal: when the first INVITE arrived. */
+  inviteInUs: number | null;
+}
+
+export interface CallStoreOptions {
+  /** Finished calls kept before the oldest is evicted (RFC-free choice; issue #3 default). */
+  maxFinishedCalls: number;
+  /** Calls still in progress kept at once; beyond it the oldest is evicted and counted. */
+  maxActiveCalls: number;
+  /** Messages kept per call; beyond it the oldest are dropped and counted. */
+  maxMessagesPerCall: number;
+}
+
+export const DEFAULT_CALL_STORE_OPTIONS: CallStoreOptions = {
+  maxFinishedCalls: 10_000,
+  maxActiveCalls: 100_000,
+  maxMessagesPerCall: 500,
+};
+
+/**
+ * One record per Call-ID, built only from capture events, so that a live call
+ * and an imported pcap produce the same ladder. Bounded on every axis.
+ */
+export class CallStore {
+  /** Insertion order = creation order, so newest-first is reverse iteration. */
+  private readonly calls = new Map<string, CallRecord>();
+  private readonly finished: string[] = [];
+  private finishedHead = 0;
+  private activeCount = 0;
+  private dirty = new Set<string>();
+  readonly trying100 = new Histogram();
+  evictedActive = 0;
+  evictedFinished = 0;
+  messagesDropped = 0;
+
+  constructor(readonly options: CallStoreOptions = DEFAULT_CALL_STORE_OPTIONS) {}
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  get active(): number {
+    return this.activeCount;
+  }
+
+  get(callId: string): CallRecord | undefined {
+    return this.calls.get(callId);
+  }
+
+  /** Newest first. */
+  list(limit: number, filter?: (c: CallRecord) => boolean): CallRecord[] {
+    const out: CallRecord[] = [];
+    const all = [...this.calls.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const c = all[i]!;
+      if (!filter || filter(c)) out.push(c);
+    }
+    return out;
+  }
+
+  /** Call-IDs changed since the last drain; the host batches them to the UI. */
+  drainDirty(): string[] {
+    const ids = [...this.dirty];
+    this.dirty = new Set();
+    return ids;
+  }
+
+  record(ev: SipCaptureEvent): void {
+    let call = this.calls.get(ev.callId);
+    if (!call) {
+      call = this.create(ev);
+    }
+    call.updatedUs = ev.tsUs;
+    call.messageCount++;
+    if (call.messages.length >= this.options.maxMessagesPerCall) {
+      call.messages.shift();
+      call.messagesDropped++;
+      this.messagesDropped++;
+    }
+    call.messages.push(ev);
+    if (ev.retransmission) {
+      call.retransmissions++;
+      const kind = ev.method ?? String(ev.status);
+      call.retransmissionsByKind[kind] = (call.retransmissionsByKind[kind] ?? 0) + 1;
+    }
+    this.advance(call, ev);
+    this.dirty.add(call.callId);
+  }
+
+  private create(ev: SipCaptureEvent): CallRecord {
+    if (this.activeCount >= this.options.maxActiveCalls) this.evictOldestActive();
+    const call: CallRecord = {
+      callId: ev.callId,
+      state: 'trying',
+      from: headerValue(ev.raw, 'from', 'f') ?? '',
+      to: headerValue(ev.raw, 'to', 't') ?? '',
+      startedUs: ev.tsUs,
+      updatedUs: ev.tsUs,
+      endedUs: null,
+      finalStatus: null,
+      messageCount: 0,
+      messagesDropped: 0,
+      retransmissions: 0,
+      retransmissionsByKind: {},
+      timings: { trying100Us: null, forwardedUs: null, ringingUs: null, answeredUs: null },
+      messages: [],
+      inviteInUs: null,
+    };
+    this.calls.set(ev.callId, call);
+    this.activeCount++;
+    return call;
+  }
+
+  /** Call state from what crossed the proxy (RFC 3261 §12, §13.2.2.4, §15). */
+  private advance(call: CallRecord, ev: SipCaptureEvent): void {
+    const t = call.timings;
+    if (ev.method === 'INVITE' && ev.direction === 'in' && call.inviteInUs === null) {
+      call.inviteInUs = ev.tsUs;
+      return;
+    }
+    const since = call.inviteInUs === null ? null : ev.tsUs - call.inviteInUs;
+    if (ev.method === 'INVITE' && ev.direction === 'out' && since !== null && t.forwardedUs === null) {
+      t.forwardedUs = since;
+      return;
+    }
+    if (ev.status === null || ev.direction !== 'out') {
+      return;
+    }
+    // Responses we send upstream mark the milestones the UAC experiences.
+    if (ev.cseqMethod === 'INVITE') {
+      if (ev.status === 100) {
+        if (since !== null && t.trying100Us === null) {
+          t.trying100Us = since;
+          this.trying100.record(since);
+        }
+      } else if (ev.status < 200) {
+        if (since !== null && t.ringingUs === null) t.ringingUs = since;
+        if (call.state === 'trying') call.state = 'early';
+      } else if (ev.status < 300) {
+        if (since !== null && t.answeredUs === null) t.answeredUs = since;
+        if (call.state === 'trying' || call.state === 'early') {
+          call.finalStatus = ev.status;
+          call.state = 'confirmed';
+        }
+      } else if (call.state === 'trying' || call.state === 'early') {
+        call.finalStatus = ev.status;
+        this.finish(call, 'failed', ev.tsUs);
+      }
+    } else if (ev.cseqMethod === 'BYE' && ev.status >= 200 && call.state !== 'terminated' && call.state !== 'failed') {
+      this.finish(call, 'terminated', ev.tsUs);
+    }
+  }
+
+  private finish(call: CallRecord, state: CallState, tsUs: number): void {
+    call.state = state;
+    call.endedUs = tsUs;
+    this.activeCount--;
+    this.finished.push(call.callId);
+    while (this.finished.length - this.finishedHead > this.options.maxFinishedCalls) {
+      const old = this.finished[this.finishedHead++]!;
+      this.calls.delete(old);
+      this.dirty.delete(old);
+      this.evictedFinished++;
+    }
+    if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
+      this.finished.splice(0, this.finishedHead);
+      this.finishedHead = 0;
+    }
+  }
+
+  private evictOldestActive(): void {
+    for (const [id, c] of this.calls) {
+      if (c.endedUs === null) {
+        this.calls.delete(id);
+        this.dirty.delete(id);
+        this.activeCount--;
+        this.evictedActive++;
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Reads one header value from raw SIP bytes without parsing the message —
+ * only used once per call for the From/To columns.
+ */
+function headerValue(raw: Buffer, long: string, compact: string): string | undefined {
+  const text = raw.toString('latin1', 0, Math.min(raw.length, 4096));
+  const re = new RegExp(`\\r\\n(?:${long}|${compact})[ \\t]*:[ \\t]*([^\\r\\n]*)`, 'i');
+  return re.exec(text)?.[1]?.trim();
+}

@@ -1,0 +1,95 @@
+import { createMonotonicClock, type Clock } from './clock';
+import { COMPONENT_NAMES, type ComponentImpl, type ComponentName, type ComponentStatus } from './component';
+import { CallStore, DEFAULT_CALL_STORE_OPTIONS, type CallStoreOptions } from './capture/call-store';
+import { EventStream } from './events';
+import { ManagedComponent } from './lifecycle';
+import { DropCounters } from './metrics/drops';
+import { LoopDelayMonitor } from './metrics/loop-delay';
+import { notImplemented } from './not-implemented';
+
+/** What every component gets from the engine it lives in. */
+export interface EngineContext {
+  clock: Clock;
+  events: EventStream;
+  drops: DropCounters;
+  /** Lets a running part report that it broke on its own. */
+  fail(name: ComponentName, err: unknown): void;
+}
+
+export interface EngineOptions {
+  clock?: Clock;
+  callStore?: Partial<CallStoreOptions>;
+}
+
+export type ComponentFactory = (ctx: EngineContext) => ComponentImpl;
+
+/**
+ * The engine: components behind one lifecycle, one event stream they all
+ * report into, and the call store built from that stream. Pure Node — no
+ * Electron, no UI; hosts (Electron main, the lab server, benchmarks) drive it.
+ */
+export class Engine {
+  readonly clock: Clock;
+  readonly events = new EventStream();
+  readonly drops = new DropCounters();
+  readonly calls: CallStore;
+  readonly loopDelay = new LoopDelayMonitor();
+  readonly startedUs: number;
+  private readonly components = new Map<ComponentName, ManagedComponent>();
+  private readonly impls = new Map<ComponentName, ComponentImpl>();
+
+  constructor(factories: Partial<Record<ComponentName, ComponentFactory>>, options: EngineOptions = {}) {
+    this.clock = options.clock ?? createMonotonicClock();
+    this.startedUs = this.clock.nowUs();
+    this.calls = new CallStore({ ...DEFAULT_CALL_STORE_OPTIONS, ...options.callStore });
+    this.events.on((ev) => {
+      if (ev.kind === 'sip') this.calls.record(ev);
+    });
+    const ctx: EngineContext = {
+      clock: this.clock,
+      events: this.events,
+      drops: this.drops,
+      fail: (name, err) => this.components.get(name)?.fail(err),
+    };
+    for (const name of COMPONENT_NAMES) {
+      const factory = factories[name];
+      const impl = factory ? factory(ctx) : notImplemented(name, null, `${name} is not built yet`);
+      const managed = new ManagedComponent(impl, this.clock, this.events);
+      if (!factory) managed.markNotImplemented();
+      this.components.set(name, managed);
+      this.impls.set(name, impl);
+    }
+  }
+
+  /** The concrete part, for its own stats (e.g. the proxy's counters). */
+  impl<T extends ComponentImpl>(name: ComponentName): T {
+    return this.impls.get(name) as T;
+  }
+
+  status(name: ComponentName): ComponentStatus {
+    return this.components.get(name)!.status();
+  }
+
+  statuses(): ComponentStatus[] {
+    return COMPONENT_NAMES.map((n) => this.components.get(n)!.status());
+  }
+
+  start(name: ComponentName): Promise<ComponentStatus> {
+    return this.components.get(name)!.start();
+  }
+
+  stop(name: ComponentName): Promise<ComponentStatus> {
+    return this.components.get(name)!.stop();
+  }
+
+  /** Starts every implemented part that is enabled; a part that fails stays failed and visible. */
+  async startAll(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<ComponentStatus[]> {
+    this.loopDelay.start();
+    return Promise.all(names.map((n) => this.start(n)));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(COMPONENT_NAMES.map((n) => this.stop(n)));
+    this.loopDelay.stop();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The transport layer (RFC 3261 §18) as the transaction layer sees it: bytes
+ * in with the peer they came from, bytes out to a peer. UDP and TCP look the
+ * same from above; TCP adds a connection that responses prefer (§18.2.2).
+ */
+import type { TransportName } from '../../capture/types';
+
+export interface Peer {
+  transport: TransportName;
+  address: string;
+  port: number;
+}
+
+export type InboundHandler = (data: Buffer, peer: Peer) => void;
+
+/** Why a send failed, for the proxy's 503 (RFC 3261 §16.9 / §18.4). */
+export type SendFailure = (err: Error) => void;
+
+export interface SipTransport {
+  readonly name: TransportName;
+  /** Sends one complete message. Never throws; failures arrive on `onFailure`. */
+  send(data: Buffer, peer: Peer, onFailure?: SendFailure): void;
+  close(): Promise<void>;
+}
+
+export function peerKey(p: { address: string; port: number }): string {
+  return p.address.includes(':') ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
+}

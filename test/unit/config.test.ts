@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_CONFIG, parseLabArgs } from '../../app/config';
+
+const noFile = (p: string): string => {
+  throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+};
+const parse = (argv: string[], env: Record<string, string> = {}, readFile = noFile) => parseLabArgs(argv, env, readFile);
+
+function error(argv: string[], readFile = noFile): string {
+  const r = parse(argv, {}, readFile);
+  assert.equal(r.ok, false, `expected ${argv.join(' ')} to be refused`);
+  return r.ok ? '' : r.error;
+}
+
+test('no flags gives the documented defaults', () => {
+  const r = parse([]);
+  assert.ok(r.ok);
+  assert.deepEqual(r.config, DEFAULT_CONFIG);
+  assert.deepEqual(r.config.sip, { host: '127.0.0.1', port: 5060 });
+  assert.deepEqual(r.config.rtp, { host: '127.0.0.1', min: 30000, max: 39999 });
+});
+
+test('reads every flag, in both --flag value and --flag=value forms', () => {
+  const r = parse(['--sip', '127.0.0.1:5070', '--route=127.0.0.1:5090,[::1]:5091', '--rtp', '127.0.0.1:20000-20999', '--ng', 'off', '--redis', 'redis://127.0.0.1:6390', '--record', '/tmp/rec', '--ui', '127.0.0.1:0', '--token', 'secret', '--t1', '50']);
+  assert.ok(r.ok);
+  const c = r.config;
+  assert.deepEqual(c.sip, { host: '127.0.0.1', port: 5070 });
+  assert.deepEqual(c.route, [{ host: '127.0.0.1', port: 5090 }, { host: '::1', port: 5091 }]);
+  assert.deepEqual(c.rtp, { host: '127.0.0.1', min: 20000, max: 20999 });
+  assert.equal(c.ng, null);
+  assert.equal(c.redis, 'redis://127.0.0.1:6390');
+  assert.equal(c.record, '/tmp/rec');
+  assert.equal(c.token, 'secret');
+  assert.equal(c.timers.t1, 50);
+});
+
+test('the token also comes from CALLPATH_TOKEN, and a flag wins over it', () => {
+  const fromEnv = parse([], { CALLPATH_TOKEN: 'envtok' });
+  assert.ok(fromEnv.ok && fromEnv.config.token === 'envtok');
+  const flag = parse(['--token', 'flagtok'], { CALLPATH_TOKEN: 'envtok' });
+  assert.ok(flag.ok && flag.config.token === 'flagtok');
+});
+
+test('a JSON config file sets options and flags override it', () => {
+  const file = JSON.stringify({ sip: '127.0.0.1:5080', route: ['127.0.0.1:5090'], redis: 'off', t1: 100 });
+  const r = parse(['--config', 'lab.json', '--sip', '127.0.0.1:5081'], {}, () => file);
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.sip, { host: '127.0.0.1', port: 5081 });
+  assert.deepEqual(r.config.route, [{ host: '127.0.0.1', port: 5090 }]);
+  assert.equal(r.config.redis, null);
+  assert.equal(r.config.timers.t1, 100);
+});
+
+test('refuses bad input with one clear line', () => {
+  assert.match(error(['--bogus']), /unknown option --bogus/);
+  assert.match(error(['--sip', 'nohost']), /--sip: "nohost" is not HOST:PORT/);
+  assert.match(error(['--sip', 'example.com:5060']), /not an IP address/);
+  assert.match(error(['--sip', '127.0.0.1:70000']), /70000 is outside 0-65535/);
+  assert.match(error(['--rtp', '127.0.0.1:40000-30000']), /impossible port range 40000-30000/);
+  assert.match(error(['--rtp', '127.0.0.1:30000-30001']), /fewer than 4 ports/);
+  assert.match(error(['--redis', 'http://x']), /must start with redis:\/\//);
+  assert.match(error(['--config', '/nope.json']), /cannot read config file \/nope\.json: ENOENT/);
+  assert.match(error(['--config', 'x.json'], () => '{not json'), /is not valid JSON/);
+  assert.match(error(['--config', 'x.json'], () => '{"sipp": "1"}'), /unknown key "sipp"/);
+  assert.match(error(['--sip']), /--sip needs a value/);
+  assert.match(error(['stray']), /unexpected argument "stray"/);
+  assert.match(error(['--sip', '127.0.0.1:31000']), /inside the --rtp range/);
+  for (const argv of [['--bogus'], ['--sip', 'x']]) assert.ok(!error(argv).includes('\n'), 'one line');
+});
+
+test('refuses a non-loopback console without a token, and --no-auth off loopback', () => {
+  assert.match(error(['--ui', '0.0.0.0:7070']), /without --token/);
+  assert.match(error(['--ui', '0.0.0.0:7070', '--no-auth']), /only on a loopback/);
+  const ok = parse(['--ui', '0.0.0.0:7070', '--token', 't']);
+  assert.ok(ok.ok);
+  const loop = parse(['--no-auth']);
+  assert.ok(loop.ok && loop.config.auth === false);
+});
