@@ -3,7 +3,8 @@ import type { DropCounters } from '../../metrics/drops';
 import { peerKey, type InboundHandler, type Peer, type SendFailure, type SipTransport } from './types';
 
 /** How a byte stream is cut into SIP messages (RFC 3261 §18.3: by Content-Length). */
-export type StreamFramer = (buf: Buffer) => { length: number } | { need: 'more' } | { error: string };
+/** `length` covers the whole message including `skip` leading CRLF keepalives. */
+export type StreamFramer = (buf: Buffer) => { length: number; skip: number } | { need: 'more' } | { error: string };
 
 /** Bytes buffered for one connection before it is considered hostile and closed. */
 const MAX_BUFFERED = 256 * 1024;
@@ -38,7 +39,7 @@ export async function openTcpTransport(
       for (;;) {
         const r = frame(buf);
         if ('length' in r) {
-          if (r.length > 0) onMessage(buf.subarray(0, r.length), peer);
+          if (r.length > r.skip) onMessage(buf.subarray(r.skip, r.length), peer);
           buf = buf.subarray(r.length);
           if (buf.length === 0) return;
           continue;

@@ -1,0 +1,541 @@
+/**
+ * The stateful proxy core (RFC 3261 §16): server transaction → proxy context
+ * → one client transaction, with 100 Trying sent the moment the INVITE server
+ * transaction exists, retransmissions absorbed by the transaction layer, and
+ * every message in and out captured.
+ */
+import type { Clock } from '../../clock';
+import type { EventStream } from '../../events';
+import type { DropCounters } from '../../metrics/drops';
+import { Histogram } from '../../metrics/histogram';
+import { RateMeter } from '../../metrics/rate';
+import { buildAck, buildCancel, buildErrorResponse, buildResponse, parseMessage, spliceMessage, type SipMessage } from '../message';
+import type { ProxyStats } from '../stats';
+import {
+  InviteClientTransaction,
+  InviteServerTransaction,
+  NonInviteClientTransaction,
+  NonInviteServerTransaction,
+  TransactionTable,
+  cancelTargetKey,
+  clientKey,
+  createBranchGenerator,
+  serverKeyFor,
+  type TimerHost,
+  type TimerValues,
+} from '../transaction';
+import { peerKey, type Peer, type SipTransport } from '../transport/types';
+import { captureEvent, metaOf, responseMeta, type CaptureMeta } from './capture';
+import { decideRoute, responseDestination, roundRobin, type HostPort, type NextHop } from './routing';
+
+export interface ProxyCoreOptions {
+  self: HostPort;
+  targets: NextHop[] | null;
+  timers: TimerValues;
+  timerHost: TimerHost;
+  clock: Clock;
+  events: EventStream;
+  drops: DropCounters;
+  maxTransactions?: number;
+}
+
+type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
+type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
+
+/** Everything one proxied request needs: the two transactions and how to answer upstream (§16.2). */
+interface ProxyContext {
+  request: SipMessage;
+  meta: CaptureMeta;
+  server: ServerTx;
+  serverKey: string;
+  replyTo: NextHop;
+  client: ClientTx | null;
+  clientKey: string | null;
+  /** The request as forwarded (with our Via), for CANCEL and ACK construction. */
+  forwarded: Buffer | null;
+  forwardedTo: NextHop | null;
+  branch: string | null;
+  /** Meta of the last response handed to the server transaction, for its retransmissions. */
+  lastResponseMeta: CaptureMeta | null;
+  /** Statuses received on the branch: a repeat is a retransmission (flagged in capture). */
+  seenStatuses: number[];
+  gotProvisional: boolean;
+  cancelled: boolean;
+  cancelSent: boolean;
+}
+
+const DEFAULT_MAX_FORWARDS = 70;
+
+export class ProxyCore {
+  private readonly servers: TransactionTable<ServerTx>;
+  private readonly clients: TransactionTable<ClientTx>;
+  private readonly contexts = new Map<ServerTx, ProxyContext>();
+  private readonly byClientKey = new Map<string, ProxyContext>();
+  private readonly newBranch = createBranchGenerator();
+  private readonly pickTarget: () => NextHop;
+  private readonly selfSentBy: string;
+  private readonly recordRoute: string;
+  private transports: { udp: SipTransport | null; tcp: SipTransport | null } = { udp: null, tcp: null };
+
+  // Counters for the snapshot.
+  messagesIn = 0;
+  messagesOut = 0;
+  retransmissionsIn = 0;
+  retransmissionsOut = 0;
+  readonly trying100 = new Histogram();
+  private readonly callRate = new RateMeter();
+  private readonly retransRate = new RateMeter();
+
+  constructor(private readonly o: ProxyCoreOptions) {
+    this.servers = new TransactionTable<ServerTx>({ max: o.maxTransactions });
+    this.clients = new TransactionTable<ClientTx>({ max: o.maxTransactions });
+    this.pickTarget = o.targets && o.targets.length > 0 ? roundRobin(o.targets) : () => ({ address: o.self.host, port: o.self.port, transport: 'udp' });
+    const h = o.self.host.includes(':') ? `[${o.self.host}]` : o.self.host;
+    this.selfSentBy = `${h}:${o.self.port}`;
+    this.recordRoute = `<sip:${this.selfSentBy};lr>`;
+  }
+
+  attach(udp: SipTransport | null, tcp: SipTransport | null): void {
+    this.transports = { udp, tcp };
+  }
+
+  /** Ends every transaction (component stop). */
+  detach(): void {
+    for (const tx of [...this.servers.values(), ...this.clients.values()]) tx.dispose();
+    this.contexts.clear();
+    this.byClientKey.clear();
+    this.transports = { udp: null, tcp: null };
+  }
+
+  stats(): ProxyStats {
+    const now = this.o.clock.monoMs();
+    return {
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      retransmissionsIn: this.retransmissionsIn,
+      retransmissionsOut: this.retransmissionsOut,
+      activeTransactions: this.servers.size + this.clients.size,
+      callsPerSecond: this.callRate.perSecond(now),
+      retransmissionsPerSecond: this.retransRate.perSecond(now),
+      trying100: this.trying100.summary(),
+    };
+  }
+
+  /** Transport entry point: never throws, whatever the bytes. */
+  receive(data: Buffer, peer: Peer): void {
+    const tIn = this.o.clock.nowUs();
+    this.messagesIn++;
+    const parsed = parseMessage(data, { stream: peer.transport === 'tcp' });
+    if (!parsed.ok) {
+      this.o.drops.count('sip.parse', parsed.error.reason);
+      // "a request with a usable Via gets 400 with a precise reason phrase" (issue #3); responses and ACKs are dropped.
+      const reply = buildErrorResponse(parsed.error);
+      if (reply) this.sendRaw(reply, peer, null, false);
+      return;
+    }
+    const msg = parsed.msg;
+    try {
+      if (msg.isRequest) this.onRequest(msg, peer, tIn);
+      else this.onResponse(msg, peer, tIn);
+    } catch (err) {
+      // A bug must cost one message, not the signalling path.
+      this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private onRequest(msg: SipMessage, peer: Peer, tIn: number): void {
+    const method = msg.method;
+    const via = msg.topVia;
+    const sentBy = via.port === undefined ? via.host : `${via.host}:${via.port}`;
+    const fields = {
+      branch: via.branch,
+      sentBy,
+      method,
+      legacy: { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw },
+    };
+    const key = serverKeyFor(fields);
+    const existing = key === undefined ? undefined : this.servers.get(key);
+    const meta = metaOf(msg);
+
+    if (method === 'ACK') {
+      if (existing instanceof InviteServerTransaction) {
+        const ctx = this.contexts.get(existing);
+        const outcome = existing.receiveAck(msg.raw);
+        this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, outcome === 'absorbed' && existing.state !== 'confirmed');
+        // ACK for a 300-699 is hop-by-hop (§17.1.1.3): absorbed here. An ACK reported in Accepted is for a 2xx: forward.
+        if (outcome === 'passed' && ctx) this.forwardStateless(msg, peer);
+        return;
+      }
+      this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, false);
+      this.forwardStateless(msg, peer); // ACK for 2xx: end to end (§16.6, §13.2.2.4)
+      return;
+    }
+
+    if (existing) {
+      // A retransmission: absorbed by the transaction, which re-sends the last response (§17.2.1, §17.2.2).
+      this.retransmissionsIn++;
+      this.retransRate.mark(this.o.clock.monoMs());
+      this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, true);
+      existing.receiveRequest();
+      return;
+    }
+
+    this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, false);
+    if (key === undefined) {
+      return this.replyStateless(msg, peer, 400, 'Bad Request - Missing Via Branch', meta);
+    }
+    if (method === 'CANCEL') return this.onCancel(msg, peer, key, fields, meta);
+
+    const replyTo = responseDestination(msg, peer);
+    const ctx: ProxyContext = {
+      request: msg,
+      meta,
+      server: null as unknown as ServerTx,
+      serverKey: key,
+      replyTo,
+      client: null,
+      clientKey: null,
+      forwarded: null,
+      forwardedTo: null,
+      branch: null,
+      lastResponseMeta: null,
+      seenStatuses: [],
+      gotProvisional: false,
+      cancelled: false,
+      cancelSent: false,
+    };
+    const reliable = peer.transport === 'tcp';
+    const send = (bytes: Buffer, retrans: boolean) => this.sendTo(bytes, replyTo, ctx.lastResponseMeta ?? meta, retrans);
+    const user = {
+      onTimeout: () => undefined,
+      onTransportError: () => this.o.drops.count('sip.transport', 'response-send-failed'),
+      onTerminated: () => this.endServer(ctx),
+    };
+    ctx.server =
+      method === 'INVITE'
+        ? new InviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user: { ...user, onAck: () => undefined } })
+        : new NonInviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user });
+    if (this.servers.add(key, ctx.server) !== 'added') {
+      ctx.server.dispose();
+      return this.replyStateless(msg, peer, 503, 'Service Unavailable - Transaction Table Full', meta);
+    }
+    this.contexts.set(ctx.server, ctx);
+
+    if (method === 'INVITE') {
+      // Before routing, SDP or anything that could wait: the UAC's Timer A must stop (§16.2, §17.2.1).
+      this.callRate.mark(this.o.clock.monoMs());
+      ctx.lastResponseMeta = responseMeta(meta, 100, 'Trying', meta.branch);
+      (ctx.server as InviteServerTransaction).sendTrying(buildResponse(msg, 100, 'Trying'));
+      this.trying100.record(this.o.clock.nowUs() - tIn);
+    }
+    this.proxyRequest(ctx, peer);
+  }
+
+  /** §16.3 validation, §16.4-16.6 routing and forwarding, one client transaction. */
+  private proxyRequest(ctx: ProxyContext, peer: Peer): void {
+    const msg = ctx.request;
+    const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
+    if (mf <= 0) {
+      // §16.3 step 3: "the element MUST NOT forward the request ... MUST return a 483".
+      return this.respond(ctx, 483, 'Too Many Hops');
+    }
+    // §16.3 step 4: a request that already carries our sent-by has been here: a loop (we don't spiral).
+    for (const v of msg.vias()) {
+      const vb = v.port === undefined ? v.host : `${v.host}:${v.port}`;
+      if (vb === this.selfSentBy) return this.respond(ctx, 482, 'Loop Detected');
+    }
+    const route = decideRoute(msg, this.o.self, this.o.targets, this.pickTarget);
+    if (!route.ok) return this.respond(ctx, route.status, route.reason);
+    const hop = route.hop;
+    const branch = this.newBranch();
+    const viaTransport = hop.transport === 'tcp' ? 'TCP' : 'UDP';
+    const topViaParams: [string, string | null][] = [];
+    if (peer.transport === 'udp') {
+      if (msg.topVia.host !== peer.address) topViaParams.push(['received', peer.address]);
+      if (msg.topVia.params.has('rport')) topViaParams.push(['rport', String(peer.port)], ['received', peer.address]);
+    }
+    const isInitialInvite = msg.method === 'INVITE' && !route.inDialog;
+    const forwarded = spliceMessage(msg, {
+      prependVia: `SIP/2.0/${viaTransport} ${this.selfSentBy};branch=${branch}`,
+      recordRoute: isInitialInvite ? this.recordRoute : undefined,
+      removeFirstRoute: route.removeFirstRoute,
+      set: [['Max-Forwards', String(mf - 1)]],
+      topViaParams: dedupeParams(topViaParams),
+    });
+    ctx.forwarded = forwarded;
+    ctx.forwardedTo = hop;
+    ctx.branch = branch;
+    const fwdMeta: CaptureMeta = { ...ctx.meta, branch };
+    const reliable = hop.transport === 'tcp';
+    const ckey = clientKey(branch, msg.method);
+    let ackBytes: Buffer | null = null;
+    const send = (bytes: Buffer, retrans: boolean): boolean => {
+      const m = bytes === ackBytes ? { ...fwdMeta, method: 'ACK', cseqMethod: 'ACK', label: 'ACK' } : fwdMeta;
+      return this.sendTo(bytes, hop, m, retrans, () => client.dispose(), ctx);
+    };
+    const onTerminated = () => this.endClient(ctx);
+    const client: ClientTx =
+      msg.method === 'INVITE'
+        ? new InviteClientTransaction({
+            request: forwarded,
+            send,
+            timers: this.o.timerHost,
+            reliable,
+            values: this.o.timers,
+            buildAck: (responseBytes) => {
+              ackBytes = this.buildNon2xxAck(forwarded, responseBytes);
+              return ackBytes;
+            },
+            user: {
+              onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
+              onTimeout: () => this.onBranchTimeout(ctx),
+              onTransportError: () => this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable'),
+              onTerminated,
+            },
+          })
+        : new NonInviteClientTransaction({
+            request: forwarded,
+            send,
+            timers: this.o.timerHost,
+            reliable,
+            values: this.o.timers,
+            user: {
+              onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
+              onTimeout: () => this.onBranchTimeout(ctx),
+              onTransportError: () => this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable'),
+              onTerminated,
+            },
+          });
+    if (this.clients.add(ckey, client) !== 'added') {
+      client.dispose();
+      return this.respond(ctx, 503, 'Service Unavailable - Transaction Table Full');
+    }
+    ctx.client = client;
+    ctx.clientKey = ckey;
+    this.byClientKey.set(ckey, ctx);
+    client.start();
+  }
+
+  /** §16.10: 200 to the CANCEL, CANCEL the pending branch; the 487 comes back from downstream. */
+  private onCancel(msg: SipMessage, peer: Peer, key: string, fields: Parameters<typeof cancelTargetKey>[0], meta: CaptureMeta): void {
+    const inviteKey = cancelTargetKey(fields);
+    const invite = inviteKey === undefined ? undefined : this.servers.get(inviteKey);
+    const ctx = invite ? this.contexts.get(invite) : undefined;
+    const replyTo = responseDestination(msg, peer);
+    const lastMeta = { current: meta };
+    const server = new NonInviteServerTransaction({
+      send: (bytes, retrans) => this.sendTo(bytes, replyTo, lastMeta.current, retrans),
+      timers: this.o.timerHost,
+      reliable: peer.transport === 'tcp',
+      values: this.o.timers,
+      user: { onTransportError: () => undefined, onTerminated: () => this.servers.remove(key, server) },
+    });
+    this.servers.add(key, server);
+    if (!ctx || ctx.server.lastStatus >= 200) {
+      lastMeta.current = responseMeta(meta, 481, 'Call/Transaction Does Not Exist', meta.branch);
+      server.respond(481, buildResponse(msg, 481, 'Call/Transaction Does Not Exist'));
+      return;
+    }
+    lastMeta.current = responseMeta(meta, 200, 'OK', meta.branch);
+    server.respond(200, buildResponse(msg, 200, 'OK'));
+    ctx.cancelled = true;
+    this.cancelBranch(ctx);
+  }
+
+  /** §9.1: a CANCEL may only be sent once a provisional response has arrived on the branch. */
+  private cancelBranch(ctx: ProxyContext): void {
+    if (ctx.cancelSent || !ctx.forwarded || !ctx.forwardedTo || !ctx.client || ctx.client.terminated) return;
+    if (!ctx.gotProvisional) return; // sent when the first provisional arrives
+    const fwd = parseMessage(ctx.forwarded);
+    if (!fwd.ok) return;
+    ctx.cancelSent = true;
+    const cancel = buildCancel(fwd.msg);
+    const hop = ctx.forwardedTo;
+    const cmeta: CaptureMeta = { ...ctx.meta, method: 'CANCEL', cseqMethod: 'CANCEL', label: 'CANCEL', branch: ctx.branch };
+    const ckey = clientKey(ctx.branch!, 'CANCEL');
+    const tx: NonInviteClientTransaction = new NonInviteClientTransaction({
+      request: cancel,
+      send: (bytes, retrans) => this.sendTo(bytes, hop, cmeta, retrans),
+      timers: this.o.timerHost,
+      reliable: hop.transport === 'tcp',
+      values: this.o.timers,
+      user: {
+        // The 200 to our CANCEL is hop-by-hop: absorbed here.
+        onResponse: () => undefined,
+        onTimeout: () => undefined,
+        onTransportError: () => undefined,
+        onTerminated: () => this.clients.remove(ckey, tx),
+      },
+    });
+    if (this.clients.add(ckey, tx) === 'added') tx.start();
+  }
+
+  // --------------------------------------------------------------- responses
+
+  private onResponse(msg: SipMessage, peer: Peer, tIn: number): void {
+    const branch = msg.topVia.branch;
+    const meta = metaOf(msg);
+    const key = branch === undefined ? undefined : clientKey(branch, msg.cseq.method);
+    const client = key === undefined ? undefined : this.clients.get(key);
+    if (!client) {
+      this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, false);
+      // §16.7 / RFC 6026: a 2xx to an INVITE whose transaction is gone is forwarded statelessly.
+      if (msg.cseq.method === 'INVITE' && msg.status >= 200 && msg.status < 300) {
+        this.forwardResponseStateless(msg, meta);
+      } else {
+        this.o.drops.count('sip.response', 'no-matching-transaction');
+      }
+      return;
+    }
+    const ctx = key === undefined ? undefined : this.byClientKey.get(key);
+    const status = msg.status;
+    const repeat = ctx ? ctx.seenStatuses.includes(status) : false;
+    if (repeat) {
+      this.retransmissionsIn++;
+      this.retransRate.mark(this.o.clock.monoMs());
+    } else ctx?.seenStatuses.push(status);
+    this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, repeat);
+    this.inFlight = msg;
+    client.receiveResponse(status, msg.raw);
+    this.inFlight = null;
+  }
+
+  /** The parsed response currently being handed to a client transaction (avoids a re-parse). */
+  private inFlight: SipMessage | null = null;
+
+  /** A response passed up by a client transaction: relay it upstream (§16.7). */
+  private onBranchResponse(ctx: ProxyContext, status: number, bytes: Buffer): void {
+    if (status < 200) {
+      if (!ctx.gotProvisional) {
+        ctx.gotProvisional = true;
+        if (ctx.cancelled) this.cancelBranch(ctx);
+      }
+      if (status === 100) return; // §16.7 step 5: 100 Trying is not forwarded
+    }
+    const msg = this.inFlight && this.inFlight.raw === bytes ? this.inFlight : parseOrNull(bytes);
+    if (!msg) return;
+    const upstream = spliceMessage(msg, { removeTopVia: true });
+    ctx.lastResponseMeta = responseMeta(ctx.meta, status, msg.startLine.kind === 'response' ? msg.startLine.reason : '', ctx.meta.branch);
+    ctx.server.respond(status, upstream);
+  }
+
+  /** Timer B/F: "the proxy ... behave as if the client transaction received a 408" (§16.8). */
+  private onBranchTimeout(ctx: ProxyContext): void {
+    if (ctx.cancelled) return this.respond(ctx, 487, 'Request Terminated');
+    this.respond(ctx, 408, 'Request Timeout');
+  }
+
+  /** Answers the request of ctx upstream through its server transaction (one place for generated responses). */
+  private respond(ctx: ProxyContext, status: number, reason: string): void {
+    if (ctx.server.terminated || ctx.server.lastStatus >= 200) return;
+    const toTag = status > 100 ? `cp${ctx.serverKey.length.toString(36)}${Date.now().toString(36)}` : undefined;
+    ctx.lastResponseMeta = responseMeta(ctx.meta, status, reason, ctx.meta.branch);
+    ctx.server.respond(status, buildResponse(ctx.request, status, reason, toTag ? { toTag } : undefined));
+  }
+
+  // ------------------------------------------------------------ stateless
+
+  private forwardStateless(msg: SipMessage, peer: Peer): void {
+    const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
+    if (mf <= 0) return this.o.drops.count('sip.proxy', 'ack-max-forwards');
+    const route = decideRoute(msg, this.o.self, this.o.targets, this.pickTarget);
+    if (!route.ok) return this.o.drops.count('sip.proxy', `stateless-unroutable-${route.status}`);
+    const hop = route.hop;
+    const topViaParams: [string, string | null][] = [];
+    if (peer.transport === 'udp' && msg.topVia.params.has('rport')) topViaParams.push(['rport', String(peer.port)], ['received', peer.address]);
+    // §16.11: a stateless branch must be the same for retransmissions; derive it from the incoming branch.
+    const branch = `z9hG4bK-cp-${msg.topVia.branch ?? msg.callId}`;
+    const out = spliceMessage(msg, {
+      prependVia: `SIP/2.0/${hop.transport === 'tcp' ? 'TCP' : 'UDP'} ${this.selfSentBy};branch=${branch}`,
+      removeFirstRoute: route.removeFirstRoute,
+      set: [['Max-Forwards', String(mf - 1)]],
+      topViaParams: dedupeParams(topViaParams),
+    });
+    this.sendTo(out, hop, { ...metaOf(msg), branch }, false);
+  }
+
+  private forwardResponseStateless(msg: SipMessage, meta: CaptureMeta): void {
+    const vias = msg.vias();
+    const next = vias[1];
+    if (!next) return this.o.drops.count('sip.response', 'no-via-left');
+    const received = next.params.get('received') ?? next.host;
+    const rport = next.params.get('rport');
+    const port = rport ? Number(rport) : (next.port ?? 5060);
+    const transport = next.transport === 'TCP' ? 'tcp' : 'udp';
+    this.sendTo(spliceMessage(msg, { removeTopVia: true }), { address: received, port, transport }, meta, false);
+  }
+
+  private replyStateless(msg: SipMessage, peer: Peer, status: number, reason: string, meta: CaptureMeta): void {
+    const dest = responseDestination(msg, peer);
+    this.sendTo(buildResponse(msg, status, reason), dest, responseMeta(meta, status, reason, meta.branch), false);
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  private buildNon2xxAck(forwarded: Buffer, responseBytes: Buffer): Buffer {
+    const req = parseMessage(forwarded);
+    const res = this.inFlight && this.inFlight.raw === responseBytes ? { ok: true as const, msg: this.inFlight } : parseMessage(responseBytes);
+    if (!req.ok || !res.ok) return Buffer.alloc(0);
+    return buildAck(req.msg, res.msg);
+  }
+
+  private endServer(ctx: ProxyContext): void {
+    this.servers.remove(ctx.serverKey, ctx.server);
+    this.contexts.delete(ctx.server);
+  }
+
+  private endClient(ctx: ProxyContext): void {
+    if (ctx.clientKey && ctx.client) {
+      this.clients.remove(ctx.clientKey, ctx.client);
+      this.byClientKey.delete(ctx.clientKey);
+    }
+  }
+
+  /** Sends and captures. Returns false when the transport is gone (the transaction reports it). */
+  private sendTo(bytes: Buffer, hop: NextHop, meta: CaptureMeta, retrans: boolean, onFail?: () => void, ctx?: ProxyContext): boolean {
+    const t = hop.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
+    if (!t) return false;
+    this.messagesOut++;
+    if (retrans) {
+      this.retransmissionsOut++;
+      this.retransRate.mark(this.o.clock.monoMs());
+    }
+    const dst = peerKey(hop);
+    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', hop.transport, selfAddr(this.o.self), dst, meta, bytes, retrans));
+    t.send(bytes, { transport: hop.transport, address: hop.address, port: hop.port }, () => {
+      // ICMP/connection failure: §16.9 "treated as if the client transaction received a 503".
+      if (ctx && ctx.server.lastStatus < 200) this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable');
+      onFail?.();
+    });
+    return true;
+  }
+
+  private sendRaw(bytes: Buffer, peer: Peer, meta: CaptureMeta | null, retrans: boolean): void {
+    const t = peer.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
+    if (!t) return;
+    this.messagesOut++;
+    if (meta) this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', peer.transport, selfAddr(this.o.self), peerKey(peer), meta, bytes, retrans));
+    t.send(bytes, peer);
+  }
+
+  private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
+    this.o.events.emit(captureEvent(tsUs, direction, peer.transport, peerKey(peer), self, meta, raw, retrans));
+  }
+}
+
+function selfAddr(self: HostPort): string {
+  return peerKey({ address: self.host, port: self.port });
+}
+
+function parseOrNull(bytes: Buffer): SipMessage | null {
+  const r = parseMessage(bytes);
+  return r.ok ? r.msg : null;
+}
+
+function dedupeParams(p: [string, string | null][]): [string, string | null][] {
+  const seen = new Map<string, string | null>();
+  for (const [k, v] of p) seen.set(k, v);
+  return [...seen];
+}

@@ -1,0 +1,99 @@
+/**
+ * Where a request goes next (RFC 3261 §16.4-§16.5), as pure functions over
+ * the parsed message and our own address.
+ */
+import { parseNameAddr, parseUri, type SipMessage } from '../message';
+import type { TransportName } from '../../capture/types';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface NextHop {
+  address: string;
+  port: number;
+  transport: TransportName;
+}
+
+export type RouteDecision =
+  | { ok: true; hop: NextHop; removeFirstRoute: boolean; inDialog: boolean }
+  | { ok: false; status: number; reason: string };
+
+/** Is this URI (host, port) one of our own addresses? */
+export function isUs(host: string, port: number | undefined, self: HostPort): boolean {
+  const h = host.startsWith('[') ? host.slice(1, -1) : host;
+  return (port ?? 5060) === self.port && (h === self.host || (isLocalAlias(h) && isLocalAlias(self.host)));
+}
+
+function isLocalAlias(h: string): boolean {
+  return h === '127.0.0.1' || h === 'localhost';
+}
+
+/**
+ * §16.4: a top Route that names us is removed (loose routing). §16.5/§16.6:
+ * the next hop is the remaining top Route, else — for an initial request when
+ * targets are configured — the next target round robin, else the Request-URI.
+ * In-dialog requests (a To tag) always follow Route/Request-URI: their remote
+ * target is a Contact, not one of our targets.
+ */
+export function decideRoute(msg: SipMessage, self: HostPort, targets: readonly NextHop[] | null, pickTarget: () => NextHop): RouteDecision {
+  const routes = msg.headerValues('route');
+  let removeFirstRoute = false;
+  let nextRoute: string | undefined = routes[0];
+  if (nextRoute !== undefined) {
+    const na = parseNameAddr(nextRoute);
+    const uri = na ? parseUri(na.uri) : undefined;
+    if (!uri) return { ok: false, status: 400, reason: 'Bad Request - Malformed Route' };
+    if (isUs(uri.host, uri.port, self)) {
+      removeFirstRoute = true;
+      nextRoute = routes[1];
+    }
+  }
+  const inDialog = msg.to.tag !== undefined;
+  if (nextRoute !== undefined) {
+    const na = parseNameAddr(nextRoute);
+    const uri = na ? parseUri(na.uri) : undefined;
+    if (!uri || uri.scheme === 'tel') return { ok: false, status: 400, reason: 'Bad Request - Malformed Route' };
+    return hopFrom(uri.host, uri.port, uri.params.get('transport'), removeFirstRoute, inDialog);
+  }
+  if (targets && targets.length > 0 && !inDialog && !removeFirstRoute) {
+    return { ok: true, hop: pickTarget(), removeFirstRoute, inDialog };
+  }
+  const ruri = parseUri(msg.uri ?? '');
+  if (!ruri || ruri.scheme === 'tel') return { ok: false, status: 416, reason: 'Unsupported URI Scheme' };
+  if (isUs(ruri.host, ruri.port, self)) {
+    if (targets && targets.length > 0) return { ok: true, hop: pickTarget(), removeFirstRoute, inDialog };
+    return { ok: false, status: 404, reason: 'Not Found - No Route Beyond This Proxy' };
+  }
+  return hopFrom(ruri.host, ruri.port, ruri.params.get('transport'), removeFirstRoute, inDialog);
+}
+
+function hopFrom(host: string, port: number | undefined, transport: string | null | undefined, removeFirstRoute: boolean, inDialog: boolean): RouteDecision {
+  const address = host.startsWith('[') ? host.slice(1, -1) : host;
+  // DNS (RFC 3263) on the signalling path would wait on a resolver; targets must be IP literals.
+  if (!/^[\d.]+$/.test(address) && !address.includes(':')) {
+    return { ok: false, status: 503, reason: 'Service Unavailable - Host Names Are Not Resolved Here' };
+  }
+  const t = (transport ?? 'udp').toLowerCase();
+  if (t !== 'udp' && t !== 'tcp') return { ok: false, status: 503, reason: `Service Unavailable - Transport ${t} Not Supported` };
+  return { ok: true, hop: { address, port: port ?? 5060, transport: t }, removeFirstRoute, inDialog };
+}
+
+/** Round robin over the configured targets. */
+export function roundRobin(targets: readonly NextHop[]): () => NextHop {
+  let i = 0;
+  return () => targets[i++ % targets.length]!;
+}
+
+/**
+ * Where responses to a request go (RFC 3261 §18.2.2, RFC 3581 §4): over TCP
+ * the connection it came on; over UDP the source address when `rport` was
+ * asked for, else the `received` address and the Via port.
+ */
+export function responseDestination(msg: SipMessage, src: { address: string; port: number; transport: TransportName }): NextHop {
+  if (src.transport === 'tcp') return src;
+  const via = msg.topVia;
+  if (via.params.has('rport')) return src;
+  return { address: src.address, port: via.port ?? 5060, transport: 'udp' };
+}
