@@ -65,7 +65,8 @@ export class SipProxyComponent implements ComponentImpl {
     let core: ProxyCore | null = null;
     const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => core?.receive(data, peer);
     try {
-      this.udp = await openUdpTransport(host, this.opts.listen.port, deliver, this.ctx.drops, (err) => this.ctx.fail('proxy', err));
+      // A restart keeps the port it had, even when the config asked the OS to pick one.
+      this.udp = await openUdpTransport(host, this.boundPort || this.opts.listen.port, deliver, this.ctx.drops, (err) => this.ctx.fail('proxy', err));
       this.boundPort = this.udp.port;
       // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both).
       this.tcp = await openTcpTransport(host, this.boundPort, deliver, frame, this.ctx.drops);

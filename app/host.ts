@@ -1,0 +1,207 @@
+/**
+ * The engine host: builds the Engine from a LabConfig and serves the typed
+ * contract. Electron's main process and the headless lab server both use it,
+ * so the desktop app and the browser console behave the same.
+ */
+import type { ComponentImpl, ComponentName } from '../engine/component';
+import type { CallRecord } from '../engine/capture/call-store';
+import { Engine, type ComponentFactory } from '../engine/engine';
+import { disabledByConfig } from '../engine/not-implemented';
+import { RedisLink } from '../engine/publish/redis-link';
+import { createProxy } from '../engine/sip/proxy-component';
+import { EMPTY_PROXY_STATS, type ProxyStats } from '../engine/sip/stats';
+import type { LabConfig } from './config';
+import { formatHostPort } from './config';
+import {
+  CONTRACT_VERSION,
+  validateCommand,
+  type CallDetail,
+  type CallSummary,
+  type CapturedMessage,
+  type Command,
+  type LiveBatch,
+  type Snapshot,
+} from './contract';
+
+/** How often live batches go out: a few times a second, never per packet. */
+export const BATCH_INTERVAL_MS = 250;
+/** Changed calls carried per batch; more are announced by `callsOmitted`. */
+export const BATCH_MAX_CALLS = 200;
+const DEFAULT_LIST_LIMIT = 200;
+
+export type BatchListener = (batch: LiveBatch) => void;
+
+export class Host {
+  readonly engine: Engine;
+  private readonly listeners = new Set<BatchListener>();
+  private batchTimer: NodeJS.Timeout | null = null;
+  private seq = 0;
+
+  constructor(readonly config: LabConfig) {
+    const factories: Partial<Record<ComponentName, ComponentFactory>> = {
+      proxy: (ctx) =>
+        createProxy(ctx, {
+          listen: config.sip,
+          route: config.route,
+          timers: config.timers,
+        }),
+    };
+    const url = config.redis;
+    factories.publisher = url ? (ctx) => new RedisLink(url, ctx) : () => disabledByConfig('publisher', 'disabled with --redis off');
+    this.engine = new Engine(factories, { callStore: { maxFinishedCalls: config.maxCalls } });
+  }
+
+  /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */
+  async start(): Promise<void> {
+    const names: ComponentName[] = ['proxy'];
+    if (this.config.redis) names.push('publisher');
+    await this.engine.startAll(names);
+  }
+
+  async stop(): Promise<void> {
+    if (this.batchTimer) clearInterval(this.batchTimer);
+    this.batchTimer = null;
+    this.listeners.clear();
+    await this.engine.stopAll();
+  }
+
+  /** The contract's single entry point: validate, then act. */
+  async invoke(input: unknown): Promise<unknown> {
+    const v = validateCommand(input);
+    if (!v.ok) throw new ContractError(v.error);
+    return this.run(v.value);
+  }
+
+  private async run(c: Command): Promise<unknown> {
+    switch (c.cmd) {
+      case 'getSnapshot':
+        return this.snapshot();
+      case 'listCalls':
+        return this.listCalls(c.limit ?? DEFAULT_LIST_LIMIT);
+      case 'getCall':
+        return this.getCall(c.callId);
+      case 'setComponent':
+        return c.action === 'start' ? this.engine.start(c.name) : this.engine.stop(c.name);
+    }
+  }
+
+  subscribe(listener: BatchListener): () => void {
+    this.listeners.add(listener);
+    if (!this.batchTimer) {
+      this.engine.calls.drainDirty(); // a new viewer lists calls itself; start deltas from now
+      this.batchTimer = setInterval(() => this.flush(), BATCH_INTERVAL_MS);
+      this.batchTimer.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.batchTimer) {
+        clearInterval(this.batchTimer);
+        this.batchTimer = null;
+      }
+    };
+  }
+
+  private flush(): void {
+    const ids = this.engine.calls.drainDirty();
+    const calls: CallSummary[] = [];
+    for (let i = ids.length - 1; i >= 0 && calls.length < BATCH_MAX_CALLS; i--) {
+      const c = this.engine.calls.get(ids[i]!);
+      if (c) calls.push(summarize(c));
+    }
+    const batch: LiveBatch = { seq: ++this.seq, snapshot: this.snapshot(), calls, callsOmitted: Math.max(0, ids.length - calls.length) };
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch {
+        this.engine.drops.count('ui.batch', 'listener-error');
+      }
+    }
+  }
+
+  proxyStats(): ProxyStats {
+    const proxy = this.engine.impl<ComponentImpl & { stats?: () => ProxyStats }>('proxy');
+    return proxy.stats?.() ?? EMPTY_PROXY_STATS;
+  }
+
+  snapshot(): Snapshot {
+    const e = this.engine;
+    const p = this.proxyStats();
+    return {
+      contractVersion: CONTRACT_VERSION,
+      nowUs: e.clock.nowUs(),
+      startedUs: e.startedUs,
+      components: e.statuses(),
+      sip: {
+        callsPerSecond: p.callsPerSecond,
+        activeCalls: e.calls.active,
+        activeTransactions: p.activeTransactions,
+        retransmissionsPerSecond: p.retransmissionsPerSecond,
+        messagesIn: p.messagesIn,
+        messagesOut: p.messagesOut,
+        retransmissionsIn: p.retransmissionsIn,
+        retransmissionsOut: p.retransmissionsOut,
+        trying100: p.trying100,
+      },
+      eventLoopDelay: e.loopDelay.summary(),
+      calls: { active: e.calls.active, stored: e.calls.size, evicted: e.calls.evictedActive + e.calls.evictedFinished },
+      drops: e.drops.list(),
+    };
+  }
+
+  listCalls(limit: number): CallSummary[] {
+    return this.engine.calls.list(limit).map(summarize);
+  }
+
+  getCall(callId: string): CallDetail | null {
+    const c = this.engine.calls.get(callId);
+    if (!c) return null;
+    const messages: CapturedMessage[] = c.messages.map((m, i) => ({
+      index: c.messagesDropped + i,
+      lane: 'sip',
+      tsUs: m.tsUs,
+      direction: m.direction,
+      transport: m.transport,
+      src: m.src,
+      dst: m.dst,
+      label: m.label,
+      method: m.method,
+      status: m.status,
+      cseq: `${m.cseqSeq} ${m.cseqMethod}`,
+      branch: m.branch,
+      size: m.size,
+      retransmission: m.retransmission,
+      text: m.raw.toString('utf8'),
+    }));
+    return {
+      ...summarize(c),
+      timings: { ...c.timings },
+      retransmissionsByKind: { ...c.retransmissionsByKind },
+      messagesDropped: c.messagesDropped,
+      messages,
+    };
+  }
+
+  /** Where the console can be reached, for start-up lines. */
+  describe(): string {
+    return `SIP ${formatHostPort(this.config.sip)} (udp+tcp)`;
+  }
+}
+
+/** A command the UI got wrong: reported to the caller, never thrown through the host. */
+export class ContractError extends Error {}
+
+export function summarize(c: CallRecord): CallSummary {
+  return {
+    callId: c.callId,
+    state: c.state,
+    from: c.from,
+    to: c.to,
+    startedUs: c.startedUs,
+    updatedUs: c.updatedUs,
+    endedUs: c.endedUs,
+    finalStatus: c.finalStatus,
+    messageCount: c.messageCount,
+    retransmissions: c.retransmissions,
+    trying100Us: c.timings.trying100Us,
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The headless lab console: the same React UI, a JSON API, /metrics and a
+ * WebSocket carrying the typed contract — for lab boxes without a display.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { COMPONENTS, validateCommand, type ServerFrame } from '../contract';
+import { ContractError, type Host } from '../host';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
+import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
+import { loadStatic, resolveStatic } from './static';
+
+export interface LabServerOptions {
+  host: string;
+  port: number;
+  /** null = no auth (only allowed on loopback; the config enforces it). */
+  token: string | null;
+  /** Built renderer (index.html and assets). */
+  rendererDir: string;
+}
+
+/** Bytes a browser may leave unread before its live batches are skipped (counted). */
+const WS_MAX_BUFFERED = 4 * 1024 * 1024;
+const MAX_BODY = 64 * 1024;
+const MAX_WS_FRAME = 64 * 1024;
+
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+export interface LabServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startLabServer(host: Host, opts: LabServerOptions): Promise<LabServer> {
+  let boundPort = opts.port;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME });
+
+  const authorized = (req: IncomingMessage, url: URL) =>
+    opts.token === null || tokenMatches(presentedToken(req, url), opts.token);
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof ContractError && !res.headersSent) return sendJson(res, 400, { error: err.message });
+      host.engine.drops.count('lab.http', 'handler-error');
+      if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    if (!hostHeaderAllowed(req.headers.host, opts.host, boundPort)) return sendJson(res, 421, { error: 'unexpected Host header' });
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!authorized(req, url)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="callpath"');
+      return sendJson(res, 401, { error: 'missing or wrong token: use Authorization: Bearer T or ?token=T' });
+    }
+    if (opts.token !== null && url.searchParams.get('token') === opts.token) {
+      res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(opts.token)}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path === '/metrics' && method === 'GET') {
+      res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
+      res.end(renderPrometheus(host.snapshot()));
+      return;
+    }
+    if (path.startsWith('/api/')) return api(req, res, url, method);
+    if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { error: `${method} not allowed here` });
+    const file = resolveStatic(opts.rendererDir, path);
+    const found = file ? await loadStatic(file) : null;
+    if (!found) return sendJson(res, 404, { error: `no such page ${path}` });
+    res.writeHead(200, { 'Content-Type': found.type, 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
+    res.end(method === 'HEAD' ? undefined : found.body);
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
+    const parts = url.pathname.split('/').slice(2).map(safeDecode);
+    if (parts.some((p) => p === null)) return sendJson(res, 400, { error: 'bad percent-encoding in path' });
+    const [a, b, c, ...rest] = parts as string[];
+    if (method === 'GET' && a === 'snapshot' && b === undefined) return sendJson(res, 200, host.snapshot());
+    if (method === 'GET' && a === 'calls' && b === undefined) {
+      const limitText = url.searchParams.get('limit');
+      const command = limitText === null ? { cmd: 'listCalls' } : { cmd: 'listCalls', limit: Number(limitText) };
+      return invoke(res, command);
+    }
+    if (method === 'GET' && a === 'calls' && b !== undefined && c === undefined) {
+      const call = host.getCall(b);
+      return call ? sendJson(res, 200, call) : sendJson(res, 404, { error: `no call with Call-ID ${b}` });
+    }
+    if (a === 'components' && b !== undefined && c !== undefined && rest.length === 0) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to start or stop a component' });
+      await drainBody(req);
+      if (!COMPONENTS.includes(b as never)) return sendJson(res, 404, { error: `no component ${b}; one of ${COMPONENTS.join(', ')}` });
+      return invoke(res, { cmd: 'setComponent', name: b, action: c });
+    }
+    return sendJson(res, 404, { error: `no API route ${method} ${url.pathname}` });
+  }
+
+  async function invoke(res: ServerResponse, command: unknown): Promise<void> {
+    const v = validateCommand(command);
+    if (!v.ok) return sendJson(res, 400, { error: v.error });
+    return sendJson(res, 200, await host.invoke(v.value));
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const origin = req.headers.origin;
+    const reject = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== '/ws') return reject('404 Not Found');
+    if (!hostHeaderAllowed(req.headers.host, opts.host, boundPort)) return reject('421 Misdirected Request');
+    // Browsers always send Origin on WebSocket; a foreign page must not ride the cookie.
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) return reject('403 Forbidden');
+    if (!authorized(req, url)) return reject('401 Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
+  });
+
+  function serveSocket(ws: WebSocket): void {
+    const send = (f: ServerFrame) => ws.send(JSON.stringify(f));
+    send({ type: 'hello', contractVersion: host.snapshot().contractVersion });
+    const unsubscribe = host.subscribe((batch) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > WS_MAX_BUFFERED) {
+        // A slow browser must not grow our memory; it re-lists calls when it catches up.
+        host.engine.drops.count('lab.ws', 'slow-consumer-batch');
+        return;
+      }
+      send({ type: 'batch', batch });
+    });
+    ws.on('message', (data, isBinary) => {
+      let frame: unknown;
+      try {
+        frame = isBinary ? null : JSON.parse(data.toString());
+      } catch {
+        frame = null;
+      }
+      const f = frame as { type?: unknown; id?: unknown; command?: unknown } | null;
+      if (!f || f.type !== 'invoke' || !Number.isInteger(f.id)) {
+        host.engine.drops.count('lab.ws', 'bad-frame');
+        return;
+      }
+      const id = f.id as number;
+      host.invoke(f.command).then(
+        (value) => send({ type: 'result', id, ok: true, value }),
+        (err: unknown) => send({ type: 'result', id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+      );
+    });
+    ws.on('close', unsubscribe);
+    ws.on('error', () => host.engine.drops.count('lab.ws', 'socket-error'));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.host, port: opts.port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  boundPort = (server.address() as AddressInfo).port;
+  const h = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const base = `http://${h}:${boundPort}/`;
+  return {
+    port: boundPort,
+    url: opts.token ? `${base}?token=${encodeURIComponent(opts.token)}` : base,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+async function drainBody(req: IncomingMessage): Promise<void> {
+  let n = 0;
+  for await (const chunk of req) {
+    n += (chunk as Buffer).length;
+    if (n > MAX_BODY) throw new ContractError('request body too large');
+  }
+}

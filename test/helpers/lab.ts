@@ -1,0 +1,43 @@
+import { DEFAULT_CONFIG, type LabConfig } from '../../app/config';
+import { Host } from '../../app/host';
+import { startLabServer, type LabServer } from '../../app/lab/server';
+import { rendererDir } from '../../app/lab/renderer-bundle';
+import type { SipProxyComponent } from '../../engine/sip/proxy-component';
+
+export interface RunningLab {
+  host: Host;
+  server: LabServer | null;
+  sipPort: number;
+  base: string;
+  token: string;
+  stop(): Promise<void>;
+}
+
+/** The real host and lab server in-process, on ports the OS picks. */
+export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: boolean } = {}): Promise<RunningLab> {
+  const token = overrides.token ?? 'test-token';
+  const config: LabConfig = {
+    ...DEFAULT_CONFIG,
+    sip: { host: '127.0.0.1', port: 0 },
+    ng: null,
+    redis: null,
+    ui: opts.ui === false ? null : { host: '127.0.0.1', port: 0 },
+    token,
+    ...overrides,
+  };
+  const host = new Host(config);
+  await host.start();
+  const server = config.ui ? await startLabServer(host, { host: config.ui.host, port: config.ui.port, token, rendererDir: rendererDir() }) : null;
+  const sipPort = host.engine.impl<SipProxyComponent>('proxy').port;
+  return {
+    host,
+    server,
+    sipPort,
+    token,
+    base: server ? `http://127.0.0.1:${server.port}` : '',
+    async stop() {
+      await server?.close();
+      await host.stop();
+    },
+  };
+}
