@@ -1,0 +1,59 @@
+/**
+ * /metrics in the Prometheus text exposition format (version 0.0.4), built
+ * from a snapshot so the numbers match what the UI shows.
+ */
+import type { LatencySummary, Snapshot } from './contract';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export function renderPrometheus(s: Snapshot): string {
+  const out: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: [string, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) out.push(`${name}${labels} ${Number.isFinite(v) ? v : 0}`);
+  };
+  metric('callpath_up', 'gauge', 'The engine host is serving.', [['', 1]]);
+  metric('callpath_uptime_seconds', 'gauge', 'Seconds since the engine started.', [['', (s.nowUs - s.startedUs) / 1e6]]);
+  metric(
+    'callpath_component_up',
+    'gauge',
+    'Component state: 1 running, 0 otherwise (label state gives the state).',
+    s.components.map((c) => [`{component="${c.name}",state="${c.state}"}`, c.state === 'running' ? 1 : 0]),
+  );
+  metric('callpath_sip_messages_total', 'counter', 'SIP messages by direction.', [
+    ['{direction="in"}', s.sip.messagesIn],
+    ['{direction="out"}', s.sip.messagesOut],
+  ]);
+  metric('callpath_sip_retransmissions_total', 'counter', 'SIP retransmissions received (in) and sent (out).', [
+    ['{direction="in"}', s.sip.retransmissionsIn],
+    ['{direction="out"}', s.sip.retransmissionsOut],
+  ]);
+  metric('callpath_sip_calls_per_second', 'gauge', 'New calls (initial INVITEs) per second.', [['', s.sip.callsPerSecond]]);
+  metric('callpath_sip_retransmissions_per_second', 'gauge', 'Retransmissions per second, both directions.', [['', s.sip.retransmissionsPerSecond]]);
+  metric('callpath_sip_active_calls', 'gauge', 'Calls not yet terminated or failed.', [['', s.sip.activeCalls]]);
+  metric('callpath_sip_active_transactions', 'gauge', 'Live SIP transactions (RFC 3261 §17).', [['', s.sip.activeTransactions]]);
+  summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE received to 100 Trying sent.', s.sip.trying100);
+  summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the engine thread.', s.eventLoopDelay);
+  metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store.', [['', s.calls.stored]]);
+  metric('callpath_calls_evicted_total', 'counter', 'Calls evicted from the bounded call store.', [['', s.calls.evicted]]);
+  metric(
+    'callpath_drops_total',
+    'counter',
+    'Deliberate drops by place and reason.',
+    s.drops.map((d) => [`{where="${esc(d.where)}",reason="${esc(d.reason)}"}`, d.count]),
+  );
+  return out.join('\n') + '\n';
+}
+
+function summaryLines(out: string[], name: string, help: string, l: LatencySummary): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} summary`);
+  out.push(`${name}{quantile="0.5"} ${l.p50 / 1e6}`);
+  out.push(`${name}{quantile="0.9"} ${l.p90 / 1e6}`);
+  out.push(`${name}{quantile="0.99"} ${l.p99 / 1e6}`);
+  out.push(`${name}{quantile="1"} ${l.max / 1e6}`);
+  out.push(`${name}_count ${l.count}`);
+}
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
