@@ -1,0 +1,27 @@
+import { useEffect } from 'react';
+import { BottomStrip } from './components/BottomStrip';
+import { CallsPanel } from './components/CallsPanel';
+import { ControlBar } from './components/ControlBar';
+import { Header } from './components/Header';
+import { LadderPanel } from './components/LadderPanel';
+import { useConnection } from './store/connection';
+import { useUi } from './store/ui';
+
+export function App() {
+  const theme = useUi((s) => s.theme);
+  const stale = useConnection((s) => s.status === 'disconnected');
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  return (
+    <div className={stale ? 'app stale' : 'app'}>
+      <Header />
+      <ControlBar />
+      <main className="main">
+        <CallsPanel />
+        <LadderPanel />
+      </main>
+      <BottomStrip />
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+import { useShallow } from 'zustand/react/shallow';
+import { useConnection } from '../store/connection';
+import { useSnapshot } from '../store/snapshot';
+import { useUi } from '../store/ui';
+import { rate, usToMs } from '../format';
+
+export function Header() {
+  return (
+    <header className="header">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true">
+          ⇄
+        </span>
+        callpath
+      </div>
+      <ConnectionIndicator />
+      <Counters />
+      <div className="header-spacer" />
+      <ThemeToggle />
+    </header>
+  );
+}
+
+function ConnectionIndicator() {
+  const { status, host, lostAtMs, lastError } = useConnection(
+    useShallow((s) => ({ status: s.status, host: s.host, lostAtMs: s.lostAtMs, lastError: s.lastError })),
+  );
+  const text = status === 'connected' ? 'live' : status === 'connecting' ? 'connecting…' : 'reconnecting…';
+  const title = [
+    host ? `host: ${host}` : null,
+    lostAtMs ? `connection lost at ${new Date(lostAtMs).toLocaleTimeString()}` : null,
+    lastError ? `last error: ${lastError}` : null,
+    status !== 'connected' && host === 'lab' ? 'Waiting for the lab server. If this lasts, open the URL the lab printed (with ?token=…).' : null,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return (
+    <div className={`conn conn-${status}`} data-testid="connection" data-status={status} title={title || undefined}>
+      <span className="conn-dot" aria-hidden="true" />
+      {text}
+    </div>
+  );
+}
+
+function Counters() {
+  const c = useSnapshot(
+    useShallow((s) => {
+      const snap = s.snapshot;
+      if (!snap) return null;
+      return {
+        cps: snap.sip.callsPerSecond,
+        active: snap.sip.activeCalls,
+        retrans: snap.sip.retransmissionsPerSecond,
+        trying99: snap.sip.trying100.p99,
+        tryingCount: snap.sip.trying100.count,
+        eld99: snap.eventLoopDelay.p99,
+        drops: snap.drops,
+      };
+    }),
+  );
+  if (!c) return <div className="counters muted">waiting for the engine…</div>;
+  const dropTotal = c.drops.reduce((n, d) => n + d.count, 0);
+  const dropTitle =
+    c.drops.length === 0 ? 'No drops counted' : c.drops.map((d) => `${d.where} / ${d.reason}: ${d.count}`).join('\n');
+  return (
+    <div className="counters">
+      <Counter label="calls/s" value={rate(c.cps)} testId="counter-cps" />
+      <Counter label="active" value={String(c.active)} testId="counter-active" />
+      <Counter label="retrans/s" value={rate(c.retrans)} warn={c.retrans > 0} testId="counter-retrans" />
+      <Counter
+        label="100 Trying p99"
+        value={c.tryingCount > 0 ? `${usToMs(c.trying99, 3)} ms` : '—'}
+        testId="counter-trying"
+        title={`INVITE received → 100 Trying sent, 99th percentile over ${c.tryingCount} INVITEs`}
+      />
+      <Counter label="loop delay p99" value={`${usToMs(c.eld99, 1)} ms`} testId="counter-eld" title="Event-loop delay of the engine thread" />
+      <Counter label="drops" value={String(dropTotal)} warn={dropTotal > 0} title={dropTitle} testId="counter-drops" />
+    </div>
+  );
+}
+
+function Counter(props: { label: string; value: string; warn?: boolean; title?: string; testId: string }) {
+  return (
+    <div className={props.warn ? 'counter counter-warn' : 'counter'} title={props.title} data-testid={props.testId}>
+      <span className="counter-value">{props.value}</span>
+      <span className="counter-label">{props.label}</span>
+    </div>
+  );
+}
+
+function ThemeToggle() {
+  const theme = useUi((s) => s.theme);
+  const toggle = useUi((s) => s.toggleTheme);
+  return (
+    <button type="button" className="btn btn-ghost" onClick={toggle} data-testid="theme-toggle" title="Switch theme">
+      {theme === 'dark' ? '☀ light' : '☾ dark'}
+    </button>
+  );
+}

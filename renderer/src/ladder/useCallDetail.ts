@@ -1,0 +1,76 @@
+import { useEffect, useRef, useState } from 'react';
+import type { CallDetail } from '../../../app/contract';
+import { useApi } from '../api';
+import { useCalls } from '../store/calls';
+import { describeError } from '../store/live';
+
+/** The ladder refetches a changing call at most this often. */
+export const REFETCH_MIN_MS = 250;
+
+export interface CallDetailState {
+  /** undefined while the first fetch is in flight; null when the engine no longer has the call. */
+  detail: CallDetail | null | undefined;
+  error: string | null;
+}
+
+/**
+ * Fetches `getCall(callId)` and refetches whenever the call changes in a live
+ * batch (its updatedUs or message count moves), throttled to one request per
+ * `REFETCH_MIN_MS` and never more than one in flight.
+ */
+export function useCallDetail(callId: string): CallDetailState {
+  const api = useApi();
+  const version = useCalls((s) => {
+    const c = s.byId.get(callId);
+    return c ? `${c.updatedUs}/${c.messageCount}/${c.state}` : '';
+  });
+  const [state, setState] = useState<CallDetailState>({ detail: undefined, error: null });
+  const t = useRef({ lastStartMs: -Infinity, inFlight: false, again: false, timer: null as ReturnType<typeof setTimeout> | null, alive: true });
+
+  useEffect(() => {
+    const r = t.current;
+    r.alive = true;
+    return () => {
+      r.alive = false;
+      if (r.timer !== null) clearTimeout(r.timer);
+      r.timer = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    const r = t.current;
+    const run = (): void => {
+      r.timer = null;
+      if (!r.alive) return;
+      if (r.inFlight) {
+        r.again = true;
+        return;
+      }
+      r.inFlight = true;
+      r.lastStartMs = performance.now();
+      api
+        .getCall(callId)
+        .then((detail) => {
+          if (r.alive) setState({ detail, error: null });
+        })
+        .catch((err: unknown) => {
+          if (r.alive) setState((prev) => ({ detail: prev.detail ?? null, error: describeError(err) }));
+        })
+        .finally(() => {
+          r.inFlight = false;
+          if (r.again && r.alive) {
+            r.again = false;
+            schedule();
+          }
+        });
+    };
+    const schedule = (): void => {
+      if (r.timer !== null) return; // the pending fetch will see this change too
+      const wait = Math.max(0, r.lastStartMs + REFETCH_MIN_MS - performance.now());
+      r.timer = setTimeout(run, wait);
+    };
+    schedule();
+  }, [api, callId, version]);
+
+  return state;
+}

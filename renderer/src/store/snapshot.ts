@@ -1,0 +1,58 @@
+import { create } from 'zustand';
+import type { ComponentStatus, Snapshot } from '../../../app/contract';
+
+/** One point of the live chart. */
+export interface MetricPoint {
+  /** Seconds since the engine started. */
+  t: number;
+  callsPerSecond: number;
+  /** 100 Trying p99, ms. */
+  trying100P99Ms: number;
+}
+
+/** ~2 minutes of batches at 4 per second. */
+export const HISTORY_POINTS = 480;
+
+interface SnapshotSlice {
+  snapshot: Snapshot | null;
+  /** Fixed window, oldest first; replaced (never mutated) on every write. */
+  history: MetricPoint[];
+  apply(snapshot: Snapshot, points: readonly MetricPoint[]): void;
+  /** A component status from a setComponent result, ahead of the next batch. */
+  applyComponent(status: ComponentStatus): void;
+}
+
+export function pointOf(s: Snapshot): MetricPoint {
+  return {
+    t: Math.round((s.nowUs - s.startedUs) / 1000) / 1000,
+    callsPerSecond: s.sip.callsPerSecond,
+    trying100P99Ms: s.sip.trying100.p99 / 1000,
+  };
+}
+
+export const useSnapshot = create<SnapshotSlice>()((set, get) => ({
+  snapshot: null,
+  history: [],
+  apply(snapshot, points) {
+    const prev = get().history;
+    const history = points.length === 0 ? prev : appendWindow(prev, points, HISTORY_POINTS);
+    // Time going backwards means the engine restarted: its history starts over.
+    for (let i = history.length - 1; i > 0; i--) {
+      if (history[i]!.t < history[i - 1]!.t) {
+        set({ snapshot, history: history.slice(i) });
+        return;
+      }
+    }
+    set({ snapshot, history });
+  },
+  applyComponent(status) {
+    const s = get().snapshot;
+    if (!s) return;
+    set({ snapshot: { ...s, components: s.components.map((c) => (c.name === status.name ? status : c)) } });
+  },
+}));
+
+export function appendWindow<T>(prev: readonly T[], add: readonly T[], max: number): T[] {
+  const all = prev.length + add.length > max ? [...prev, ...add].slice(-max) : [...prev, ...add];
+  return all;
+}
