@@ -57,7 +57,13 @@ export function frameStream(buf: Buffer): FrameResult {
     if (c === 0x6c || c === 0x63) {
       const colon = head.indexOf(':', pos);
       if (colon > pos && colon < nl && canonicalName(head.slice(pos, colon).trimEnd()) === 'content-length') {
-        const v = parseDigits(head, colon + 1, nl);
+        // The value may continue on folded lines (RFC 3261 §7.3.1).
+        let ve = nl;
+        while (ve + 1 < head.length && (head.charCodeAt(ve + 1) === 0x20 || head.charCodeAt(ve + 1) === 0x09)) {
+          const next = head.indexOf('\n', ve + 1);
+          ve = next < 0 ? head.length : next;
+        }
+        const v = parseDigits(head, colon + 1, ve);
         if (v < 0 || (cl >= 0 && v !== cl)) return { error: parseError('bad-content-length', 'Bad Request - Malformed Content-Length'), skip };
         cl = v;
       }

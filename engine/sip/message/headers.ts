@@ -86,9 +86,18 @@ const NOT_LISTS: ReadonlySet<string> = new Set([
 
 /** Canonical lowercase long name for a header name as written (any case, compact or long). */
 export function canonicalName(name: string): string {
-  const lower = name.toLowerCase();
+  const lower = lowerAscii(name);
   if (lower.length === 1) return COMPACT_FORMS[lower] ?? lower;
   return lower;
+}
+
+/** toLowerCase only when there is an uppercase ASCII letter (avoids an allocation). */
+export function lowerAscii(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
+  }
+  return s;
 }
 
 /** `call-id` → `Call-ID`, `record-route` → `Record-Route`. */

@@ -199,18 +199,24 @@ export class SipMessage {
 
   /** Value of header line i, decoded as UTF-8 and unfolded; cached. */
   valueAt(i: number): string {
-    if (this.values === undefined) this.values = new Array<string | undefined>(this.layout.names.length);
+    if (this.values === undefined) this.values = [];
     const cached = this.values[i];
     if (cached !== undefined) return cached;
-    const v = decodeValue(this.layout.buf, this.layout.spans, i);
+    const v = decodeValue(this.layout.buf, this.layout.head, this.layout.spans, i);
     this.values[i] = v;
     return v;
   }
 }
 
 /** Decodes header line i's value (UTF-8, unfolded). */
-export function decodeValue(buf: Buffer, spans: readonly number[], i: number): string {
+export function decodeValue(buf: Buffer, head: string, spans: readonly number[], i: number): string {
   const b = i * SPAN;
-  const v = buf.toString('utf8', spans[b + 1] ?? 0, spans[b + 2] ?? 0);
+  const v = textAt(buf, head, spans[b + 1] ?? 0, spans[b + 2] ?? 0);
   return spans[b + 4] === 1 ? unfold(v) : v;
+}
+
+/** Bytes [s, e) of the head as text: the latin1 slice when ASCII (no native call), else decoded as UTF-8. */
+export function textAt(buf: Buffer, head: string, s: number, e: number): string {
+  for (let i = s; i < e; i++) if (head.charCodeAt(i) > 0x7f) return buf.toString('utf8', s, e);
+  return head.slice(s, e);
 }

@@ -3,7 +3,7 @@
  * generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string.
  * SEMI and EQUAL allow surrounding whitespace.
  */
-import { isTokenCode, isWs } from './headers';
+import { isTokenCode, isWs, lowerAscii } from './headers';
 
 /** Parameter map: lowercase name → value as written (quotes kept), or `null` for a valueless parameter (`;lr`, `;rport`). */
 export type Params = ReadonlyMap<string, string | null>;
@@ -26,7 +26,7 @@ export function parseParams(s: string, start: number, end: number): Map<string, 
     const nameStart = i;
     while (i < end && isTokenCode(s.charCodeAt(i))) i++;
     if (i === nameStart) return undefined;
-    const name = s.slice(nameStart, i).toLowerCase();
+    const name = lowerAscii(s.slice(nameStart, i));
     let j = i;
     while (j < end && isWs(s.charCodeAt(j))) j++;
     if (j < end && s.charCodeAt(j) === 0x3d) {

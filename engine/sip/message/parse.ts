@@ -8,7 +8,7 @@ import { MAX_MESSAGE_BYTES, parseError } from './errors';
 import type { ErrorReplyParts, SipParseError, SipParseReason } from './errors';
 import { parseCSeq, parseDigits } from './fields';
 import type { CSeq } from './fields';
-import { SPAN, SipMessage, decodeValue } from './message';
+import { SPAN, SipMessage, decodeValue, textAt } from './message';
 import type { Layout, StartLine } from './message';
 import { parseNameAddr } from './name-addr';
 import { parseViaValue } from './via';
@@ -26,6 +26,7 @@ export interface ParseOptions {
 
 const CR = 0x0d;
 const LF = 0x0a;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 export function parseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
   try {
@@ -50,26 +51,25 @@ function parse(buf: Buffer, stream: boolean): ParseResult {
   while (p < len && (buf[p] === CR || buf[p] === LF)) p++;
   if (p >= len) return fail('empty', 'Empty Message');
 
-  // End of the header section: the first empty line (CRLF or bare LF).
+  // End of the header section: the first empty line. The usual CRLFCRLF is
+  // found with one native search; bare-LF line ends are handled on the string.
   let headEnd = len;
   let bodyStart = len;
-  let lf = buf.indexOf(LF, p);
-  while (lf >= 0) {
-    const n = buf[lf + 1];
-    if (n === LF) {
-      headEnd = lf + 1;
-      bodyStart = lf + 2;
-      break;
-    }
-    if (n === CR && buf[lf + 2] === LF) {
-      headEnd = lf + 1;
-      bodyStart = lf + 3;
-      break;
-    }
-    lf = buf.indexOf(LF, lf + 1);
+  const crlf2 = buf.indexOf(CRLFCRLF, p);
+  let head = buf.toString('latin1', 0, crlf2 < 0 ? len : crlf2 + 2);
+  const lflf = head.indexOf('\n\n', p);
+  const lfcrlf = head.indexOf('\n\r\n', p);
+  if (lflf >= 0 && (lfcrlf < 0 || lflf < lfcrlf)) {
+    headEnd = lflf + 1;
+    bodyStart = lflf + 2;
+  } else if (lfcrlf >= 0) {
+    headEnd = lfcrlf + 1;
+    bodyStart = lfcrlf + 3;
+  } else if (crlf2 >= 0) {
+    headEnd = crlf2 + 2;
+    bodyStart = crlf2 + 4;
   }
-  if (stream && headEnd === len) return fail('incomplete', 'Bad Request - Incomplete Header Section');
-  const head = buf.toString('latin1', 0, headEnd);
+  if (head.length > headEnd) head = head.slice(0, headEnd);
 
   // ---- start line
   let sl = head.indexOf('\n', p);
@@ -85,7 +85,7 @@ function parse(buf: Buffer, stream: boolean): ParseResult {
   let isRequest: boolean | undefined;
   let method: string | undefined;
   const sp1 = head.indexOf(' ', p);
-  if (head.startsWith('SIP/', p) || head.slice(p, p + 4).toUpperCase() === 'SIP/') {
+  if (isSipSlash(head, p)) {
     isRequest = false;
     const sp2 = sp1 < 0 || sp1 >= slEnd ? -1 : head.indexOf(' ', sp1 + 1);
     const codeEnd = sp2 < 0 || sp2 > slEnd ? slEnd : sp2;
@@ -98,7 +98,7 @@ function parse(buf: Buffer, stream: boolean): ParseResult {
       startPhrase = 'SIP Version Not Supported';
       startStatus = 505;
     } else {
-      const reason = codeEnd < slEnd ? buf.toString('utf8', codeEnd + 1, slEnd) : '';
+      const reason = codeEnd < slEnd ? textAt(buf, head, codeEnd + 1, slEnd) : '';
       startLine = { kind: 'response', status, reason, version: 'SIP/2.0' };
     }
   } else {
@@ -207,63 +207,49 @@ function parse(buf: Buffer, stream: boolean): ParseResult {
     pos = lineEnd;
   }
 
-  const span = (i: number, k: number): number => spans[i * SPAN + k] as number;
-
   // ---- top Via: needed both to accept and to answer a bad request
   let topVia: Via | undefined;
   if (iVia >= 0) {
-    const vs = span(iVia, 1);
-    topVia = parseViaValue(head, vs, firstItemEnd(head, vs, span(iVia, 2)));
+    const vs = sp(spans, iVia, 1);
+    topVia = parseViaValue(head, vs, firstItemEnd(head, vs, sp(spans, iVia, 2)));
   }
 
-  const error = (reason: SipParseReason, phrase: string, status = 400): ParseResult => {
-    let reply: ErrorReplyParts | undefined;
-    if (isRequest === true && method !== 'ACK' && topVia !== undefined) {
-      const vias: string[] = [];
-      for (let i = 0; i < names.length; i++) if (names[i] === 'via') vias.push(decodeValue(buf, spans, i));
-      const val = (i: number): string | undefined => (i < 0 ? undefined : decodeValue(buf, spans, i));
-      reply = { vias, from: val(iFrom), to: val(iTo), callId: val(iCallId), cseq: val(iCSeq) };
-    }
-    return {
-      ok: false,
-      error: parseError(reason, phrase, { status, isRequest, method, topVia: topVia?.raw, reply }),
-    };
-  };
+  const ctx: ErrorContext = { buf, head, names, spans, isRequest, method, topVia, iFrom, iTo, iCallId, iCSeq };
 
-  if (startError !== undefined) return error(startError, startPhrase, startStatus);
-  if (badHeader) return error('bad-header', 'Bad Request - Malformed Header Line');
-  if (iVia < 0) return error('missing-header', 'Bad Request - Missing Via');
-  if (topVia === undefined) return error('bad-via', 'Bad Request - Malformed Via');
-  if (iFrom < 0) return error('missing-header', 'Bad Request - Missing From');
-  if (iTo < 0) return error('missing-header', 'Bad Request - Missing To');
-  if (iCallId < 0) return error('missing-header', 'Bad Request - Missing Call-ID');
-  if (iCSeq < 0) return error('missing-header', 'Bad Request - Missing CSeq');
+  if (startError !== undefined) return recoverable(ctx, startError, startPhrase, startStatus);
+  if (badHeader) return recoverable(ctx, 'bad-header', 'Bad Request - Malformed Header Line');
+  if (iVia < 0) return recoverable(ctx, 'missing-header', 'Bad Request - Missing Via');
+  if (topVia === undefined) return recoverable(ctx, 'bad-via', 'Bad Request - Malformed Via');
+  if (iFrom < 0) return recoverable(ctx, 'missing-header', 'Bad Request - Missing From');
+  if (iTo < 0) return recoverable(ctx, 'missing-header', 'Bad Request - Missing To');
+  if (iCallId < 0) return recoverable(ctx, 'missing-header', 'Bad Request - Missing Call-ID');
+  if (iCSeq < 0) return recoverable(ctx, 'missing-header', 'Bad Request - Missing CSeq');
 
-  const cseq: CSeq | undefined = parseCSeq(head, span(iCSeq, 1), span(iCSeq, 2));
-  if (cseq === undefined) return error('bad-cseq', 'Bad Request - Malformed CSeq');
-  if (isRequest && cseq.method !== method) return error('cseq-method-mismatch', 'Bad Request - CSeq Method Does Not Match Request-Line');
+  const cseq: CSeq | undefined = parseCSeq(head, sp(spans, iCSeq, 1), sp(spans, iCSeq, 2));
+  if (cseq === undefined) return recoverable(ctx, 'bad-cseq', 'Bad Request - Malformed CSeq');
+  if (isRequest && cseq.method !== method) return recoverable(ctx, 'cseq-method-mismatch', 'Bad Request - CSeq Method Does Not Match Request-Line');
 
-  const callIdStart = span(iCallId, 1);
-  const callIdEnd = span(iCallId, 2);
-  if (callIdEnd <= callIdStart || hasWs(head, callIdStart, callIdEnd)) return error('bad-call-id', 'Bad Request - Malformed Call-ID');
+  const callIdStart = sp(spans, iCallId, 1);
+  const callIdEnd = sp(spans, iCallId, 2);
+  if (callIdEnd <= callIdStart || hasWs(head, callIdStart, callIdEnd)) return recoverable(ctx, 'bad-call-id', 'Bad Request - Malformed Call-ID');
   const callId = head.slice(callIdStart, callIdEnd);
 
   let maxForwards: number | undefined;
   if (iMaxFwd >= 0) {
-    const mf = parseDigits(head, span(iMaxFwd, 1), span(iMaxFwd, 2));
-    if (mf < 0) return error('bad-max-forwards', 'Bad Request - Malformed Max-Forwards');
+    const mf = parseDigits(head, sp(spans, iMaxFwd, 1), sp(spans, iMaxFwd, 2));
+    if (mf < 0) return recoverable(ctx, 'bad-max-forwards', 'Bad Request - Malformed Max-Forwards');
     maxForwards = mf;
   }
 
   let contentLength: number | undefined;
   let bodyEnd = len;
   if (iCl >= 0) {
-    const cl = parseDigits(head, span(iCl, 1), span(iCl, 2));
-    if (cl < 0) return error('bad-content-length', 'Bad Request - Malformed Content-Length');
+    const cl = parseDigits(head, sp(spans, iCl, 1), sp(spans, iCl, 2));
+    if (cl < 0) return recoverable(ctx, 'bad-content-length', 'Bad Request - Malformed Content-Length');
     if (clConflict) {
       for (let i = iCl + 1; i < names.length; i++) {
-        if (names[i] === 'content-length' && parseDigits(head, span(i, 1), span(i, 2)) !== cl) {
-          return error('bad-content-length', 'Bad Request - Conflicting Content-Length');
+        if (names[i] === 'content-length' && parseDigits(head, sp(spans, i, 1), sp(spans, i, 2)) !== cl) {
+          return recoverable(ctx, 'bad-content-length', 'Bad Request - Conflicting Content-Length');
         }
       }
     }
@@ -272,25 +258,70 @@ function parse(buf: Buffer, stream: boolean): ParseResult {
     // response, it MUST be discarded. If the message is a request, the
     // element SHOULD generate a 400 (Bad Request) response." Extra bytes are
     // discarded (the body is truncated to Content-Length).
-    if (cl > len - bodyStart) return error('content-length-mismatch', 'Bad Request - Content-Length Exceeds Body');
+    if (cl > len - bodyStart) return recoverable(ctx, 'content-length-mismatch', 'Bad Request - Content-Length Exceeds Body');
     contentLength = cl;
     bodyEnd = bodyStart + cl;
   } else if (stream) {
     // RFC 3261 §18.3: "the Content-Length header field MUST be used with stream oriented transports."
-    return error('missing-header', 'Bad Request - Missing Content-Length');
+    return recoverable(ctx, 'missing-header', 'Bad Request - Missing Content-Length');
   }
 
-  const from = parseNameAddr(decodeValue(buf, spans, iFrom));
-  if (from === undefined) return error('bad-from', 'Bad Request - Malformed From');
-  const to = parseNameAddr(decodeValue(buf, spans, iTo));
-  if (to === undefined) return error('bad-to', 'Bad Request - Malformed To');
+  const from = parseNameAddr(decodeValue(buf, head, spans, iFrom));
+  if (from === undefined) return recoverable(ctx, 'bad-from', 'Bad Request - Malformed From');
+  const to = parseNameAddr(decodeValue(buf, head, spans, iTo));
+  if (to === undefined) return recoverable(ctx, 'bad-to', 'Bad Request - Malformed To');
 
-  if (startLine === undefined) return error('bad-start-line', 'Bad Request - Malformed Start-Line');
+  if (startLine === undefined) return recoverable(ctx, 'bad-start-line', 'Bad Request - Malformed Start-Line');
   const layout: Layout = { buf, head, start: p, startLineEnd, uriStart, uriEnd, headEnd, bodyStart, bodyEnd, names, spans };
   return {
     ok: true,
     msg: new SipMessage(startLine, layout, { callId, cseq, topVia, from, to, maxForwards, contentLength }),
   };
+}
+
+interface ErrorContext {
+  readonly buf: Buffer;
+  readonly head: string;
+  readonly names: readonly string[];
+  readonly spans: readonly number[];
+  readonly isRequest: boolean;
+  readonly method: string | undefined;
+  readonly topVia: Via | undefined;
+  readonly iFrom: number;
+  readonly iTo: number;
+  readonly iCallId: number;
+  readonly iCSeq: number;
+}
+
+/**
+ * A parse error carrying what is needed to answer it: set only for a request
+ * other than ACK whose top Via parsed (RFC 3261 §17.1.1.3: ACK is never answered).
+ */
+function recoverable(c: ErrorContext, reason: SipParseReason, phrase: string, status = 400): ParseResult {
+  let reply: ErrorReplyParts | undefined;
+  if (c.isRequest && c.method !== 'ACK' && c.topVia !== undefined) {
+    const vias: string[] = [];
+    for (let i = 0; i < c.names.length; i++) if (c.names[i] === 'via') vias.push(decodeValue(c.buf, c.head, c.spans, i));
+    reply = {
+      vias,
+      from: optValue(c, c.iFrom),
+      to: optValue(c, c.iTo),
+      callId: optValue(c, c.iCallId),
+      cseq: optValue(c, c.iCSeq),
+    };
+  }
+  return {
+    ok: false,
+    error: parseError(reason, phrase, { status, isRequest: c.isRequest, method: c.method, topVia: c.topVia?.raw, reply }),
+  };
+}
+
+function optValue(c: ErrorContext, i: number): string | undefined {
+  return i < 0 ? undefined : decodeValue(c.buf, c.head, c.spans, i);
+}
+
+function sp(spans: readonly number[], i: number, k: number): number {
+  return spans[i * SPAN + k] as number;
 }
 
 /** Request-URI: non-empty, `scheme:` prefix, no whitespace or control characters. */
@@ -303,6 +334,11 @@ function isRequestUri(s: string, a: number, b: number): boolean {
     if (c === 0x3a && i > a) colon = true;
   }
   return colon;
+}
+
+/** `SIP/` at i, case-insensitively. */
+function isSipSlash(s: string, i: number): boolean {
+  return (s.charCodeAt(i) | 0x20) === 0x73 && (s.charCodeAt(i + 1) | 0x20) === 0x69 && (s.charCodeAt(i + 2) | 0x20) === 0x70 && s.charCodeAt(i + 3) === 0x2f;
 }
 
 function hasWs(s: string, a: number, b: number): boolean {

@@ -15,7 +15,7 @@ export interface SpliceEdits {
   readonly requestUri?: string;
   /** A via-parm to insert as a new `Via:` line before the first Via line (it becomes the top Via). §16.6 step 8. */
   readonly prependVia?: string;
-  /** A Record-Route value inserted before any existing Record-Route (else after the start line). §16.6 step 4. */
+  /** A Record-Route value inserted before any existing Record-Route (else after the Via lines). §16.6 step 4. */
   readonly recordRoute?: string;
   /** Remove the top via-parm: only the first value if the first Via line holds several, else the line. §16.7 step 3. */
   readonly removeTopVia?: boolean;
@@ -58,9 +58,14 @@ export function spliceMessage(msg: SipMessage, edits: SpliceEdits): Buffer {
     ops.push(op(at, at, 'Via: ' + latin1Bytes(edits.prependVia) + '\r\n', 0));
   }
   if (edits.recordRoute !== undefined) {
-    const rr = names.indexOf('record-route');
-    const at = rr >= 0 ? lineStart(L, rr) : L.startLineEnd;
-    ops.push(op(at, at, 'Record-Route: ' + latin1Bytes(edits.recordRoute) + '\r\n', 1));
+    // "inserted into the copy before any existing Record-Route header field
+    // values" (§16.6 step 4); with none, after the Via block (order across
+    // different field names carries no meaning, §7.3.1).
+    const line = 'Record-Route: ' + latin1Bytes(edits.recordRoute) + '\r\n';
+    let rr = names.indexOf('record-route');
+    if (rr < 0) rr = names.findIndex((n) => n !== 'via');
+    if (rr >= 0) ops.push(op(lineStart(L, rr), lineStart(L, rr), line, 1));
+    else tail += line;
   }
   if (firstVia >= 0) {
     if (edits.removeTopVia === true) ops.push(removeFirstValue(L, firstVia));
@@ -115,7 +120,8 @@ export function spliceMessage(msg: SipMessage, edits: SpliceEdits): Buffer {
     cursor = o.e;
   }
   out += head.slice(cursor, L.headEnd);
-  if (tail.length > 0 && L.headEnd > L.startLineEnd && head.charCodeAt(L.headEnd - 1) !== 0x0a) out += '\r\n';
+  // A datagram may end without terminating its last header line.
+  if (out.charCodeAt(out.length - 1) !== 0x0a) out += '\r\n';
   out += tail + '\r\n';
   return assemble(out, body);
 }

@@ -35,7 +35,7 @@ export function parseUri(text: string): SipUri | undefined {
     const semi = raw.indexOf(';', colon + 1);
     const numEnd = semi < 0 ? raw.length : semi;
     const user = raw.slice(colon + 1, numEnd);
-    if (!/^\+?[0-9A-Fa-f*#.()\-]+$/.test(user) || !/[0-9A-Fa-f*#]/.test(user)) return undefined;
+    if (!/^\+?[0-9A-Fa-f*#.()-]+$/.test(user) || !/[0-9A-Fa-f*#]/.test(user)) return undefined;
     const params = uriParams(raw, numEnd, raw.length);
     if (params === undefined) return undefined;
     return { scheme, user, password: undefined, host: '', port: undefined, params, headers: new Map(), raw };

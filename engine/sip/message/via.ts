@@ -4,7 +4,7 @@
  *   sent-protocol = protocol-name SLASH protocol-version SLASH transport
  *   sent-by = host [ COLON port ]
  */
-import { isTokenCode, isWs, splitList } from './headers';
+import { isTokenCode, isWs, lowerAscii, splitList } from './headers';
 import { parseParams } from './params';
 import type { Params } from './params';
 import { isHostname, isIpv6Reference, parsePort } from './uri';
@@ -43,7 +43,7 @@ export function parseViaValue(s: string, start = 0, end = s.length): Via | undef
   if (i < 0) return undefined;
   const tr = token(s, i, end);
   if (tr === i) return undefined;
-  const transport = s.slice(i, tr).toUpperCase();
+  const transport = upper(s.slice(i, tr));
   i = tr;
   const lws = i;
   while (i < end && isWs(s.charCodeAt(i))) i++;
@@ -82,9 +82,9 @@ export function parseViaValue(s: string, start = 0, end = s.length): Via | undef
   if (params === undefined) return undefined;
   const branch = params.get('branch');
   return {
-    protocol: (protoName + '/' + protoVer).toUpperCase(),
+    protocol: protoName === 'SIP' && protoVer === '2.0' ? 'SIP/2.0' : (protoName + '/' + protoVer).toUpperCase(),
     transport,
-    host: host.toLowerCase(),
+    host: lowerAscii(host),
     port,
     params,
     branch: branch === null || branch === undefined ? undefined : branch,
@@ -154,6 +154,14 @@ function paramEnd(s: string, i: number): number {
   let e = s.length;
   while (e > i && isWs(s.charCodeAt(e - 1))) e--;
   return e;
+}
+
+function upper(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return s.toUpperCase();
+  }
+  return s;
 }
 
 function token(s: string, i: number, end: number): number {

@@ -1,0 +1,39 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The read-only reference harness (shared/bench), beside the checkout unless CALLPATH_SHARED_BENCH says otherwise. */
+export function sharedBench(): string {
+  const dir = process.env.CALLPATH_SHARED_BENCH ?? resolve(ROOT, '..', 'shared', 'bench');
+  if (!existsSync(join(dir, 'sip', 'compare.sh'))) throw new Error(`reference harness not found at ${dir} (set CALLPATH_SHARED_BENCH)`);
+  return dir;
+}
+
+/** Our lab in the foreground, as the harness wants a SUT (it sets SUT_PORT, UAS_HOST, UAS_PORT). */
+export function labCommand(flags: string): string {
+  const node = process.execPath;
+  return `cd ${ROOT} && exec ${node} --import tsx app/lab/cli.ts ${flags}`;
+}
+
+/** Runs a harness script; progress goes to our stderr; resolves with its last stdout line parsed. */
+export function runScript(script: string, args: string[], env: Record<string, string>): Promise<Record<string, unknown> | null> {
+  return new Promise((resolveRun) => {
+    const child = spawn('bash', [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      process.stderr.write(d);
+    });
+    child.on('exit', () => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        resolveRun(JSON.parse(last) as Record<string, unknown>);
+      } catch {
+        resolveRun(null);
+      }
+    });
+  });
+}
