@@ -125,8 +125,8 @@ export class CallStore {
     const call: CallRecord = {
       callId: ev.callId,
       state: 'trying',
-      from: headerValue(ev.raw, 'from', 'f') ?? '',
-      to: headerValue(ev.raw, 'to', 't') ?? '',
+      from: headerValue(ev.raw, FROM_LINE) ?? '',
+      to: headerValue(ev.raw, TO_LINE) ?? '',
       startedUs: ev.tsUs,
       updatedUs: ev.tsUs,
       endedUs: null,
@@ -218,8 +218,10 @@ export class CallStore {
  * Reads one header value from raw SIP bytes without parsing the message —
  * only used once per call for the From/To columns.
  */
-function headerValue(raw: Buffer, long: string, compact: string): string | undefined {
+const FROM_LINE = /\r\n(?:from|f)[ \t]*:[ \t]*([^\r\n]*)/i;
+const TO_LINE = /\r\n(?:to|t)[ \t]*:[ \t]*([^\r\n]*)/i;
+
+function headerValue(raw: Buffer, line: RegExp): string | undefined {
   const text = raw.toString('latin1', 0, Math.min(raw.length, 4096));
-  const re = new RegExp(`\\r\\n(?:${long}|${compact})[ \\t]*:[ \\t]*([^\\r\\n]*)`, 'i');
-  return re.exec(text)?.[1]?.trim();
+  return line.exec(text)?.[1]?.trim();
 }

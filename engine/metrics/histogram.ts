@@ -54,7 +54,8 @@ export class Histogram {
 
 function bucketOf(v: number): number {
   if (v < SUB_BUCKETS) return v;
-  const exp = Math.min(Math.floor(Math.log2(v)) - 5, MAX_EXPONENT); // 2^6 = SUB_BUCKETS
+  // v in [2^k, 2^(k+1)), k ≥ 6: 64 sub-buckets of width 2^(k-6).
+  const exp = Math.min(Math.floor(Math.log2(v)) - 6, MAX_EXPONENT - 1);
   const sub = Math.floor(v / 2 ** exp) - SUB_BUCKETS; // 0..63 within this power of two
   return Math.min(exp * SUB_BUCKETS + SUB_BUCKETS + Math.min(sub, SUB_BUCKETS - 1), SUB_BUCKETS * (MAX_EXPONENT + 1) - 1);
 }

@@ -75,6 +75,8 @@ export class ProxyCore {
   private readonly pickTarget: () => NextHop;
   private readonly selfSentBy: string;
   private readonly recordRoute: string;
+  /** Our address as capture writes it ("127.0.0.1:5060"). */
+  private readonly selfKey: string;
   private transports: { udp: SipTransport | null; tcp: SipTransport | null } = { udp: null, tcp: null };
 
   // Counters for the snapshot.
@@ -93,6 +95,7 @@ export class ProxyCore {
     const h = o.self.host.includes(':') ? `[${o.self.host}]` : o.self.host;
     this.selfSentBy = `${h}:${o.self.port}`;
     this.recordRoute = `<sip:${this.selfSentBy};lr>`;
+    this.selfKey = peerKey({ address: o.self.host, port: o.self.port });
   }
 
   attach(udp: SipTransport | null, tcp: SipTransport | null): void {
@@ -163,12 +166,12 @@ export class ProxyCore {
       if (existing instanceof InviteServerTransaction) {
         const ctx = this.contexts.get(existing);
         const outcome = existing.receiveAck(msg.raw);
-        this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, outcome === 'absorbed' && existing.state !== 'confirmed');
+        this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, outcome === 'absorbed' && existing.state !== 'confirmed');
         // ACK for a 300-699 is hop-by-hop (§17.1.1.3): absorbed here. An ACK reported in Accepted is for a 2xx: forward.
         if (outcome === 'passed' && ctx) this.forwardStateless(msg, peer);
         return;
       }
-      this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, false);
+      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
       this.forwardStateless(msg, peer); // ACK for 2xx: end to end (§16.6, §13.2.2.4)
       return;
     }
@@ -177,12 +180,12 @@ export class ProxyCore {
       // A retransmission: absorbed by the transaction, which re-sends the last response (§17.2.1, §17.2.2).
       this.retransmissionsIn++;
       this.retransRate.mark(this.o.clock.monoMs());
-      this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, true);
+      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, true);
       existing.receiveRequest();
       return;
     }
 
-    this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, false);
+    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
     if (key === undefined) {
       return this.replyStateless(msg, peer, 400, 'Bad Request - Missing Via Branch', meta);
     }
@@ -380,7 +383,7 @@ export class ProxyCore {
     const key = branch === undefined ? undefined : clientKey(branch, msg.cseq.method);
     const client = key === undefined ? undefined : this.clients.get(key);
     if (!client) {
-      this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, false);
+      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
       // §16.7 / RFC 6026: a 2xx to an INVITE whose transaction is gone is forwarded statelessly.
       if (msg.cseq.method === 'INVITE' && msg.status >= 200 && msg.status < 300) {
         this.forwardResponseStateless(msg, meta);
@@ -396,7 +399,7 @@ export class ProxyCore {
       this.retransmissionsIn++;
       this.retransRate.mark(this.o.clock.monoMs());
     } else ctx?.seenStatuses.push(status);
-    this.capture(tIn, 'in', peer, selfAddr(this.o.self), meta, msg.raw, repeat);
+    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, repeat);
     this.inFlight = msg;
     client.receiveResponse(status, msg.raw);
     this.inFlight = null;
@@ -503,7 +506,7 @@ export class ProxyCore {
       this.retransRate.mark(this.o.clock.monoMs());
     }
     const dst = peerKey(hop);
-    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', hop.transport, selfAddr(this.o.self), dst, meta, bytes, retrans));
+    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', hop.transport, this.selfKey, dst, meta, bytes, retrans));
     t.send(bytes, { transport: hop.transport, address: hop.address, port: hop.port }, () => {
       // ICMP/connection failure: §16.9 "treated as if the client transaction received a 503".
       if (ctx && ctx.server.lastStatus < 200) this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable');
@@ -516,17 +519,13 @@ export class ProxyCore {
     const t = peer.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
     if (!t) return;
     this.messagesOut++;
-    if (meta) this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', peer.transport, selfAddr(this.o.self), peerKey(peer), meta, bytes, retrans));
+    if (meta) this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', peer.transport, this.selfKey, peerKey(peer), meta, bytes, retrans));
     t.send(bytes, peer);
   }
 
   private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
     this.o.events.emit(captureEvent(tsUs, direction, peer.transport, peerKey(peer), self, meta, raw, retrans));
   }
-}
-
-function selfAddr(self: HostPort): string {
-  return peerKey({ address: self.host, port: self.port });
 }
 
 function parseOrNull(bytes: Buffer): SipMessage | null {

@@ -28,7 +28,12 @@ export async function openUdpTransport(
     }
     onMessage(data, { transport: 'udp', address: rinfo.address, port: rinfo.port });
   });
-  raw.on('error', onError);
+  // Sends go without a callback (below), so their failures surface here; a
+  // bound socket reports nothing else, so count them instead of failing.
+  raw.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall === 'send') drops.count('sip.udp', `send-error ${err.code ?? ''}`.trim());
+    else onError(err);
+  });
   const bound = await sock.bind({ address: host, port });
   try {
     raw.setRecvBufferSize(RECV_BUFFER_BYTES);
@@ -39,13 +44,14 @@ export async function openUdpTransport(
   return {
     name: 'udp',
     port: bound.port,
-    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
-      raw.send(data, peer.port, peer.address, (err) => {
-        if (err) {
-          drops.count('sip.udp', 'send-error');
-          onFailure?.(err);
-        }
-      });
+    /**
+     * Without a callback Node tries the send synchronously (uv_udp_try_send)
+     * instead of a request round trip per datagram — the largest single cost
+     * in the 1,000 calls/s profile. An unconnected UDP socket learns nothing of
+     * ICMP errors anyway, so `onFailure` is only for TCP.
+     */
+    send(data: Buffer, peer: Peer, _onFailure?: SendFailure) {
+      raw.send(data, peer.port, peer.address);
     },
     close: async () => {
       await sock.close().catch(() => undefined);
