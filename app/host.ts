@@ -167,7 +167,7 @@ export class Host {
       method: m.method,
       status: m.status,
       cseq: `${m.cseqSeq} ${m.cseqMethod}`,
-      branch: m.branch,
+      branch: m.branch ?? topViaBranch(m.raw),
       size: m.size,
       retransmission: m.retransmission,
       text: m.raw.toString('utf8'),
@@ -204,4 +204,11 @@ export function summarize(c: CallRecord): CallSummary {
     retransmissions: c.retransmissions,
     trying100Us: c.timings.trying100Us,
   };
+}
+
+/** The top Via's branch, read from the bytes when the UI asks (the store does not keep it). */
+function topViaBranch(raw: Buffer): string | null {
+  const head = raw.toString('latin1', 0, Math.min(raw.length, 4096));
+  const m = /\r\n(?:via|v)[ \t]*:[^\r\n]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)/i.exec(head);
+  return m?.[1] ?? null;
 }

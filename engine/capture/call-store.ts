@@ -1,6 +1,12 @@
 import { Histogram } from '../metrics/histogram';
 import type { CallState, SipCaptureEvent } from './types';
 
+/** A captured message as the store keeps it: `branch` is null (read it from `raw`). */
+export type StoredMessage = SipCaptureEvent;
+
+/** Distinct addresses/labels/methods worth sharing; beyond this strings are kept as they come. */
+const MAX_INTERNED = 4096;
+
 /** Microsecond offsets from the first INVITE received, per RFC 3261 milestones. */
 export interface CallTimings {
   /** INVITE received → 100 Trying sent. */
@@ -30,7 +36,7 @@ export interface CallRecord {
   /** Retransmissions by what was repeated: "INVITE", "BYE", "180", "200"… */
   retransmissionsByKind: Record<string, number>;
   timings: CallTimings;
-  messages: SipCaptureEvent[];
+  messages: StoredMessage[];
   /** Internal: when the first INVITE arrived. */
   inviteInUs: number | null;
 }
@@ -110,7 +116,7 @@ export class CallStore {
       call.messagesDropped++;
       this.messagesDropped++;
     }
-    call.messages.push(ev);
+    call.messages.push(this.compact(ev, call.callId));
     if (ev.retransmission) {
       call.retransmissions++;
       const kind = ev.method ?? String(ev.status);
@@ -120,10 +126,51 @@ export class CallStore {
     this.dirty.add(call.callId);
   }
 
+  /**
+   * What a call keeps of each message. Strings parsed from a message are
+   * slices that keep its whole header text alive; at 1,000 calls/s that was
+   * most of the heap and long GC pauses. So repeated strings (addresses,
+   * labels, methods) are interned, the Call-ID is the call's own, the branch
+   * is dropped (it is re-read from the bytes on demand) and the bytes
+   * themselves live outside the JS heap.
+   */
+  private compact(ev: SipCaptureEvent, callId: string): StoredMessage {
+    return {
+      kind: 'sip',
+      tsUs: ev.tsUs,
+      direction: ev.direction,
+      transport: ev.transport,
+      src: this.intern(ev.src),
+      dst: this.intern(ev.dst),
+      callId,
+      cseqSeq: ev.cseqSeq,
+      cseqMethod: this.intern(ev.cseqMethod),
+      method: ev.method === null ? null : this.intern(ev.method),
+      status: ev.status,
+      label: this.intern(ev.label),
+      branch: null,
+      size: ev.size,
+      raw: ev.raw,
+      retransmission: ev.retransmission,
+    };
+  }
+
+  private readonly interned = new Map<string, string>();
+
+  private intern(s: string): string {
+    const hit = this.interned.get(s);
+    if (hit !== undefined) return hit;
+    if (this.interned.size >= MAX_INTERNED) return s;
+    const flat = Buffer.from(s, 'utf8').toString('utf8'); // a copy that owns its characters
+    this.interned.set(flat, flat);
+    return flat;
+  }
+
   private create(ev: SipCaptureEvent): CallRecord {
     if (this.activeCount >= this.options.maxActiveCalls) this.evictOldestActive();
+    const callId = Buffer.from(ev.callId, 'utf8').toString('utf8');
     const call: CallRecord = {
-      callId: ev.callId,
+      callId,
       state: 'trying',
       from: headerValue(ev.raw, FROM_LINE) ?? '',
       to: headerValue(ev.raw, TO_LINE) ?? '',
@@ -139,7 +186,7 @@ export class CallStore {
       messages: [],
       inviteInUs: null,
     };
-    this.calls.set(ev.callId, call);
+    this.calls.set(callId, call);
     this.activeCount++;
     return call;
   }

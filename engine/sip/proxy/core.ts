@@ -44,7 +44,8 @@ type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
 
 /** Everything one proxied request needs: the two transactions and how to answer upstream (§16.2). */
 interface ProxyContext {
-  request: SipMessage;
+  /** Released once a final response is sent: the transactions keep only bytes for up to 64·T1. */
+  request: SipMessage | null;
   meta: CaptureMeta;
   server: ServerTx;
   serverKey: string;
@@ -132,7 +133,7 @@ export class ProxyCore {
     if (!parsed.ok) {
       this.o.drops.count('sip.parse', parsed.error.reason);
       // "a request with a usable Via gets 400 with a precise reason phrase" (issue #3); responses and ACKs are dropped.
-      const reply = buildErrorResponse(parsed.error);
+      const reply = buildErrorResponse(parsed.error, this.newTag());
       if (reply) this.sendRaw(reply, peer, null, false);
       return;
     }
@@ -239,6 +240,7 @@ export class ProxyCore {
   /** §16.3 validation, §16.4-16.6 routing and forwarding, one client transaction. */
   private proxyRequest(ctx: ProxyContext, peer: Peer): void {
     const msg = ctx.request;
+    if (!msg) return;
     const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
     if (mf <= 0) {
       // §16.3 step 3: "the element MUST NOT forward the request ... MUST return a 483".
@@ -338,11 +340,12 @@ export class ProxyCore {
     this.servers.add(key, server);
     if (!ctx || ctx.server.lastStatus >= 200) {
       lastMeta.current = responseMeta(meta, 481, 'Call/Transaction Does Not Exist', meta.branch);
-      server.respond(481, buildResponse(msg, 481, 'Call/Transaction Does Not Exist'));
+      server.respond(481, buildResponse(msg, 481, 'Call/Transaction Does Not Exist', { toTag: this.newTag() }));
       return;
     }
     lastMeta.current = responseMeta(meta, 200, 'OK', meta.branch);
-    server.respond(200, buildResponse(msg, 200, 'OK'));
+    // §9.2: the To tag of the 200 to a CANCEL should match the INVITE's response; ours is the same on every generated response of this context.
+    server.respond(200, buildResponse(msg, 200, 'OK', { toTag: this.newTag() }));
     ctx.cancelled = true;
     this.cancelBranch(ctx);
   }
@@ -422,6 +425,7 @@ export class ProxyCore {
     const upstream = spliceMessage(msg, { removeTopVia: true });
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, msg.startLine.kind === 'response' ? msg.startLine.reason : '', ctx.meta.branch);
     ctx.server.respond(status, upstream);
+    if (status >= 200) releaseRequest(ctx);
   }
 
   /** Timer B/F: "the proxy ... behave as if the client transaction received a 408" (§16.8). */
@@ -432,11 +436,19 @@ export class ProxyCore {
 
   /** Answers the request of ctx upstream through its server transaction (one place for generated responses). */
   private respond(ctx: ProxyContext, status: number, reason: string): void {
-    if (ctx.server.terminated || ctx.server.lastStatus >= 200) return;
-    const toTag = status > 100 ? `cp${ctx.serverKey.length.toString(36)}${Date.now().toString(36)}` : undefined;
+    if (!ctx.request || ctx.server.terminated || ctx.server.lastStatus >= 200) return;
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, reason, ctx.meta.branch);
-    ctx.server.respond(status, buildResponse(ctx.request, status, reason, toTag ? { toTag } : undefined));
+    ctx.server.respond(status, buildResponse(ctx.request, status, reason, { toTag: this.newTag() }));
+    if (status >= 200) releaseRequest(ctx);
   }
+
+  /** RFC 3261 §8.2.6.2: a response we generate as a UAS carries a To tag (§16.3, §16.10). */
+  private newTag(): string {
+    return `cp${this.tagPrefix}${(this.tagSeq++).toString(36)}`;
+  }
+
+  private readonly tagPrefix = Math.floor(Math.random() * 36 ** 6).toString(36);
+  private tagSeq = 0;
 
   // ------------------------------------------------------------ stateless
 
@@ -472,7 +484,7 @@ export class ProxyCore {
 
   private replyStateless(msg: SipMessage, peer: Peer, status: number, reason: string, meta: CaptureMeta): void {
     const dest = responseDestination(msg, peer);
-    this.sendTo(buildResponse(msg, status, reason), dest, responseMeta(meta, status, reason, meta.branch), false);
+    this.sendTo(buildResponse(msg, status, reason, { toTag: this.newTag() }), dest, responseMeta(meta, status, reason, meta.branch), false);
   }
 
   // ------------------------------------------------------------ plumbing
@@ -526,6 +538,11 @@ export class ProxyCore {
   private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
     this.o.events.emit(captureEvent(tsUs, direction, peer.transport, peerKey(peer), self, meta, raw, retrans));
   }
+}
+
+function releaseRequest(ctx: ProxyContext): void {
+  ctx.request = null;
+  ctx.forwarded = null;
 }
 
 function parseOrNull(bytes: Buffer): SipMessage | null {
