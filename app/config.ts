@@ -10,6 +10,11 @@ export interface HostPort {
   port: number;
 }
 
+export interface RouteTarget extends HostPort {
+  /** Default udp. */
+  transport?: 'udp' | 'tcp';
+}
+
 export interface PortRange {
   host: string;
   min: number;
@@ -25,7 +30,7 @@ export interface TimerConfig {
 export interface LabConfig {
   sip: HostPort;
   /** Downstream targets in round-robin order; null = route by Request-URI. */
-  route: HostPort[] | null;
+  route: RouteTarget[] | null;
   rtp: PortRange;
   ng: HostPort | null;
   redis: string | null;
@@ -53,7 +58,7 @@ export const DEFAULT_CONFIG: LabConfig = {
 
 export const USAGE = `usage: npm run lab -- [options]
   --sip HOST:PORT            SIP proxy UDP+TCP listen address (default 127.0.0.1:5060)
-  --route HOST:PORT[,...]    downstream targets, round robin (default: route by Request-URI)
+  --route HOST:PORT[/tcp][,...]  downstream targets, round robin (default: route by Request-URI)
   --rtp HOST:MIN-MAX         relay address and port range (default 127.0.0.1:30000-39999)
   --ng HOST:PORT|off         rtpengine-compatible control listener (default 127.0.0.1:2223)
   --redis URL|off            Redis for call events (default redis://127.0.0.1:6379)
@@ -166,7 +171,7 @@ function build(raw: Raw): LabConfig {
   const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
   const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers } };
   if (str('sip') !== undefined) c.sip = parseHostPort(str('sip')!, '--sip', true);
-  if (str('route') !== undefined) c.route = str('route')!.split(',').map((s) => parseHostPort(s.trim(), '--route'));
+  if (str('route') !== undefined) c.route = str('route')!.split(',').map((s) => parseRouteTarget(s.trim()));
   if (str('rtp') !== undefined) c.rtp = parseRange(str('rtp')!);
   if (str('ng') !== undefined) c.ng = isOff(str('ng')!) ? null : parseHostPort(str('ng')!, '--ng', true);
   if (str('redis') !== undefined) c.redis = isOff(str('redis')!) ? null : parseRedisUrl(str('redis')!);
@@ -210,6 +215,13 @@ export function parseHostPort(v: string, flag: string, listen = false): HostPort
   if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`${flag}: "${host}" is not an IP address`);
   const port = parseInteger(m[2]!, flag, listen ? 0 : 1, 65535);
   return { host: host === 'localhost' ? '127.0.0.1' : host, port };
+}
+
+/** HOST:PORT with an optional /udp or /tcp (default udp). */
+function parseRouteTarget(v: string): RouteTarget {
+  const m = /^(.*)\/(udp|tcp)$/i.exec(v);
+  const hp = parseHostPort(m ? m[1]! : v, '--route');
+  return { ...hp, transport: m ? (m[2]!.toLowerCase() as 'udp' | 'tcp') : 'udp' };
 }
 
 function parseRange(v: string): PortRange {

@@ -10,14 +10,24 @@ export interface Clock {
   nowUs(): number;
   /** Monotonic milliseconds (fractional), for timers and durations. */
   monoMs(): number;
+  /** Present on the real clock: lets a worker thread share it. */
+  readonly origin?: ClockOrigin;
 }
 
-export function createMonotonicClock(): Clock {
-  const hrStart = process.hrtime.bigint();
-  const wallStartUs = Date.now() * 1000;
+/** The one mapping of monotonic to wall time; a worker thread given it stamps exactly like its parent. */
+export interface ClockOrigin {
+  wallUs: number;
+  hrNs: bigint;
+}
+
+export function createMonotonicClock(origin?: ClockOrigin): Clock & { origin: ClockOrigin } {
+  // process.hrtime is CLOCK_MONOTONIC, shared by every thread of the process.
+  const o = origin ?? { wallUs: Date.now() * 1000, hrNs: process.hrtime.bigint() };
+  const { wallUs, hrNs } = o;
   return {
-    nowUs: () => wallStartUs + Number((process.hrtime.bigint() - hrStart) / 1000n),
-    monoMs: () => Number(process.hrtime.bigint() - hrStart) / 1e6,
+    origin: o,
+    nowUs: () => wallUs + Number((process.hrtime.bigint() - hrNs) / 1000n),
+    monoMs: () => Number(process.hrtime.bigint() - hrNs) / 1e6,
   };
 }
 

@@ -56,7 +56,7 @@ export class ManagedComponent {
         this.transition('running');
       } catch (err) {
         this.error = errorText(err);
-        this.transition('failed');
+        if (this.state !== 'failed') this.transition('failed'); // fail() may have got there first
         // A half-started part may hold a socket; release it but keep the error visible.
         await this.impl.stop().catch(() => undefined);
       }

@@ -19,6 +19,14 @@ export class DropCounters {
     else this.counts.set(key, { where, reason, count: n });
   }
 
+  /** Mirrors a total counted elsewhere (the SIP worker keeps its own counters). */
+  setTotal(where: string, reason: string, total: number): void {
+    const key = where + '\u0000' + reason;
+    const c = this.counts.get(key);
+    if (c) c.count = total;
+    else this.counts.set(key, { where, reason, count: total });
+  }
+
   get(where: string, reason: string): number {
     return this.counts.get(where + '\u0000' + reason)?.count ?? 0;
   }

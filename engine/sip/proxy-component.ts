@@ -1,37 +1,39 @@
 /**
- * The SIP proxy as an engine component: UDP and TCP on one address, the
- * proxy core behind them, and the lifecycle every part shares.
+ * The SIP proxy as an engine component. Transports, transactions and the
+ * proxy core run in a worker thread (`worker/entry.ts`); this side owns the
+ * lifecycle, feeds the worker's capture batches into the engine's event
+ * stream, and mirrors its counters.
  */
+import { Worker } from 'node:worker_threads';
 import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
-import { frameStream } from './message';
-import { ProxyCore } from './proxy/core';
 import type { NextHop } from './proxy/routing';
 import { EMPTY_PROXY_STATS, type ProxyStats } from './stats';
-import { createRealTimerHost, type TimerValues } from './transaction';
-import { openTcpTransport, type StreamFramer } from './transport/tcp';
-import { peerKey, type SipTransport } from './transport/types';
-import { openUdpTransport } from './transport/udp';
+import { peerKey } from './transport/types';
+import { decodeCaptureBatch } from './worker/capture-codec';
+import type { FromWorker, ToWorker } from './worker/protocol';
 
 export interface ProxyOptions {
   listen: { host: string; port: number };
   /** Round-robin targets for initial requests; null routes by Request-URI. */
-  route: { host: string; port: number }[] | null;
+  route: { host: string; port: number; transport?: 'udp' | 'tcp' }[] | null;
   timers: { t1: number; t2: number; t4: number };
+  /** Where the worker's code is; the default works from source (tsx) and from the Electron bundle. */
+  workerUrl?: URL;
 }
 
-const frame: StreamFramer = (buf) => {
-  const r = frameStream(buf);
-  if ('messageLength' in r) return { length: r.skip + r.messageLength, skip: r.skip };
-  if ('need' in r) return { need: 'more' };
-  return { error: r.error.reason };
-};
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+function defaultWorkerUrl(): URL {
+  // From source the worker is a .ts file beside us; bundled (electron-vite) it is out/main/sip-worker.js.
+  return import.meta.url.endsWith('.ts') ? new URL('./worker/dev-boot.mjs', import.meta.url) : new URL('./sip-worker.js', import.meta.url);
+}
 
 export class SipProxyComponent implements ComponentImpl {
   readonly name = 'proxy' as const;
-  private core: ProxyCore | null = null;
-  private udp: (SipTransport & { port: number }) | null = null;
-  private tcp: SipTransport | null = null;
+  private worker: Worker | null = null;
+  private latest: ProxyStats = EMPTY_PROXY_STATS;
   private boundPort: number;
 
   constructor(
@@ -52,49 +54,118 @@ export class SipProxyComponent implements ComponentImpl {
 
   detail(): string | null {
     const r = this.opts.route;
-    return r ? `routes to ${r.map((t) => peerKey({ address: t.host, port: t.port })).join(', ')} (round robin)` : 'routes by Request-URI';
+    return r ? `routes to ${r.map((t) => peerKey({ address: t.host, port: t.port }) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
   }
 
   stats(): ProxyStats {
-    return this.core?.stats() ?? EMPTY_PROXY_STATS;
+    return this.latest;
+  }
+
+  private readonly flushWaiters = new Map<number, () => void>();
+  private flushSeq = 0;
+
+  /**
+   * Resolves once every message the worker has handled so far is in the
+   * engine's event stream and its counters are mirrored here (capture
+   * otherwise arrives within ~20 ms, counters within 250 ms).
+   */
+  flush(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    const id = ++this.flushSeq;
+    return new Promise<void>((resolve) => {
+      this.flushWaiters.set(id, resolve);
+      worker.postMessage({ type: 'flush', id } satisfies ToWorker);
+      setTimeout(() => {
+        this.flushWaiters.delete(id);
+        resolve();
+      }, STOP_TIMEOUT_MS).unref();
+    });
   }
 
   async start(): Promise<void> {
     const { host } = this.opts.listen;
-    const timers: TimerValues = { T1: this.opts.timers.t1, T2: this.opts.timers.t2, T4: this.opts.timers.t4 };
-    let core: ProxyCore | null = null;
-    const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => core?.receive(data, peer);
-    try {
-      // A restart keeps the port it had, even when the config asked the OS to pick one.
-      this.udp = await openUdpTransport(host, this.boundPort || this.opts.listen.port, deliver, this.ctx.drops, (err) => this.ctx.fail('proxy', err));
-      this.boundPort = this.udp.port;
-      // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both).
-      this.tcp = await openTcpTransport(host, this.boundPort, deliver, frame, this.ctx.drops);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'EADDRINUSE' ? 'address in use' : e.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : e.message;
-      throw new Error(`cannot listen on ${peerKey({ address: host, port: this.opts.listen.port })}: ${why}`);
-    }
-    const targets: NextHop[] | null = this.opts.route ? this.opts.route.map((t) => ({ address: t.host, port: t.port, transport: 'udp' })) : null;
-    core = new ProxyCore({
-      self: { host, port: this.boundPort },
-      targets,
-      timers,
-      timerHost: createRealTimerHost(),
-      clock: this.ctx.clock,
-      events: this.ctx.events,
-      drops: this.ctx.drops,
+    const worker = new Worker(this.opts.workerUrl ?? defaultWorkerUrl());
+    this.worker = worker;
+    const send = (m: ToWorker) => worker.postMessage(m);
+    const targets: NextHop[] | null = this.opts.route ? this.opts.route.map((t) => ({ address: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
+
+    const started = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the SIP worker did not start in time')), START_TIMEOUT_MS);
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'started':
+            clearTimeout(timer);
+            resolve(m.port);
+            break;
+          case 'start-failed':
+            clearTimeout(timer);
+            reject(new Error(`cannot listen on ${peerKey({ address: host, port: this.opts.listen.port })}: ${m.message}`));
+            break;
+          case 'capture':
+            send({ type: 'ack', seq: m.seq });
+            for (const ev of decodeCaptureBatch(m.batch)) this.ctx.events.emit(ev);
+            break;
+          case 'stats':
+            this.latest = m.stats;
+            for (const d of m.drops) this.ctx.drops.setTotal(d.where, d.reason, d.count);
+            break;
+          case 'failed':
+            this.ctx.fail('proxy', new Error(m.message));
+            break;
+          case 'flushed':
+            this.flushWaiters.get(m.id)?.();
+            this.flushWaiters.delete(m.id);
+            break;
+          case 'stopped':
+            break;
+        }
+      });
+      worker.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+        this.ctx.fail('proxy', err);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the SIP worker exited (code ${code})`));
+        if (this.worker === worker) this.ctx.fail('proxy', new Error(`the SIP worker exited (code ${code})`));
+      });
     });
-    core.attach(this.udp, this.tcp);
-    this.core = core;
+    send({
+      type: 'start',
+      options: {
+        // A restart keeps the port it had, even when the config asked the OS to pick one.
+        host,
+        port: this.boundPort || this.opts.listen.port,
+        targets,
+        timers: { T1: this.opts.timers.t1, T2: this.opts.timers.t2, T4: this.opts.timers.t4 },
+        clockOrigin: this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() },
+      },
+    });
+    this.boundPort = await started;
   }
 
   async stop(): Promise<void> {
-    this.core?.detach();
-    this.core = null;
-    await Promise.all([this.udp?.close(), this.tcp?.close()]);
-    this.udp = null;
-    this.tcp = null;
+    const worker = this.worker;
+    this.worker = null;
+    if (!worker) return;
+    const stopped = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'stopped') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    await stopped;
+    await worker.terminate();
   }
 }
 

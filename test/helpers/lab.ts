@@ -10,6 +10,8 @@ export interface RunningLab {
   sipPort: number;
   base: string;
   token: string;
+  /** Waits until everything the SIP worker handled is captured and counted on this side. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: 
     sipPort,
     token,
     base: server ? `http://127.0.0.1:${server.port}` : '',
+    settle: () => host.engine.impl<SipProxyComponent>('proxy').flush(),
     async stop() {
       await server?.close();
       await host.stop();

@@ -98,6 +98,7 @@ test('a SIPp call through the proxy appears in /api/calls with its captured mess
   } finally {
     await uas.stop();
   }
+  await lab.settle();
   const list = (await (await fetch(`${lab.base}/api/calls`, { headers: auth() })).json()) as CallSummary[];
   assert.ok(list.length >= 1, 'the call is listed');
   const id = list[0]!.callId;

@@ -183,6 +183,7 @@ test('relays 1,000 SIPp calls over UDP with no failed calls and no unexpected me
     assert.equal(server.successful, LOAD_CALLS, `UAS: ${sippReport(server)}`);
     assert.equal(server.failed, 0, `UAS: ${sippReport(server)}`);
     assert.equal(server.unexpected, 0, `UAS: ${sippReport(server)}`);
+    await lab.settle();
     const answered = lab.host.listCalls(2 * LOAD_CALLS).filter((c) => c.finalStatus === 200);
     assert.equal(answered.length, LOAD_CALLS, 'every call is captured with its 200');
   });
@@ -216,6 +217,7 @@ test(
       assert.equal(server.successful, LOAD_CALLS, `UAS: ${sippReport(server)}`);
       assert.equal(server.failed, 0, `UAS: ${sippReport(server)}`);
       assert.equal(server.unexpected, 0, `UAS: ${sippReport(server)}`);
+      await lab.settle();
       const one = lab.host.listCalls(1)[0]!;
       const ms = messagesOf(lab, one.callId);
       assert.ok(
@@ -316,6 +318,7 @@ test(
           'the 180 was relayed, then re-sent (flagged) for the retransmission that came after it',
         );
         assert.equal(ua.inbox.filter(isResponse(180, 'INVITE')).length, 2, 'the UAC got the 180 twice');
+        await lab.settle();
         assert.ok(lab.host.proxyStats().retransmissionsIn >= 2, 'the snapshot counts the retransmissions in');
       } finally {
         await ua.close();
@@ -339,6 +342,7 @@ test(
       assert.equal(uac.unexpected, 0, `UAC: ${sippReport(uac)}`);
       await uas.done();
 
+      await lab.settle();
       const ms = messagesOf(lab, onlyCallId(lab));
       const inviteIn = pick(ms, 'in', 'INVITE')[0]!;
       const invitesOut = pick(ms, 'out', 'INVITE');
@@ -379,6 +383,7 @@ test(
       assert.equal(server.successful, 1, `UAS: ${sippReport(server)}`);
       assert.equal(server.unexpected, 0, `UAS: ${sippReport(server)}`);
 
+      await lab.settle();
       const ms = messagesOf(lab, onlyCallId(lab));
       assert.equal(pick(ms, 'out', '486 Busy Here').length, 1, 'the 486 went upstream');
       const ackIn = pick(ms, 'in', 'ACK');
@@ -417,6 +422,7 @@ test(
       assert.equal(server.successful, 1, `UAS: ${sippReport(server)}`);
       assert.equal(server.unexpected, 0, `UAS: ${sippReport(server)}`);
 
+      await lab.settle();
       const ms = messagesOf(lab, onlyCallId(lab));
       const cancelIn = pick(ms, 'in', 'CANCEL');
       assert.equal(cancelIn.length, 1);
@@ -464,6 +470,7 @@ test(
         assert.equal(reply.split('\r\n')[0], 'SIP/2.0 400 Bad Request - Missing Call-ID');
         assert.match(reply, new RegExp(`^Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${ua.port};branch=${branch}\\r?$`, 'm'));
         assert.match(reply, /^CSeq: 7 OPTIONS\r?$/m);
+        await lab.settle();
         assert.equal(parseDropTotal(lab) - dropsBefore, 2, `both are counted as sip.parse drops: ${JSON.stringify(lab.host.snapshot().drops)}`);
       } finally {
         await ua.close();
@@ -490,6 +497,7 @@ test(
       const uac = await runSipp({ scenario: scenario('uac-cancel.xml'), remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 20 });
       await uas.done();
       assert.equal(uac.successful, 1, `UAC: ${sippReport(uac)}`);
+      await lab.settle();
       const ms = messagesOf(lab, onlyCallId(lab));
       const cancelOk = pick(ms, 'out', '200 OK').find((m) => m.cseq.endsWith(' CANCEL'));
       assert.ok(cancelOk, 'the CANCEL was answered');

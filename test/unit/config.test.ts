@@ -26,13 +26,19 @@ test('reads every flag, in both --flag value and --flag=value forms', () => {
   assert.ok(r.ok);
   const c = r.config;
   assert.deepEqual(c.sip, { host: '127.0.0.1', port: 5070 });
-  assert.deepEqual(c.route, [{ host: '127.0.0.1', port: 5090 }, { host: '::1', port: 5091 }]);
+  assert.deepEqual(c.route, [{ host: '127.0.0.1', port: 5090, transport: 'udp' }, { host: '::1', port: 5091, transport: 'udp' }]);
   assert.deepEqual(c.rtp, { host: '127.0.0.1', min: 20000, max: 20999 });
   assert.equal(c.ng, null);
   assert.equal(c.redis, 'redis://127.0.0.1:6390');
   assert.equal(c.record, '/tmp/rec');
   assert.equal(c.token, 'secret');
   assert.equal(c.timers.t1, 50);
+});
+
+test('a route target may ask for TCP with /tcp', () => {
+  const r = parse(['--route', '127.0.0.1:5090/tcp,127.0.0.1:5091/udp']);
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.route?.map((t) => t.transport), ['tcp', 'udp']);
 });
 
 test('the token also comes from CALLPATH_TOKEN, and a flag wins over it', () => {
@@ -47,7 +53,7 @@ test('a JSON config file sets options and flags override it', () => {
   const r = parse(['--config', 'lab.json', '--sip', '127.0.0.1:5081'], {}, () => file);
   assert.ok(r.ok);
   assert.deepEqual(r.config.sip, { host: '127.0.0.1', port: 5081 });
-  assert.deepEqual(r.config.route, [{ host: '127.0.0.1', port: 5090 }]);
+  assert.deepEqual(r.config.route, [{ host: '127.0.0.1', port: 5090, transport: 'udp' }]);
   assert.equal(r.config.redis, null);
   assert.equal(r.config.timers.t1, 100);
 });
