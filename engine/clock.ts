@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * One monotonic clock, mapped to wall time once at start.
  *
@@ -22,7 +24,8 @@ export interface ClockOrigin {
 
 export function createMonotonicClock(origin?: ClockOrigin): Clock & { origin: ClockOrigin } {
   // process.hrtime is CLOCK_MONOTONIC, shared by every thread of the process.
-  const o = origin ?? { wallUs: Date.now() * 1000, hrNs: process.hrtime.bigint() };
+  // performance.timeOrigin + now() has sub-ms resolution; Date.now() would put every stamp up to 1 ms early.
+  const o = origin ?? { wallUs: Math.round((performance.timeOrigin + performance.now()) * 1000), hrNs: process.hrtime.bigint() };
   const { wallUs, hrNs } = o;
   return {
     origin: o,

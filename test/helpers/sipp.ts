@@ -65,7 +65,7 @@ export function startSipp(o: SippOptions): { child: ChildProcess; dir: string; s
     dir,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve({ code: child.exitCode, ...summary(dir), stdout: out, dir });
+        if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, ...summary(dir), stdout: out, dir });
         child.once('exit', (code) => resolve({ code, ...summary(dir), stdout: out, dir }));
         child.kill('SIGUSR1'); // SIPp dumps its screen and exits cleanly on SIGUSR1
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();

@@ -517,13 +517,12 @@ export class ProxyCore {
       this.retransmissionsOut++;
       this.retransRate.mark(this.o.clock.monoMs());
     }
-    const dst = peerKey(hop);
-    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', hop.transport, this.selfKey, dst, meta, bytes, retrans));
     t.send(bytes, { transport: hop.transport, address: hop.address, port: hop.port }, () => {
       // ICMP/connection failure: §16.9 "treated as if the client transaction received a 503".
       if (ctx && ctx.server.lastStatus < 200) this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable');
       onFail?.();
     });
+    this.captureSent(hop, meta, bytes, retrans);
     return true;
   }
 
@@ -531,8 +530,19 @@ export class ProxyCore {
     const t = peer.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
     if (!t) return;
     this.messagesOut++;
-    if (meta) this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', peer.transport, this.selfKey, peerKey(peer), meta, bytes, retrans));
     t.send(bytes, peer);
+    if (meta) this.captureSent(peer, meta, bytes, retrans);
+  }
+
+  /**
+   * Stamps an outgoing message when it has left. Node's dgram resolves the
+   * destination on the next tick even for an IP literal, so the datagram goes
+   * out after the rest of this handler; a stamp taken now would be early by
+   * however long that takes (up to ms for an INVITE). This tick is queued
+   * after the send's.
+   */
+  private captureSent(to: { transport: 'udp' | 'tcp'; address: string; port: number }, meta: CaptureMeta, bytes: Buffer, retrans: boolean): void {
+    process.nextTick(() => this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', to.transport, this.selfKey, peerKey(to), meta, bytes, retrans)));
   }
 
   private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
