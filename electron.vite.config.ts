@@ -1,12 +1,13 @@
 import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
-import react from '@vitejs/plugin-react';
+import { rendererConfig } from './vite.renderer.config';
 import { resolve } from 'node:path';
 
 // main: ESM (package is "type": "module"); preload: CommonJS so the window keeps sandbox: true.
 export default defineConfig({
   main: {
     plugins: [externalizeDepsPlugin()],
-    build: { outDir: 'out/main', rollupOptions: { input: resolve('main/index.ts') } },
+    // The SIP worker is its own entry: engine/sip/proxy-component.ts loads ./sip-worker.js beside index.js.
+    build: { outDir: 'out/main', rollupOptions: { input: { index: resolve('main/index.ts'), 'sip-worker': resolve('engine/sip/worker/entry.ts') } } },
   },
   preload: {
     build: {
@@ -14,9 +15,5 @@ export default defineConfig({
       rollupOptions: { input: resolve('main/preload.ts'), output: { format: 'cjs', entryFileNames: 'index.cjs' } },
     },
   },
-  renderer: {
-    root: 'renderer',
-    plugins: [react()],
-    build: { outDir: resolve('out/renderer'), emptyOutDir: true, rollupOptions: { input: resolve('renderer/index.html') } },
-  },
+  renderer: rendererConfig,
 });

@@ -1,0 +1,65 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Engine } from '../../engine/engine';
+import { createProxy } from '../../engine/sip/proxy-component';
+
+// The Electron binary cannot run here, so check what it would load: the
+// bundles electron-vite builds (npm test builds them first).
+const OUT = resolve('out');
+
+before(() => {
+  if (!existsSync(join(OUT, 'main', 'sip-worker.js'))) {
+    const r = spawnSync(process.execPath, [join('node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { stdio: 'ignore' });
+    assert.equal(r.status, 0, 'electron-vite build');
+  }
+});
+
+test('the desktop bundle has main, a CommonJS preload and the renderer', () => {
+  for (const f of ['main/index.js', 'preload/index.cjs', 'renderer/index.html']) assert.ok(existsSync(join(OUT, f)), f);
+  const html = readFileSync(join(OUT, 'renderer', 'index.html'), 'utf8');
+  assert.match(html, /Content-Security-Policy/);
+  assert.doesNotMatch(html, /<script>(?!<\/script>)/, 'no inline script (the CSP forbids it)');
+});
+
+test('the sandboxed preload requires nothing but electron', () => {
+  const preload = readFileSync(join(OUT, 'preload', 'index.cjs'), 'utf8');
+  const required = [...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(required)], ['electron']);
+  // And it runs: with a stand-in electron it exposes exactly the contract transport.
+  const exposed: Record<string, unknown> = {};
+  const req = createRequire(import.meta.url);
+  const Module = req('node:module') as { _load: (id: string, ...rest: unknown[]) => unknown };
+  const load = Module._load;
+  Module._load = (id: string, ...rest: unknown[]) =>
+    id === 'electron'
+      ? { contextBridge: { exposeInMainWorld: (k: string, v: unknown) => (exposed[k] = v) }, ipcRenderer: { invoke: () => Promise.resolve(), on() {}, send() {}, removeListener() {} } }
+      : load(id, ...rest);
+  try {
+    req(join(OUT, 'preload', 'index.cjs'));
+  } finally {
+    Module._load = load;
+  }
+  const bridge = exposed.callpathBridge as Record<string, unknown>;
+  assert.deepEqual(Object.keys(bridge).sort(), ['host', 'invoke', 'onConnection', 'subscribe']);
+  assert.equal(bridge.host, 'electron');
+});
+
+test('the bundled SIP worker the desktop app loads starts and stops the proxy', async () => {
+  const engine = new Engine({
+    proxy: (ctx) =>
+      createProxy(ctx, {
+        listen: { host: '127.0.0.1', port: 0 },
+        route: null,
+        timers: { t1: 500, t2: 4000, t4: 5000 },
+        workerUrl: pathToFileURL(join(OUT, 'main', 'sip-worker.js')),
+      }),
+  });
+  const started = await engine.start('proxy');
+  assert.equal(started.state, 'running', started.error ?? '');
+  assert.equal((await engine.stop('proxy')).state, 'stopped');
+});
