@@ -3,15 +3,7 @@ import type { SipMessage } from '../message';
 import { peerKey, type Peer } from '../transport/types';
 
 /** The fields of a message the capture needs, known without re-parsing what we send. */
-export interface CaptureMeta {
-  callId: string;
-  cseqSeq: number;
-  cseqMethod: string;
-  method: string | null;
-  status: number | null;
-  label: string;
-  branch: string | null;
-}
+export type CaptureMeta = Pick<SipCaptureEvent, 'callId' | 'cseqSeq' | 'cseqMethod' | 'method' | 'status' | 'label' | 'branch'>;
 
 export function metaOf(msg: SipMessage): CaptureMeta {
   const sl = msg.startLine;
