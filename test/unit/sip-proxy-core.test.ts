@@ -1,0 +1,167 @@
+/**
+ * Proxy-core behaviour that SIPp cannot easily provoke, driven with a
+ * recording transport and a manual clock (pure logic; the SIPp integration
+ * tests cover the real sockets).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createManualClock } from '../../engine/clock';
+import { EventStream } from '../../engine/events';
+import { DropCounters } from '../../engine/metrics/drops';
+import { parseMessage } from '../../engine/sip/message';
+import { ProxyCore } from '../../engine/sip/proxy/core';
+import type { NextHop } from '../../engine/sip/proxy/routing';
+import { createManualTimerHost } from '../../engine/sip/transaction';
+import type { Peer, SendFailure, SipTransport } from '../../engine/sip/transport/types';
+
+interface Sent {
+  to: Peer;
+  text: string;
+}
+
+function rig(targets: NextHop[] | null = [{ address: '127.0.0.1', port: 5090, transport: 'udp' }], opts: { failTcp?: boolean } = {}) {
+  const clock = createManualClock();
+  const timers = createManualTimerHost(clock);
+  const sent: Sent[] = [];
+  const transport = (name: 'udp' | 'tcp'): SipTransport => ({
+    name,
+    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
+      sent.push({ to: peer, text: data.toString('latin1') });
+      if (name === 'tcp' && opts.failTcp) queueMicrotask(() => onFailure?.(new Error('ECONNREFUSED')));
+    },
+    close: () => Promise.resolve(),
+  });
+  const events = new EventStream();
+  const drops = new DropCounters();
+  const core = new ProxyCore({ self: { host: '127.0.0.1', port: 5060 }, targets, timers: { T1: 500, T2: 4000, T4: 5000 }, timerHost: timers, clock, events, drops });
+  core.attach(transport('udp'), transport('tcp'));
+  const uac: Peer = { transport: 'udp', address: '10.0.0.7', port: 40000 };
+  return { core, sent, timers, uac, drops, tick: () => new Promise((r) => setTimeout(r, 0)) };
+}
+
+let n = 0;
+function invite(o: { maxForwards?: number; via?: string; callId?: string; extra?: string[]; uri?: string } = {}): Buffer {
+  n++;
+  const lines = [
+    `INVITE ${o.uri ?? 'sip:bob@127.0.0.1:5060'} SIP/2.0`,
+    `Via: ${o.via ?? `SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-t${n};rport`}`,
+    ...(o.maxForwards === undefined ? ['Max-Forwards: 70'] : [`Max-Forwards: ${o.maxForwards}`]),
+    'From: <sip:alice@a.example>;tag=a1',
+    'To: <sip:bob@b.example>',
+    `Call-ID: ${o.callId ?? `call-${n}`}`,
+    'CSeq: 1 INVITE',
+    'Contact: <sip:alice@192.0.2.1:5060>',
+    ...(o.extra ?? []),
+    'Content-Length: 0',
+    '',
+    '',
+  ];
+  return Buffer.from(lines.join('\r\n'));
+}
+
+const status = (s: Sent) => Number(/^SIP\/2\.0 (\d{3})/.exec(s.text)?.[1] ?? 0);
+const reason = (s: Sent) => /^SIP\/2\.0 \d{3} ([^\r]*)/.exec(s.text)?.[1] ?? '';
+
+test('answers 100 Trying before anything else, then forwards with our Via, Record-Route and Max-Forwards − 1 (RFC 3261 §16.6)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite(), uac);
+  assert.equal(status(sent[0]!), 100);
+  const fwd = sent[1]!;
+  assert.deepEqual(fwd.to, { transport: 'udp', address: '127.0.0.1', port: 5090 });
+  const msg = parseMessage(Buffer.from(fwd.text, 'latin1'));
+  assert.ok(msg.ok);
+  assert.match(msg.msg.topVia.branch ?? '', /^z9hG4bK/);
+  assert.equal(msg.msg.topVia.host, '127.0.0.1');
+  assert.equal(msg.msg.maxForwards, 69);
+  assert.equal(msg.msg.header('record-route'), '<sip:127.0.0.1:5060;lr>');
+});
+
+test('writes received and rport into the sender\'s Via, and answers to the source address (RFC 3581 §4)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite(), uac);
+  const fwd = parseMessage(Buffer.from(sent[1]!.text, 'latin1'));
+  assert.ok(fwd.ok);
+  const theirs = fwd.msg.vias()[1]!;
+  assert.equal(theirs.params.get('received'), '10.0.0.7');
+  assert.equal(theirs.params.get('rport'), '40000');
+  assert.deepEqual(sent[0]!.to, uac, '100 Trying goes back to where the INVITE came from, not the Via host');
+});
+
+test('without rport, responses go to the received address and the Via port (RFC 3261 §18.2.2)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite({ via: 'SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK-norport' }), uac);
+  assert.deepEqual(sent[0]!.to, { transport: 'udp', address: '10.0.0.7', port: 5070 });
+});
+
+test('Max-Forwards 0 gets 483 Too Many Hops and is not forwarded (RFC 3261 §16.3 step 3)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite({ maxForwards: 0 }), uac);
+  assert.deepEqual(sent.map(status), [100, 483]);
+  assert.equal(reason(sent[1]!), 'Too Many Hops');
+  assert.match(sent[1]!.text, /\r\nTo: <sip:bob@b\.example>;tag=\w+/);
+});
+
+test('a request already carrying our Via is a loop: 482 Loop Detected (RFC 3261 §16.3 step 4)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite({ via: 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-l1, SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-old' }), uac);
+  assert.deepEqual(sent.map(status), [100, 482]);
+});
+
+test('initial requests go round robin over the targets; in-dialog requests follow Route and Request-URI (RFC 3261 §16.5)', () => {
+  const targets: NextHop[] = [
+    { address: '127.0.0.1', port: 5090, transport: 'udp' },
+    { address: '127.0.0.1', port: 5092, transport: 'udp' },
+  ];
+  const { core, sent, uac } = rig(targets);
+  for (let i = 0; i < 4; i++) core.receive(invite(), uac);
+  const forwardedTo = sent.filter((s) => s.text.startsWith('INVITE')).map((s) => s.to.port);
+  assert.deepEqual(forwardedTo, [5090, 5092, 5090, 5092]);
+  sent.length = 0;
+  const bye = Buffer.from(
+    [
+      'BYE sip:bob@127.0.0.1:6000 SIP/2.0',
+      'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-bye1',
+      'Max-Forwards: 70',
+      'Route: <sip:127.0.0.1:5060;lr>',
+      'From: <sip:alice@a.example>;tag=a1',
+      'To: <sip:bob@b.example>;tag=b1',
+      'Call-ID: dialog-1',
+      'CSeq: 2 BYE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  core.receive(bye, uac);
+  const fwd = sent.find((s) => s.text.startsWith('BYE'))!;
+  assert.deepEqual(fwd.to, { transport: 'udp', address: '127.0.0.1', port: 6000 }, 'to the remote target, not a round-robin target');
+  assert.doesNotMatch(fwd.text, /\r\nRoute:/, 'our own Route entry is removed (loose routing, §16.4)');
+});
+
+test('a TCP next hop that refuses the connection turns into 503 upstream (RFC 3261 §16.9)', async () => {
+  const { core, sent, uac, tick } = rig([{ address: '127.0.0.1', port: 5090, transport: 'tcp' }], { failTcp: true });
+  core.receive(invite(), uac);
+  await tick();
+  const statuses = sent.filter((s) => s.text.startsWith('SIP/2.0')).map(status);
+  assert.deepEqual(statuses, [100, 503]);
+});
+
+test('a UAS that never answers: Timer A retransmits, Timer B gives 408 upstream after 64·T1 (RFC 3261 §16.8, §17.1.1.2)', () => {
+  const { core, sent, uac, timers } = rig();
+  core.receive(invite(), uac);
+  timers.advance(31_999);
+  assert.ok(!sent.some((s) => status(s) === 408));
+  const retransmitted = sent.filter((s) => s.text.startsWith('INVITE')).length;
+  assert.equal(retransmitted, 7, 'the INVITE plus Timer A at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s');
+  timers.advance(2);
+  assert.ok(sent.some((s) => status(s) === 408 && s.to.address === uac.address));
+});
+
+test('garbage is dropped and counted, never answered', () => {
+  const { core, sent, uac, drops } = rig();
+  core.receive(Buffer.from('\x00\x01 not sip at all'), uac);
+  core.receive(Buffer.from('SIP/2.0 200 OK\r\n\r\n'), uac);
+  assert.equal(sent.length, 0);
+  const parseDrops = drops.list().filter((d) => d.where === 'sip.parse').reduce((a, d) => a + d.count, 0);
+  assert.equal(parseDrops, 2);
+});
