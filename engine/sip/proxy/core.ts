@@ -193,10 +193,23 @@ export class ProxyCore {
     if (method === 'CANCEL') return this.onCancel(msg, peer, key, fields, meta);
 
     const replyTo = responseDestination(msg, peer);
-    const ctx: ProxyContext = {
+    const reliable = peer.transport === 'tcp';
+    // The transaction's callbacks read the context, which holds the transaction: tie the knot once.
+    let ctx!: ProxyContext;
+    const send = (bytes: Buffer, retrans: boolean) => this.sendTo(bytes, replyTo, ctx.lastResponseMeta ?? meta, retrans);
+    const user = {
+      onTimeout: () => undefined,
+      onTransportError: () => this.o.drops.count('sip.transport', 'response-send-failed'),
+      onTerminated: () => this.endServer(ctx),
+    };
+    const server =
+      method === 'INVITE'
+        ? new InviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user: { ...user, onAck: () => undefined } })
+        : new NonInviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user });
+    ctx = {
       request: msg,
       meta,
-      server: null as unknown as ServerTx,
+      server,
       serverKey: key,
       replyTo,
       client: null,
@@ -210,17 +223,6 @@ export class ProxyCore {
       cancelled: false,
       cancelSent: false,
     };
-    const reliable = peer.transport === 'tcp';
-    const send = (bytes: Buffer, retrans: boolean) => this.sendTo(bytes, replyTo, ctx.lastResponseMeta ?? meta, retrans);
-    const user = {
-      onTimeout: () => undefined,
-      onTransportError: () => this.o.drops.count('sip.transport', 'response-send-failed'),
-      onTerminated: () => this.endServer(ctx),
-    };
-    ctx.server =
-      method === 'INVITE'
-        ? new InviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user: { ...user, onAck: () => undefined } })
-        : new NonInviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user });
     if (this.servers.add(key, ctx.server) !== 'added') {
       ctx.server.dispose();
       return this.replyStateless(msg, peer, 503, 'Service Unavailable - Transaction Table Full', meta);
@@ -231,7 +233,7 @@ export class ProxyCore {
       // Before routing, SDP or anything that could wait: the UAC's Timer A must stop (§16.2, §17.2.1).
       this.callRate.mark(this.o.clock.monoMs());
       ctx.lastResponseMeta = responseMeta(meta, 100, 'Trying', meta.branch);
-      (ctx.server as InviteServerTransaction).sendTrying(buildResponse(msg, 100, 'Trying'));
+      (server as InviteServerTransaction).sendTrying(buildResponse(msg, 100, 'Trying'));
       this.trying100.record(this.o.clock.nowUs() - tIn);
     }
     this.proxyRequest(ctx, peer);
