@@ -31,6 +31,8 @@ export interface SipStats {
   retransmissionsIn: number;
   retransmissionsOut: number;
   trying100: LatencySummary;
+  /** Event-loop delay of the SIP worker thread, µs. */
+  loopDelay: LatencySummary;
 }
 
 export interface Snapshot {
@@ -40,7 +42,7 @@ export interface Snapshot {
   startedUs: number;
   components: ComponentStatus[];
   sip: SipStats;
-  /** Event-loop delay of the engine thread, µs. */
+  /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
   calls: { active: number; stored: number; evicted: number };
   /** Every counted drop, by place and reason. */

@@ -141,6 +141,7 @@ export class Host {
         retransmissionsIn: p.retransmissionsIn,
         retransmissionsOut: p.retransmissionsOut,
         trying100: p.trying100,
+        loopDelay: p.loopDelay,
       },
       eventLoopDelay: e.loopDelay.summary(),
       calls: { active: e.calls.active, stored: e.calls.size, evicted: e.calls.evictedActive + e.calls.evictedFinished },

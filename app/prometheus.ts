@@ -33,7 +33,8 @@ export function renderPrometheus(s: Snapshot): string {
   metric('callpath_sip_active_calls', 'gauge', 'Calls not yet terminated or failed.', [['', s.sip.activeCalls]]);
   metric('callpath_sip_active_transactions', 'gauge', 'Live SIP transactions (RFC 3261 §17).', [['', s.sip.activeTransactions]]);
   summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE received to 100 Trying sent.', s.sip.trying100);
-  summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the engine thread.', s.eventLoopDelay);
+  summaryLines(out, 'callpath_sip_event_loop_delay_seconds', 'Event-loop delay of the SIP worker thread.', s.sip.loopDelay);
+  summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the host thread (UI, API, call store).', s.eventLoopDelay);
   metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store.', [['', s.calls.stored]]);
   metric('callpath_calls_evicted_total', 'counter', 'Calls evicted from the bounded call store.', [['', s.calls.evicted]]);
   metric(

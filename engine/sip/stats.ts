@@ -11,6 +11,8 @@ export interface ProxyStats {
   retransmissionsPerSecond: number;
   /** INVITE received → 100 Trying handed to the socket, µs, measured by the proxy itself. */
   trying100: LatencySummary;
+  /** Event-loop delay of the SIP thread (µs): what delays a 100 Trying before it is even read. */
+  loopDelay: LatencySummary;
 }
 
 export const EMPTY_PROXY_STATS: ProxyStats = {
@@ -22,4 +24,5 @@ export const EMPTY_PROXY_STATS: ProxyStats = {
   callsPerSecond: 0,
   retransmissionsPerSecond: 0,
   trying100: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
+  loopDelay: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
 };

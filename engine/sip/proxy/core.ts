@@ -7,7 +7,7 @@
 import type { Clock } from '../../clock';
 import type { EventStream } from '../../events';
 import type { DropCounters } from '../../metrics/drops';
-import { Histogram } from '../../metrics/histogram';
+import { Histogram, type LatencySummary } from '../../metrics/histogram';
 import { RateMeter } from '../../metrics/rate';
 import { buildAck, buildCancel, buildErrorResponse, buildResponse, parseMessage, spliceMessage, type SipMessage } from '../message';
 import type { ProxyStats } from '../stats';
@@ -37,6 +37,8 @@ export interface ProxyCoreOptions {
   events: EventStream;
   drops: DropCounters;
   maxTransactions?: number;
+  /** Event-loop delay of the thread this core runs on, for its stats. */
+  loopDelay?: { summary(): LatencySummary };
 }
 
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
@@ -88,6 +90,7 @@ export class ProxyCore {
   readonly trying100 = new Histogram();
   private readonly callRate = new RateMeter();
   private readonly retransRate = new RateMeter();
+  private readonly loopDelay: { summary(): LatencySummary } | undefined;
 
   constructor(private readonly o: ProxyCoreOptions) {
     this.servers = new TransactionTable<ServerTx>({ max: o.maxTransactions });
@@ -97,6 +100,7 @@ export class ProxyCore {
     this.selfSentBy = `${h}:${o.self.port}`;
     this.recordRoute = `<sip:${this.selfSentBy};lr>`;
     this.selfKey = peerKey({ address: o.self.host, port: o.self.port });
+    this.loopDelay = o.loopDelay;
   }
 
   attach(udp: SipTransport | null, tcp: SipTransport | null): void {
@@ -122,6 +126,7 @@ export class ProxyCore {
       callsPerSecond: this.callRate.perSecond(now),
       retransmissionsPerSecond: this.retransRate.perSecond(now),
       trying100: this.trying100.summary(),
+      loopDelay: this.loopDelay?.summary() ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
     };
   }
 

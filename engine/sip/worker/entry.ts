@@ -10,6 +10,7 @@ import { createMonotonicClock } from '../../clock';
 import type { SipCaptureEvent } from '../../capture/types';
 import { EventStream } from '../../events';
 import { DropCounters } from '../../metrics/drops';
+import { LoopDelayMonitor } from '../../metrics/loop-delay';
 import { frameStream } from '../message';
 import { ProxyCore } from '../proxy/core';
 import { createRealTimerHost } from '../transaction';
@@ -46,6 +47,7 @@ let statsTimer: NodeJS.Timeout | null = null;
 let seq = 0;
 let acked = 0;
 const drops = new DropCounters();
+const loopDelay = new LoopDelayMonitor();
 
 function flush(): void {
   if (flushTimer) {
@@ -81,7 +83,8 @@ async function start(o: WorkerStartOptions): Promise<void> {
   udp = u;
   // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both).
   tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops);
-  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerHost: createRealTimerHost(), clock, events, drops });
+  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerHost: createRealTimerHost(), clock, events, drops, loopDelay });
+  loopDelay.start();
   c.attach(udp, tcp);
   core = c;
   statsTimer = setInterval(() => post({ type: 'stats', stats: c.stats(), drops: drops.list() }), STATS_MS);
@@ -90,6 +93,7 @@ async function start(o: WorkerStartOptions): Promise<void> {
 
 async function stop(): Promise<void> {
   if (statsTimer) clearInterval(statsTimer);
+  loopDelay.stop();
   core?.detach();
   flush();
   if (core) post({ type: 'stats', stats: core.stats(), drops: drops.list() });

@@ -53,7 +53,8 @@ function Counters() {
         retrans: snap.sip.retransmissionsPerSecond,
         trying99: snap.sip.trying100.p99,
         tryingCount: snap.sip.trying100.count,
-        eld99: snap.eventLoopDelay.p99,
+        eld99: snap.sip.loopDelay.p99,
+        hostEld99: snap.eventLoopDelay.p99,
         drops: snap.drops,
       };
     }),
@@ -73,7 +74,7 @@ function Counters() {
         testId="counter-trying"
         title={`INVITE received → 100 Trying sent, 99th percentile over ${c.tryingCount} INVITEs`}
       />
-      <Counter label="loop delay p99" value={`${usToMs(c.eld99, 1)} ms`} testId="counter-eld" title="Event-loop delay of the engine thread" />
+      <Counter label="loop delay p99" value={`${usToMs(c.eld99, 1)} ms`} testId="counter-eld" title={`Event-loop delay p99 of the SIP thread (the host thread: ${usToMs(c.hostEld99, 1)} ms)`} />
       <Counter label="drops" value={String(dropTotal)} warn={dropTotal > 0} title={dropTitle} testId="counter-drops" />
     </div>
   );
