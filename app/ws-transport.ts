@@ -49,7 +49,7 @@ interface Pending {
   cmd: string;
 }
 
-export function createWsTransport(url: string, options: WsTransportOptions = {}): ContractTransport {
+export function createWsTransport(url: string, options: WsTransportOptions = {}): ContractTransport & { close(): void } {
   const timeoutMs = options.invokeTimeoutMs ?? INVOKE_TIMEOUT_MS;
   const WS = options.WebSocketImpl ?? WebSocket;
   const batchListeners = new Set<(batch: LiveBatch) => void>();
@@ -60,6 +60,8 @@ export function createWsTransport(url: string, options: WsTransportOptions = {})
   let open = false;
   let connected = false;
   let attempt = 0;
+  let closed = false;
+  let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
 
   const setConnected = (value: boolean): void => {
     if (connected === value) return;
@@ -167,16 +169,23 @@ export function createWsTransport(url: string, options: WsTransportOptions = {})
   };
 
   const scheduleReconnect = (): void => {
+    if (closed) return;
     const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt);
     attempt++;
     const delay = Math.min(RECONNECT_MAX_MS, Math.round(base * (0.8 + Math.random() * 0.4)));
-    setTimeout(connect, delay);
+    reconnectTimer = setTimeout(connect, delay);
   };
 
   connect();
 
   return {
     host: 'lab',
+    /** Stops for good: no reconnect, the socket closed (the page never needs it; tests and tools do). */
+    close() {
+      closed = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      socket?.close(1000, 'closed by client');
+    },
     invoke(command: Command): Promise<unknown> {
       return new Promise((resolve, reject) => {
         const id = nextId++;
