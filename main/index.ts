@@ -4,6 +4,7 @@
  * so the desktop app and the headless lab console behave the same.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,10 +96,8 @@ function menu(h: Host): void {
 
 async function main(): Promise<void> {
   // Same flags as the lab (after `--`), but the window is the UI: no HTTP console.
-  const argv = process.argv.slice(process.argv.indexOf('--') + 1 || process.argv.length);
-  const parsed = parseLabArgs(argv.filter((a) => !a.startsWith('--ui')), process.env, () => {
-    throw new Error('config files are read by the lab only');
-  });
+  const argv = withoutUiFlag(process.argv.slice(process.argv.indexOf('--') + 1 || process.argv.length));
+  const parsed = parseLabArgs(argv, process.env, (path) => readFileSync(path, 'utf8'));
   if (!parsed.ok) {
     dialog.showErrorBox('callpath: bad options', parsed.error);
     app.exit(2);
@@ -115,6 +114,16 @@ async function main(): Promise<void> {
   await host.start();
   createWindow();
   app.on('window-all-closed', () => app.quit());
+}
+
+/** The window is the UI here: `--ui HOST:PORT` (lab only) is dropped with its value. */
+function withoutUiFlag(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--ui') i++;
+    else if (!argv[i]!.startsWith('--ui=')) out.push(argv[i]!);
+  }
+  return out;
 }
 
 app.on('before-quit', () => {
