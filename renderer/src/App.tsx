@@ -3,13 +3,16 @@ import { BottomStrip } from './components/BottomStrip';
 import { CallsPanel } from './components/CallsPanel';
 import { ControlBar } from './components/ControlBar';
 import { Header } from './components/Header';
+import { HelpOverlay } from './components/HelpOverlay';
 import { LadderPanel } from './components/LadderPanel';
 import { useConnection } from './store/connection';
 import { useUi } from './store/ui';
+import { useShortcuts } from './useShortcuts';
 
 export function App() {
   const theme = useUi((s) => s.theme);
   const stale = useConnection((s) => s.status === 'disconnected');
+  useShortcuts();
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
@@ -22,6 +25,7 @@ export function App() {
         <LadderPanel />
       </main>
       <BottomStrip />
+      <HelpOverlay />
     </div>
   );
 }

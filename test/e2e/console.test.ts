@@ -86,3 +86,179 @@ test('a SIPp call appears live and its ladder has the captured messages in order
   assert.match(text, /INVITE sip:/);
   await page.screenshot({ path: `${ARTIFACTS}/console-ladder.png` });
 });
+
+/** data-index of the arrow marked selected, or null. */
+async function selectedArrow(): Promise<string | null> {
+  const sel = page.locator('[data-testid="ladder-arrow"][data-selected="true"]');
+  return (await sel.count()) === 0 ? null : sel.first().getAttribute('data-index');
+}
+
+/** Waits (React renders after the key event) until the arrow with this data-index is the selected one. */
+async function waitSelected(index: string | undefined): Promise<void> {
+  await page.locator(`[data-testid="ladder-arrow"][data-index="${index}"][data-selected="true"]`).waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('[data-testid="ladder-arrow"][data-selected="true"]').count(), 1, 'exactly one arrow is selected');
+}
+
+async function arrowIndexes(): Promise<string[]> {
+  return page.locator('[data-testid="ladder-arrow"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-index') ?? ''));
+}
+
+test('keyboard: j/↓ select the next ladder arrow, k/↑ the previous, Enter opens it and Escape closes it', async () => {
+  const order = await arrowIndexes();
+  assert.ok(order.length >= 4, `a full call ladder (got ${order.length} arrows)`);
+  // The previous test clicked the first arrow: it is selected and open.
+  await waitSelected(order[0]);
+  await page.keyboard.press('Escape');
+  await page.locator('[data-testid="message-view"]').waitFor({ state: 'detached', timeout: 5_000 });
+  assert.equal(await selectedArrow(), order[0], 'closing the message keeps the selection');
+
+  await page.keyboard.press('j');
+  await waitSelected(order[1]);
+  assert.equal(await page.locator(`[data-testid="ladder-arrow"][data-index="${order[1]}"]`).getAttribute('aria-pressed'), 'true');
+  await page.keyboard.press('ArrowDown');
+  await waitSelected(order[2]);
+  await page.keyboard.press('k');
+  await waitSelected(order[1]);
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  await waitSelected(order[0]); // stops at the first arrow
+  assert.equal(await page.locator('[data-testid="message-view"]').count(), 0, 'moving does not open a closed message');
+
+  await page.keyboard.press('j');
+  await page.keyboard.press('Enter');
+  const view = page.locator('[data-testid="message-view"]');
+  await view.waitFor({ timeout: 5_000 });
+  assert.equal(await view.getAttribute('data-index'), order[1]);
+  await page.keyboard.press('j');
+  await page.locator(`[data-testid="message-view"][data-index="${order[2]}"]`).waitFor({ timeout: 5_000 });
+  await page.screenshot({ path: `${ARTIFACTS}/console-ladder-keyboard.png` });
+  await page.keyboard.press('Escape');
+  await view.waitFor({ state: 'detached', timeout: 5_000 });
+});
+
+test('keyboard: / focuses the calls filter and keys typed there are not taken as shortcuts', async () => {
+  const before = await selectedArrow();
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'calls-filter');
+  await page.keyboard.type('jkt');
+  assert.equal(await page.locator('[data-testid="calls-filter"]').inputValue(), 'jkt');
+  assert.equal(await selectedArrow(), before, 'j/k in the field did not move the ladder');
+  assert.equal(await page.locator('[data-testid="time-mode"]').getAttribute('data-mode'), 'relative', 't in the field did not switch the time');
+  await page.locator('[data-testid="calls-filter"]').fill('');
+  await page.keyboard.press('Escape');
+  assert.notEqual(await page.evaluate(() => document.activeElement?.id), 'calls-filter', 'Escape leaves the field');
+});
+
+test('t cycles the ladder time display: relative → delta → absolute → relative, and shows the mode', async () => {
+  const times = () => page.locator('[data-testid="ladder-time"]').allTextContents();
+  const mode = () => page.locator('[data-testid="time-mode"]').getAttribute('data-mode');
+  assert.equal(await mode(), 'relative');
+  let t = await times();
+  assert.equal(t[0], '+0.000 ms');
+  assert.ok(t.every((s) => /^\+\d+\.\d{3} ms$/.test(s)), t.join(', '));
+
+  await page.keyboard.press('t');
+  await page.locator('[data-testid="time-mode"][data-mode="delta"]').waitFor({ timeout: 5_000 });
+  t = await times();
+  assert.equal(t[0], 'Δ0.000 ms');
+  assert.ok(t.every((s) => /^Δ\d+\.\d{3} ms$/.test(s)), t.join(', '));
+
+  await page.keyboard.press('t');
+  await page.locator('[data-testid="time-mode"][data-mode="absolute"]').waitFor({ timeout: 5_000 });
+  assert.match(await page.locator('[data-testid="time-mode"]').innerText(), /absolute/);
+  t = await times();
+  assert.ok(t.every((s) => /^\d{2}:\d{2}:\d{2}\.\d{6}$/.test(s)), t.join(', '));
+  await page.screenshot({ path: `${ARTIFACTS}/console-ladder-absolute-time.png` });
+
+  await page.keyboard.press('t');
+  await page.locator('[data-testid="time-mode"][data-mode="relative"]').waitFor({ timeout: 5_000 });
+});
+
+test('? opens the keyboard help and Escape closes it', async () => {
+  await page.keyboard.press('?');
+  const help = page.locator('[data-testid="help-overlay"]');
+  await help.waitFor({ timeout: 5_000 });
+  const text = await help.innerText();
+  for (const k of ['j', 'k', 'Enter', '/', 't', '?', 'Esc']) assert.ok(text.includes(k), `help lists ${k}`);
+  await page.screenshot({ path: `${ARTIFACTS}/console-help.png` });
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'detached', timeout: 5_000 });
+});
+
+test('the 100 Trying arrow is annotated with its INVITE → 100 Trying delay; the header counts retransmissions', async () => {
+  const callId = await page.locator('[data-testid="call-row"][aria-selected="true"]').getAttribute('data-call-id');
+  assert.ok(callId);
+  const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
+  const detail = (await res.json()) as CallDetail;
+  const invite = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'in')!;
+  const trying = detail.messages.find((m) => m.status === 100 && m.direction === 'out' && m.dst === invite.src)!;
+  const annot = page.locator(`[data-testid="ladder-arrow"][data-index="${trying.index}"] [data-testid="trying-delay"]`);
+  assert.equal(Number(await annot.getAttribute('data-us')), trying.tsUs - invite.tsUs);
+  assert.match(await annot.textContent() ?? '', /\d+\.\d{3} ms/);
+  assert.equal(await page.locator('[data-testid="trying-delay"]').count() >= 1, true);
+  const rtx = page.locator('[data-testid="ladder-retrans"]');
+  assert.equal(Number(await rtx.getAttribute('data-count')), detail.messages.filter((m) => m.retransmission).length);
+});
+
+test('the calls list is windowed, sortable, and narrowed by text, state, retransmission and 100 Trying filters', async () => {
+  const total = 300;
+  const uas = startSipp({ scenario: 'uas', port: uasPort });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: total, rate: 300, duration: 0, timeoutSec: 30 });
+    assert.equal(r.successful, total, r.stdout);
+  } finally {
+    await uas.stop();
+  }
+  const count = page.locator('[data-testid="calls-count"]');
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.textContent) >= n, total + 1, { timeout: 15_000 });
+  const listed = Number(await count.textContent());
+  const rows = page.locator('[data-testid="call-row"]');
+  const rendered = await rows.count();
+  assert.ok(rendered > 10 && rendered < 100, `only the rows in view are in the DOM (${rendered} of ${listed})`);
+
+  // Scrolled to the bottom, the oldest call (the first test's) is rendered.
+  const scroller = page.locator('[data-testid="calls-scroll"]');
+  await scroller.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  const firstCall = await page.locator('[data-testid="call-row"][aria-selected="true"]').getAttribute('data-call-id');
+  assert.ok(firstCall, 'the selected (first) call is on screen at the bottom of the list');
+  assert.ok((await rows.count()) < 100);
+  await page.screenshot({ path: `${ARTIFACTS}/console-calls-scrolled.png` });
+  await scroller.evaluate((el) => (el.scrollTop = 0));
+
+  // Sorting by Call-ID: the rendered rows are in Call-ID order; clicking again reverses.
+  const ids = () => rows.evaluateAll((els) => els.map((e) => ({ id: e.getAttribute('data-call-id') ?? '', y: e.getBoundingClientRect().top })).sort((a, b) => a.y - b.y).map((e) => e.id));
+  await page.locator('[data-testid="sort-callId"]').click();
+  let shown = await ids();
+  assert.deepEqual(shown, [...shown].sort((a, b) => a.localeCompare(b)));
+  await page.locator('[data-testid="sort-callId"]').click();
+  shown = await ids();
+  assert.deepEqual(shown, [...shown].sort((a, b) => b.localeCompare(a)));
+  await page.locator('[data-testid="sort-time"]').click();
+
+  // Text filter by one Call-ID.
+  const filter = page.locator('[data-testid="calls-filter"]');
+  await filter.fill(firstCall);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="call-row"]').length === 1, undefined, { timeout: 5_000 });
+  assert.equal(await rows.first().getAttribute('data-call-id'), firstCall);
+  assert.equal(await count.textContent(), `1 of ${listed}`);
+  await page.screenshot({ path: `${ARTIFACTS}/console-calls-filtered.png` });
+  await filter.fill('');
+
+  // State: every SIPp call completed, none failed.
+  await page.locator('[data-testid="calls-filter-state"]').selectOption('failed');
+  await page.locator('[data-testid="calls-no-match"]').waitFor({ timeout: 5_000 });
+  await page.locator('[data-testid="calls-filter-state"]').selectOption('all');
+  await page.waitForFunction((n) => document.querySelector('[data-testid="calls-count"]')?.textContent === String(n), listed, { timeout: 5_000 });
+
+  // No retransmissions on loopback, and no 100 Trying took a minute.
+  await page.locator('[data-testid="calls-filter-rtx"]').check();
+  await page.locator('[data-testid="calls-no-match"]').waitFor({ timeout: 5_000 });
+  await page.locator('[data-testid="calls-filter-rtx"]').uncheck();
+  await page.locator('[data-testid="calls-filter-trying"]').fill('60000');
+  await page.locator('[data-testid="calls-no-match"]').waitFor({ timeout: 5_000 });
+  await page.locator('[data-testid="calls-filter-trying"]').fill('0');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="call-row"]').length > 10, undefined, { timeout: 5_000 });
+  await page.locator('[data-testid="calls-filter-clear"]').click();
+  assert.equal(await count.textContent(), String(listed));
+});

@@ -1,84 +1,250 @@
-import { memo, useCallback } from 'react';
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type UIEvent } from 'react';
 import type { CallSummary } from '../../../app/contract';
+import { CALL_STATES, filterCalls, isFilterActive, parseThresholdMs, sortCalls, type CallFilter, type SortKey } from '../calls/query';
 import { clockTime, hostPortOf, usToMs } from '../format';
 import { useCalls } from '../store/calls';
+import { useCallsView } from '../store/callsView';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
+import { rowWindow } from '../virtual';
 
-/** Rows drawn at most; virtualization (a later issue) lifts this. */
-export const MAX_ROWS = 500;
+/** Fixed row height (px) the windowing relies on; matches `.calls-row` in styles.css. */
+export const ROW_H = 22;
+/** Height of the sticky column header (px). */
+const HEAD_H = 24;
+/** The id `/` focuses. */
+export const CALLS_FILTER_ID = 'calls-filter';
+
+interface Column {
+  key: SortKey;
+  label: string;
+  title?: string;
+  num?: boolean;
+}
+const COLUMNS: readonly Column[] = [
+  { key: 'time', label: 'time', title: 'Call start' },
+  { key: 'callId', label: 'Call-ID' },
+  { key: 'from', label: 'From' },
+  { key: 'to', label: 'To' },
+  { key: 'state', label: 'state' },
+  { key: 'msgs', label: 'msgs', title: 'Messages captured', num: true },
+  { key: 'rtx', label: 'rtx', title: 'Retransmissions', num: true },
+  { key: 'trying', label: '100 ms', title: 'INVITE received → 100 Trying sent, ms', num: true },
+];
 
 export function CallsPanel() {
   const list = useCalls((s) => s.list);
   const loaded = useCalls((s) => s.loaded);
-  const selected = useUi((s) => s.selectedCallId);
-  const selectCall = useUi((s) => s.selectCall);
-  const onSelect = useCallback((id: string) => selectCall(id), [selectCall]);
-  const rows = list.length > MAX_ROWS ? list.slice(0, MAX_ROWS) : list;
+  const filter = useCallsView((s) => s.filter);
+  const sort = useCallsView((s) => s.sort);
+  const filtered = useMemo(() => filterCalls(list, filter), [list, filter]);
+  const rows = useMemo(() => sortCalls(filtered, sort), [filtered, sort]);
+  const active = isFilterActive(filter);
 
   return (
     <section className="panel calls-panel" aria-label="Calls">
       <div className="panel-title">
         Calls
-        <span className="panel-sub">
-          {list.length > MAX_ROWS ? `newest ${MAX_ROWS} of ${list.length}` : `${list.length}`}
+        <span className="panel-sub" data-testid="calls-count">
+          {active ? `${rows.length} of ${list.length}` : `${list.length}`}
         </span>
       </div>
+      <CallsFilterBar />
       {list.length === 0 ? (
         <CallsEmpty loaded={loaded} />
       ) : (
-        <div className="table-scroll">
-          <table className="calls-table">
-            <thead>
-              <tr>
-                <th className="col-time">time</th>
-                <th className="col-callid">Call-ID</th>
-                <th>From</th>
-                <th>To</th>
-                <th className="col-state">state</th>
-                <th className="num col-msgs" title="Messages captured">msgs</th>
-                <th className="num col-retrans" title="Retransmissions">rtx</th>
-                <th className="num col-trying" title="INVITE received → 100 Trying sent, ms">100 ms</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((c) => (
-                <CallRow key={c.callId} call={c} selected={c.callId === selected} onSelect={onSelect} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <CallsTable rows={rows} filtered={active} />
       )}
     </section>
   );
 }
 
-const CallRow = memo(function CallRow(props: { call: CallSummary; selected: boolean; onSelect: (id: string) => void }) {
+function CallsFilterBar() {
+  const filter = useCallsView((s) => s.filter);
+  const setFilter = useCallsView((s) => s.setFilter);
+  const clearFilter = useCallsView((s) => s.clearFilter);
+  // The threshold is typed as text; the filter holds the parsed number.
+  const [threshold, setThreshold] = useState('');
+  const thresholdBad = threshold.trim() !== '' && parseThresholdMs(threshold) === null;
+  return (
+    <div className="calls-filter" role="search">
+      <input
+        id={CALLS_FILTER_ID}
+        data-testid="calls-filter"
+        className="input calls-filter-text"
+        type="search"
+        placeholder="Call-ID / From / To   ( / )"
+        aria-label="Filter calls by Call-ID, From or To"
+        value={filter.text}
+        onChange={(e) => setFilter({ text: e.target.value })}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') e.currentTarget.blur();
+        }}
+      />
+      <select
+        data-testid="calls-filter-state"
+        className="input"
+        aria-label="Filter calls by state"
+        value={filter.state}
+        onChange={(e) => setFilter({ state: e.target.value as CallFilter['state'] })}
+      >
+        <option value="all">any state</option>
+        {CALL_STATES.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+      <label className="calls-filter-check" title="Only calls with retransmissions">
+        <input
+          type="checkbox"
+          data-testid="calls-filter-rtx"
+          checked={filter.retransmissionsOnly}
+          onChange={(e) => setFilter({ retransmissionsOnly: e.target.checked })}
+        />
+        rtx
+      </label>
+      <label className="calls-filter-trying" title="Only calls whose 100 Trying took longer than this">
+        100 &gt;
+        <input
+          data-testid="calls-filter-trying"
+          className={thresholdBad ? 'input input-num invalid' : 'input input-num'}
+          inputMode="decimal"
+          placeholder="ms"
+          aria-label="100 Trying slower than (ms)"
+          aria-invalid={thresholdBad}
+          value={threshold}
+          onChange={(e) => {
+            setThreshold(e.target.value);
+            setFilter({ tryingSlowerThanMs: parseThresholdMs(e.target.value) });
+          }}
+        />
+        ms
+      </label>
+      {isFilterActive(filter) ? (
+        <button
+          type="button"
+          className="btn btn-ghost"
+          data-testid="calls-filter-clear"
+          title="Clear the filters"
+          onClick={() => {
+            setThreshold('');
+            clearFilter();
+          }}
+        >
+          clear
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** Only the rows in view (plus overscan) are in the DOM; the body keeps the full height so the scrollbar is true. */
+function CallsTable({ rows, filtered }: { rows: readonly CallSummary[]; filtered: boolean }) {
+  const selected = useUi((s) => s.selectedCallId);
+  const selectCall = useUi((s) => s.selectCall);
+  const onSelect = useCallback((id: string) => selectCall(id), [selectCall]);
+  const sort = useCallsView((s) => s.sort);
+  const sortBy = useCallsView((s) => s.sortBy);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 600 });
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => setView((v) => (v.height === el.clientHeight && v.top === el.scrollTop ? v : { top: el.scrollTop, height: el.clientHeight }));
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  const next = rowWindow(view.top, view.height - HEAD_H, ROW_H, rows.length);
+  // Re-render on scroll only when the rendered window moves, not per pixel.
+  const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
+    const el = e.currentTarget;
+    setView((v) => {
+      const a = rowWindow(v.top, v.height - HEAD_H, ROW_H, Number.MAX_SAFE_INTEGER);
+      const b = rowWindow(el.scrollTop, v.height - HEAD_H, ROW_H, Number.MAX_SAFE_INTEGER);
+      return a.start === b.start && a.end === b.end ? v : { top: el.scrollTop, height: v.height };
+    });
+  }, []);
+
+  const shown = rows.slice(next.start, next.end);
+  return (
+    <div className="calls-scroll" ref={scroller} onScroll={onScroll} data-testid="calls-scroll" role="grid" aria-rowcount={rows.length + 1}>
+      <div className="calls-row calls-head" role="row">
+        {COLUMNS.map((c) => {
+          const on = sort.key === c.key;
+          return (
+            <div
+              key={c.key}
+              role="columnheader"
+              aria-sort={on ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+              className={`calls-cell${c.num ? ' num' : ''}${on ? ' sorted' : ''}`}
+            >
+              <button type="button" className="th-sort" data-testid={`sort-${c.key}`} title={c.title ? `${c.title} — click to sort` : 'Click to sort'} onClick={() => sortBy(c.key)}>
+                {c.label}
+                {on ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+              </button>
+            </div>
+          );
+        })}
+      </div>
+      {rows.length === 0 && filtered ? (
+        <div className="empty small" data-testid="calls-no-match">
+          No calls match the filter.
+        </div>
+      ) : (
+        <div className="calls-body" style={{ height: rows.length * ROW_H }}>
+          {shown.map((c, i) => (
+            <CallRow key={c.callId} call={c} rowIndex={next.start + i} selected={c.callId === selected} onSelect={onSelect} />
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+const CallRow = memo(function CallRow(props: { call: CallSummary; rowIndex: number; selected: boolean; onSelect: (id: string) => void }) {
   const c = props.call;
   const stateText = c.finalStatus !== null && (c.state === 'failed' || c.state === 'terminated') ? `${c.state} ${c.finalStatus}` : c.state;
   return (
-    <tr
+    <div
+      role="row"
       data-testid="call-row"
       data-call-id={c.callId}
+      aria-rowindex={props.rowIndex + 2}
       aria-selected={props.selected}
-      className={props.selected ? 'selected' : undefined}
+      className={props.selected ? 'calls-row selected' : 'calls-row'}
+      style={{ transform: `translateY(${props.rowIndex * ROW_H}px)` }}
       onClick={() => props.onSelect(c.callId)}
     >
-      <td className="col-time mono">{clockTime(c.startedUs)}</td>
-      <td className="col-callid mono" title={c.callId}>
+      <div role="gridcell" className="calls-cell mono">
+        {clockTime(c.startedUs)}
+      </div>
+      <div role="gridcell" className="calls-cell mono" title={c.callId}>
         {c.callId}
-      </td>
-      <td className="ellipsis" title={c.from}>
+      </div>
+      <div role="gridcell" className="calls-cell" title={c.from}>
         {c.from}
-      </td>
-      <td className="ellipsis" title={c.to}>
+      </div>
+      <div role="gridcell" className="calls-cell" title={c.to}>
         {c.to}
-      </td>
-      <td className={`col-state state-${c.state}`}>{stateText}</td>
-      <td className="num mono">{c.messageCount}</td>
-      <td className={c.retransmissions > 0 ? 'num mono warn' : 'num mono'}>{c.retransmissions}</td>
-      <td className="num mono">{usToMs(c.trying100Us, 3)}</td>
-    </tr>
+      </div>
+      <div role="gridcell" className={`calls-cell state-${c.state}`}>
+        {stateText}
+      </div>
+      <div role="gridcell" className="calls-cell num mono">
+        {c.messageCount}
+      </div>
+      <div role="gridcell" className={c.retransmissions > 0 ? 'calls-cell num mono warn' : 'calls-cell num mono'}>
+        {c.retransmissions}
+      </div>
+      <div role="gridcell" className="calls-cell num mono">
+        {usToMs(c.trying100Us, 3)}
+      </div>
+    </div>
   );
 });
 

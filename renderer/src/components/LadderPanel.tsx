@@ -1,4 +1,4 @@
-import { useCallback, useMemo } from 'react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { CallDetail } from '../../../app/contract';
 import { LadderBody, LadderHeader } from '../ladder/LadderSvg';
 import { MessageView } from '../ladder/MessageView';
@@ -6,6 +6,7 @@ import { buildLadder, formatRelMs } from '../ladder/model';
 import { useCallDetail } from '../ladder/useCallDetail';
 import { usToMs } from '../format';
 import { useUi } from '../store/ui';
+import { setLadderOrder } from '../useShortcuts';
 
 export function LadderPanel() {
   const callId = useUi((s) => s.selectedCallId);
@@ -42,8 +43,27 @@ function CallLadder({ callId }: { callId: string }) {
 
 function LadderView({ detail, error }: { detail: CallDetail; error: string | null }) {
   const selected = useUi((s) => s.selectedMessage);
+  const open = useUi((s) => s.messageOpen);
+  const timeMode = useUi((s) => s.timeMode);
+  const cycleTimeMode = useUi((s) => s.cycleTimeMode);
+  const setHelp = useUi((s) => s.setHelp);
   const selectMessage = useUi((s) => s.selectMessage);
+  const moveSelection = useUi((s) => s.moveSelection);
   const model = useMemo(() => buildLadder(detail.messages), [detail.messages]);
+  useEffect(() => {
+    setLadderOrder(model.arrows.map((a) => a.index));
+    return () => setLadderOrder([]);
+  }, [model]);
+  // Keep the selected arrow in view as the keyboard moves it.
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (selected === null) return;
+    const el = scroller.current?.querySelector<SVGGElement>(`[data-testid="ladder-arrow"][data-index="${selected}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'nearest' });
+    // Roving focus: if an arrow had focus, the selected one takes it (so Enter/Space act on the selection).
+    if (scroller.current?.contains(document.activeElement) && document.activeElement !== el) el.focus({ preventScroll: true });
+  }, [selected]);
   const titles = useMemo(
     () =>
       new Map(
@@ -55,8 +75,11 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
     [detail.messages],
   );
   const onSelect = useCallback((i: number) => selectMessage(i), [selectMessage]);
-  const onClose = useCallback(() => selectMessage(null), [selectMessage]);
-  const message = selected === null ? undefined : detail.messages.find((m) => m.index === selected);
+  const onCursor = useCallback((i: number) => {
+    if (useUi.getState().selectedMessage !== i) moveSelection(i);
+  }, [moveSelection]);
+  const onClose = useCallback(() => useUi.getState().closeMessage(), []);
+  const message = selected === null || !open ? undefined : detail.messages.find((m) => m.index === selected);
 
   return (
     <div className="ladder-layout">
@@ -65,17 +88,29 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
       {model.arrows.length === 0 ? (
         <div className="empty">No messages captured for this call.</div>
       ) : (
-        <div className="ladder-scroll">
+        <div className="ladder-scroll" ref={scroller}>
           <div className="ladder-sticky">
-            <LadderHeader model={model} />
+            <div className="ladder-toolbar">
+              <button type="button" className="btn btn-ghost" data-testid="time-mode" data-mode={timeMode} onClick={cycleTimeMode} title="Time display: absolute → relative to the first message → delta (t)">
+                time: <b>{timeMode}</b> <kbd>t</kbd>
+              </button>
+              <span className={model.retransmissions > 0 ? 'warn' : 'muted'} data-testid="ladder-retrans" data-count={model.retransmissions} title="Retransmitted messages in this ladder (dashed arrows)">
+                retransmissions <b className="mono">{model.retransmissions}</b>
+              </span>
+              <span className="header-spacer" />
+              <button type="button" className="btn btn-ghost" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
+                <kbd>?</kbd> keys
+              </button>
+            </div>
+            <LadderHeader model={model} timeMode={timeMode} />
           </div>
-          <LadderBody model={model} selected={selected} titles={titles} onSelect={onSelect} />
+          <LadderBody model={model} timeMode={timeMode} selected={selected} titles={titles} onSelect={onSelect} onCursor={onCursor} />
         </div>
       )}
       {message && model.startUs !== null ? (
         <MessageView message={message} startUs={model.startUs} onClose={onClose} />
       ) : (
-        <div className="message-hint muted">Click an arrow to read the message.</div>
+        <div className="message-hint muted">Click an arrow to read the message, or move with ↑/↓ (j/k) and press Enter; t switches the time; ? lists the keys.</div>
       )}
     </div>
   );

@@ -1,5 +1,6 @@
-import { memo } from 'react';
+import { memo, useMemo } from 'react';
 import { formatRelMs, type LadderArrow, type LadderModel } from './model';
+import { TIME_MODE_LABEL, formatArrowTime, type TimeMode } from './time';
 
 const GUTTER = 108; // timestamps
 const COL_W = 180;
@@ -13,19 +14,23 @@ const colX = (i: number) => GUTTER + COL_W * (i + 0.5);
 
 export interface LadderSvgProps {
   model: LadderModel;
+  timeMode: TimeMode;
   selected: number | null;
   /** Tooltip text per event index. */
   titles: ReadonlyMap<number, string>;
+  /** Click / Space: select and open. */
   onSelect: (index: number) => void;
+  /** Focus (Tab, or the keyboard cursor's roving focus): select only; Enter then opens it. */
+  onCursor: (index: number) => void;
 }
 
 /** Column headers; drawn in their own SVG so they can stay put while the body scrolls. */
-export const LadderHeader = memo(function LadderHeader({ model }: { model: LadderModel }) {
+export const LadderHeader = memo(function LadderHeader({ model, timeMode }: { model: LadderModel; timeMode: TimeMode }) {
   const width = ladderWidth(model);
   return (
     <svg className="ladder-header" width={width} height={HEADER_H} role="presentation">
       <text x={GUTTER - 8} y={HEADER_H / 2 + 4} className="ladder-gutter-title" textAnchor="end">
-        +time
+        {TIME_MODE_LABEL[timeMode]}
       </text>
       {model.columns.map((c) => (
         <g key={c.endpoint} data-testid="ladder-column" data-endpoint={c.endpoint}>
@@ -39,16 +44,20 @@ export const LadderHeader = memo(function LadderHeader({ model }: { model: Ladde
   );
 });
 
-export const LadderBody = memo(function LadderBody({ model, selected, titles, onSelect }: LadderSvgProps) {
+export const LadderBody = memo(function LadderBody({ model, timeMode, selected, titles, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
+  const times = useMemo(() => {
+    const start = model.startUs ?? 0;
+    return model.arrows.map((a, i) => formatArrowTime(timeMode, a.tsUs, start, i === 0 ? null : model.arrows[i - 1]!.tsUs));
+  }, [model, timeMode]);
   const height = model.arrows.length * ROW_H + PAD_BOTTOM;
   return (
     <svg className="ladder-body" width={width} height={height} data-testid="ladder">
       {model.columns.map((c) => (
         <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={0} y2={height} className="ladder-lifeline" />
       ))}
-      {model.arrows.map((a) => (
-        <Arrow key={a.index} arrow={a} selected={a.index === selected} title={titles.get(a.index)} onSelect={onSelect} />
+      {model.arrows.map((a, i) => (
+        <Arrow key={a.index} arrow={a} time={times[i]!} selected={a.index === selected} title={titles.get(a.index)} onSelect={onSelect} onCursor={onCursor} />
       ))}
     </svg>
   );
@@ -58,7 +67,7 @@ function ladderWidth(model: LadderModel): number {
   return GUTTER + COL_W * Math.max(1, model.columns.length) + SELF_W;
 }
 
-const Arrow = memo(function Arrow(props: { arrow: LadderArrow; selected: boolean; title: string | undefined; onSelect: (i: number) => void }) {
+const Arrow = memo(function Arrow(props: { arrow: LadderArrow; time: string; selected: boolean; title: string | undefined; onSelect: (i: number) => void; onCursor: (i: number) => void }) {
   const a = props.arrow;
   const y = a.row * ROW_H + ROW_H * 0.72;
   const x1 = colX(a.from);
@@ -96,12 +105,15 @@ const Arrow = memo(function Arrow(props: { arrow: LadderArrow; selected: boolean
       data-label={a.label}
       data-index={a.index}
       data-retransmission={a.retransmission ? 'true' : 'false'}
+      data-selected={props.selected ? 'true' : 'false'}
       role="button"
       tabIndex={0}
       aria-pressed={props.selected}
       onClick={select}
+      onFocus={() => props.onCursor(a.index)}
       onKeyDown={(e) => {
-        if (e.key === 'Enter' || e.key === ' ') {
+        // Enter is the console shortcut (opens the selection, which focus set); Space selects and opens here.
+        if (e.key === ' ') {
           e.preventDefault();
           select();
         }
@@ -109,13 +121,18 @@ const Arrow = memo(function Arrow(props: { arrow: LadderArrow; selected: boolean
     >
       {props.title ? <title>{props.title}</title> : null}
       <rect x={0} y={a.row * ROW_H} width="100%" height={ROW_H} className="ladder-hit" />
-      <text x={GUTTER - 8} y={y + 4} textAnchor="end" className="ladder-time">
-        {formatRelMs(a.relUs)}
+      <text x={GUTTER - 8} y={y + 4} textAnchor="end" className="ladder-time" data-testid="ladder-time">
+        {props.time}
       </text>
       {shape}
       <text x={labelX} y={y - 5} textAnchor={a.direction === 'self' ? 'start' : 'middle'} className="ladder-label">
         {a.label}
         {a.retransmission ? ' ⟳' : ''}
+        {a.tryingDelayUs !== null ? (
+          <tspan className="ladder-annot" data-testid="trying-delay" data-us={a.tryingDelayUs}>
+            {` (${formatRelMs(a.tryingDelayUs)})`}
+          </tspan>
+        ) : null}
       </text>
     </g>
   );

@@ -21,6 +21,10 @@ export interface LadderEvent {
   dst: string;
   label: string;
   retransmission: boolean;
+  /** SIP lane: request method, response status and Via branch, to pair a 100 Trying with its INVITE. */
+  method?: string | null;
+  status?: number | null;
+  branch?: string | null;
 }
 
 export interface LadderColumn {
@@ -44,18 +48,45 @@ export interface LadderArrow {
   relUs: number;
   tsUs: number;
   retransmission: boolean;
+  /** On a (first) 100 Trying: µs since the INVITE it answers arrived; otherwise null. */
+  tryingDelayUs: number | null;
 }
 
 export interface LadderModel {
   columns: LadderColumn[];
   arrows: LadderArrow[];
+  /** Arrows that are retransmissions. */
+  retransmissions: number;
   /** tsUs of the first event, or null for an empty ladder. */
   startUs: number | null;
   /** µs between the first and the last event. */
   spanUs: number;
 }
 
-export const EMPTY_LADDER: LadderModel = { columns: [], arrows: [], startUs: null, spanUs: 0 };
+export const EMPTY_LADDER: LadderModel = { columns: [], arrows: [], retransmissions: 0, startUs: null, spanUs: 0 };
+
+const isInvite = (e: LadderEvent) => e.lane === 'sip' && (e.method === 'INVITE' || (e.method === undefined && e.label === 'INVITE'));
+const isTrying = (e: LadderEvent) => e.lane === 'sip' && (e.status === 100 || (e.status === undefined && e.label.startsWith('100 ')));
+
+/**
+ * The INVITE a 100 Trying answers: the earliest earlier INVITE sent the other
+ * way between the same two endpoints, on the same Via branch when both carry
+ * one (the proxy's own INVITE to the UAS has a different branch).
+ */
+function tryingDelays(ordered: readonly LadderEvent[]): Map<number, number> {
+  const out = new Map<number, number>();
+  ordered.forEach((e, i) => {
+    if (e.retransmission || !isTrying(e)) return;
+    for (let j = 0; j < i; j++) {
+      const inv = ordered[j]!;
+      if (!isInvite(inv) || inv.src !== e.dst || inv.dst !== e.src) continue;
+      if (inv.branch && e.branch && inv.branch !== e.branch) continue;
+      out.set(e.index, e.tsUs - inv.tsUs);
+      return;
+    }
+  });
+  return out;
+}
 
 export function buildLadder(events: readonly LadderEvent[]): LadderModel {
   if (events.length === 0) return EMPTY_LADDER;
@@ -73,9 +104,12 @@ export function buildLadder(events: readonly LadderEvent[]): LadderModel {
     return p;
   };
   const startUs = ordered[0]!.tsUs;
+  const delays = tryingDelays(ordered);
+  let retransmissions = 0;
   const arrows = ordered.map((e, row): LadderArrow => {
     const from = column(e.src);
     const to = column(e.dst);
+    if (e.retransmission) retransmissions++;
     return {
       index: e.index,
       row,
@@ -87,9 +121,10 @@ export function buildLadder(events: readonly LadderEvent[]): LadderModel {
       relUs: e.tsUs - startUs,
       tsUs: e.tsUs,
       retransmission: e.retransmission,
+      tryingDelayUs: delays.get(e.index) ?? null,
     };
   });
-  return { columns, arrows, startUs, spanUs: ordered[ordered.length - 1]!.tsUs - startUs };
+  return { columns, arrows, retransmissions, startUs, spanUs: ordered[ordered.length - 1]!.tsUs - startUs };
 }
 
 /** µs → "12.345 ms" (ms with µs precision). */

@@ -1,10 +1,10 @@
 import { create } from 'zustand';
 import type { CallSummary } from '../../../app/contract';
 
-/** Calls kept in the renderer; the engine holds the rest. */
-export const MAX_CALLS_KEPT = 2000;
+/** Calls kept in the renderer (the list is virtualized); the engine holds the rest. */
+export const MAX_CALLS_KEPT = 10_000;
 /** Asked for at start and on every re-list. */
-export const LIST_LIMIT = 500;
+export const LIST_LIMIT = 2_000;
 
 interface CallsSlice {
   byId: ReadonlyMap<string, CallSummary>;
@@ -18,12 +18,15 @@ interface CallsSlice {
   replaceFromList(calls: readonly CallSummary[]): void;
 }
 
-const newestFirst = (a: CallSummary, b: CallSummary) => b.startedUs - a.startedUs || (a.callId < b.callId ? -1 : 1);
+export const newestFirst = (a: CallSummary, b: CallSummary) => b.startedUs - a.startedUs || (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0);
 
 function finish(byId: Map<string, CallSummary>): Pick<CallsSlice, 'byId' | 'list'> {
-  let list = [...byId.values()].sort(newestFirst);
+  return capped(byId, [...byId.values()].sort(newestFirst));
+}
+
+function capped(byId: Map<string, CallSummary>, list: CallSummary[]): Pick<CallsSlice, 'byId' | 'list'> {
   if (list.length > MAX_CALLS_KEPT) {
-    for (const c of list.slice(MAX_CALLS_KEPT)) byId.delete(c.callId);
+    for (let i = MAX_CALLS_KEPT; i < list.length; i++) byId.delete(list[i]!.callId);
     list = list.slice(0, MAX_CALLS_KEPT);
   }
   return { byId, list };
@@ -34,21 +37,55 @@ function fresher(a: CallSummary | undefined, b: CallSummary): CallSummary {
   return a && a.updatedUs > b.updatedUs ? a : b;
 }
 
+/**
+ * Applies upserts to a newest-first list in O(n + k log k): changed calls are
+ * swapped in place (their start time does not move), new ones are sorted and
+ * merged. Falls back to a full sort if a start time did move.
+ */
+export function mergeNewestFirst(
+  list: readonly CallSummary[],
+  prevById: ReadonlyMap<string, CallSummary>,
+  updates: Iterable<CallSummary>,
+): { byId: Map<string, CallSummary>; list: CallSummary[] } {
+  const byId = new Map(prevById);
+  const added: CallSummary[] = [];
+  let moved = false;
+  for (const u of updates) {
+    const prev = byId.get(u.callId);
+    const next = fresher(prev, u);
+    if (prev === undefined) added.push(next);
+    else if (prev.startedUs !== next.startedUs) moved = true;
+    byId.set(u.callId, next);
+  }
+  if (moved) return { byId, list: [...byId.values()].sort(newestFirst) };
+  const kept = list.map((c) => byId.get(c.callId) ?? c);
+  if (added.length === 0) return { byId, list: kept };
+  // The same call can be in `updates` twice; the map holds its freshest copy.
+  const unique = [...new Set(added.map((c) => c.callId))].map((id) => byId.get(id)!).sort(newestFirst);
+  const out: CallSummary[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < kept.length && j < unique.length) out.push(newestFirst(kept[i]!, unique[j]!) <= 0 ? kept[i++]! : unique[j++]!);
+  while (i < kept.length) out.push(kept[i++]!);
+  while (j < unique.length) out.push(unique[j++]!);
+  return { byId, list: out };
+}
+
 export const useCalls = create<CallsSlice>()((set, get) => ({
   byId: new Map(),
   list: [],
   loaded: false,
   upsert(calls) {
-    const byId = new Map(get().byId);
-    for (const c of calls) byId.set(c.callId, fresher(byId.get(c.callId), c));
-    set(finish(byId));
+    const { byId, list } = mergeNewestFirst(get().list, get().byId, calls);
+    set(capped(byId, list));
   },
   replaceFromList(calls) {
     const prev = get().byId;
     const byId = new Map<string, CallSummary>();
     for (const c of calls) byId.set(c.callId, fresher(prev.get(c.callId), c));
     // Calls newer than the listed window (arrived while the list was in flight) stay.
-    const oldestListed = calls.length > 0 ? Math.min(...calls.map((c) => c.startedUs)) : -Infinity;
+    let oldestListed = calls.length > 0 ? Infinity : -Infinity;
+    for (const c of calls) if (c.startedUs < oldestListed) oldestListed = c.startedUs;
     for (const c of prev.values()) if (!byId.has(c.callId) && c.startedUs >= oldestListed) byId.set(c.callId, c);
     set({ ...finish(byId), loaded: true });
   },

@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import { nextTimeMode, type TimeMode } from '../ladder/time';
 
 export type Theme = 'dark' | 'light';
 const THEME_KEY = 'callpath.theme';
@@ -13,23 +14,52 @@ function initialTheme(): Theme {
 
 interface UiSlice {
   selectedCallId: string | null;
-  /** `CapturedMessage.index` of the message shown in the message view. */
+  /** `CapturedMessage.index` of the selected ladder arrow (the keyboard cursor). */
   selectedMessage: number | null;
+  /** Whether the message view shows the selected message. */
+  messageOpen: boolean;
+  timeMode: TimeMode;
+  helpOpen: boolean;
   theme: Theme;
   selectCall(callId: string | null): void;
+  /** Selects a message and opens it (a click); null closes. */
   selectMessage(index: number | null): void;
+  /** Moves the selection (keyboard); an open message view follows it. */
+  moveSelection(index: number | null): void;
+  openMessage(): void;
+  closeMessage(): void;
+  cycleTimeMode(): void;
+  setHelp(open: boolean): void;
   toggleTheme(): void;
 }
 
 export const useUi = create<UiSlice>()((set, get) => ({
   selectedCallId: null,
   selectedMessage: null,
+  messageOpen: false,
+  timeMode: 'relative',
+  helpOpen: false,
   theme: initialTheme(),
   selectCall(callId) {
-    if (get().selectedCallId !== callId) set({ selectedCallId: callId, selectedMessage: null });
+    if (get().selectedCallId !== callId) set({ selectedCallId: callId, selectedMessage: null, messageOpen: false });
   },
   selectMessage(index) {
-    set({ selectedMessage: index });
+    set({ selectedMessage: index, messageOpen: index !== null });
+  },
+  moveSelection(index) {
+    set({ selectedMessage: index, messageOpen: get().messageOpen && index !== null });
+  },
+  openMessage() {
+    if (get().selectedMessage !== null) set({ messageOpen: true });
+  },
+  closeMessage() {
+    set({ messageOpen: false });
+  },
+  cycleTimeMode() {
+    set({ timeMode: nextTimeMode(get().timeMode) });
+  },
+  setHelp(open) {
+    set({ helpOpen: open });
   },
   toggleTheme() {
     const theme: Theme = get().theme === 'dark' ? 'light' : 'dark';

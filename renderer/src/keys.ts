@@ -1,0 +1,69 @@
+/**
+ * Console keyboard shortcuts as data: `keyAction` maps a key press to an
+ * action, and is pure so the rules (including "never steal keys from an
+ * input") are unit-tested.
+ */
+
+export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'help' | 'escape';
+
+export interface KeyPress {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+  /** The event target is a text input, textarea, select or contenteditable. */
+  inEditable: boolean;
+}
+
+export const KEY_HELP: readonly { keys: string; action: string }[] = [
+  { keys: '↓ / j', action: 'next message' },
+  { keys: '↑ / k', action: 'previous message' },
+  { keys: 'Enter', action: 'open the selected message' },
+  { keys: '/', action: 'filter calls' },
+  { keys: 't', action: 'time: absolute → relative → delta' },
+  { keys: '?', action: 'this help' },
+  { keys: 'Esc', action: 'close help / message' },
+];
+
+export function keyAction(k: KeyPress): KeyAction | null {
+  if (k.ctrlKey || k.metaKey || k.altKey) return null;
+  if (k.inEditable) return null;
+  switch (k.key) {
+    case 'ArrowDown':
+    case 'j':
+      return 'next';
+    case 'ArrowUp':
+    case 'k':
+      return 'prev';
+    case 'Enter':
+      return 'open';
+    case '/':
+      return 'focusFilter';
+    case 't':
+      return 'cycleTime';
+    case '?':
+      return 'help';
+    case 'Escape':
+      return 'escape';
+    default:
+      return null;
+  }
+}
+
+export function isEditable(target: EventTarget | null): boolean {
+  if (typeof HTMLElement === 'undefined' || !(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable) return true;
+  const tag = target.tagName;
+  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
+  if (tag !== 'INPUT') return false;
+  const type = (target as HTMLInputElement).type;
+  return !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color'].includes(type);
+}
+
+/** Moves the selection through `order` (row order of message indexes); starts at the first/last when nothing is selected. */
+export function stepSelection(order: readonly number[], selected: number | null, step: 1 | -1): number | null {
+  if (order.length === 0) return null;
+  const at = selected === null ? -1 : order.indexOf(selected);
+  if (at === -1) return step === 1 ? order[0]! : order[order.length - 1]!;
+  return order[Math.min(order.length - 1, Math.max(0, at + step))]!;
+}

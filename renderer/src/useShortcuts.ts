@@ -1,0 +1,62 @@
+import { useEffect } from 'react';
+import { CALLS_FILTER_ID } from './components/CallsPanel';
+import { isEditable, keyAction, stepSelection } from './keys';
+import { useUi } from './store/ui';
+
+/**
+ * Ladder row order (message indexes, top to bottom) of the ladder on screen;
+ * set by the ladder view so the shortcuts can step through it.
+ */
+let ladderOrder: readonly number[] = [];
+export function setLadderOrder(order: readonly number[]): void {
+  ladderOrder = order;
+}
+
+/** The console's one keydown listener (see `keys.ts` for the map). */
+export function useShortcuts(): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      const action = keyAction({ key: e.key, ctrlKey: e.ctrlKey, metaKey: e.metaKey, altKey: e.altKey, inEditable: isEditable(e.target) });
+      if (action === null) return;
+      const ui = useUi.getState();
+      switch (action) {
+        case 'next':
+        case 'prev': {
+          if (ui.selectedCallId === null || ladderOrder.length === 0) return;
+          e.preventDefault();
+          ui.moveSelection(stepSelection(ladderOrder, ui.selectedMessage, action === 'next' ? 1 : -1));
+          return;
+        }
+        case 'open':
+          // Enter on a button or link is that control's own.
+          if (e.target instanceof HTMLButtonElement || e.target instanceof HTMLAnchorElement) return;
+          if (ui.selectedMessage === null) return;
+          e.preventDefault();
+          ui.openMessage();
+          return;
+        case 'focusFilter': {
+          const input = document.getElementById(CALLS_FILTER_ID);
+          if (!(input instanceof HTMLInputElement)) return;
+          e.preventDefault();
+          input.focus();
+          input.select();
+          return;
+        }
+        case 'cycleTime':
+          e.preventDefault();
+          ui.cycleTimeMode();
+          return;
+        case 'help':
+          e.preventDefault();
+          ui.setHelp(!ui.helpOpen);
+          return;
+        case 'escape':
+          if (ui.helpOpen) ui.setHelp(false);
+          else if (ui.messageOpen) ui.closeMessage();
+          return;
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+}
