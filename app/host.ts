@@ -6,6 +6,7 @@
 import type { ComponentImpl, ComponentName } from '../engine/component';
 import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
+import { pcapFile } from '../engine/capture/pcap';
 import { disabledByConfig } from '../engine/not-implemented';
 import { RedisLink } from '../engine/publish/redis-link';
 import { createProxy } from '../engine/sip/proxy-component';
@@ -180,6 +181,12 @@ export class Host {
       messagesDropped: c.messagesDropped,
       messages,
     };
+  }
+
+  /** The call's captured SIP as a libpcap file (Wireshark/tshark), original times and addresses. */
+  exportPcap(callId: string): Buffer | null {
+    const c = this.engine.calls.get(callId);
+    return c ? pcapFile(c.messages) : null;
   }
 
   /** Where the console can be reached, for start-up lines. */

@@ -95,6 +95,17 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       const call = host.getCall(b);
       return call ? sendJson(res, 200, call) : sendJson(res, 404, { error: `no call with Call-ID ${b}` });
     }
+    if (method === 'GET' && a === 'calls' && b !== undefined && c === 'ladder.pcap' && rest.length === 0) {
+      const pcap = host.exportPcap(b);
+      if (!pcap) return sendJson(res, 404, { error: `no call with Call-ID ${b}` });
+      res.writeHead(200, {
+        'Content-Type': 'application/vnd.tcpdump.pcap',
+        'Content-Disposition': `attachment; filename="${fileSafe(b)}.pcap"`,
+        'Cache-Control': 'no-store',
+      });
+      res.end(pcap);
+      return;
+    }
     if (a === 'components' && b !== undefined && c !== undefined && rest.length === 0) {
       if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to start or stop a component' });
       await drainBody(req);
@@ -185,6 +196,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(text);
+}
+
+/** A Call-ID as a file name: anything but [A-Za-z0-9._-] becomes "_". */
+function fileSafe(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'call';
 }
 
 function safeDecode(s: string): string | null {

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CallDetail, CallSummary } from '../../app/contract';
+import { pcapFile } from '../../engine/capture/pcap';
+import { startLab } from '../helpers/lab';
+import { freePort } from '../helpers/ports';
+import { runSipp, startSipp } from '../helpers/sipp';
+
+interface WireRow {
+  tsUs: number;
+  src: string;
+  dst: string;
+  callId: string;
+  cseq: string;
+  label: string;
+}
+
+function tsharkRows(file: string, transport: 'udp' | 'tcp'): WireRow[] {
+  const out = execFileSync(
+    'tshark',
+    ['-r', file, '-T', 'fields', '-E', 'separator=\t', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', `${transport}.srcport`, '-e', 'ip.dst', '-e', `${transport}.dstport`, '-e', 'sip.Call-ID', '-e', 'sip.CSeq', '-e', 'sip.Method', '-e', 'sip.Status-Code', '-Y', 'sip'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [t, sip, sport, dip, dport, callId, cseq, method, status] = line.split('\t');
+      const [sec, frac = ''] = t!.split('.');
+      return {
+        tsUs: Number(sec) * 1e6 + Number(frac.padEnd(9, '0').slice(0, 6)),
+        src: `${sip}:${sport}`,
+        dst: `${dip}:${dport}`,
+        callId: callId!,
+        cseq: cseq!,
+        label: method || status!,
+      };
+    });
+}
+
+test('a call exported as pcap reads back in tshark message for message: addresses, Call-ID, CSeq, µs timestamps (issue #5)', async () => {
+  const uasPort = await freePort();
+  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  const uas = startSipp({ scenario: 'uas', port: uasPort });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, duration: 100, timeoutSec: 15 });
+    assert.equal(r.successful, 1, r.stdout);
+    await lab.settle();
+    const auth = { Authorization: `Bearer ${lab.token}` };
+    const [call] = (await (await fetch(`${lab.base}/api/calls`, { headers: auth })).json()) as CallSummary[];
+    const id = encodeURIComponent(call!.callId);
+    const detail = (await (await fetch(`${lab.base}/api/calls/${id}`, { headers: auth })).json()) as CallDetail;
+    const res = await fetch(`${lab.base}/api/calls/${id}/ladder.pcap`, { headers: auth });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
+    const file = join(mkdtempSync(join(tmpdir(), 'callpath-pcap-')), 'call.pcap');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+
+    const wire = tsharkRows(file, 'udp');
+    assert.equal(wire.length, detail.messages.length, 'every captured message is in the file');
+    detail.messages.forEach((m, i) => {
+      const w = wire[i]!;
+      assert.equal(w.tsUs, m.tsUs, `timestamp of message ${i} to the microsecond`);
+      assert.equal(w.src, m.src);
+      assert.equal(w.dst, m.dst);
+      assert.equal(w.callId, call!.callId);
+      assert.equal(w.cseq, m.cseq);
+      assert.equal(w.label, m.method ?? String(m.status));
+    });
+    const expert = execFileSync('tshark', ['-r', file, '-Y', '_ws.malformed || _ws.expert.severity >= error'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.equal(expert.trim(), '', 'tshark finds nothing malformed');
+    assert.equal((await fetch(`${lab.base}/api/calls/nope/ladder.pcap`, { headers: auth })).status, 404);
+  } finally {
+    await uas.stop();
+    await lab.stop();
+  }
+});
+
+test('TCP messages become one reassemblable stream per direction; IPv6 addresses are kept', () => {
+  const msg = (cseq: number) => Buffer.from(`OPTIONS sip:a@[::1] SIP/2.0\r\nVia: SIP/2.0/TCP [::1]:5070;branch=z9hG4bK${cseq}\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: tcp-1\r\nCSeq: ${cseq} OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`);
+  const file = join(mkdtempSync(join(tmpdir(), 'callpath-pcap-')), 'tcp.pcap');
+  writeFileSync(
+    file,
+    pcapFile([
+      { tsUs: 1_700_000_000_000_001, transport: 'tcp', src: '[::1]:5070', dst: '[::1]:5060', raw: msg(1) },
+      { tsUs: 1_700_000_000_000_502, transport: 'tcp', src: '[::1]:5070', dst: '[::1]:5060', raw: msg(2) },
+    ]),
+  );
+  const out = execFileSync('tshark', ['-r', file, '-d', 'tcp.port==5060,sip', '-T', 'fields', '-e', 'ipv6.src', '-e', 'tcp.seq', '-e', 'sip.CSeq', '-e', 'frame.time_epoch', '-Y', 'sip'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const rows = out.trim().split('\n').map((l) => l.split('\t'));
+  assert.deepEqual(rows.map((r) => r[2]), ['1 OPTIONS', '2 OPTIONS']);
+  assert.equal(rows[0]![0], '::1');
+  assert.equal(Number(rows[1]![1]), 1 + msg(1).length, 'the second segment continues the sequence');
+  assert.match(rows[1]![3]!, /^1700000000\.000502/);
+});
