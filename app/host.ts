@@ -6,7 +6,9 @@
 import type { ComponentImpl, ComponentName } from '../engine/component';
 import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
+import { mermaidLadder } from '../engine/capture/mermaid';
 import { pcapFile } from '../engine/capture/pcap';
+import { textLadder } from '../engine/capture/text-ladder';
 import { disabledByConfig } from '../engine/not-implemented';
 import { RedisLink } from '../engine/publish/redis-link';
 import { createProxy } from '../engine/sip/proxy-component';
@@ -23,6 +25,11 @@ import {
   type LiveBatch,
   type Snapshot,
 } from './contract';
+
+export const EXPORT_FORMATS = ['pcap', 'txt', 'mmd', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Bumped when the JSON export's shape changes (documented in README). */
+export const EXPORT_SCHEMA_VERSION = 1;
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
@@ -183,10 +190,31 @@ export class Host {
     };
   }
 
-  /** The call's captured SIP as a libpcap file (Wireshark/tshark), original times and addresses. */
-  exportPcap(callId: string): Buffer | null {
+  /**
+   * One call in an export format: pcap (Wireshark/tshark, original times and
+   * addresses), txt (ladder + raw messages for a ticket), mmd (Mermaid
+   * sequenceDiagram), json (the capture model, `schemaVersion` 1).
+   */
+  exportCall(callId: string, format: ExportFormat): { body: Buffer; contentType: string } | null {
     const c = this.engine.calls.get(callId);
-    return c ? pcapFile(c.messages) : null;
+    if (!c) return null;
+    switch (format) {
+      case 'pcap':
+        return { body: pcapFile(c.messages), contentType: 'application/vnd.tcpdump.pcap' };
+      case 'txt':
+        return { body: Buffer.from(textLadder(c.callId, c.messages)), contentType: 'text/plain; charset=utf-8' };
+      case 'mmd':
+        return { body: Buffer.from(mermaidLadder(c.callId, c.messages)), contentType: 'text/vnd.mermaid; charset=utf-8' };
+      case 'json': {
+        const detail = this.getCall(callId)!;
+        const doc = {
+          schemaVersion: EXPORT_SCHEMA_VERSION,
+          exportedBy: 'callpath',
+          call: { ...detail, messages: detail.messages.map((m, i) => ({ ...m, raw: c.messages[i]!.raw.toString('base64') })) },
+        };
+        return { body: Buffer.from(JSON.stringify(doc, null, 2)), contentType: 'application/json; charset=utf-8' };
+      }
+    }
   }
 
   /** Where the console can be reached, for start-up lines. */

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { COMPONENTS, validateCommand, type ServerFrame } from '../contract';
-import { ContractError, type Host } from '../host';
+import { ContractError, EXPORT_FORMATS, type ExportFormat, type Host } from '../host';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
 import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
 import { loadStatic, resolveStatic } from './static';
@@ -95,15 +95,17 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       const call = host.getCall(b);
       return call ? sendJson(res, 200, call) : sendJson(res, 404, { error: `no call with Call-ID ${b}` });
     }
-    if (method === 'GET' && a === 'calls' && b !== undefined && c === 'ladder.pcap' && rest.length === 0) {
-      const pcap = host.exportPcap(b);
-      if (!pcap) return sendJson(res, 404, { error: `no call with Call-ID ${b}` });
+    const format = /^ladder\.([a-z]+)$/.exec(c ?? '')?.[1];
+    if (method === 'GET' && a === 'calls' && b !== undefined && format !== undefined && rest.length === 0) {
+      if (!EXPORT_FORMATS.includes(format as ExportFormat)) return sendJson(res, 404, { error: `no export format ${format}; one of ${EXPORT_FORMATS.join(', ')}` });
+      const out = host.exportCall(b, format as ExportFormat);
+      if (!out) return sendJson(res, 404, { error: `no call with Call-ID ${b}` });
       res.writeHead(200, {
-        'Content-Type': 'application/vnd.tcpdump.pcap',
-        'Content-Disposition': `attachment; filename="${fileSafe(b)}.pcap"`,
+        'Content-Type': out.contentType,
+        'Content-Disposition': `attachment; filename="${fileSafe(b)}.${format}"`,
         'Cache-Control': 'no-store',
       });
-      res.end(pcap);
+      res.end(out.body);
       return;
     }
     if (a === 'components' && b !== undefined && c !== undefined && rest.length === 0) {

@@ -43,7 +43,7 @@ function tsharkRows(file: string, transport: 'udp' | 'tcp'): WireRow[] {
     });
 }
 
-test('a call exported as pcap reads back in tshark message for message: addresses, Call-ID, CSeq, µs timestamps (issue #5)', async () => {
+test('a call exported as pcap reads back in tshark message for message (addresses, Call-ID, CSeq, µs timestamps); txt, Mermaid and JSON carry the same messages (issue #5)', async () => {
   const uasPort = await freePort();
   const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
   const uas = startSipp({ scenario: 'uas', port: uasPort });
@@ -76,6 +76,19 @@ test('a call exported as pcap reads back in tshark message for message: addresse
     const expert = execFileSync('tshark', ['-r', file, '-Y', '_ws.malformed || _ws.expert.severity >= error'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     assert.equal(expert.trim(), '', 'tshark finds nothing malformed');
     assert.equal((await fetch(`${lab.base}/api/calls/nope/ladder.pcap`, { headers: auth })).status, 404);
+
+    // The same call as text, Mermaid and JSON.
+    const txt = await (await fetch(`${lab.base}/api/calls/${id}/ladder.txt`, { headers: auth })).text();
+    assert.match(txt, new RegExp(`^Call-ID: ${call!.callId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    for (const m of detail.messages) assert.ok(txt.includes(m.label.slice(0, 12)), `the ladder shows ${m.label}`);
+    assert.ok(txt.includes('INVITE sip:'), 'raw messages follow the ladder');
+    const mmd = await (await fetch(`${lab.base}/api/calls/${id}/ladder.mmd`, { headers: auth })).text();
+    assert.equal(mmd.split('\n').filter((l) => /->>/.test(l)).length, detail.messages.length, 'one Mermaid arrow per message');
+    const json = (await (await fetch(`${lab.base}/api/calls/${id}/ladder.json`, { headers: auth })).json()) as { schemaVersion: number; call: { messages: { raw: string; text: string }[] } };
+    assert.equal(json.schemaVersion, 1);
+    assert.equal(json.call.messages.length, detail.messages.length);
+    assert.equal(Buffer.from(json.call.messages[0]!.raw, 'base64').toString('utf8'), json.call.messages[0]!.text);
+    assert.equal((await fetch(`${lab.base}/api/calls/${id}/ladder.exe`, { headers: auth })).status, 404);
   } finally {
     await uas.stop();
     await lab.stop();
