@@ -8,6 +8,7 @@ import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
 import { mermaidLadder } from '../engine/capture/mermaid';
 import { pcapFile } from '../engine/capture/pcap';
+import { svgLadder } from '../engine/capture/svg-ladder';
 import { textLadder } from '../engine/capture/text-ladder';
 import { disabledByConfig } from '../engine/not-implemented';
 import { RedisLink } from '../engine/publish/redis-link';
@@ -26,7 +27,7 @@ import {
   type Snapshot,
 } from './contract';
 
-export const EXPORT_FORMATS = ['pcap', 'txt', 'mmd', 'json'] as const;
+export const EXPORT_FORMATS = ['pcap', 'txt', 'mmd', 'json', 'svg'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** Bumped when the JSON export's shape changes (documented in README). */
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -203,6 +204,8 @@ export class Host {
         return { body: pcapFile(c.messages), contentType: 'application/vnd.tcpdump.pcap' };
       case 'txt':
         return { body: Buffer.from(textLadder(c.callId, c.messages)), contentType: 'text/plain; charset=utf-8' };
+      case 'svg':
+        return { body: Buffer.from(svgLadder(c.callId, c.messages)), contentType: 'image/svg+xml; charset=utf-8' };
       case 'mmd':
         return { body: Buffer.from(mermaidLadder(c.callId, c.messages)), contentType: 'text/vnd.mermaid; charset=utf-8' };
       case 'json': {

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CallDetail, CallSummary } from '../../app/contract';
+import { openBrowser } from '../helpers/browser';
+import { startLab } from '../helpers/lab';
+import { freePort } from '../helpers/ports';
+import { runSipp, startSipp } from '../helpers/sipp';
+
+test('the SVG export of a real call is well-formed XML that Chromium renders, with every arrow in order (issue #5)', async () => {
+  const uasPort = await freePort();
+  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  const uas = startSipp({ scenario: 'uas', port: uasPort });
+  const browser = await openBrowser();
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, duration: 100, timeoutSec: 15 });
+    assert.equal(r.successful, 1, r.stdout);
+    await lab.settle();
+    const auth = { Authorization: `Bearer ${lab.token}` };
+    const [call] = (await (await fetch(`${lab.base}/api/calls`, { headers: auth })).json()) as CallSummary[];
+    const id = encodeURIComponent(call!.callId);
+    const detail = (await (await fetch(`${lab.base}/api/calls/${id}`, { headers: auth })).json()) as CallDetail;
+    const res = await fetch(`${lab.base}/api/calls/${id}/ladder.svg`, { headers: auth });
+    assert.match(res.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+    mkdirSync('test/artifacts', { recursive: true });
+    const file = resolve('test/artifacts/ladder-export.svg');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+
+    // Opened as a file, Chromium parses it with its XML parser: a syntax error becomes a <parsererror>.
+    await browser.page.goto(pathToFileURL(file).href);
+    const seen = await browser.page.evaluate(() => ({
+      root: document.documentElement.tagName,
+      parseErrors: document.getElementsByTagName('parsererror').length,
+      labels: [...document.querySelectorAll('line.arrow')].map((l) => l.getAttribute('data-label')),
+      lanes: [...new Set([...document.querySelectorAll('line.arrow')].map((l) => l.getAttribute('data-lane')))],
+      columns: [...document.querySelectorAll('text.column')].map((t) => t.textContent),
+    }));
+    assert.equal(seen.root, 'svg');
+    assert.equal(seen.parseErrors, 0);
+    assert.deepEqual(seen.labels, detail.messages.map((m) => m.label));
+    assert.deepEqual(seen.lanes, ['sip']);
+    assert.equal(seen.columns.length, 3, 'UAC, callpath, UAS');
+    await browser.page.screenshot({ path: 'test/artifacts/ladder-export-svg.png' });
+  } finally {
+    await browser.close();
+    await uas.stop();
+    await lab.stop();
+  }
+});
