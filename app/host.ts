@@ -6,6 +6,7 @@
 import type { ComponentImpl, ComponentName } from '../engine/component';
 import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
+import { importCapture } from '../engine/capture/import';
 import { mermaidLadder } from '../engine/capture/mermaid';
 import { pcapFile } from '../engine/capture/pcap';
 import { svgLadder } from '../engine/capture/svg-ladder';
@@ -218,6 +219,13 @@ export class Host {
         return { body: Buffer.from(JSON.stringify(doc, null, 2)), contentType: 'application/json; charset=utf-8' };
       }
     }
+  }
+
+  /** Imports a pcap/pcapng file's SIP calls into the call store, like live ones. */
+  importCapture(file: Buffer): { format: string; messages: number; calls: number; skipped: Record<string, number> } {
+    const r = importCapture(file);
+    for (const ev of r.events) this.engine.events.emit(ev);
+    return { format: r.format, messages: r.events.length, calls: r.calls, skipped: r.skipped };
   }
 
   /** Where the console can be reached, for start-up lines. */

@@ -38,6 +38,20 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     process.stdout.write(`callpath: ${s.name} ${s.state}${where}${why}\n`);
   }
 
+  if (config.open) {
+    let file: Buffer;
+    try {
+      file = readFileSync(config.open);
+    } catch (err) {
+      process.stderr.write(`callpath: cannot read capture ${config.open}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+      await host.stop();
+      return 2;
+    }
+    const r = host.importCapture(file);
+    const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
+    process.stdout.write(`callpath: imported ${r.messages} SIP messages in ${r.calls} calls from ${config.open} (${r.format})${skipped ? `; skipped: ${skipped}` : ''}\n`);
+  }
+
   let server: Awaited<ReturnType<typeof startLabServer>> | null = null;
   if (config.ui) {
     try {

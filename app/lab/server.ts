@@ -24,6 +24,8 @@ export interface LabServerOptions {
 const WS_MAX_BUFFERED = 4 * 1024 * 1024;
 const MAX_BODY = 64 * 1024;
 const MAX_WS_FRAME = 64 * 1024;
+/** Largest capture accepted by POST /api/import. */
+const MAX_IMPORT = 256 * 2 ** 20;
 
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
@@ -107,6 +109,11 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       });
       res.end(out.body);
       return;
+    }
+    if (a === 'import' && b === undefined) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'POST the .pcap or .pcapng file as the request body' });
+      const body = await readBody(req, MAX_IMPORT);
+      return sendJson(res, 200, host.importCapture(body));
     }
     if (a === 'components' && b !== undefined && c !== undefined && rest.length === 0) {
       if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to start or stop a component' });
@@ -211,6 +218,17 @@ function safeDecode(s: string): string | null {
   } catch {
     return null;
   }
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req) {
+    n += (chunk as Buffer).length;
+    if (n > max) throw new ContractError(`capture larger than ${max / 2 ** 20} MiB`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 async function drainBody(req: IncomingMessage): Promise<void> {
