@@ -3,6 +3,7 @@
  * contract. Electron's main process and the headless lab server both use it,
  * so the desktop app and the browser console behave the same.
  */
+import { Resvg } from '@resvg/resvg-js';
 import type { ComponentImpl, ComponentName } from '../engine/component';
 import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
@@ -28,7 +29,7 @@ import {
   type Snapshot,
 } from './contract';
 
-export const EXPORT_FORMATS = ['pcap', 'txt', 'mmd', 'json', 'svg'] as const;
+export const EXPORT_FORMATS = ['pcap', 'txt', 'mmd', 'json', 'svg', 'png'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** Bumped when the JSON export's shape changes (documented in README). */
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -207,6 +208,9 @@ export class Host {
         return { body: Buffer.from(textLadder(c.callId, c.messages)), contentType: 'text/plain; charset=utf-8' };
       case 'svg':
         return { body: Buffer.from(svgLadder(c.callId, c.messages)), contentType: 'image/svg+xml; charset=utf-8' };
+      case 'png':
+        // resvg ships prebuilt in its npm package: no browser and no download at run time.
+        return { body: new Resvg(svgLadder(c.callId, c.messages), { background: '#ffffff' }).render().asPng(), contentType: 'image/png' };
       case 'mmd':
         return { body: Buffer.from(mermaidLadder(c.callId, c.messages)), contentType: 'text/vnd.mermaid; charset=utf-8' };
       case 'json': {

@@ -9,7 +9,7 @@ import { startLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
 
-test('the SVG export of a real call is well-formed XML that Chromium renders, with every arrow in order (issue #5)', async () => {
+test('the SVG export of a real call is well-formed XML that Chromium renders, with every arrow in order; the PNG is the same drawing (issue #5)', async () => {
   const uasPort = await freePort();
   const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
   const uas = startSipp({ scenario: 'uas', port: uasPort });
@@ -44,6 +44,29 @@ test('the SVG export of a real call is well-formed XML that Chromium renders, wi
     assert.deepEqual(seen.lanes, ['sip']);
     assert.equal(seen.columns.length, 3, 'UAC, callpath, UAS');
     await browser.page.screenshot({ path: 'test/artifacts/ladder-export-svg.png' });
+
+    // The PNG is the same drawing rasterized: the SVG's size, and not blank.
+    const png = Buffer.from(await (await fetch(`${lab.base}/api/calls/${id}/ladder.png`, { headers: auth })).arrayBuffer());
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    const svgText = (await (await fetch(`${lab.base}/api/calls/${id}/ladder.svg`, { headers: auth })).text());
+    const [, w, h] = /width="(\d+)" height="(\d+)"/.exec(svgText)!;
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [Number(w), Number(h)], 'IHDR width and height');
+    writeFileSync('test/artifacts/ladder-export.png', png);
+    const dark = await browser.page.evaluate(async (b64) => {
+      const img = document.createElementNS('http://www.w3.org/1999/xhtml', 'img') as HTMLImageElement;
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const c = document.createElementNS('http://www.w3.org/1999/xhtml', 'canvas') as HTMLCanvasElement; // the page is an SVG document
+      c.width = img.width;
+      c.height = img.height;
+      const g = c.getContext('2d')!;
+      g.drawImage(img, 0, 0);
+      const px = g.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i]! < 128 && px[i + 1]! < 128 && px[i + 2]! < 128) n++;
+      return n;
+    }, png.toString('base64'));
+    assert.ok(dark > 1000, `the PNG has drawn lines and text (${dark} dark pixels)`);
   } finally {
     await browser.close();
     await uas.stop();
