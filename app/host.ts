@@ -7,6 +7,7 @@ import { Resvg } from '@resvg/resvg-js';
 import type { ComponentImpl, ComponentName } from '../engine/component';
 import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
+import { exportSelection, type SelectionFormat } from '../engine/capture/export-stream';
 import { importCapture } from '../engine/capture/import';
 import { mermaidLadder } from '../engine/capture/mermaid';
 import { pcapFile } from '../engine/capture/pcap';
@@ -214,15 +215,22 @@ export class Host {
       case 'mmd':
         return { body: Buffer.from(mermaidLadder(c.callId, c.messages)), contentType: 'text/vnd.mermaid; charset=utf-8' };
       case 'json': {
-        const detail = this.getCall(callId)!;
-        const doc = {
-          schemaVersion: EXPORT_SCHEMA_VERSION,
-          exportedBy: 'callpath',
-          call: { ...detail, messages: detail.messages.map((m, i) => ({ ...m, raw: c.messages[i]!.raw.toString('base64') })) },
-        };
+        const doc = { schemaVersion: EXPORT_SCHEMA_VERSION, exportedBy: 'callpath', call: this.callJson(c) };
         return { body: Buffer.from(JSON.stringify(doc, null, 2)), contentType: 'application/json; charset=utf-8' };
       }
     }
+  }
+
+  /** A call as the JSON export carries it: the API's CallDetail plus each message's bytes in base64. */
+  callJson(c: CallRecord): unknown {
+    const detail = this.getCall(c.callId)!;
+    return { ...detail, messages: detail.messages.map((m, i) => ({ ...m, raw: c.messages[i]!.raw.toString('base64') })) };
+  }
+
+  /** Several calls (the UI's current filter) as one file, streamed in chunks that yield to the event loop. */
+  exportSelection(callIds: readonly string[], format: SelectionFormat): { chunks: AsyncGenerator<Buffer>; found: number; missing: number } {
+    const calls = callIds.map((id) => this.engine.calls.get(id)).filter((c): c is CallRecord => c !== undefined);
+    return { chunks: exportSelection(calls, format, (c) => this.callJson(c)), found: calls.length, missing: callIds.length - calls.length };
   }
 
   /** Imports a pcap/pcapng file's SIP calls into the call store, like live ones. */

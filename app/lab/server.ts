@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { COMPONENTS, validateCommand, type ServerFrame } from '../contract';
+import { SELECTION_FORMATS, type SelectionFormat } from '../../engine/capture/export-stream';
 import { ContractError, EXPORT_FORMATS, type ExportFormat, type Host } from '../host';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
 import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
@@ -22,7 +23,8 @@ export interface LabServerOptions {
 
 /** Bytes a browser may leave unread before its live batches are skipped (counted). */
 const WS_MAX_BUFFERED = 4 * 1024 * 1024;
-const MAX_BODY = 64 * 1024;
+/** Largest JSON body (an export selection of 10,000 Call-IDs fits). */
+const MAX_BODY = 16 * 1024 * 1024;
 const MAX_WS_FRAME = 64 * 1024;
 /** Largest capture accepted by POST /api/import. */
 const MAX_IMPORT = 256 * 2 ** 20;
@@ -108,6 +110,25 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
         'Cache-Control': 'no-store',
       });
       res.end(out.body);
+      return;
+    }
+    if (a === 'export' && b === undefined) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'POST {"callIds": [...], "format": "pcap|json|txt|md|svg"}' });
+      const v = validateExport(await readBody(req, MAX_BODY));
+      if (!v.ok) return sendJson(res, 400, { error: v.error });
+      const out = host.exportSelection(v.value.callIds, v.value.format);
+      res.writeHead(200, {
+        'Content-Type': SELECTION_TYPES[v.value.format],
+        'Content-Disposition': `attachment; filename="callpath-${out.found}-calls.${v.value.format}"`,
+        'Cache-Control': 'no-store',
+        'X-Callpath-Calls': String(out.found),
+        'X-Callpath-Missing': String(out.missing),
+      });
+      for await (const chunk of out.chunks) {
+        if (res.destroyed) break; // the client went away: stop producing
+        if (!res.write(chunk)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+      }
+      res.end();
       return;
     }
     if (a === 'import' && b === undefined) {
@@ -205,6 +226,31 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(text);
+}
+
+const SELECTION_TYPES: Record<SelectionFormat, string> = {
+  pcap: 'application/vnd.tcpdump.pcap',
+  json: 'application/json; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  svg: 'image/svg+xml; charset=utf-8',
+};
+
+/** The body of POST /api/export, checked like every other UI message. */
+function validateExport(body: Buffer): { ok: true; value: { callIds: string[]; format: SelectionFormat } } | { ok: false; error: string } {
+  let o: unknown;
+  try {
+    o = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'body must be JSON' };
+  }
+  const x = o as { callIds?: unknown; format?: unknown };
+  if (typeof o !== 'object' || o === null || Object.keys(o).some((k) => k !== 'callIds' && k !== 'format')) return { ok: false, error: 'body takes only "callIds" and "format"' };
+  if (!SELECTION_FORMATS.includes(x.format as SelectionFormat)) return { ok: false, error: `format must be one of ${SELECTION_FORMATS.join(', ')}` };
+  if (!Array.isArray(x.callIds) || x.callIds.length === 0 || x.callIds.length > 10_000 || !x.callIds.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 1024)) {
+    return { ok: false, error: 'callIds must be 1 to 10000 non-empty strings' };
+  }
+  return { ok: true, value: { callIds: x.callIds as string[], format: x.format as SelectionFormat } };
 }
 
 /** A Call-ID as a file name: anything but [A-Za-z0-9._-] becomes "_". */

@@ -23,12 +23,15 @@ const LINKTYPE_ETHERNET = 1;
 
 export function pcapFile(messages: readonly PcapMessage[]): Buffer {
   const seq = new Map<string, number>();
-  const parts: Buffer[] = [globalHeader()];
-  for (const m of messages) parts.push(record(m, seq));
+  const parts: Buffer[] = [pcapGlobalHeader()];
+  for (const m of messages) parts.push(pcapRecord(m, seq));
   return Buffer.concat(parts);
 }
 
-function globalHeader(): Buffer {
+/** TCP sequence state across records of one file (for streaming writers). */
+export type PcapFlowState = Map<string, number>;
+
+export function pcapGlobalHeader(): Buffer {
   const h = Buffer.alloc(24);
   h.writeUInt32LE(0xa1b2c3d4, 0);
   h.writeUInt16LE(2, 4);
@@ -47,7 +50,7 @@ export function splitAddress(a: string): { ip: string; port: number } {
   return { ip: a.slice(0, i), port: Number(a.slice(i + 1)) };
 }
 
-function record(m: PcapMessage, seq: Map<string, number>): Buffer {
+export function pcapRecord(m: PcapMessage, seq: PcapFlowState): Buffer {
   const src = splitAddress(m.src);
   const dst = splitAddress(m.dst);
   const v4 = isIPv4(src.ip) && isIPv4(dst.ip);

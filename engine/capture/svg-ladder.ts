@@ -11,10 +11,14 @@ const ROW_H = 28;
 const LEFT = 110;
 const TOP = 56;
 
+/** Pixel size of a ladder with this many columns and arrows. */
+export function svgLadderSize(columns: number, arrows: number): { width: number; height: number } {
+  return { width: LEFT + Math.max(columns, 1) * COL_W, height: TOP + arrows * ROW_H + 24 };
+}
+
 export function svgLadder(callId: string, messages: readonly LadderInput[]): string {
   const { columns, arrows } = ladderOf(messages);
-  const width = LEFT + Math.max(columns.length, 1) * COL_W;
-  const height = TOP + arrows.length * ROW_H + 24;
+  const { width, height } = svgLadderSize(columns.length, arrows.length);
   const x = (i: number) => LEFT + i * COL_W + COL_W / 2;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace, sans-serif" font-size="12">`,

@@ -115,3 +115,41 @@ test('TCP messages become one reassemblable stream per direction; IPv6 addresses
   assert.equal(Number(rows[1]![1]), 1 + msg(1).length, 'the second segment continues the sequence');
   assert.match(rows[1]![3]!, /^1700000000\.000502/);
 });
+
+test('POST /api/export streams a selection of calls as one pcap (time-ordered, all calls) or JSON; bad selections get 400', async () => {
+  const uasPort = await freePort();
+  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  const uas = startSipp({ scenario: 'uas', port: uasPort });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 3, rate: 10, duration: 50, timeoutSec: 15 });
+    assert.equal(r.successful, 3, r.stdout);
+    await lab.settle();
+    const auth = { Authorization: `Bearer ${lab.token}`, 'Content-Type': 'application/json' };
+    const calls = lab.host.listCalls(10);
+    const picked = calls.slice(0, 2).map((c) => c.callId);
+    const res = await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ callIds: [...picked, 'missing-call'], format: 'pcap' }) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-callpath-calls'), '2');
+    assert.equal(res.headers.get('x-callpath-missing'), '1');
+    const file = join(mkdtempSync(join(tmpdir(), 'callpath-pcap-')), 'sel.pcap');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const wire = tsharkRows(file, 'udp');
+    const expected = picked.reduce((n, id) => n + lab.host.getCall(id)!.messages.length, 0);
+    assert.equal(wire.length, expected, 'every message of both calls');
+    assert.deepEqual([...new Set(wire.map((w) => w.callId))].sort(), [...picked].sort());
+    assert.ok(wire.every((w, i) => i === 0 || w.tsUs >= wire[i - 1]!.tsUs), 'in time order across calls');
+
+    const json = (await (await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ callIds: picked, format: 'json' }) })).json()) as { schemaVersion: number; calls: { callId: string }[] };
+    assert.equal(json.schemaVersion, 1);
+    assert.deepEqual(json.calls.map((c) => c.callId), picked);
+
+    for (const body of ['nope', '{"callIds":[],"format":"pcap"}', '{"callIds":["a"],"format":"exe"}', '{"callIds":["a"],"format":"pcap","x":1}']) {
+      const bad = await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body });
+      assert.equal(bad.status, 400, body);
+    }
+  } finally {
+    await uas.stop();
+    await lab.stop();
+  }
+});
