@@ -6,6 +6,7 @@ export {};
  */
 const BENCHES: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   sip: () => import('./sip'),
+  export: () => import('./export'),
 };
 
 const [name, ...args] = process.argv.slice(2);
