@@ -4,7 +4,7 @@
  * input") are unit-tested.
  */
 
-export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'help' | 'escape';
+export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape';
 
 export interface KeyPress {
   key: string;
@@ -21,8 +21,9 @@ export const KEY_HELP: readonly { keys: string; action: string }[] = [
   { keys: 'Enter', action: 'open the selected message' },
   { keys: '/', action: 'filter calls' },
   { keys: 't', action: 'time: absolute → relative → delta' },
+  { keys: 'd', action: 'compare: mark this message, then d on another to diff them (or shift-click)' },
   { keys: '?', action: 'this help' },
-  { keys: 'Esc', action: 'close help / message' },
+  { keys: 'Esc', action: 'close help / diff / message' },
 ];
 
 export function keyAction(k: KeyPress): KeyAction | null {
@@ -41,6 +42,8 @@ export function keyAction(k: KeyPress): KeyAction | null {
       return 'focusFilter';
     case 't':
       return 'cycleTime';
+    case 'd':
+      return 'compare';
     case '?':
       return 'help';
     case 'Escape':

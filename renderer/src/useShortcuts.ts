@@ -46,12 +46,19 @@ export function useShortcuts(): void {
           e.preventDefault();
           ui.cycleTimeMode();
           return;
+        case 'compare':
+          if (ui.selectedCallId === null || ui.selectedMessage === null) return;
+          e.preventDefault();
+          ui.markCompare();
+          return;
         case 'help':
           e.preventDefault();
           ui.setHelp(!ui.helpOpen);
           return;
         case 'escape':
           if (ui.helpOpen) ui.setHelp(false);
+          else if (ui.diff !== null) ui.closeDiff();
+          else if (ui.diffBase !== null) useUi.setState({ diffBase: null });
           else if (ui.messageOpen) ui.closeMessage();
           return;
       }

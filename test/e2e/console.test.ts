@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { CallDetail, ComponentStatus, Snapshot } from '../../app/contract';
 import { ensureRendererBuilt } from '../../app/lab/renderer-bundle';
@@ -8,6 +10,7 @@ import { openBrowser } from '../helpers/browser';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
+import { RawUdp, headerLines, isResponse, sipMessage } from './raw-udp';
 
 const ARTIFACTS = 'test/artifacts';
 let lab: RunningLab;
@@ -85,6 +88,28 @@ test('a SIPp call appears live and its ladder has the captured messages in order
   const text = await page.locator('[data-testid="message-view"]').innerText();
   assert.match(text, /INVITE sip:/);
   await page.screenshot({ path: `${ARTIFACTS}/console-ladder.png` });
+});
+
+test('the message view highlights the start line, header names apart from values, Via/From/To/Call-ID/CSeq, and shows the SDP as its own section', async () => {
+  const view = page.locator('[data-testid="message-view"]');
+  await view.waitFor({ timeout: 5_000 });
+  assert.equal(await view.locator('[data-testid="sip-start"] .sip-method').textContent(), 'INVITE');
+  const keyNames = await view.locator('.sip-header.sip-key .hdr-name').allTextContents();
+  for (const h of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) assert.ok(keyNames.includes(h), `${h} emphasised (got ${keyNames.join(', ')})`);
+  const plainNames = await view.locator('.sip-header:not(.sip-key) .hdr-name').allTextContents();
+  assert.ok(plainNames.includes('Max-Forwards') && !plainNames.includes('Via'), plainNames.join(', '));
+  const via = view.locator('.sip-header[data-header="via"]').first();
+  assert.match((await via.locator('.hdr-value').textContent()) ?? '', /^SIP\/2\.0\/UDP .*branch=z9hG4bK/);
+  const nameColor = await via.locator('.hdr-name').evaluate((e) => getComputedStyle(e).color);
+  const valueColor = await via.locator('.hdr-value').evaluate((e) => getComputedStyle(e).color);
+  assert.notEqual(nameColor, valueColor, 'header name and value are drawn differently');
+  const sdp = view.locator('[data-testid="message-sdp"]');
+  assert.equal(await sdp.count(), 1, 'the SIPp INVITE carries SDP');
+  assert.ok((await sdp.locator('.sdp-key[data-sdp-type="m"]').count()) >= 1);
+  assert.ok((await sdp.locator('.sdp-key[data-sdp-type="c"]').count()) >= 1);
+  assert.equal(await sdp.locator('[data-sdp-type="o"].sdp-key').count(), 0, 'o= is not highlighted');
+  assert.match(await view.innerText(), /\nm=audio \d+ RTP\/AVP/);
+  await view.screenshot({ path: `${ARTIFACTS}/console-message-view.png` });
 });
 
 /** data-index of the arrow marked selected, or null. */
@@ -200,6 +225,91 @@ test('the 100 Trying arrow is annotated with its INVITE → 100 Trying delay; th
   assert.equal(Number(await rtx.getAttribute('data-count')), detail.messages.filter((m) => m.retransmission).length);
 });
 
+test('d on one arrow then d on another diffs the two messages; shift-click compares with the selection', async () => {
+  const callId = await page.locator('[data-testid="call-row"][aria-selected="true"]').getAttribute('data-call-id');
+  assert.ok(callId);
+  const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
+  const detail = (await res.json()) as CallDetail;
+  const inviteIn = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'in')!;
+  const inviteOut = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'out')!;
+  const trying = detail.messages.find((m) => m.status === 100 && m.direction === 'out' && m.dst === inviteIn.src)!;
+  const arrow = (i: number) => page.locator(`[data-testid="ladder-arrow"][data-index="${i}"]`);
+
+  await arrow(inviteIn.index).click();
+  await page.keyboard.press('d');
+  await page.locator(`[data-testid="ladder-arrow"][data-index="${inviteIn.index}"][data-diff-base="true"]`).waitFor({ timeout: 5_000 });
+  await arrow(inviteOut.index).click();
+  await page.keyboard.press('d');
+  const view = page.locator('[data-testid="diff-view"]');
+  await view.waitFor({ timeout: 5_000 });
+  assert.equal(await view.getAttribute('data-a'), String(inviteIn.index));
+  assert.equal(await view.getAttribute('data-b'), String(inviteOut.index));
+  assert.equal(await page.locator('[data-diff-base="true"]').count(), 0, 'the mark is consumed');
+  const lines = async (op: string) => view.locator(`.diff-line[data-op="${op}"]`).evaluateAll((els) => els.map((e) => (e.textContent ?? '').replace(/^\d*\d*[+−\s]/, '')));
+  const added = await view.locator('.diff-line[data-op="add"]').allTextContents();
+  const removed = await view.locator('.diff-line[data-op="del"]').allTextContents();
+  // The proxy's forwarded INVITE: its own Via on top, a Record-Route, Max-Forwards decremented (RFC 3261 §16.6).
+  assert.ok(added.some((l) => l.includes(`Via: SIP/2.0/UDP 127.0.0.1:${lab.sipPort};branch=z9hG4bK`)), added.join('\n'));
+  assert.ok(added.some((l) => l.includes('Record-Route:')), added.join('\n'));
+  assert.ok(removed.some((l) => l.includes('Max-Forwards: 70')) && added.some((l) => l.includes('Max-Forwards: 69')), `${removed.join('\n')}\n--\n${added.join('\n')}`);
+  const same = await lines('same');
+  assert.ok(same.some((l) => l.includes(`Call-ID: ${callId}`)), 'unchanged lines are shown too');
+  const bg = (op: string) => view.locator(`.diff-line[data-op="${op}"]`).first().evaluate((e) => getComputedStyle(e).backgroundColor);
+  const [addBg, delBg, sameBg] = [await bg('add'), await bg('del'), await bg('same')];
+  assert.notEqual(addBg, delBg);
+  assert.notEqual(addBg, sameBg);
+  assert.notEqual(delBg, sameBg);
+  await page.screenshot({ path: `${ARTIFACTS}/console-message-diff.png` });
+  await page.keyboard.press('Escape');
+  await view.waitFor({ state: 'detached', timeout: 5_000 });
+
+  // Shift-click: the selected forwarded INVITE against the 100 Trying.
+  await arrow(trying.index).click({ modifiers: ['Shift'] });
+  await view.waitFor({ timeout: 5_000 });
+  assert.equal(await view.getAttribute('data-a'), String(inviteOut.index));
+  assert.equal(await view.getAttribute('data-b'), String(trying.index));
+  assert.match((await view.locator('.diff-line[data-op="add"]').first().textContent()) ?? '', /SIP\/2\.0 100 Trying/);
+  await page.keyboard.press('Escape');
+  await view.waitFor({ state: 'detached', timeout: 5_000 });
+});
+
+test('clicking a ladder column header renames it; the aliases persist in localStorage by address:port across a reload', async () => {
+  const columns = page.locator('[data-testid="ladder-column"]');
+  const endpoints = await columns.evaluateAll((els) => els.map((e) => e.getAttribute('data-endpoint') ?? ''));
+  assert.equal(endpoints.length, 3, endpoints.join(', '));
+  assert.equal(endpoints[1], `127.0.0.1:${lab.sipPort}`, 'the proxy is the middle column');
+  const names = ['UAC', 'callpath', 'UAS'];
+  for (const [i, ep] of endpoints.entries()) {
+    await page.locator(`[data-testid="ladder-column"][data-endpoint="${ep}"]`).click();
+    const input = page.locator('[data-testid="ladder-column-input"]');
+    await input.waitFor({ timeout: 5_000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'ladder-column-input');
+    await input.fill(names[i]!);
+    await page.keyboard.press('Enter');
+    await page.locator(`[data-testid="ladder-column"][data-endpoint="${ep}"][data-alias="${names[i]}"]`).waitFor({ timeout: 5_000 });
+  }
+  assert.deepEqual(await page.locator('[data-testid="ladder-column-alias"]').allTextContents(), names);
+  const header = await page.locator('.ladder-header').innerHTML();
+  for (const ep of endpoints) assert.ok(header.includes(ep), `the address:port stays visible under the alias (${ep})`);
+  const stored = JSON.parse((await page.evaluate(() => localStorage.getItem('callpath.aliases'))) ?? '{}') as Record<string, string>;
+  assert.deepEqual(stored, Object.fromEntries(endpoints.map((ep, i) => [ep, names[i]!])));
+
+  // Escape cancels an edit; typing j/k/t there is text, not shortcuts.
+  await page.locator(`[data-testid="ladder-column"][data-endpoint="${endpoints[2]}"]`).click();
+  await page.locator('[data-testid="ladder-column-input"]').fill('jkt');
+  await page.keyboard.press('Escape');
+  await page.locator(`[data-testid="ladder-column"][data-endpoint="${endpoints[2]}"][data-alias="UAS"]`).waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('[data-testid="time-mode"]').getAttribute('data-mode'), 'relative');
+  await page.locator('.ladder-panel').screenshot({ path: `${ARTIFACTS}/console-ladder-aliases.png` });
+
+  // A reload (a fresh renderer) shows the same names on the call's ladder.
+  const callId = await page.locator('[data-testid="call-row"][aria-selected="true"]').getAttribute('data-call-id');
+  await page.reload();
+  await page.locator(`[data-testid="call-row"][data-call-id="${callId}"]`).click();
+  await page.locator('[data-testid="ladder-column-alias"]').first().waitFor({ timeout: 10_000 });
+  assert.deepEqual(await page.locator('[data-testid="ladder-column-alias"]').allTextContents(), names);
+});
+
 test('the calls list is windowed, sortable, and narrowed by text, state, retransmission and 100 Trying filters', async () => {
   const total = 300;
   const uas = startSipp({ scenario: 'uas', port: uasPort });
@@ -261,4 +371,102 @@ test('the calls list is windowed, sortable, and narrowed by text, state, retrans
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="call-row"]').length > 10, undefined, { timeout: 5_000 });
   await page.locator('[data-testid="calls-filter-clear"]').click();
   assert.equal(await count.textContent(), String(listed));
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('INVITE retransmissions (the same bytes sent 3× to the proxy) are drawn dashed in the warning colour and counted in the ladder header', { timeout: 60_000 }, async () => {
+  // A UAS that answers slowly (180 after 1.5 s), so the proxy's server transaction is still Proceeding when the copies arrive.
+  const uas = startSipp({ scenario: fileURLToPath(new URL('../fixtures/sipp/uas-slow.xml', import.meta.url)), port: uasPort, extra: ['-m', '1'] });
+  const ua = await RawUdp.open();
+  const callId = `e2e-rtx-${randomBytes(6).toString('hex')}@127.0.0.1`;
+  try {
+    await sleep(400);
+    const fromTag = randomBytes(4).toString('hex');
+    const target = `sip:service@127.0.0.1:${lab.sipPort}`;
+    const invite = sipMessage([
+      `INVITE ${target} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=z9hG4bK-${randomBytes(6).toString('hex')}`,
+      'Max-Forwards: 70',
+      `From: <sip:raw@127.0.0.1:${ua.port}>;tag=${fromTag}`,
+      `To: <${target}>`,
+      `Call-ID: ${callId}`,
+      'CSeq: 1 INVITE',
+      `Contact: <sip:raw@127.0.0.1:${ua.port}>`,
+    ]);
+    // The identical bytes three times, 300 ms apart: a UAC's Timer A firing because our 100 Trying "was lost".
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await sleep(300);
+      await ua.send(invite, lab.sipPort);
+    }
+    const ok = await ua.waitFor(isResponse(200, 'INVITE'), 15_000, '200 OK to the INVITE');
+    const toLine = headerLines(ok, 'To')[0]!;
+    const contact = /<([^>]+)>/.exec(headerLines(ok, 'Contact')[0] ?? '')?.[1];
+    assert.ok(contact, ok);
+    const rr = headerLines(ok, 'Record-Route').map((l) => l.slice('Record-Route:'.length).trim());
+    const inDialog = (method: string, seq: number) =>
+      sipMessage([
+        `${method} ${contact} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=z9hG4bK-${randomBytes(6).toString('hex')}`,
+        ...rr.map((r) => `Route: ${r}`),
+        'Max-Forwards: 70',
+        `From: <sip:raw@127.0.0.1:${ua.port}>;tag=${fromTag}`,
+        toLine,
+        `Call-ID: ${callId}`,
+        `CSeq: ${seq} ${method}`,
+      ]);
+    await ua.send(inDialog('ACK', 1), lab.sipPort);
+    await ua.send(inDialog('BYE', 2), lab.sipPort);
+    await ua.waitFor(isResponse(200, 'BYE'), 15_000, '200 OK to the BYE');
+  } finally {
+    await ua.close();
+    await uas.stop();
+  }
+  await lab.settle();
+  const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
+  const detail = (await res.json()) as CallDetail;
+  const rtx = detail.messages.filter((m) => m.retransmission);
+  const rtxInvites = rtx.filter((m) => m.method === 'INVITE' && m.direction === 'in');
+  assert.equal(rtxInvites.length, 2, `the 2nd and 3rd INVITE are captured as retransmissions: ${detail.messages.map((m) => `${m.direction} ${m.label}${m.retransmission ? ' (rtx)' : ''}`).join(', ')}`);
+
+  await page.locator('[data-testid="calls-filter"]').fill(callId);
+  const row = page.locator(`[data-testid="call-row"][data-call-id="${callId}"]`);
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, detail.messages.length, { timeout: 10_000 });
+
+  const drawn = await page.locator('[data-testid="ladder-arrow"]').evaluateAll((els) => {
+    const probe = document.createElement('span');
+    probe.style.color = 'var(--warn)';
+    document.body.append(probe);
+    const warn = getComputedStyle(probe).color;
+    probe.remove();
+    return els.map((e) => {
+      const line = e.querySelector('.ladder-line')!;
+      const cs = getComputedStyle(line);
+      return { index: Number(e.getAttribute('data-index')), rtx: e.getAttribute('data-retransmission'), dash: cs.strokeDasharray, warn: cs.stroke === warn };
+    });
+  });
+  const rtxIdx = new Set(rtx.map((m) => m.index));
+  for (const a of drawn) {
+    if (rtxIdx.has(a.index)) {
+      assert.equal(a.rtx, 'true', `arrow ${a.index} is marked a retransmission`);
+      assert.notEqual(a.dash, 'none', `arrow ${a.index} is dashed`);
+      assert.ok(a.warn, `arrow ${a.index} is in the warning colour`);
+    } else {
+      assert.equal(a.rtx, 'false', `arrow ${a.index} is not a retransmission`);
+      assert.equal(a.dash, 'none', `arrow ${a.index} is solid`);
+      assert.ok(!a.warn, `arrow ${a.index} is not in the warning colour`);
+    }
+  }
+  const counter = page.locator('[data-testid="ladder-retrans"]');
+  assert.equal(Number(await counter.getAttribute('data-count')), rtx.length);
+  assert.equal((await counter.locator('b').textContent())?.trim(), String(rtx.length));
+  assert.match((await counter.getAttribute('class')) ?? '', /\bwarn\b/);
+  // The aliases named on the first call's ladder are on this one too (same proxy and UAS address:port).
+  const aliases = await page.locator('[data-testid="ladder-column"]').evaluateAll((els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-endpoint'), e.getAttribute('data-alias')])));
+  assert.equal(aliases[`127.0.0.1:${lab.sipPort}`], 'callpath');
+  assert.equal(aliases[`127.0.0.1:${uasPort}`], 'UAS');
+  await page.screenshot({ path: `${ARTIFACTS}/console-ladder-retransmissions.png` });
+  await page.locator('[data-testid="calls-filter"]').fill('');
 });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { CallDetail } from '../../../app/contract';
 import { LadderBody, LadderHeader } from '../ladder/LadderSvg';
+import { DiffView } from '../ladder/DiffView';
 import { MessageView } from '../ladder/MessageView';
 import { buildLadder, formatRelMs } from '../ladder/model';
 import { useCallDetail } from '../ladder/useCallDetail';
@@ -44,6 +45,8 @@ function CallLadder({ callId }: { callId: string }) {
 function LadderView({ detail, error }: { detail: CallDetail; error: string | null }) {
   const selected = useUi((s) => s.selectedMessage);
   const open = useUi((s) => s.messageOpen);
+  const diffBase = useUi((s) => s.diffBase);
+  const diff = useUi((s) => s.diff);
   const timeMode = useUi((s) => s.timeMode);
   const cycleTimeMode = useUi((s) => s.cycleTimeMode);
   const setHelp = useUi((s) => s.setHelp);
@@ -74,12 +77,15 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
       ),
     [detail.messages],
   );
-  const onSelect = useCallback((i: number) => selectMessage(i), [selectMessage]);
+  const onSelect = useCallback((i: number, shift: boolean) => (shift ? useUi.getState().compareWith(i) : selectMessage(i)), [selectMessage]);
   const onCursor = useCallback((i: number) => {
     if (useUi.getState().selectedMessage !== i) moveSelection(i);
   }, [moveSelection]);
   const onClose = useCallback(() => useUi.getState().closeMessage(), []);
+  const onCloseDiff = useCallback(() => useUi.getState().closeDiff(), []);
   const message = selected === null || !open ? undefined : detail.messages.find((m) => m.index === selected);
+  const diffA = diff === null ? undefined : detail.messages.find((m) => m.index === diff.a);
+  const diffB = diff === null ? undefined : detail.messages.find((m) => m.index === diff.b);
 
   return (
     <div className="ladder-layout">
@@ -104,13 +110,15 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
             </div>
             <LadderHeader model={model} timeMode={timeMode} />
           </div>
-          <LadderBody model={model} timeMode={timeMode} selected={selected} titles={titles} onSelect={onSelect} onCursor={onCursor} />
+          <LadderBody model={model} timeMode={timeMode} selected={selected} diffBase={diffBase} titles={titles} onSelect={onSelect} onCursor={onCursor} />
         </div>
       )}
-      {message && model.startUs !== null ? (
+      {diffA && diffB && model.startUs !== null ? (
+        <DiffView a={diffA} b={diffB} startUs={model.startUs} onClose={onCloseDiff} />
+      ) : message && model.startUs !== null ? (
         <MessageView message={message} startUs={model.startUs} onClose={onClose} />
       ) : (
-        <div className="message-hint muted">Click an arrow to read the message, or move with ↑/↓ (j/k) and press Enter; t switches the time; ? lists the keys.</div>
+        <div className="message-hint muted">Click an arrow to read the message, or move with ↑/↓ (j/k) and press Enter; d marks a message to compare (or shift-click a second one); t switches the time; ? lists the keys.</div>
       )}
     </div>
   );

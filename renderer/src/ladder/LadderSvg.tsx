@@ -1,10 +1,12 @@
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { useAliases } from '../store/aliases';
+import { ALIAS_MAX } from './aliases';
 import { formatRelMs, type LadderArrow, type LadderModel } from './model';
 import { TIME_MODE_LABEL, formatArrowTime, type TimeMode } from './time';
 
 const GUTTER = 108; // timestamps
 const COL_W = 180;
-const HEADER_H = 34;
+const HEADER_H = 38;
 const ROW_H = 26;
 const PAD_BOTTOM = 16;
 const SELF_W = 34;
@@ -16,35 +18,117 @@ export interface LadderSvgProps {
   model: LadderModel;
   timeMode: TimeMode;
   selected: number | null;
+  /** Message marked (`d`) as the first side of a comparison. */
+  diffBase: number | null;
   /** Tooltip text per event index. */
   titles: ReadonlyMap<number, string>;
-  /** Click / Space: select and open. */
-  onSelect: (index: number) => void;
+  /** Click / Space: select and open; shift-click: compare with the selected one. */
+  onSelect: (index: number, shift: boolean) => void;
   /** Focus (Tab, or the keyboard cursor's roving focus): select only; Enter then opens it. */
   onCursor: (index: number) => void;
 }
 
-/** Column headers; drawn in their own SVG so they can stay put while the body scrolls. */
+/** Column headers; drawn in their own SVG so they can stay put while the body scrolls. Click one to give it an alias. */
 export const LadderHeader = memo(function LadderHeader({ model, timeMode }: { model: LadderModel; timeMode: TimeMode }) {
   const width = ladderWidth(model);
+  const aliases = useAliases((s) => s.aliases);
+  const [editing, setEditing] = useState<string | null>(null);
   return (
     <svg className="ladder-header" width={width} height={HEADER_H} role="presentation">
       <text x={GUTTER - 8} y={HEADER_H / 2 + 4} className="ladder-gutter-title" textAnchor="end">
         {TIME_MODE_LABEL[timeMode]}
       </text>
-      {model.columns.map((c) => (
-        <g key={c.endpoint} data-testid="ladder-column" data-endpoint={c.endpoint}>
-          <rect x={colX(c.position) - COL_W / 2 + 8} y={5} width={COL_W - 16} height={HEADER_H - 10} rx={4} className="ladder-col-box" />
-          <text x={colX(c.position)} y={HEADER_H / 2 + 4} textAnchor="middle" className="ladder-col-label">
-            {c.endpoint}
-          </text>
-        </g>
-      ))}
+      {model.columns.map((c) => {
+        const x = colX(c.position) - COL_W / 2 + 8;
+        const alias = aliases[c.endpoint];
+        if (editing === c.endpoint) {
+          return (
+            <foreignObject key={c.endpoint} x={x} y={5} width={COL_W - 16} height={HEADER_H - 10}>
+              <AliasInput endpoint={c.endpoint} initial={alias ?? ''} onDone={() => setEditing(null)} />
+            </foreignObject>
+          );
+        }
+        return (
+          <g
+            key={c.endpoint}
+            className="ladder-col"
+            data-testid="ladder-column"
+            data-endpoint={c.endpoint}
+            data-alias={alias}
+            role="button"
+            tabIndex={0}
+            aria-label={`${alias ? `${alias} (${c.endpoint})` : c.endpoint}: rename`}
+            onClick={() => setEditing(c.endpoint)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' || e.key === ' ') {
+                e.preventDefault();
+                e.stopPropagation(); // Enter here renames; it does not open the selected message
+                setEditing(c.endpoint);
+              }
+            }}
+          >
+            <title>{`${c.endpoint}${alias ? ` (${alias})` : ''} — click to ${alias ? 'rename' : 'name'} this column`}</title>
+            <rect x={x} y={5} width={COL_W - 16} height={HEADER_H - 10} rx={4} className="ladder-col-box" />
+            {alias ? (
+              <>
+                <text x={colX(c.position)} y={18} textAnchor="middle" className="ladder-col-alias" data-testid="ladder-column-alias">
+                  {alias}
+                </text>
+                <text x={colX(c.position)} y={30} textAnchor="middle" className="ladder-col-sub">
+                  {c.endpoint}
+                </text>
+              </>
+            ) : (
+              <text x={colX(c.position)} y={HEADER_H / 2 + 4} textAnchor="middle" className="ladder-col-label">
+                {c.endpoint}
+              </text>
+            )}
+          </g>
+        );
+      })}
     </svg>
   );
 });
 
-export const LadderBody = memo(function LadderBody({ model, timeMode, selected, titles, onSelect, onCursor }: LadderSvgProps) {
+/** Inline alias editor: Enter or leaving the field saves (empty removes the alias), Escape cancels. */
+function AliasInput({ endpoint, initial, onDone }: { endpoint: string; initial: string; onDone: () => void }) {
+  const ref = useRef<HTMLInputElement>(null);
+  const done = useRef(false);
+  useEffect(() => {
+    ref.current?.focus();
+    ref.current?.select();
+  }, []);
+  const finish = (save: boolean) => {
+    if (done.current) return;
+    done.current = true;
+    if (save && ref.current) useAliases.getState().setAlias(endpoint, ref.current.value);
+    onDone();
+  };
+  return (
+    <input
+      ref={ref}
+      className="ladder-col-input"
+      data-testid="ladder-column-input"
+      defaultValue={initial}
+      maxLength={ALIAS_MAX}
+      placeholder={endpoint}
+      aria-label={`Alias for ${endpoint}`}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          finish(true);
+        } else if (e.key === 'Escape') {
+          e.preventDefault();
+          e.stopPropagation();
+          finish(false);
+        }
+      }}
+      onBlur={() => finish(true)}
+    />
+  );
+}
+
+export const LadderBody = memo(function LadderBody({ model, timeMode, selected, diffBase, titles, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
   const times = useMemo(() => {
     const start = model.startUs ?? 0;
@@ -57,7 +141,7 @@ export const LadderBody = memo(function LadderBody({ model, timeMode, selected, 
         <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={0} y2={height} className="ladder-lifeline" />
       ))}
       {model.arrows.map((a, i) => (
-        <Arrow key={a.index} arrow={a} time={times[i]!} selected={a.index === selected} title={titles.get(a.index)} onSelect={onSelect} onCursor={onCursor} />
+        <Arrow key={a.index} arrow={a} time={times[i]!} selected={a.index === selected} diffBase={a.index === diffBase} title={titles.get(a.index)} onSelect={onSelect} onCursor={onCursor} />
       ))}
     </svg>
   );
@@ -67,13 +151,21 @@ function ladderWidth(model: LadderModel): number {
   return GUTTER + COL_W * Math.max(1, model.columns.length) + SELF_W;
 }
 
-const Arrow = memo(function Arrow(props: { arrow: LadderArrow; time: string; selected: boolean; title: string | undefined; onSelect: (i: number) => void; onCursor: (i: number) => void }) {
+const Arrow = memo(function Arrow(props: {
+  arrow: LadderArrow;
+  time: string;
+  selected: boolean;
+  diffBase: boolean;
+  title: string | undefined;
+  onSelect: (i: number, shift: boolean) => void;
+  onCursor: (i: number) => void;
+}) {
   const a = props.arrow;
   const y = a.row * ROW_H + ROW_H * 0.72;
   const x1 = colX(a.from);
   const x2 = colX(a.to);
-  const cls = ['ladder-arrow', `lane-${a.lane}`, a.retransmission ? 'retrans' : '', props.selected ? 'selected' : ''].filter(Boolean).join(' ');
-  const select = () => props.onSelect(a.index);
+  const cls = ['ladder-arrow', `lane-${a.lane}`, a.retransmission ? 'retrans' : '', props.selected ? 'selected' : '', props.diffBase ? 'diff-base' : ''].filter(Boolean).join(' ');
+  const select = (shift = false) => props.onSelect(a.index, shift);
 
   let shape;
   let labelX: number;
@@ -106,10 +198,15 @@ const Arrow = memo(function Arrow(props: { arrow: LadderArrow; time: string; sel
       data-index={a.index}
       data-retransmission={a.retransmission ? 'true' : 'false'}
       data-selected={props.selected ? 'true' : 'false'}
+      data-diff-base={props.diffBase ? 'true' : undefined}
       role="button"
       tabIndex={0}
       aria-pressed={props.selected}
-      onClick={select}
+      // Shift-click must not move focus first: focusing selects, and the click compares against the selection.
+      onMouseDown={(e) => {
+        if (e.shiftKey) e.preventDefault();
+      }}
+      onClick={(e) => select(e.shiftKey)}
       onFocus={() => props.onCursor(a.index)}
       onKeyDown={(e) => {
         // Enter is the console shortcut (opens the selection, which focus set); Space selects and opens here.
@@ -128,6 +225,7 @@ const Arrow = memo(function Arrow(props: { arrow: LadderArrow; time: string; sel
       <text x={labelX} y={y - 5} textAnchor={a.direction === 'self' ? 'start' : 'middle'} className="ladder-label">
         {a.label}
         {a.retransmission ? ' ⟳' : ''}
+        {props.diffBase ? <tspan className="ladder-diff-mark"> ⇆ compare</tspan> : null}
         {a.tryingDelayUs !== null ? (
           <tspan className="ladder-annot" data-testid="trying-delay" data-us={a.tryingDelayUs}>
             {` (${formatRelMs(a.tryingDelayUs)})`}

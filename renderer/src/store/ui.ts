@@ -19,6 +19,10 @@ interface UiSlice {
   /** Whether the message view shows the selected message. */
   messageOpen: boolean;
   timeMode: TimeMode;
+  /** Message marked with `d` as the first side of a comparison, waiting for the second. */
+  diffBase: number | null;
+  /** The two messages (first, second) the diff view compares, or null. */
+  diff: { a: number; b: number } | null;
   helpOpen: boolean;
   theme: Theme;
   selectCall(callId: string | null): void;
@@ -29,6 +33,15 @@ interface UiSlice {
   openMessage(): void;
   closeMessage(): void;
   cycleTimeMode(): void;
+  /**
+   * `d`: the first press marks the selected message as the comparison's first
+   * side, a press on another message opens the diff of the two, a press on the
+   * marked one unmarks it.
+   */
+  markCompare(): void;
+  /** Shift-click: diff the selected message against this one (and select it). */
+  compareWith(index: number): void;
+  closeDiff(): void;
   setHelp(open: boolean): void;
   toggleTheme(): void;
 }
@@ -38,10 +51,12 @@ export const useUi = create<UiSlice>()((set, get) => ({
   selectedMessage: null,
   messageOpen: false,
   timeMode: 'relative',
+  diffBase: null,
+  diff: null,
   helpOpen: false,
   theme: initialTheme(),
   selectCall(callId) {
-    if (get().selectedCallId !== callId) set({ selectedCallId: callId, selectedMessage: null, messageOpen: false });
+    if (get().selectedCallId !== callId) set({ selectedCallId: callId, selectedMessage: null, messageOpen: false, diffBase: null, diff: null });
   },
   selectMessage(index) {
     set({ selectedMessage: index, messageOpen: index !== null });
@@ -57,6 +72,21 @@ export const useUi = create<UiSlice>()((set, get) => ({
   },
   cycleTimeMode() {
     set({ timeMode: nextTimeMode(get().timeMode) });
+  },
+  markCompare() {
+    const { selectedMessage: sel, diffBase } = get();
+    if (sel === null) return;
+    if (diffBase === null) set({ diffBase: sel });
+    else if (diffBase === sel) set({ diffBase: null });
+    else set({ diff: { a: diffBase, b: sel }, diffBase: null });
+  },
+  compareWith(index) {
+    const sel = get().selectedMessage;
+    if (sel === null || sel === index) set({ selectedMessage: index, messageOpen: true });
+    else set({ diff: { a: sel, b: index }, diffBase: null, selectedMessage: index });
+  },
+  closeDiff() {
+    set({ diff: null });
   },
   setHelp(open) {
     set({ helpOpen: open });
