@@ -131,12 +131,63 @@ export interface CallpathApi {
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   /** Connection state of the transport (a lab browser can lose its WebSocket). */
   onConnection(listener: (connected: boolean) => void): () => void;
+  /**
+   * Saves calls as a file: a save dialog on the desktop, a download in the
+   * browser. One call: any format; several: pcap, json, txt, md, svg.
+   * `onProgress` gets bytes written so far (the UI shows a bar past a second).
+   */
+  exportCalls(request: ExportRequest, onProgress?: (bytes: number) => void): Promise<ExportOutcome>;
+  /** Picks a .pcap/.pcapng (open dialog or file picker) and imports its SIP calls; null when cancelled. */
+  openCapture(): Promise<ImportOutcome | null>;
+}
+
+export const EXPORT_FORMAT_NAMES = ['pcap', 'txt', 'svg', 'png', 'mmd', 'json', 'md'] as const;
+export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
+/** Formats a selection of several calls can be exported in (one file). */
+export const SELECTION_FORMAT_NAMES: readonly ExportFormatName[] = ['pcap', 'json', 'txt', 'md', 'svg'];
+export const MAX_EXPORT_CALLS = 10_000;
+
+export interface ExportRequest {
+  callIds: string[];
+  format: ExportFormatName;
+}
+
+export interface ExportOutcome {
+  saved: boolean;
+  bytes: number;
+  /** Where it went: a path on the desktop, the file name in the browser. */
+  name: string | null;
+}
+
+export interface ImportOutcome {
+  format: string;
+  messages: number;
+  calls: number;
+  skipped: Record<string, number>;
+}
+
+/** Checks an export request from the UI (IPC or HTTP) before anything is written. */
+export function validateExportRequest(input: unknown): Validated<ExportRequest> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('export request must be an object');
+  const o = input as Record<string, unknown>;
+  if (Object.keys(o).some((k) => k !== 'callIds' && k !== 'format')) return bad('export takes only "callIds" and "format"');
+  if (!EXPORT_FORMAT_NAMES.includes(o.format as ExportFormatName)) return bad(`format must be one of ${EXPORT_FORMAT_NAMES.join(', ')}`);
+  const ids = o.callIds;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_EXPORT_CALLS || !ids.every((id) => typeof id === 'string' && id.length > 0 && id.length <= MAX_CALL_ID_LENGTH)) {
+    return bad(`callIds must be 1 to ${MAX_EXPORT_CALLS} non-empty strings`);
+  }
+  const format = o.format as ExportFormatName;
+  if (ids.length > 1 && !SELECTION_FORMAT_NAMES.includes(format)) return bad(`several calls export as ${SELECTION_FORMAT_NAMES.join(', ')}, not ${format}`);
+  if (ids.length === 1 && format === 'md') return bad('one call exports as mmd, not md');
+  return { ok: true, value: { callIds: ids as string[], format } };
 }
 
 /** The two primitives a transport provides; `apiFromTransport` builds the rest. */
 export interface ContractTransport {
   host: 'electron' | 'lab';
   invoke(command: Command): Promise<unknown>;
+  exportCalls(request: ExportRequest, onProgress?: (bytes: number) => void): Promise<ExportOutcome>;
+  openCapture(): Promise<ImportOutcome | null>;
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   onConnection(listener: (connected: boolean) => void): () => void;
 }
@@ -151,6 +202,8 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     setComponent: (name, action) => call({ cmd: 'setComponent', name, action }),
     subscribe: (f) => t.subscribe(f),
     onConnection: (f) => t.onConnection(f),
+    exportCalls: (r, p) => t.exportCalls(r, p),
+    openCapture: () => t.openCapture(),
   };
 }
 
@@ -215,4 +268,7 @@ export const IPC = {
   invoke: 'callpath:invoke',
   batch: 'callpath:batch',
   subscribe: 'callpath:subscribe',
+  exportCalls: 'callpath:export',
+  exportProgress: 'callpath:export-progress',
+  openCapture: 'callpath:open-capture',
 } as const;

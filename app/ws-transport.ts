@@ -9,6 +9,7 @@
  *
  * Browser-only at run time (uses the global `WebSocket`); `app/contract` has no run-time engine imports.
  */
+import { httpFromWsUrl, labExport, labImport, pickCaptureFile } from './lab-files';
 import { CONTRACT_VERSION, type ClientFrame, type Command, type ContractTransport, type LiveBatch, type ServerFrame } from './contract';
 
 export const INVOKE_TIMEOUT_MS = 10_000;
@@ -178,8 +179,14 @@ export function createWsTransport(url: string, options: WsTransportOptions = {})
 
   connect();
 
+  const http = httpFromWsUrl(url);
   return {
     host: 'lab',
+    exportCalls: (request, onProgress) => labExport(http.origin, http.token, request, onProgress),
+    async openCapture() {
+      const file = await pickCaptureFile();
+      return file ? labImport(http.origin, http.token, file) : null;
+    },
     /** Stops for good: no reconnect, the socket closed (the page never needs it; tests and tools do). */
     close() {
       closed = true;

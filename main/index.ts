@@ -12,6 +12,7 @@ import { parseLabArgs } from '../app/config';
 import { IPC } from '../app/contract';
 import { Host } from '../app/host';
 import { CSP } from '../app/lab/server';
+import { exportCalls, openCapture } from './files';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let host: Host | null = null;
@@ -48,6 +49,14 @@ function bridge(h: Host): void {
     if (!ours(event.sender)) throw new Error('IPC from an unknown frame');
     return h.invoke(command);
   });
+  ipcMain.handle(IPC.exportCalls, (event, request: unknown) => {
+    if (!ours(event.sender)) throw new Error('IPC from an unknown frame');
+    return exportCalls(h, event.sender, request);
+  });
+  ipcMain.handle(IPC.openCapture, (event) => {
+    if (!ours(event.sender)) throw new Error('IPC from an unknown frame');
+    return openCapture(h, BrowserWindow.fromWebContents(event.sender) ?? undefined);
+  });
   ipcMain.on(IPC.subscribe, (event) => {
     const wc = event.sender;
     if (!ours(wc)) return;
@@ -63,6 +72,21 @@ function menu(h: Host): void {
     {
       label: 'File',
       submenu: [
+        {
+          label: 'Open Capture…',
+          accelerator: 'CmdOrCtrl+O',
+          click: async () => {
+            try {
+              const r = await openCapture(h, BrowserWindow.getFocusedWindow() ?? undefined);
+              if (r) {
+                const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`).join('\n');
+                void dialog.showMessageBox({ type: 'info', message: `Imported ${r.messages} SIP messages in ${r.calls} calls (${r.format})`, detail: skipped ? `Skipped:\n${skipped}` : undefined });
+              }
+            } catch (err) {
+              dialog.showErrorBox('Could not open the capture', (err as Error).message);
+            }
+          },
+        },
         {
           label: 'Save Snapshot as JSON…',
           accelerator: 'CmdOrCtrl+S',

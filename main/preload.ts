@@ -4,7 +4,7 @@
  * Built as CommonJS so the window can keep `sandbox: true`.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { IPC, type Command, type ContractTransport, type LiveBatch } from '../app/contract';
+import { IPC, type Command, type ContractTransport, type ExportOutcome, type ExportRequest, type ImportOutcome, type LiveBatch } from '../app/contract';
 
 const transport: ContractTransport = {
   host: 'electron',
@@ -17,6 +17,16 @@ const transport: ContractTransport = {
       ipcRenderer.removeListener(IPC.batch, listener);
     };
   },
+  async exportCalls(request: ExportRequest, onProgress?: (bytes: number) => void) {
+    const listener = (_e: IpcRendererEvent, bytes: number) => onProgress?.(bytes);
+    ipcRenderer.on(IPC.exportProgress, listener);
+    try {
+      return (await ipcRenderer.invoke(IPC.exportCalls, request)) as ExportOutcome;
+    } finally {
+      ipcRenderer.removeListener(IPC.exportProgress, listener);
+    }
+  },
+  openCapture: () => ipcRenderer.invoke(IPC.openCapture) as Promise<ImportOutcome | null>,
   // IPC to our own main process does not drop; report connected once.
   onConnection(listener: (connected: boolean) => void) {
     queueMicrotask(() => listener(true));
