@@ -26,6 +26,7 @@ import {
   type CallSummary,
   type CapturedMessage,
   type Command,
+  type ExportRequest,
   type LiveBatch,
   type Snapshot,
 } from './contract';
@@ -233,6 +234,16 @@ export class Host {
     return { chunks: exportSelection(calls, format, (c) => this.callJson(c)), found: calls.length, missing: callIds.length - calls.length };
   }
 
+  /** A validated export request: one call in any ladder format, several in the selection formats. */
+  exportCalls(req: ExportRequest): { chunks: AsyncGenerator<Buffer>; found: number; missing: number; contentType: string } {
+    if (req.callIds.length === 1 && req.format !== 'md') {
+      const one = this.exportCall(req.callIds[0]!, req.format);
+      return { chunks: single(one?.body), found: one ? 1 : 0, missing: one ? 0 : 1, contentType: one?.contentType ?? 'application/octet-stream' };
+    }
+    const sel = this.exportSelection(req.callIds, req.format as SelectionFormat);
+    return { ...sel, contentType: SELECTION_TYPES[req.format as SelectionFormat] };
+  }
+
   /** Imports a pcap/pcapng file's SIP calls into the call store, like live ones. */
   importCapture(file: Buffer): { format: string; messages: number; calls: number; skipped: Record<string, number> } {
     const r = importCapture(file);
@@ -248,6 +259,18 @@ export class Host {
 
 /** A command the UI got wrong: reported to the caller, never thrown through the host. */
 export class ContractError extends Error {}
+
+const SELECTION_TYPES: Record<SelectionFormat, string> = {
+  pcap: 'application/vnd.tcpdump.pcap',
+  json: 'application/json; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  svg: 'image/svg+xml; charset=utf-8',
+};
+
+async function* single(body: Buffer | undefined): AsyncGenerator<Buffer> {
+  if (body) yield body;
+}
 
 export function summarize(c: CallRecord): CallSummary {
   return {

@@ -5,11 +5,10 @@
  */
 import { BrowserWindow, dialog, type WebContents } from 'electron';
 import { createWriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { IPC, validateExportRequest, type ExportOutcome, type ImportOutcome } from '../app/contract';
-import type { ExportFormat, Host } from '../app/host';
-import type { SelectionFormat } from '../engine/capture/export-stream';
+import type { Host } from '../app/host';
 
 export async function exportCalls(host: Host, sender: WebContents, input: unknown): Promise<ExportOutcome> {
   const v = validateExportRequest(input);
@@ -19,18 +18,13 @@ export async function exportCalls(host: Host, sender: WebContents, input: unknow
   const base = callIds.length === 1 ? callIds[0]!.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) : `callpath-${callIds.length}-calls`;
   const choice = await (win ? dialog.showSaveDialog(win, { defaultPath: `${base}.${format}` }) : dialog.showSaveDialog({ defaultPath: `${base}.${format}` }));
   if (choice.canceled || !choice.filePath) return { saved: false, bytes: 0, name: null };
-  if (callIds.length === 1) {
-    const out = host.exportCall(callIds[0]!, format as ExportFormat);
-    if (!out) throw new Error(`no call with Call-ID ${callIds[0]}`);
-    await writeFile(choice.filePath, out.body);
-    return { saved: true, bytes: out.body.length, name: choice.filePath };
-  }
-  const sel = host.exportSelection(callIds, format as SelectionFormat);
+  const out = host.exportCalls(v.value);
+  if (out.found === 0) throw new Error('none of those calls is still held');
   const file = createWriteStream(choice.filePath);
   let bytes = 0;
   let lastReport = 0;
   try {
-    for await (const chunk of sel.chunks) {
+    for await (const chunk of out.chunks) {
       bytes += chunk.length;
       if (!file.write(chunk)) await once(file, 'drain');
       if (Date.now() - lastReport > 100 && !sender.isDestroyed()) {

@@ -5,8 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { COMPONENTS, validateCommand, type ServerFrame } from '../contract';
-import { SELECTION_FORMATS, type SelectionFormat } from '../../engine/capture/export-stream';
+import { COMPONENTS, validateCommand, validateExportRequest, type ServerFrame } from '../contract';
 import { ContractError, EXPORT_FORMATS, type ExportFormat, type Host } from '../host';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
 import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
@@ -113,12 +112,18 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       return;
     }
     if (a === 'export' && b === undefined) {
-      if (method !== 'POST') return sendJson(res, 405, { error: 'POST {"callIds": [...], "format": "pcap|json|txt|md|svg"}' });
-      const v = validateExport(await readBody(req, MAX_BODY));
+      if (method !== 'POST') return sendJson(res, 405, { error: 'POST {"callIds": [...], "format": "pcap|json|txt|md|svg"} (one call: any ladder format)' });
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req, MAX_BODY)).toString('utf8'));
+      } catch {
+        return sendJson(res, 400, { error: 'body must be JSON' });
+      }
+      const v = validateExportRequest(body);
       if (!v.ok) return sendJson(res, 400, { error: v.error });
-      const out = host.exportSelection(v.value.callIds, v.value.format);
+      const out = host.exportCalls(v.value);
       res.writeHead(200, {
-        'Content-Type': SELECTION_TYPES[v.value.format],
+        'Content-Type': out.contentType,
         'Content-Disposition': `attachment; filename="callpath-${out.found}-calls.${v.value.format}"`,
         'Cache-Control': 'no-store',
         'X-Callpath-Calls': String(out.found),
@@ -226,31 +231,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(text);
-}
-
-const SELECTION_TYPES: Record<SelectionFormat, string> = {
-  pcap: 'application/vnd.tcpdump.pcap',
-  json: 'application/json; charset=utf-8',
-  txt: 'text/plain; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-  svg: 'image/svg+xml; charset=utf-8',
-};
-
-/** The body of POST /api/export, checked like every other UI message. */
-function validateExport(body: Buffer): { ok: true; value: { callIds: string[]; format: SelectionFormat } } | { ok: false; error: string } {
-  let o: unknown;
-  try {
-    o = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { ok: false, error: 'body must be JSON' };
-  }
-  const x = o as { callIds?: unknown; format?: unknown };
-  if (typeof o !== 'object' || o === null || Object.keys(o).some((k) => k !== 'callIds' && k !== 'format')) return { ok: false, error: 'body takes only "callIds" and "format"' };
-  if (!SELECTION_FORMATS.includes(x.format as SelectionFormat)) return { ok: false, error: `format must be one of ${SELECTION_FORMATS.join(', ')}` };
-  if (!Array.isArray(x.callIds) || x.callIds.length === 0 || x.callIds.length > 10_000 || !x.callIds.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 1024)) {
-    return { ok: false, error: 'callIds must be 1 to 10000 non-empty strings' };
-  }
-  return { ok: true, value: { callIds: x.callIds as string[], format: x.format as SelectionFormat } };
 }
 
 /** A Call-ID as a file name: anything but [A-Za-z0-9._-] becomes "_". */
