@@ -13,22 +13,25 @@ export const SELECTION_FORMATS = ['pcap', 'json', 'txt', 'md', 'svg'] as const;
 export type SelectionFormat = (typeof SELECTION_FORMATS)[number];
 
 /** Messages handled between two yields to the event loop. */
-const SLICE = 2_000;
+const SLICE = 500;
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export async function* exportSelection(calls: readonly CallRecord[], format: SelectionFormat, jsonCall: (c: CallRecord) => unknown): AsyncGenerator<Buffer> {
   switch (format) {
     case 'pcap': {
-      // One file, all messages in time order across the calls.
-      const all = calls.flatMap((c) => c.messages).sort((a, b) => a.tsUs - b.tsUs);
+      // One file, all messages in time order across the calls: each call's
+      // messages are already in time order, so merge them (a heap over the
+      // calls) a slice at a time instead of sorting everything in one block.
       const flows: PcapFlowState = new Map();
       yield pcapGlobalHeader();
-      for (let i = 0; i < all.length; i += SLICE) {
-        yield Buffer.concat(all.slice(i, i + SLICE).map((m) => pcapRecord(m, flows)));
+      const merge = mergeByTime(calls.map((c) => c.messages));
+      for (;;) {
+        const slice = merge(SLICE);
+        if (slice.length === 0) return;
+        yield Buffer.concat(slice.map((m) => pcapRecord(m, flows)));
         await yieldToLoop();
       }
-      return;
     }
     case 'json': {
       yield Buffer.from('{"schemaVersion":1,"exportedBy":"callpath","calls":[\n');
@@ -68,6 +71,53 @@ export async function* exportSelection(calls: readonly CallRecord[], format: Sel
       return;
     }
   }
+}
+
+/** k-way merge of time-ordered lists; each call returns up to n more items, [] at the end. */
+export function mergeByTime<T extends { tsUs: number }>(lists: readonly (readonly T[])[]): (n: number) => T[] {
+  const heap: [number, number][] = []; // [list, index]
+  const key = (h: [number, number]) => lists[h[0]]![h[1]]!.tsUs;
+  const up = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (key(heap[p]!) <= key(heap[i]!)) break;
+      [heap[p], heap[i]] = [heap[i]!, heap[p]!];
+      i = p;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && key(heap[l]!) < key(heap[m]!)) m = l;
+      if (r < heap.length && key(heap[r]!) < key(heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+      i = m;
+    }
+  };
+  lists.forEach((l, k) => {
+    if (l.length > 0) {
+      heap.push([k, 0]);
+      up(heap.length - 1);
+    }
+  });
+  return (n: number) => {
+    const out: T[] = [];
+    while (out.length < n && heap.length > 0) {
+      const top = heap[0]!;
+      out.push(lists[top[0]]![top[1]]!);
+      if (top[1] + 1 < lists[top[0]]!.length) heap[0] = [top[0], top[1] + 1];
+      else {
+        const last = heap.pop()!;
+        if (heap.length === 0) break;
+        heap[0] = last;
+      }
+      down(0);
+    }
+    return out;
+  };
 }
 
 const columnsOf = (c: CallRecord) => new Set(c.messages.flatMap((m) => [m.src, m.dst])).size;

@@ -38,3 +38,14 @@ test('the text ladder draws arrows between address columns in order, marks retra
   assert.match(rows[4]!, /\+500\.900 +\|\.+R INVITE\.+>\|/);
   assert.equal((text.match(/^----- #\d+/gm) ?? []).length, call.length);
 });
+
+test('the pcap selection merge keeps time order across calls, even when calls interleave', async () => {
+  const { mergeByTime } = await import('../../engine/capture/export-stream');
+  const a = [1, 4, 9, 10].map((tsUs) => ({ tsUs, from: 'a' }));
+  const b = [2, 3, 11].map((tsUs) => ({ tsUs, from: 'b' }));
+  const c = [0, 5].map((tsUs) => ({ tsUs, from: 'c' }));
+  const next = mergeByTime([a, [], b, c]);
+  const got = [...next(4), ...next(4), ...next(4)];
+  assert.deepEqual(got.map((x) => x.tsUs), [0, 1, 2, 3, 4, 5, 9, 10, 11]);
+  assert.deepEqual(next(4), []);
+});
