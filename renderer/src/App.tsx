@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { BottomStrip } from './components/BottomStrip';
 import { CallsPanel } from './components/CallsPanel';
 import { ControlBar } from './components/ControlBar';
+import { ExportChooser } from './components/ExportChooser';
 import { Header } from './components/Header';
 import { HelpOverlay } from './components/HelpOverlay';
 import { LadderPanel } from './components/LadderPanel';
@@ -26,6 +27,7 @@ export function App() {
       </main>
       <BottomStrip />
       <HelpOverlay />
+      <ExportChooser />
     </div>
   );
 }

@@ -4,7 +4,7 @@
  * input") are unit-tested.
  */
 
-export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape';
+export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export';
 
 export interface KeyPress {
   key: string;
@@ -22,6 +22,7 @@ export const KEY_HELP: readonly { keys: string; action: string }[] = [
   { keys: '/', action: 'filter calls' },
   { keys: 't', action: 'time: absolute → relative → delta' },
   { keys: 'd', action: 'compare: mark this message, then d on another to diff them (or shift-click)' },
+  { keys: 'e', action: 'export the selected call (pick a format: ↑/↓ Enter, or its first letter)' },
   { keys: '?', action: 'this help' },
   { keys: 'Esc', action: 'close help / diff / message' },
 ];
@@ -44,6 +45,8 @@ export function keyAction(k: KeyPress): KeyAction | null {
       return 'cycleTime';
     case 'd':
       return 'compare';
+    case 'e':
+      return 'export';
     case '?':
       return 'help';
     case 'Escape':

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { CALLS_FILTER_ID } from './components/CallsPanel';
 import { isEditable, keyAction, stepSelection } from './keys';
+import { useFiles } from './store/files';
 import { useUi } from './store/ui';
 
 /**
@@ -18,6 +19,11 @@ export function useShortcuts(): void {
     const onKey = (e: KeyboardEvent): void => {
       const action = keyAction({ key: e.key, ctrlKey: e.ctrlKey, metaKey: e.metaKey, altKey: e.altKey, inEditable: isEditable(e.target) });
       if (action === null) return;
+      // The export chooser handles its own keys; a stray one (focus moved away) must not act behind it.
+      if (useFiles.getState().chooser !== null) {
+        if (action === 'escape') useFiles.getState().closeChooser();
+        return;
+      }
       const ui = useUi.getState();
       switch (action) {
         case 'next':
@@ -50,6 +56,11 @@ export function useShortcuts(): void {
           if (ui.selectedCallId === null || ui.selectedMessage === null) return;
           e.preventDefault();
           ui.markCompare();
+          return;
+        case 'export':
+          if (ui.selectedCallId === null) return;
+          e.preventDefault();
+          useFiles.getState().openChooser([ui.selectedCallId]);
           return;
         case 'help':
           e.preventDefault();

@@ -6,6 +6,7 @@ import { useCalls } from '../store/calls';
 import { useCallsView } from '../store/callsView';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
+import { FilesBar } from './FilesBar';
 import { rowWindow } from '../virtual';
 
 /** Fixed row height (px) the windowing relies on; matches `.calls-row` in styles.css. */
@@ -50,6 +51,7 @@ export function CallsPanel() {
         </span>
       </div>
       <CallsFilterBar />
+      <FilesBar rows={rows} />
       {list.length === 0 ? (
         <CallsEmpty loaded={loaded} />
       ) : (

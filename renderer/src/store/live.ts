@@ -13,6 +13,12 @@ export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Re-lists the calls through the running live feed (after an import, say); a no-op before `startLive`. */
+let relistHook: (() => void) | null = null;
+export function requestRelist(): void {
+  relistHook?.();
+}
+
 export function startLive(api: CallpathApi): () => void {
   let snapshot: Snapshot | null = null;
   let points: MetricPoint[] = [];
@@ -44,6 +50,8 @@ export function startLive(api: CallpathApi): () => void {
         }
       });
   };
+
+  relistHook = relist;
 
   const refreshSnapshot = (): void => {
     api
@@ -108,6 +116,7 @@ export function startLive(api: CallpathApi): () => void {
 
   return () => {
     stopped = true;
+    if (relistHook === relist) relistHook = null;
     if (frame !== null) cancelAnimationFrame(frame);
     offBatch();
     offConnection();
