@@ -123,7 +123,7 @@ function ipv6Bytes(ip: string): Buffer {
   const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
   const a = head ? head.split(':').filter(Boolean) : [];
   const b = tail ? tail.split(':').filter(Boolean) : [];
-  const groups = tail === undefined ? a : [...a, ...new Array<string>(8 - a.length - b.length).fill('0'), ...b];
+  const groups = tail === undefined ? a : [...a, ...Array.from({ length: 8 - a.length - b.length }, () => '0'), ...b];
   const out = Buffer.alloc(16);
   groups.slice(0, 8).forEach((g, i) => out.writeUInt16BE(parseInt(g, 16) || 0, i * 2));
   return out;
