@@ -45,7 +45,7 @@ test('the sandboxed preload requires nothing but electron', () => {
     Module._load = load;
   }
   const bridge = exposed.callpathBridge as Record<string, unknown>;
-  assert.deepEqual(Object.keys(bridge).sort(), ['host', 'invoke', 'onConnection', 'subscribe']);
+  assert.deepEqual(Object.keys(bridge).sort(), ['exportCalls', 'host', 'invoke', 'onConnection', 'openCapture', 'subscribe']);
   assert.equal(bridge.host, 'electron');
 });
 
