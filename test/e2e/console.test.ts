@@ -10,7 +10,7 @@ import { openBrowser } from '../helpers/browser';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
-import { RawUdp, headerLines, isResponse, sipMessage } from './raw-udp';
+import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
 
 const ARTIFACTS = 'test/artifacts';
 let lab: RunningLab;

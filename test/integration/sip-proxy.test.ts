@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import type { LabConfig } from '../../app/config';
 import type { CapturedMessage } from '../../app/contract';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
+import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
 import { runSipp, startSipp, type SippResult } from '../helpers/sipp';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/sipp/', import.meta.url));
@@ -90,7 +90,6 @@ function onlyCallId(lab: RunningLab): string {
 const pick = (ms: CapturedMessage[], direction: 'in' | 'out', label: string | RegExp) =>
   ms.filter((m) => m.direction === direction && (typeof label === 'string' ? m.label === label : label.test(m.label)));
 
-const headerLines = (text: string, name: string) => text.split(/\r?\n/).filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
 
 function parseDropTotal(lab: RunningLab): number {
   return lab.host
@@ -98,66 +97,6 @@ function parseDropTotal(lab: RunningLab): number {
     .drops.filter((d) => d.where === 'sip.parse')
     .reduce((n, d) => n + d.count, 0);
 }
-
-/** A raw UDP endpoint: exact bytes out, every datagram in, kept in order. */
-class RawUdp {
-  readonly inbox: string[] = [];
-  private waiters: (() => void)[] = [];
-
-  private constructor(
-    private readonly sock: Socket,
-    readonly port: number,
-  ) {
-    sock.on('message', (d) => {
-      this.inbox.push(d.toString('latin1'));
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-
-  static async open(): Promise<RawUdp> {
-    const sock = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(0, '127.0.0.1', () => resolve());
-    });
-    return new RawUdp(sock, sock.address().port);
-  }
-
-  send(text: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => this.sock.send(Buffer.from(text, 'latin1'), port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-  }
-
-  /** The first received message matching `pred`, waiting up to `ms`. */
-  async waitFor(pred: (text: string) => boolean, ms: number, what: string): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const hit = this.inbox.find(pred);
-      if (hit !== undefined) return hit;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}; got:\n${this.inbox.join('\n---\n')}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.sock.close(() => resolve()));
-  }
-}
-
-const isResponse = (status: number, cseqMethod: string) => (t: string) =>
-  t.startsWith(`SIP/2.0 ${status} `) && new RegExp(`^CSeq:\\s*\\d+\\s+${cseqMethod}\\s*$`, 'mi').test(t);
-
-function sipMessage(lines: string[], body = ''): string {
-  return [...lines, `Content-Length: ${Buffer.byteLength(body, 'latin1')}`, '', body].join('\r\n');
-}
-
-// -------------------------------------------------------------------- tests
 
 const LOAD_CALLS = 1000;
 const LOAD_RATE = 200;
