@@ -40,6 +40,8 @@ export interface LabConfig {
   auth: boolean;
   timers: TimerConfig;
   maxCalls: number;
+  /** Messages kept per call (a pathological call rotates its oldest out, counted). */
+  maxCallMessages: number;
   /** A pcap/pcapng file whose SIP calls are imported at start. */
   open: string | null;
 }
@@ -56,6 +58,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   auth: true,
   timers: { t1: 500, t2: 4000, t4: 5000 },
   maxCalls: 10_000,
+  maxCallMessages: 500,
   open: null,
 };
 
@@ -71,9 +74,10 @@ export const USAGE = `usage: npm run lab -- [options]
   --no-auth                  no token (loopback UI only)
   --t1 MS --t2 MS --t4 MS    SIP timer values (RFC 3261 §17; defaults 500/4000/5000)
   --max-calls N              finished calls kept (default 10000)
+  --max-call-messages N      messages kept per call, oldest rotated out (default 500)
   --open FILE                import the SIP calls of a .pcap/.pcapng file at start
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             record, ui, token, noAuth, t1, t2, t4, maxCalls); flags win
+                             record, ui, token, noAuth, t1, t2, t4, maxCalls, maxCallMessages); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -82,10 +86,10 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'max-calls', 'config', 'open'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'max-calls', 'max-call-messages', 'config', 'open'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
-  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', maxCalls: 'max-calls', open: 'open',
+  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', open: 'open',
 };
 
 export function parseLabArgs(
@@ -189,6 +193,7 @@ function build(raw: Raw): LabConfig {
   if (c.timers.t1 > c.timers.t2) throw new ConfigError(`--t1 (${c.timers.t1} ms) must not exceed --t2 (${c.timers.t2} ms)`);
   if (str('open') !== undefined) c.open = nonEmpty(str('open')!, '--open');
   if (str('max-calls') !== undefined) c.maxCalls = parseInteger(str('max-calls')!, '--max-calls', 1, 10_000_000);
+  if (str('max-call-messages') !== undefined) c.maxCallMessages = parseInteger(str('max-call-messages')!, '--max-call-messages', 10, 100_000);
 
   if (c.ui) {
     const loopback = isLoopback(c.ui.host);

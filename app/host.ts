@@ -61,7 +61,7 @@ export class Host {
     };
     const url = config.redis;
     factories.publisher = url ? (ctx) => new RedisLink(url, ctx) : () => disabledByConfig('publisher', 'disabled with --redis off');
-    this.engine = new Engine(factories, { callStore: { maxFinishedCalls: config.maxCalls } });
+    this.engine = new Engine(factories, { callStore: { maxFinishedCalls: config.maxCalls, maxMessagesPerCall: config.maxCallMessages } });
   }
 
   /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */

@@ -22,7 +22,7 @@ test('no flags gives the documented defaults', () => {
 });
 
 test('reads every flag, in both --flag value and --flag=value forms', () => {
-  const r = parse(['--sip', '127.0.0.1:5070', '--route=127.0.0.1:5090,[::1]:5091', '--rtp', '127.0.0.1:20000-20999', '--ng', 'off', '--redis', 'redis://127.0.0.1:6390', '--record', '/tmp/rec', '--ui', '127.0.0.1:0', '--token', 'secret', '--t1', '50']);
+  const r = parse(['--sip', '127.0.0.1:5070', '--route=127.0.0.1:5090,[::1]:5091', '--rtp', '127.0.0.1:20000-20999', '--ng', 'off', '--redis', 'redis://127.0.0.1:6390', '--record', '/tmp/rec', '--ui', '127.0.0.1:0', '--token', 'secret', '--t1', '50', '--max-calls', '20', '--max-call-messages', '10000']);
   assert.ok(r.ok);
   const c = r.config;
   assert.deepEqual(c.sip, { host: '127.0.0.1', port: 5070 });
@@ -33,6 +33,8 @@ test('reads every flag, in both --flag value and --flag=value forms', () => {
   assert.equal(c.record, '/tmp/rec');
   assert.equal(c.token, 'secret');
   assert.equal(c.timers.t1, 50);
+  assert.equal(c.maxCalls, 20);
+  assert.equal(c.maxCallMessages, 10000);
 });
 
 test('a route target may ask for TCP with /tcp', () => {
