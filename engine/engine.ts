@@ -82,6 +82,11 @@ export class Engine {
     return this.components.get(name)!.stop();
   }
 
+  /** Restarts a part that is up so it reads its settings again; a stopped part stays stopped (see `ManagedComponent.restartIfUp`). */
+  restartIfUp(name: ComponentName): Promise<{ restarted: boolean; status: ComponentStatus }> {
+    return this.components.get(name)!.restartIfUp();
+  }
+
   /** Starts every implemented part that is enabled; a part that fails stays failed and visible. */
   async startAll(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<ComponentStatus[]> {
     this.loopDelay.start();

@@ -47,33 +47,54 @@ export class ManagedComponent {
   }
 
   start(): Promise<ComponentStatus> {
-    return this.serialize(async () => {
-      if (this.state === 'running' || this.state === 'not-implemented') return;
-      this.transition('starting');
-      try {
-        await this.impl.start();
-        this.error = null;
-        this.transition('running');
-      } catch (err) {
-        this.error = errorText(err);
-        if (this.state !== 'failed') this.transition('failed'); // fail() may have got there first
-        // A half-started part may hold a socket; release it but keep the error visible.
-        await this.impl.stop().catch(() => undefined);
-      }
-    });
+    return this.serialize(() => this.doStart());
   }
 
   stop(): Promise<ComponentStatus> {
+    return this.serialize(() => this.doStop());
+  }
+
+  /**
+   * Stop then start as one step of the queue, so no start or stop from
+   * elsewhere runs in between — for new settings, which the part reads when
+   * it starts. Only a part that is up (running, or failed: it was meant to
+   * run and the new settings may be the fix) is restarted; a stopped one
+   * stays stopped and picks them up at its next start.
+   */
+  restartIfUp(): Promise<{ restarted: boolean; status: ComponentStatus }> {
+    let restarted = false;
     return this.serialize(async () => {
-      if (this.state === 'stopped' || this.state === 'not-implemented') return;
-      this.transition('stopping');
-      try {
-        await this.impl.stop();
-      } catch (err) {
-        this.error = errorText(err);
-      }
-      this.transition('stopped');
-    });
+      if (this.state !== 'running' && this.state !== 'failed') return;
+      restarted = true;
+      await this.doStop();
+      await this.doStart();
+    }).then((status) => ({ restarted, status }));
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.state === 'running' || this.state === 'not-implemented') return;
+    this.transition('starting');
+    try {
+      await this.impl.start();
+      this.error = null;
+      this.transition('running');
+    } catch (err) {
+      this.error = errorText(err);
+      if (this.state !== 'failed') this.transition('failed'); // fail() may have got there first
+      // A half-started part may hold a socket; release it but keep the error visible.
+      await this.impl.stop().catch(() => undefined);
+    }
+  }
+
+  private async doStop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'not-implemented') return;
+    this.transition('stopping');
+    try {
+      await this.impl.stop();
+    } catch (err) {
+      this.error = errorText(err);
+    }
+    this.transition('stopped');
   }
 
   /** A running part that breaks on its own (socket error, lost connection) reports here. */

@@ -72,7 +72,12 @@ export class CallStore {
   evictedFinished = 0;
   messagesDropped = 0;
 
-  constructor(readonly options: CallStoreOptions = DEFAULT_CALL_STORE_OPTIONS) {}
+  /** Our own copy: `setLimits` changes it, never the caller's (or the defaults). */
+  readonly options: CallStoreOptions;
+
+  constructor(options: CallStoreOptions = DEFAULT_CALL_STORE_OPTIONS) {
+    this.options = { ...options };
+  }
 
   get size(): number {
     return this.calls.size;
@@ -231,11 +236,40 @@ export class CallStore {
     }
   }
 
+  /**
+   * New bounds while running (the console's settings). Lower ones take effect
+   * at once: the oldest finished calls are evicted, and calls holding more
+   * messages drop their oldest (counted like any rotation, so message indexes
+   * stay stable).
+   */
+  setLimits(limits: { maxFinishedCalls?: number; maxMessagesPerCall?: number }): void {
+    if (limits.maxFinishedCalls !== undefined) {
+      this.options.maxFinishedCalls = limits.maxFinishedCalls;
+      this.evictFinished();
+    }
+    if (limits.maxMessagesPerCall !== undefined) {
+      const max = limits.maxMessagesPerCall;
+      this.options.maxMessagesPerCall = max;
+      for (const call of this.calls.values()) {
+        const excess = call.messages.length - max;
+        if (excess <= 0) continue;
+        call.messages.splice(0, excess);
+        call.messagesDropped += excess;
+        this.messagesDropped += excess;
+        this.dirty.add(call.callId);
+      }
+    }
+  }
+
   private finish(call: CallRecord, state: CallState, tsUs: number): void {
     call.state = state;
     call.endedUs = tsUs;
     this.activeCount--;
     this.finished.push(call.callId);
+    this.evictFinished();
+  }
+
+  private evictFinished(): void {
     while (this.finished.length - this.finishedHead > this.options.maxFinishedCalls) {
       const old = this.finished[this.finishedHead++]!;
       this.calls.delete(old);

@@ -16,17 +16,34 @@ export class RedisLink implements ComponentImpl {
   private client: Redis | null = null;
   private linkState = 'not connected';
   private reconnects = 0;
+  private readonly urlNow: () => string | null;
+  /** The URL of the current connection (null while stopped). */
+  private connectedUrl: string | null = null;
 
+  /**
+   * `url` as a function is read at every start, so a restart after new
+   * settings connects where they say; null means switched off (`offReason`
+   * says by what), and starting then fails with that reason.
+   */
   constructor(
-    private readonly url: string,
+    url: string | null | (() => string | null),
     private readonly ctx: EngineContext,
-  ) {}
+    private readonly offReason = 'no Redis URL configured',
+  ) {
+    this.urlNow = typeof url === 'function' ? url : () => url;
+  }
 
-  get endpoint(): string {
-    return redactUrl(this.url);
+  private get url(): string | null {
+    return this.connectedUrl ?? this.urlNow();
+  }
+
+  get endpoint(): string | null {
+    const url = this.url;
+    return url === null ? null : redactUrl(url);
   }
 
   detail(): string {
+    if (this.url === null) return this.offReason;
     return `${this.linkState}${this.reconnects ? `, ${this.reconnects} reconnects` : ''}; call-event publishing is not implemented yet`;
   }
 
@@ -35,7 +52,10 @@ export class RedisLink implements ComponentImpl {
   }
 
   async start(): Promise<void> {
-    const client = new Redis(this.url, {
+    const url = this.urlNow();
+    if (url === null) throw new Error(`publisher is off: ${this.offReason}`);
+    this.connectedUrl = url;
+    const client = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -67,6 +87,7 @@ export class RedisLink implements ComponentImpl {
   async stop(): Promise<void> {
     const c = this.client;
     this.client = null;
+    this.connectedUrl = null;
     this.linkState = 'not connected';
     if (!c) return;
     c.disconnect(false);

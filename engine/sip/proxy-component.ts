@@ -34,17 +34,35 @@ export class SipProxyComponent implements ComponentImpl {
   readonly name = 'proxy' as const;
   private worker: Worker | null = null;
   private latest: ProxyStats = EMPTY_PROXY_STATS;
+  private readonly options: () => ProxyOptions;
+  /** The options of the current (or last) start. */
+  private opts: ProxyOptions;
   private boundPort: number;
 
+  /** `opts` as a function is read at every start, so new settings take effect on a restart. */
   constructor(
     private readonly ctx: EngineContext,
-    private readonly opts: ProxyOptions,
+    opts: ProxyOptions | (() => ProxyOptions),
   ) {
-    this.boundPort = opts.listen.port;
+    this.options = typeof opts === 'function' ? opts : () => opts;
+    this.opts = this.options();
+    this.boundPort = this.opts.listen.port;
+  }
+
+  /** While stopped: what the next start will use. */
+  private get shown(): ProxyOptions {
+    return this.worker ? this.opts : this.options();
+  }
+
+  /** A restart keeps the port it had, even when the config asked the OS to pick one — unless the listen address changed. */
+  private portFor(o: ProxyOptions): number {
+    const same = o.listen.host === this.opts.listen.host && o.listen.port === this.opts.listen.port;
+    return same ? this.boundPort || o.listen.port : o.listen.port;
   }
 
   get endpoint(): string {
-    return `udp+tcp ${peerKey({ address: this.opts.listen.host, port: this.boundPort })}`;
+    const o = this.shown;
+    return `udp+tcp ${peerKey({ address: o.listen.host, port: this.portFor(o) })}`;
   }
 
   /** The port actually bound (differs from the config when it asked for 0). */
@@ -53,7 +71,7 @@ export class SipProxyComponent implements ComponentImpl {
   }
 
   detail(): string | null {
-    const r = this.opts.route;
+    const r = this.shown.route;
     return r ? `routes to ${r.map((t) => peerKey({ address: t.host, port: t.port }) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
   }
 
@@ -84,8 +102,13 @@ export class SipProxyComponent implements ComponentImpl {
   }
 
   async start(): Promise<void> {
-    const { host } = this.opts.listen;
-    const worker = new Worker(this.opts.workerUrl ?? defaultWorkerUrl());
+    const next = this.options();
+    const port = this.portFor(next);
+    this.opts = next;
+    this.boundPort = port;
+    const { host } = next.listen;
+    const young = Number(process.env.CALLPATH_SIP_YOUNG_MB ?? 0);
+    const worker = new Worker(this.opts.workerUrl ?? defaultWorkerUrl(), young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {});
     this.worker = worker;
     const send = (m: ToWorker) => worker.postMessage(m);
     const targets: NextHop[] | null = this.opts.route ? this.opts.route.map((t) => ({ address: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
@@ -100,7 +123,7 @@ export class SipProxyComponent implements ComponentImpl {
             break;
           case 'start-failed':
             clearTimeout(timer);
-            reject(new Error(`cannot listen on ${peerKey({ address: host, port: this.opts.listen.port })}: ${m.message}`));
+            reject(new Error(`cannot listen on ${peerKey({ address: host, port })}: ${m.message}`));
             break;
           case 'capture':
             send({ type: 'ack', seq: m.seq });
@@ -135,9 +158,8 @@ export class SipProxyComponent implements ComponentImpl {
     send({
       type: 'start',
       options: {
-        // A restart keeps the port it had, even when the config asked the OS to pick one.
         host,
-        port: this.boundPort || this.opts.listen.port,
+        port,
         targets,
         timers: { T1: this.opts.timers.t1, T2: this.opts.timers.t2, T4: this.opts.timers.t4 },
         clockOrigin: this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() },
@@ -169,6 +191,6 @@ export class SipProxyComponent implements ComponentImpl {
   }
 }
 
-export function createProxy(ctx: EngineContext, opts: ProxyOptions): SipProxyComponent {
+export function createProxy(ctx: EngineContext, opts: ProxyOptions | (() => ProxyOptions)): SipProxyComponent {
   return new SipProxyComponent(ctx, opts);
 }
