@@ -4,6 +4,7 @@
  * problem is one clear line (the CLI prints it and exits 2).
  */
 import { isIP } from 'node:net';
+import { SETTING_FLAGS, SETTING_NAMES, type LabSettings, type SettingName, type SettingsPatch } from './contract';
 
 export interface HostPort {
   host: string;
@@ -175,25 +176,39 @@ function readConfigFile(path: string, readFile: (p: string) => string): Raw {
   return out;
 }
 
+/**
+ * How each engine-facing setting's flag string lands in a LabConfig — the
+ * one place its parser is chosen, shared by the CLI (`build`) and the
+ * console's settings dialog (`applySettingsPatch`).
+ */
+const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = {
+  sip: (c, v) => (c.sip = parseHostPort(v, '--sip', true)),
+  // Empty = route by Request-URI (what the dialog shows when no --route was given).
+  route: (c, v) => (c.route = v.trim() === '' ? null : v.split(',').map((s) => parseRouteTarget(s.trim()))),
+  rtp: (c, v) => (c.rtp = parseRange(v)),
+  ng: (c, v) => (c.ng = isOff(v) ? null : parseHostPort(v, '--ng', true)),
+  redis: (c, v) => (c.redis = isOff(v) ? null : parseRedisUrl(v)),
+  record: (c, v) => (c.record = isOff(v) ? null : nonEmpty(v, '--record')),
+  t1: (c, v) => (c.timers.t1 = parseInteger(v, '--t1', 1, 600_000)),
+  t2: (c, v) => (c.timers.t2 = parseInteger(v, '--t2', 1, 600_000)),
+  t4: (c, v) => (c.timers.t4 = parseInteger(v, '--t4', 1, 600_000)),
+  maxCalls: (c, v) => (c.maxCalls = parseInteger(v, '--max-calls', 1, 10_000_000)),
+  maxCallMessages: (c, v) => (c.maxCallMessages = parseInteger(v, '--max-call-messages', 10, 100_000)),
+};
+
 function build(raw: Raw): LabConfig {
   const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
   const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers } };
-  if (str('sip') !== undefined) c.sip = parseHostPort(str('sip')!, '--sip', true);
-  if (str('route') !== undefined) c.route = str('route')!.split(',').map((s) => parseRouteTarget(s.trim()));
-  if (str('rtp') !== undefined) c.rtp = parseRange(str('rtp')!);
-  if (str('ng') !== undefined) c.ng = isOff(str('ng')!) ? null : parseHostPort(str('ng')!, '--ng', true);
-  if (str('redis') !== undefined) c.redis = isOff(str('redis')!) ? null : parseRedisUrl(str('redis')!);
-  if (str('record') !== undefined) c.record = isOff(str('record')!) ? null : nonEmpty(str('record')!, '--record');
+  for (const name of SETTING_NAMES) {
+    const v = str(SETTING_FLAGS[name].slice(2));
+    if (v !== undefined) SETTING_PARSERS[name](c, v);
+  }
   if (str('ui') !== undefined) c.ui = isOff(str('ui')!) ? null : parseHostPort(str('ui')!, '--ui', true);
   if (str('token') !== undefined) c.token = parseToken(str('token')!);
   if (raw['no-auth'] === true) c.auth = false;
-  for (const t of ['t1', 't2', 't4'] as const) {
-    if (str(t) !== undefined) c.timers[t] = parseInteger(str(t)!, `--${t}`, 1, 600_000);
-  }
-  if (c.timers.t1 > c.timers.t2) throw new ConfigError(`--t1 (${c.timers.t1} ms) must not exceed --t2 (${c.timers.t2} ms)`);
   if (str('open') !== undefined) c.open = nonEmpty(str('open')!, '--open');
-  if (str('max-calls') !== undefined) c.maxCalls = parseInteger(str('max-calls')!, '--max-calls', 1, 10_000_000);
-  if (str('max-call-messages') !== undefined) c.maxCallMessages = parseInteger(str('max-call-messages')!, '--max-call-messages', 10, 100_000);
+  const timers = timerOrder(c);
+  if (timers) throw new ConfigError(timers);
 
   if (c.ui) {
     const loopback = isLoopback(c.ui.host);
@@ -206,6 +221,60 @@ function build(raw: Raw): LabConfig {
   const clash = findPortClash(c);
   if (clash) throw new ConfigError(clash);
   return c;
+}
+
+function timerOrder(c: LabConfig): string | null {
+  return c.timers.t1 > c.timers.t2 ? `--t1 (${c.timers.t1} ms) must not exceed --t2 (${c.timers.t2} ms)` : null;
+}
+
+/** A config's engine-facing settings as the strings their flags take (what the dialog shows). */
+export function settingsOf(c: LabConfig): LabSettings {
+  const rtpHost = c.rtp.host.includes(':') ? `[${c.rtp.host}]` : c.rtp.host;
+  return {
+    sip: formatHostPort(c.sip),
+    route: c.route ? c.route.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(',') : '',
+    rtp: `${rtpHost}:${c.rtp.min}-${c.rtp.max}`,
+    ng: c.ng ? formatHostPort(c.ng) : 'off',
+    redis: c.redis ?? 'off',
+    record: c.record ?? 'off',
+    t1: String(c.timers.t1),
+    t2: String(c.timers.t2),
+    t4: String(c.timers.t4),
+    maxCalls: String(c.maxCalls),
+    maxCallMessages: String(c.maxCallMessages),
+  };
+}
+
+export type SettingsPatchResult =
+  | { ok: true; config: LabConfig; changed: SettingName[] }
+  | { ok: false; field: SettingName | null; error: string };
+
+/**
+ * Validates a settings patch and merges it into a copy of `config`, with the
+ * CLI's parsers and its error lines; `field` names the setting an error is
+ * about (for a rule between two, the one the patch set). `changed` lists the
+ * settings whose value differs afterwards (`localhost` and `127.0.0.1` are
+ * the same). The config given is never modified.
+ */
+export function applySettingsPatch(config: LabConfig, patch: SettingsPatch): SettingsPatchResult {
+  const c: LabConfig = { ...config, timers: { ...config.timers } };
+  const patched = SETTING_NAMES.filter((n) => patch[n] !== undefined);
+  const blame = (...names: SettingName[]) => names.find((n) => patched.includes(n)) ?? null;
+  for (const name of patched) {
+    try {
+      SETTING_PARSERS[name](c, patch[name]!);
+    } catch (err) {
+      if (err instanceof ConfigError) return { ok: false, field: name, error: err.message };
+      throw err;
+    }
+  }
+  const timers = timerOrder(c);
+  if (timers) return { ok: false, field: blame('t1', 't2'), error: timers };
+  const clash = findPortClash(c);
+  if (clash) return { ok: false, field: blame('sip', 'ng', 'rtp'), error: clash };
+  const before = settingsOf(config);
+  const after = settingsOf(c);
+  return { ok: true, config: c, changed: SETTING_NAMES.filter((n) => before[n] !== after[n]) };
 }
 
 function isOff(v: string): boolean {

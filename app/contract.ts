@@ -107,13 +107,17 @@ export type Command =
   | { cmd: 'getSnapshot' }
   | { cmd: 'listCalls'; limit?: number }
   | { cmd: 'getCall'; callId: string }
-  | { cmd: 'setComponent'; name: ComponentName; action: ComponentAction };
+  | { cmd: 'setComponent'; name: ComponentName; action: ComponentAction }
+  | { cmd: 'getSettings' }
+  | { cmd: 'applySettings'; patch: SettingsPatch };
 
 export interface CommandResults {
   getSnapshot: Snapshot;
   listCalls: CallSummary[];
   getCall: CallDetail | null;
   setComponent: ComponentStatus;
+  getSettings: LabSettings;
+  applySettings: ApplySettingsResult;
 }
 
 export type CommandName = Command['cmd'];
@@ -127,6 +131,10 @@ export interface CallpathApi {
   listCalls(limit?: number): Promise<CallSummary[]>;
   getCall(callId: string): Promise<CallDetail | null>;
   setComponent(name: ComponentName, action: ComponentAction): Promise<ComponentStatus>;
+  /** The engine-facing lab flags as they are now, as the CLI would take them. */
+  getSettings(): Promise<LabSettings>;
+  /** Validates a partial patch, applies it and restarts the running components it affects. */
+  applySettings(patch: SettingsPatch): Promise<ApplySettingsResult>;
   /** Live batches; returns the unsubscribe function. */
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   /** Connection state of the transport (a lab browser can lose its WebSocket). */
@@ -182,6 +190,77 @@ export function validateExportRequest(input: unknown): Validated<ExportRequest> 
   return { ok: true, value: { callIds: ids as string[], format } };
 }
 
+/**
+ * The lab flags the console may change while the engine runs — the
+ * engine-facing ones only. The UI address, the token and --no-auth are
+ * deliberately absent: the UI must never be able to change its own security
+ * settings (a page holding the token could otherwise widen its own access or
+ * lock the owner out). Those stay start-up only (flags or --config).
+ */
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 't1', 't2', 't4', 'maxCalls', 'maxCallMessages'] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];
+
+/**
+ * Every setting on the wire is the string its CLI flag takes (`"127.0.0.1:5060"`,
+ * `"off"`, `"500"`), so the dialog shows what a user would type; `route` is
+ * `""` when routing by Request-URI. The host parses them with the CLI's parsers.
+ */
+export type LabSettings = Record<SettingName, string>;
+export type SettingsPatch = Partial<LabSettings>;
+
+/** The CLI flag of each setting (labels, and the name error lines use). */
+export const SETTING_FLAGS: Record<SettingName, string> = {
+  sip: '--sip',
+  route: '--route',
+  rtp: '--rtp',
+  ng: '--ng',
+  redis: '--redis',
+  record: '--record',
+  t1: '--t1',
+  t2: '--t2',
+  t4: '--t4',
+  maxCalls: '--max-calls',
+  maxCallMessages: '--max-call-messages',
+};
+
+/** Which component a setting belongs to (restarted when it changes); null = applied live (the call store's bounds). */
+export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
+  sip: 'proxy',
+  route: 'proxy',
+  t1: 'proxy',
+  t2: 'proxy',
+  t4: 'proxy',
+  rtp: 'relay',
+  ng: 'relay',
+  redis: 'publisher',
+  record: 'recorder',
+  maxCalls: null,
+  maxCallMessages: null,
+};
+
+export const MAX_SETTING_LENGTH = 2048;
+
+export type ApplySettingsResult =
+  | {
+      ok: true;
+      /** Everything as it is now (the patch applied). */
+      settings: LabSettings;
+      /** Settings whose value actually changed. */
+      changed: SettingName[];
+      /** Components that were running (or failed) and were restarted with the new settings. */
+      restarted: ComponentName[];
+      /** Of those, the ones that did not come back, with the engine's error (their status shows `failed`). */
+      failed: { name: ComponentName; error: string }[];
+      /** Affected but not running (stopped, or not built yet): the new settings apply at their next start. */
+      notRunning: ComponentName[];
+      /** Components the new settings switched off (`redis: "off"`): stopped, not restarted. */
+      stopped: ComponentName[];
+      /** Changed settings that took effect without a restart. */
+      live: SettingName[];
+    }
+  /** Refused: nothing changed. `error` is one line naming the field (the CLI's own wording). */
+  | { ok: false; field: SettingName | null; error: string; settings: LabSettings };
+
 /** The two primitives a transport provides; `apiFromTransport` builds the rest. */
 export interface ContractTransport {
   host: 'electron' | 'lab';
@@ -200,6 +279,8 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     listCalls: (limit) => call(limit === undefined ? { cmd: 'listCalls' } : { cmd: 'listCalls', limit }),
     getCall: (callId) => call({ cmd: 'getCall', callId }),
     setComponent: (name, action) => call({ cmd: 'setComponent', name, action }),
+    getSettings: () => call({ cmd: 'getSettings' }),
+    applySettings: (patch) => call({ cmd: 'applySettings', patch }),
     subscribe: (f) => t.subscribe(f),
     onConnection: (f) => t.onConnection(f),
     exportCalls: (r, p) => t.exportCalls(r, p),
@@ -246,9 +327,43 @@ export function validateCommand(input: unknown): Validated<Command> {
       }
       if (o.action !== 'start' && o.action !== 'stop') return bad('action must be "start" or "stop"');
       return { ok: true, value: { cmd: 'setComponent', name: o.name as ComponentName, action: o.action } };
+    case 'getSettings':
+      return only('cmd') ? { ok: true, value: { cmd: 'getSettings' } } : bad('getSettings takes no arguments');
+    case 'applySettings': {
+      if (!only('cmd', 'patch')) return bad('applySettings takes only "patch"');
+      const patch = validateSettingsPatch(o.patch);
+      return patch.ok ? { ok: true, value: { cmd: 'applySettings', patch: patch.value } } : patch;
+    }
     default:
       return bad(`unknown command ${JSON.stringify(String(o.cmd)).slice(0, 60)}`);
   }
+}
+
+/** Settings the console can never change, refused by name so the reason is clear. */
+const START_UP_ONLY = ['ui', 'token', 'noAuth', 'auth', 'open', 'config'];
+
+/**
+ * The shape of a settings patch: known setting names only, each a string of
+ * one printable line. What the strings mean is checked by the host with the
+ * CLI's own parsers (`applySettingsPatch` in `app/config.ts`).
+ */
+export function validateSettingsPatch(input: unknown): Validated<SettingsPatch> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('patch must be an object of settings, e.g. {"t1": "250"}');
+  const keys = Object.keys(input);
+  if (keys.length === 0) return bad('patch names no settings');
+  const out: SettingsPatch = {};
+  for (const key of keys) {
+    if (START_UP_ONLY.includes(key)) return bad(`"${key}" cannot be changed from the console (start-up only: the UI never changes its own security settings)`);
+    if (!(SETTING_NAMES as readonly string[]).includes(key)) return bad(`unknown setting ${JSON.stringify(key).slice(0, 60)}; one of ${SETTING_NAMES.join(', ')}`);
+    const name = key as SettingName;
+    const value = (input as Record<string, unknown>)[key];
+    if (typeof value !== 'string') return bad(`${name} must be a string, as ${SETTING_FLAGS[name]} takes it`);
+    if (value.length > MAX_SETTING_LENGTH) return bad(`${name} is longer than ${MAX_SETTING_LENGTH} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value)) return bad(`${name} must be one line of printable text`);
+    out[name] = value;
+  }
+  return { ok: true, value: out };
 }
 
 function bad(error: string): { ok: false; error: string } {

@@ -4,7 +4,7 @@
  * so the desktop app and the browser console behave the same.
  */
 import { Resvg } from '@resvg/resvg-js';
-import type { ComponentImpl, ComponentName } from '../engine/component';
+import type { ComponentImpl, ComponentName, ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/capture/call-store';
 import { Engine, type ComponentFactory } from '../engine/engine';
 import { exportSelection, type SelectionFormat } from '../engine/capture/export-stream';
@@ -13,15 +13,18 @@ import { mermaidLadder } from '../engine/capture/mermaid';
 import { pcapFile } from '../engine/capture/pcap';
 import { svgLadder } from '../engine/capture/svg-ladder';
 import { textLadder } from '../engine/capture/text-ladder';
-import { disabledByConfig } from '../engine/not-implemented';
-import { RedisLink } from '../engine/publish/redis-link';
+import { RedisLink, redactUrl } from '../engine/publish/redis-link';
 import { createProxy } from '../engine/sip/proxy-component';
 import { EMPTY_PROXY_STATS, type ProxyStats } from '../engine/sip/stats';
 import type { LabConfig } from './config';
-import { formatHostPort } from './config';
+import { applySettingsPatch, formatHostPort, settingsOf } from './config';
 import {
   CONTRACT_VERSION,
+  SETTING_COMPONENT,
   validateCommand,
+  type ApplySettingsResult,
+  type LabSettings,
+  type SettingsPatch,
   type CallDetail,
   type CallSummary,
   type CapturedMessage,
@@ -49,19 +52,73 @@ export class Host {
   private readonly listeners = new Set<BatchListener>();
   private batchTimer: NodeJS.Timeout | null = null;
   private seq = 0;
+  /** The config as it is now: the console's settings replace it; components read it when they start. */
+  private current: LabConfig;
 
-  constructor(readonly config: LabConfig) {
+  constructor(config: LabConfig) {
+    this.current = config;
     const factories: Partial<Record<ComponentName, ComponentFactory>> = {
       proxy: (ctx) =>
-        createProxy(ctx, {
-          listen: config.sip,
-          route: config.route,
-          timers: config.timers,
-        }),
+        createProxy(ctx, () => ({
+          listen: this.current.sip,
+          route: this.current.route,
+          timers: this.current.timers,
+        })),
+      // Decided at each start, so switching --redis from off to a URL gives a real publisher.
+      publisher: (ctx) => new RedisLink(() => this.current.redis, ctx, 'disabled with --redis off'),
     };
-    const url = config.redis;
-    factories.publisher = url ? (ctx) => new RedisLink(url, ctx) : () => disabledByConfig('publisher', 'disabled with --redis off');
     this.engine = new Engine(factories, { callStore: { maxFinishedCalls: config.maxCalls, maxMessagesPerCall: config.maxCallMessages } });
+  }
+
+  get config(): LabConfig {
+    return this.current;
+  }
+
+  /** The engine-facing settings as the flags take them; a Redis password is never shown. */
+  settings(): LabSettings {
+    const s = settingsOf(this.current);
+    return { ...s, redis: this.current.redis ? redactUrl(this.current.redis) : s.redis };
+  }
+
+  /**
+   * Validates a settings patch with the CLI's parsers, makes it the current
+   * config, applies call-store bounds live and restarts each affected
+   * component that is up (one queued step per component, so it cannot
+   * interleave with a start or stop from elsewhere). A refused patch changes
+   * nothing; a restart that fails leaves its component `failed` with the
+   * error and the other settings applied.
+   */
+  async applySettings(input: SettingsPatch): Promise<ApplySettingsResult> {
+    const patch = { ...input };
+    // The dialog shows the Redis URL redacted; that text sent back means "unchanged".
+    if (patch.redis !== undefined && this.current.redis && patch.redis === redactUrl(this.current.redis)) delete patch.redis;
+    const r = applySettingsPatch(this.current, patch);
+    if (!r.ok) return { ok: false, field: r.field, error: r.error, settings: this.settings() };
+    this.current = r.config;
+    const live = r.changed.filter((n) => SETTING_COMPONENT[n] === null);
+    if (live.length > 0) this.engine.calls.setLimits({ maxFinishedCalls: r.config.maxCalls, maxMessagesPerCall: r.config.maxCallMessages });
+    const affected = [...new Set(r.changed.map((n) => SETTING_COMPONENT[n]).filter((c): c is ComponentName => c !== null))];
+    const outcomes = await Promise.all(affected.map((name) => this.reconfigure(name)));
+    return {
+      ok: true,
+      settings: this.settings(),
+      changed: r.changed,
+      restarted: outcomes.filter((o) => o.restarted).map((o) => o.name),
+      failed: outcomes.filter((o) => o.restarted && o.status.state === 'failed').map((o) => ({ name: o.name, error: o.status.error ?? 'failed' })),
+      notRunning: outcomes.filter((o) => !o.restarted && !o.stopped).map((o) => o.name),
+      stopped: outcomes.filter((o) => o.stopped).map((o) => o.name),
+      live,
+    };
+  }
+
+  /** Restarts a component that is up with the current config — or stops it when the config now switches it off. */
+  private async reconfigure(name: ComponentName): Promise<{ name: ComponentName; restarted: boolean; stopped: boolean; status: ComponentStatus }> {
+    if (name === 'publisher' && this.current.redis === null) {
+      const was = this.engine.status(name).state;
+      const status = await this.engine.stop(name);
+      return { name, restarted: false, stopped: was === 'running' || was === 'failed', status };
+    }
+    return { name, stopped: false, ...(await this.engine.restartIfUp(name)) };
   }
 
   /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */
@@ -95,6 +152,10 @@ export class Host {
         return this.getCall(c.callId);
       case 'setComponent':
         return c.action === 'start' ? this.engine.start(c.name) : this.engine.stop(c.name);
+      case 'getSettings':
+        return this.settings();
+      case 'applySettings':
+        return this.applySettings(c.patch);
     }
   }
 

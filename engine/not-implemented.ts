@@ -13,17 +13,3 @@ export function notImplemented(name: ComponentName, endpoint: string | null, why
     stop: () => Promise.resolve(),
   };
 }
-
-/**
- * A built part switched off by configuration (`--redis off`): it shows as
- * stopped with the reason and refuses to start until the config enables it.
- */
-export function disabledByConfig(name: ComponentName, why: string): ComponentImpl {
-  return {
-    name,
-    endpoint: null,
-    detail: () => why,
-    start: () => Promise.reject(new Error(`${name} is off: ${why}`)),
-    stop: () => Promise.resolve(),
-  };
-}

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { COMPONENTS, validateCommand, validateExportRequest, type ServerFrame } from '../contract';
+import { COMPONENTS, validateCommand, validateExportRequest, type ApplySettingsResult, type ServerFrame } from '../contract';
 import { ContractError, EXPORT_FORMATS, type ExportFormat, type Host } from '../host';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
 import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
@@ -27,6 +27,8 @@ const MAX_BODY = 16 * 1024 * 1024;
 const MAX_WS_FRAME = 64 * 1024;
 /** Largest capture accepted by POST /api/import. */
 const MAX_IMPORT = 256 * 2 ** 20;
+/** Largest settings patch (eleven short strings). */
+const MAX_SETTINGS_BODY = 64 * 1024;
 
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
@@ -147,6 +149,22 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       if (!COMPONENTS.includes(b as never)) return sendJson(res, 404, { error: `no component ${b}; one of ${COMPONENTS.join(', ')}` });
       return invoke(res, { cmd: 'setComponent', name: b, action: c });
     }
+    if (a === 'settings' && b === undefined) {
+      if (method === 'GET') return invoke(res, { cmd: 'getSettings' });
+      if (method !== 'POST') return sendJson(res, 405, { error: 'GET the settings, or POST a JSON patch such as {"t1": "250"}' });
+      let patch: unknown;
+      try {
+        patch = JSON.parse((await readBody(req, MAX_SETTINGS_BODY, 'settings patch')).toString('utf8'));
+      } catch (err) {
+        if (err instanceof ContractError) throw err;
+        return sendJson(res, 400, { error: 'body must be JSON' });
+      }
+      const v = validateCommand({ cmd: 'applySettings', patch });
+      if (!v.ok) return sendJson(res, 400, { error: v.error });
+      // Same host method as the UI's; a refused value is 400 with the field and the error line.
+      const result = (await host.invoke(v.value)) as ApplySettingsResult;
+      return sendJson(res, result.ok ? 200 : 400, result);
+    }
     return sendJson(res, 404, { error: `no API route ${method} ${url.pathname}` });
   }
 
@@ -246,12 +264,12 @@ function safeDecode(s: string): string | null {
   }
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, max: number, what = 'capture'): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of req) {
     n += (chunk as Buffer).length;
-    if (n > max) throw new ContractError(`capture larger than ${max / 2 ** 20} MiB`);
+    if (n > max) throw new ContractError(`${what} larger than ${max >= 2 ** 20 ? `${max / 2 ** 20} MiB` : `${max / 1024} KiB`}`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
