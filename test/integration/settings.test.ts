@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import WebSocket from 'ws';
 import { apiFromTransport, type ApplySettingsResult, type CallpathApi, type LabSettings, type Snapshot } from '../../app/contract';
+import { DEFAULT_CONFIG } from '../../app/config';
+import { Host } from '../../app/host';
 import { createWsTransport } from '../../app/ws-transport';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
@@ -17,7 +19,8 @@ let api: CallpathApi;
 const auth = () => ({ Authorization: `Bearer ${lab.token}` });
 
 before(async () => {
-  lab = await startLab();
+  // An RTP range below the ephemeral ports freePort() hands out, so a new SIP port never clashes with it.
+  lab = await startLab({ rtp: { host: '127.0.0.1', min: 20000, max: 20999 } });
   ua = await RawUdp.open();
   transport = createWsTransport(`ws://127.0.0.1:${lab.server!.port}/ws?token=${lab.token}`, {
     WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
@@ -236,5 +239,20 @@ test('redis from off to a URL gives a real publisher that connects; a new URL re
     assert.deepEqual([p.state, p.endpoint, p.detail], ['stopped', null, 'disabled with --redis off']);
   } finally {
     await redis.stop();
+  }
+});
+
+test('the Redis password is never shown in the settings, and sending the shown text back keeps the real URL', async () => {
+  const host = new Host({ ...DEFAULT_CONFIG, ui: null, redis: 'redis://:s3cret@127.0.0.1:6390/2' });
+  try {
+    const shown = host.settings().redis;
+    assert.equal(shown, 'redis://:***@127.0.0.1:6390/2');
+    const r = await host.applySettings({ redis: shown, t1: '400' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.changed, ['t1'], 'the redacted URL means unchanged');
+    assert.equal(host.config.redis, 'redis://:s3cret@127.0.0.1:6390/2');
+    assert.ok(!JSON.stringify(r).includes('s3cret'));
+  } finally {
+    await host.stop();
   }
 });
