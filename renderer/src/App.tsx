@@ -6,6 +6,7 @@ import { ExportChooser } from './components/ExportChooser';
 import { Header } from './components/Header';
 import { HelpOverlay } from './components/HelpOverlay';
 import { LadderPanel } from './components/LadderPanel';
+import { SettingsDialog } from './components/SettingsDialog';
 import { useConnection } from './store/connection';
 import { useUi } from './store/ui';
 import { useShortcuts } from './useShortcuts';
@@ -28,6 +29,7 @@ export function App() {
       <BottomStrip />
       <HelpOverlay />
       <ExportChooser />
+      <SettingsDialog />
     </div>
   );
 }

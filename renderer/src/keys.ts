@@ -4,7 +4,7 @@
  * input") are unit-tested.
  */
 
-export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export';
+export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export' | 'settings';
 
 export interface KeyPress {
   key: string;
@@ -23,8 +23,9 @@ export const KEY_HELP: readonly { keys: string; action: string }[] = [
   { keys: 't', action: 'time: absolute → relative → delta' },
   { keys: 'd', action: 'compare: mark this message, then d on another to diff them (or shift-click)' },
   { keys: 'e', action: 'export the selected call (pick a format: ↑/↓ Enter, or its first letter)' },
+  { keys: ',', action: 'settings: the lab flags (applied by restarting what they affect)' },
   { keys: '?', action: 'this help' },
-  { keys: 'Esc', action: 'close help / diff / message' },
+  { keys: 'Esc', action: 'close settings / help / diff / message' },
 ];
 
 export function keyAction(k: KeyPress): KeyAction | null {
@@ -47,6 +48,8 @@ export function keyAction(k: KeyPress): KeyAction | null {
       return 'compare';
     case 'e':
       return 'export';
+    case ',':
+      return 'settings';
     case '?':
       return 'help';
     case 'Escape':

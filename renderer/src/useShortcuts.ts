@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { CALLS_FILTER_ID } from './components/CallsPanel';
 import { isEditable, keyAction, stepSelection } from './keys';
 import { useFiles } from './store/files';
+import { useSettings } from './store/settings';
 import { useUi } from './store/ui';
 
 /**
@@ -22,6 +23,11 @@ export function useShortcuts(): void {
       // The export chooser handles its own keys; a stray one (focus moved away) must not act behind it.
       if (useFiles.getState().chooser !== null) {
         if (action === 'escape') useFiles.getState().closeChooser();
+        return;
+      }
+      // Likewise the settings dialog: its fields are inputs (never shortcuts), and nothing acts behind it.
+      if (useSettings.getState().open) {
+        if (action === 'escape') useSettings.getState().close();
         return;
       }
       const ui = useUi.getState();
@@ -65,6 +71,11 @@ export function useShortcuts(): void {
         case 'help':
           e.preventDefault();
           ui.setHelp(!ui.helpOpen);
+          return;
+        case 'settings':
+          e.preventDefault();
+          ui.setHelp(false);
+          useSettings.getState().show();
           return;
         case 'escape':
           if (ui.helpOpen) ui.setHelp(false);

@@ -1,5 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
 import { useConnection } from '../store/connection';
+import { useSettings } from '../store/settings';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
 import { rate, usToMs } from '../format';
@@ -16,6 +17,7 @@ export function Header() {
       <ConnectionIndicator />
       <Counters />
       <div className="header-spacer" />
+      <SettingsButton />
       <ThemeToggle />
     </header>
   );
@@ -86,6 +88,15 @@ function Counter(props: { label: string; value: string; warn?: boolean; title?: 
       <span className="counter-value">{props.value}</span>
       <span className="counter-label">{props.label}</span>
     </div>
+  );
+}
+
+function SettingsButton() {
+  const show = useSettings((s) => s.show);
+  return (
+    <button type="button" className="btn btn-ghost" onClick={show} data-testid="open-settings" title="Lab settings: SIP, route, timers, RTP, Redis… (,)">
+      ⚙ Settings
+    </button>
   );
 }
 

@@ -1,0 +1,108 @@
+/**
+ * The settings dialog, the pure part: which fields it shows and how they are
+ * grouped, the patch a draft makes, and the lines it says before and after
+ * Apply. The host is the authority on what a value means (it parses them with
+ * the CLI's own parsers); nothing here second-guesses it.
+ */
+import {
+  SETTING_COMPONENT,
+  SETTING_FLAGS,
+  SETTING_NAMES,
+  type ApplySettingsResult,
+  type ComponentName,
+  type ComponentState,
+  type LabSettings,
+  type SettingName,
+  type SettingsPatch,
+} from '../../../app/contract';
+
+export interface SettingField {
+  name: SettingName;
+  label: string;
+  /** What to type, as the CLI's usage says it. */
+  hint: string;
+}
+
+export interface SettingGroup {
+  /** The component these settings restart, or null for those applied live. */
+  component: ComponentName | null;
+  title: string;
+  fields: SettingField[];
+}
+
+export const SETTING_GROUPS: readonly SettingGroup[] = [
+  {
+    component: 'proxy',
+    title: 'SIP proxy',
+    fields: [
+      { name: 'sip', label: 'Listen address', hint: 'HOST:PORT, UDP and TCP' },
+      { name: 'route', label: 'Route', hint: 'HOST:PORT[/tcp],… round robin; empty = by Request-URI' },
+      { name: 't1', label: 'T1', hint: 'ms, RTT estimate (RFC 3261 §17)' },
+      { name: 't2', label: 'T2', hint: 'ms, longest retransmit interval' },
+      { name: 't4', label: 'T4', hint: 'ms, longest a message stays in the network' },
+    ],
+  },
+  {
+    component: 'relay',
+    title: 'RTP relay',
+    fields: [
+      { name: 'rtp', label: 'Ports', hint: 'HOST:MIN-MAX' },
+      { name: 'ng', label: 'NG control', hint: 'HOST:PORT or off' },
+    ],
+  },
+  { component: 'recorder', title: 'Recorder', fields: [{ name: 'record', label: 'Directory', hint: 'DIR or off' }] },
+  { component: 'publisher', title: 'Publisher', fields: [{ name: 'redis', label: 'Redis', hint: 'redis://HOST:PORT or off' }] },
+  {
+    component: null,
+    title: 'Call store (applied live)',
+    fields: [
+      { name: 'maxCalls', label: 'Finished calls kept', hint: 'oldest evicted' },
+      { name: 'maxCallMessages', label: 'Messages per call', hint: 'oldest rotated out' },
+    ],
+  },
+];
+
+export const fieldId = (name: SettingName) => `setting-${name}`;
+export const flagOf = (name: SettingName) => SETTING_FLAGS[name];
+
+/** The settings the draft changes, as the patch Apply sends (an empty object when nothing changed). */
+export function patchOf(current: LabSettings, draft: LabSettings): SettingsPatch {
+  const patch: SettingsPatch = {};
+  for (const name of SETTING_NAMES) if (draft[name] !== current[name]) patch[name] = draft[name];
+  return patch;
+}
+
+const LIVE_LABEL: Record<string, string> = { maxCalls: 'finished calls kept', maxCallMessages: 'messages per call' };
+
+/**
+ * What Apply will do with this patch, before it is sent: which components
+ * restart (the running or failed ones), which only take it at their next
+ * start, and what applies live.
+ */
+export function previewLine(patch: SettingsPatch, states: Partial<Record<ComponentName, ComponentState>>): string {
+  const names = SETTING_NAMES.filter((n) => patch[n] !== undefined);
+  if (names.length === 0) return 'Nothing to apply.';
+  const components = [...new Set(names.map((n) => SETTING_COMPONENT[n]).filter((c): c is ComponentName => c !== null))];
+  const restart = components.filter((c) => states[c] === 'running' || states[c] === 'failed');
+  const later = components.filter((c) => !restart.includes(c));
+  const live = names.filter((n) => SETTING_COMPONENT[n] === null).map((n) => LIVE_LABEL[n] ?? n);
+  const parts: string[] = [];
+  if (restart.length > 0) parts.push(`Apply restarts ${restart.join(', ')}`);
+  if (later.length > 0) parts.push(`${later.join(', ')} not running: used at ${later.length > 1 ? 'their' : 'its'} next start`);
+  if (live.length > 0) parts.push(`${live.join(' and ')} applied live`);
+  return `${parts.join('; ')}.`;
+}
+
+/** One line for the result of Apply: what restarted, what failed with its error, or the refusal. */
+export function resultLine(r: ApplySettingsResult): string {
+  if (!r.ok) return r.error;
+  if (r.changed.length === 0) return 'Nothing changed.';
+  const parts: string[] = [];
+  const ok = r.restarted.filter((n) => !r.failed.some((f) => f.name === n));
+  if (ok.length > 0) parts.push(`restarted: ${ok.join(', ')}`);
+  for (const f of r.failed) parts.push(`${f.name} failed to restart: ${f.error}`);
+  if (r.stopped.length > 0) parts.push(`stopped: ${r.stopped.join(', ')}`);
+  if (r.notRunning.length > 0) parts.push(`not running, used at next start: ${r.notRunning.join(', ')}`);
+  if (r.live.length > 0) parts.push(`applied live: ${r.live.map((n) => LIVE_LABEL[n] ?? n).join(', ')}`);
+  return `Applied (${r.changed.map(flagOf).join(' ')}) — ${parts.join('; ') || 'nothing to restart'}.`;
+}
