@@ -89,6 +89,7 @@ export interface CallDetail extends CallSummary {
   timings: { trying100Us: number | null; forwardedUs: number | null; ringingUs: number | null; answeredUs: number | null };
   retransmissionsByKind: Record<string, number>;
   messagesDropped: number;
+  /** In index order; all the call keeps, or those from `fromIndex` on when asked. */
   messages: CapturedMessage[];
 }
 
@@ -106,7 +107,8 @@ export interface LiveBatch {
 export type Command =
   | { cmd: 'getSnapshot' }
   | { cmd: 'listCalls'; limit?: number }
-  | { cmd: 'getCall'; callId: string }
+  /** `fromIndex`: only messages with `index >= fromIndex` (a live ladder fetches what is new, not the whole call again). */
+  | { cmd: 'getCall'; callId: string; fromIndex?: number }
   | { cmd: 'setComponent'; name: ComponentName; action: ComponentAction }
   | { cmd: 'getSettings' }
   | { cmd: 'applySettings'; patch: SettingsPatch };
@@ -129,7 +131,8 @@ export interface CallpathApi {
   readonly host: 'electron' | 'lab';
   getSnapshot(): Promise<Snapshot>;
   listCalls(limit?: number): Promise<CallSummary[]>;
-  getCall(callId: string): Promise<CallDetail | null>;
+  /** One call; with `fromIndex`, `messages` holds only those with `index >= fromIndex`. */
+  getCall(callId: string, fromIndex?: number): Promise<CallDetail | null>;
   setComponent(name: ComponentName, action: ComponentAction): Promise<ComponentStatus>;
   /** The engine-facing lab flags as they are now, as the CLI would take them. */
   getSettings(): Promise<LabSettings>;
@@ -277,7 +280,7 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     host: t.host,
     getSnapshot: () => call({ cmd: 'getSnapshot' }),
     listCalls: (limit) => call(limit === undefined ? { cmd: 'listCalls' } : { cmd: 'listCalls', limit }),
-    getCall: (callId) => call({ cmd: 'getCall', callId }),
+    getCall: (callId, fromIndex) => call(fromIndex === undefined ? { cmd: 'getCall', callId } : { cmd: 'getCall', callId, fromIndex }),
     setComponent: (name, action) => call({ cmd: 'setComponent', name, action }),
     getSettings: () => call({ cmd: 'getSettings' }),
     applySettings: (patch) => call({ cmd: 'applySettings', patch }),
@@ -315,11 +318,13 @@ export function validateCommand(input: unknown): Validated<Command> {
       return { ok: true, value: { cmd: 'listCalls', limit: o.limit as number } };
     }
     case 'getCall':
-      if (!only('cmd', 'callId')) return bad('getCall takes only "callId"');
+      if (!only('cmd', 'callId', 'fromIndex')) return bad('getCall takes only "callId" and "fromIndex"');
       if (typeof o.callId !== 'string' || o.callId.length === 0 || o.callId.length > MAX_CALL_ID_LENGTH) {
         return bad('callId must be a non-empty string of at most 1024 characters');
       }
-      return { ok: true, value: { cmd: 'getCall', callId: o.callId } };
+      if (o.fromIndex === undefined) return { ok: true, value: { cmd: 'getCall', callId: o.callId } };
+      if (!Number.isSafeInteger(o.fromIndex) || (o.fromIndex as number) < 0) return bad('fromIndex must be a whole number ≥ 0');
+      return { ok: true, value: { cmd: 'getCall', callId: o.callId, fromIndex: o.fromIndex as number } };
     case 'setComponent':
       if (!only('cmd', 'name', 'action')) return bad('setComponent takes only "name" and "action"');
       if (typeof o.name !== 'string' || !COMPONENTS.includes(o.name as ComponentName)) {

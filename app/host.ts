@@ -149,7 +149,7 @@ export class Host {
       case 'listCalls':
         return this.listCalls(c.limit ?? DEFAULT_LIST_LIMIT);
       case 'getCall':
-        return this.getCall(c.callId);
+        return this.getCall(c.callId, c.fromIndex);
       case 'setComponent':
         return c.action === 'start' ? this.engine.start(c.name) : this.engine.stop(c.name);
       case 'getSettings':
@@ -227,11 +227,12 @@ export class Host {
     return this.engine.calls.list(limit).map(summarize);
   }
 
-  getCall(callId: string): CallDetail | null {
+  getCall(callId: string, fromIndex = 0): CallDetail | null {
     const c = this.engine.calls.get(callId);
     if (!c) return null;
-    const messages: CapturedMessage[] = c.messages.map((m, i) => ({
-      index: c.messagesDropped + i,
+    const skip = Math.max(0, fromIndex - c.messagesDropped);
+    const messages: CapturedMessage[] = c.messages.slice(skip).map((m, i) => ({
+      index: c.messagesDropped + skip + i,
       lane: 'sip',
       tsUs: m.tsUs,
       direction: m.direction,

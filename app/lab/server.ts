@@ -97,7 +97,9 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       return invoke(res, command);
     }
     if (method === 'GET' && a === 'calls' && b !== undefined && c === undefined) {
-      const call = host.getCall(b);
+      const from = url.searchParams.get('from');
+      if (from !== null && !/^\d{1,15}$/.test(from)) return sendJson(res, 400, { error: 'from must be a whole number (a message index)' });
+      const call = host.getCall(b, from === null ? 0 : Number(from));
       return call ? sendJson(res, 200, call) : sendJson(res, 404, { error: `no call with Call-ID ${b}` });
     }
     const format = /^ladder\.([a-z]+)$/.exec(c ?? '')?.[1];

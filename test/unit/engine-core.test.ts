@@ -149,7 +149,8 @@ test('a listener that throws is counted and does not reach the emitter', () => {
 
 test('UI commands are validated exactly: unknown commands, keys and values are refused', () => {
   assert.deepEqual(validateCommand({ cmd: 'setComponent', name: 'relay', action: 'start' }), { ok: true, value: { cmd: 'setComponent', name: 'relay', action: 'start' } });
-  for (const bad of [null, 'x', [], { cmd: 'rm -rf' }, { cmd: 'getSnapshot', extra: 1 }, { cmd: 'setComponent', name: 'relay', action: 'kill' }, { cmd: 'setComponent', name: '__proto__', action: 'start' }, { cmd: 'listCalls', limit: 1e9 }, { cmd: 'listCalls', limit: 1.5 }, { cmd: 'getCall', callId: '' }, { cmd: 'getCall', callId: 'x'.repeat(2000) }]) {
+  for (const bad of [null, 'x', [], { cmd: 'rm -rf' }, { cmd: 'getSnapshot', extra: 1 }, { cmd: 'setComponent', name: 'relay', action: 'kill' }, { cmd: 'setComponent', name: '__proto__', action: 'start' }, { cmd: 'listCalls', limit: 1e9 }, { cmd: 'listCalls', limit: 1.5 }, { cmd: 'getCall', callId: '' }, { cmd: 'getCall', callId: 'x'.repeat(2000) }, { cmd: 'getCall', callId: 'x', fromIndex: -1 }, { cmd: 'getCall', callId: 'x', fromIndex: 0.5 }, { cmd: 'getCall', callId: 'x', fromIndex: '3' }]) {
     assert.equal(validateCommand(bad).ok, false, JSON.stringify(bad));
   }
+  assert.deepEqual(validateCommand({ cmd: 'getCall', callId: 'x', fromIndex: 12 }), { ok: true, value: { cmd: 'getCall', callId: 'x', fromIndex: 12 } });
 });

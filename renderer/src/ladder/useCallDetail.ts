@@ -3,6 +3,7 @@ import type { CallDetail } from '../../../app/contract';
 import { useApi } from '../api';
 import { useCalls } from '../store/calls';
 import { describeError } from '../store/live';
+import { mergeCallDetail, nextFromIndex } from './merge';
 
 /** The ladder refetches a changing call at most this often. */
 export const REFETCH_MIN_MS = 250;
@@ -14,9 +15,11 @@ export interface CallDetailState {
 }
 
 /**
- * Fetches `getCall(callId)` and refetches whenever the call changes in a live
- * batch (its updatedUs or message count moves), throttled to one request per
- * `REFETCH_MIN_MS` and never more than one in flight.
+ * Fetches `getCall(callId)` and, whenever the call changes in a live batch
+ * (its updatedUs or message count moves), fetches the messages that are new
+ * since the last one held — throttled to one request per `REFETCH_MIN_MS`,
+ * never more than one in flight. An answer that does not continue what is
+ * held is thrown away and the whole call fetched again.
  */
 export function useCallDetail(callId: string): CallDetailState {
   const api = useApi();
@@ -25,7 +28,14 @@ export function useCallDetail(callId: string): CallDetailState {
     return c ? `${c.updatedUs}/${c.messageCount}/${c.state}` : '';
   });
   const [state, setState] = useState<CallDetailState>({ detail: undefined, error: null });
-  const t = useRef({ lastStartMs: -Infinity, inFlight: false, again: false, timer: null as ReturnType<typeof setTimeout> | null, alive: true });
+  const t = useRef({
+    lastStartMs: -Infinity,
+    inFlight: false,
+    again: false,
+    timer: null as ReturnType<typeof setTimeout> | null,
+    alive: true,
+    held: undefined as CallDetail | null | undefined,
+  });
 
   useEffect(() => {
     const r = t.current;
@@ -48,10 +58,22 @@ export function useCallDetail(callId: string): CallDetailState {
       }
       r.inFlight = true;
       r.lastStartMs = performance.now();
+      const from = nextFromIndex(r.held);
       api
-        .getCall(callId)
-        .then((detail) => {
-          if (r.alive) setState({ detail, error: null });
+        .getCall(callId, from === 0 ? undefined : from)
+        .then((fresh) => {
+          if (!r.alive) return;
+          const detail = fresh === null ? null : mergeCallDetail(r.held, fresh, from);
+          if (detail === null && fresh !== null) {
+            // Not a continuation: start over with the whole call.
+            r.held = undefined;
+            r.again = true;
+            return;
+          }
+          if (detail !== r.held) {
+            r.held = detail;
+            setState({ detail, error: null });
+          }
         })
         .catch((err: unknown) => {
           if (r.alive) setState((prev) => ({ detail: prev.detail ?? null, error: describeError(err) }));
