@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useMemo, useRef } from 'react';
-import type { CallDetail } from '../../../app/contract';
-import { LadderBody, LadderHeader } from '../ladder/LadderSvg';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { CallDetail, CapturedMessage } from '../../../app/contract';
+import { LADDER_ROW_H, LadderBody, LadderHeader } from '../ladder/LadderSvg';
 import { DiffView } from '../ladder/DiffView';
 import { MessageView } from '../ladder/MessageView';
 import { buildLadder, formatRelMs } from '../ladder/model';
@@ -8,6 +8,7 @@ import { useCallDetail } from '../ladder/useCallDetail';
 import { usToMs } from '../format';
 import { useUi } from '../store/ui';
 import { setLadderOrder } from '../useShortcuts';
+import { rowWindow, scrollToRow } from '../virtual';
 
 export function LadderPanel() {
   const callId = useUi((s) => s.selectedCallId);
@@ -57,35 +58,64 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
     setLadderOrder(model.arrows.map((a) => a.index));
     return () => setLadderOrder([]);
   }, [model]);
-  // Keep the selected arrow in view as the keyboard moves it.
+  const byIndex = useMemo(() => new Map<number, CapturedMessage>(detail.messages.map((m) => [m.index, m])), [detail.messages]);
+  const titleOf = useCallback((index: number) => {
+    const m = byIndex.get(index);
+    return m ? `${m.label}${m.retransmission ? ' (retransmission)' : ''}\n${m.src} → ${m.dst} ${m.transport.toUpperCase()} ${m.size} B\nCSeq ${m.cseq}${m.branch ? `\nbranch ${m.branch}` : ''}` : undefined;
+  }, [byIndex]);
+
+  // Windowing: which rows are in view. State changes only when the drawn window moves, not per scrolled pixel.
   const scroller = useRef<HTMLDivElement>(null);
+  const sticky = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 800, head: 0 });
+  const measure = useCallback(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const head = sticky.current?.offsetHeight ?? 0;
+    setView((v) => {
+      const next = { top: el.scrollTop, height: el.clientHeight, head };
+      if (v.height === next.height && v.head === next.head) {
+        const a = rowWindow(Math.max(0, v.top - v.head), v.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER);
+        const b = rowWindow(Math.max(0, next.top - next.head), next.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER);
+        if (a.start === b.start && a.end === b.end) return v;
+      }
+      return next;
+    });
+  }, []);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [measure, model.arrows.length > 0]);
+  // Body rows under the sticky header: body y 0 is at scrollTop 0, below the header.
+  const rows = rowWindow(Math.max(0, view.top - view.head), view.height, LADDER_ROW_H, model.arrows.length, 12);
+
+  // Keep the selected arrow in view as the keyboard moves it (the body always draws the selected arrow).
   useEffect(() => {
     if (selected === null) return;
-    const el = scroller.current?.querySelector<SVGGElement>(`[data-testid="ladder-arrow"][data-index="${selected}"]`);
+    const el = scroller.current;
     if (!el) return;
-    el.scrollIntoView({ block: 'nearest' });
+    const row = model.arrows.findIndex((a) => a.index === selected);
+    if (row < 0) return;
+    const head = sticky.current?.offsetHeight ?? 0;
+    const top = scrollToRow(row, el.scrollTop, el.clientHeight - head, LADDER_ROW_H);
+    if (top !== el.scrollTop) el.scrollTop = top;
+    const arrow = el.querySelector<SVGGElement>(`[data-testid="ladder-arrow"][data-index="${selected}"]`);
     // Roving focus: if an arrow had focus, the selected one takes it (so Enter/Space act on the selection).
-    if (scroller.current?.contains(document.activeElement) && document.activeElement !== el) el.focus({ preventScroll: true });
-  }, [selected]);
-  const titles = useMemo(
-    () =>
-      new Map(
-        detail.messages.map((m) => [
-          m.index,
-          `${m.label}${m.retransmission ? ' (retransmission)' : ''}\n${m.src} → ${m.dst} ${m.transport.toUpperCase()} ${m.size} B\nCSeq ${m.cseq}${m.branch ? `\nbranch ${m.branch}` : ''}`,
-        ]),
-      ),
-    [detail.messages],
-  );
+    if (arrow && el.contains(document.activeElement) && document.activeElement !== arrow) arrow.focus({ preventScroll: true });
+  }, [selected, model]);
   const onSelect = useCallback((i: number, shift: boolean) => (shift ? useUi.getState().compareWith(i) : selectMessage(i)), [selectMessage]);
   const onCursor = useCallback((i: number) => {
     if (useUi.getState().selectedMessage !== i) moveSelection(i);
   }, [moveSelection]);
   const onClose = useCallback(() => useUi.getState().closeMessage(), []);
   const onCloseDiff = useCallback(() => useUi.getState().closeDiff(), []);
-  const message = selected === null || !open ? undefined : detail.messages.find((m) => m.index === selected);
-  const diffA = diff === null ? undefined : detail.messages.find((m) => m.index === diff.a);
-  const diffB = diff === null ? undefined : detail.messages.find((m) => m.index === diff.b);
+  const message = selected === null || !open ? undefined : byIndex.get(selected);
+  const diffA = diff === null ? undefined : byIndex.get(diff.a);
+  const diffB = diff === null ? undefined : byIndex.get(diff.b);
 
   return (
     <div className="ladder-layout">
@@ -94,8 +124,8 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
       {model.arrows.length === 0 ? (
         <div className="empty">No messages captured for this call.</div>
       ) : (
-        <div className="ladder-scroll" ref={scroller}>
-          <div className="ladder-sticky">
+        <div className="ladder-scroll" ref={scroller} onScroll={measure} data-testid="ladder-scroll">
+          <div className="ladder-sticky" ref={sticky}>
             <div className="ladder-toolbar">
               <button type="button" className="btn btn-ghost" data-testid="time-mode" data-mode={timeMode} onClick={cycleTimeMode} title="Time display: absolute → relative to the first message → delta (t)">
                 time: <b>{timeMode}</b> <kbd>t</kbd>
@@ -110,7 +140,7 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
             </div>
             <LadderHeader model={model} timeMode={timeMode} />
           </div>
-          <LadderBody model={model} timeMode={timeMode} selected={selected} diffBase={diffBase} titles={titles} onSelect={onSelect} onCursor={onCursor} />
+          <LadderBody model={model} rows={rows} timeMode={timeMode} selected={selected} diffBase={diffBase} titleOf={titleOf} onSelect={onSelect} onCursor={onCursor} />
         </div>
       )}
       {diffA && diffB && model.startUs !== null ? (

@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { useAliases } from '../store/aliases';
 import { ALIAS_MAX } from './aliases';
 import { formatRelMs, type LadderArrow, type LadderModel } from './model';
@@ -7,7 +7,9 @@ import { TIME_MODE_LABEL, formatArrowTime, type TimeMode } from './time';
 const GUTTER = 108; // timestamps
 const COL_W = 180;
 const HEADER_H = 38;
-const ROW_H = 26;
+/** Fixed arrow row height (px): the body is windowed on it. */
+export const LADDER_ROW_H = 26;
+const ROW_H = LADDER_ROW_H;
 const PAD_BOTTOM = 16;
 const SELF_W = 34;
 const HEAD = 7; // arrowhead length
@@ -16,12 +18,14 @@ const colX = (i: number) => GUTTER + COL_W * (i + 0.5);
 
 export interface LadderSvgProps {
   model: LadderModel;
+  /** Rows drawn: [start, end) of `model.arrows`, plus the selected arrow wherever it is (it may hold focus). */
+  rows: { start: number; end: number };
   timeMode: TimeMode;
   selected: number | null;
   /** Message marked (`d`) as the first side of a comparison. */
   diffBase: number | null;
-  /** Tooltip text per event index. */
-  titles: ReadonlyMap<number, string>;
+  /** Tooltip text of an event, by index (asked only for the arrows drawn). */
+  titleOf: (index: number) => string | undefined;
   /** Click / Space: select and open; shift-click: compare with the selected one. */
   onSelect: (index: number, shift: boolean) => void;
   /** Focus (Tab, or the keyboard cursor's roving focus): select only; Enter then opens it. */
@@ -128,20 +132,37 @@ function AliasInput({ endpoint, initial, onDone }: { endpoint: string; initial: 
   );
 }
 
-export const LadderBody = memo(function LadderBody({ model, timeMode, selected, diffBase, titles, onSelect, onCursor }: LadderSvgProps) {
+/**
+ * The arrows, windowed: only the rows in view (and a few either side) are in
+ * the DOM, so a 10,000-message ladder costs what a screenful does. The SVG
+ * keeps the full height so the scroll bar tells the truth.
+ */
+export const LadderBody = memo(function LadderBody({ model, rows, timeMode, selected, diffBase, titleOf, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
-  const times = useMemo(() => {
-    const start = model.startUs ?? 0;
-    return model.arrows.map((a, i) => formatArrowTime(timeMode, a.tsUs, start, i === 0 ? null : model.arrows[i - 1]!.tsUs));
-  }, [model, timeMode]);
   const height = model.arrows.length * ROW_H + PAD_BOTTOM;
+  const start = model.startUs ?? 0;
+  const drawn: { arrow: LadderArrow; row: number }[] = [];
+  for (let i = rows.start; i < rows.end; i++) drawn.push({ arrow: model.arrows[i]!, row: i });
+  if (selected !== null) {
+    const row = model.arrows.findIndex((a) => a.index === selected);
+    if (row >= 0 && (row < rows.start || row >= rows.end)) drawn.push({ arrow: model.arrows[row]!, row });
+  }
   return (
-    <svg className="ladder-body" width={width} height={height} data-testid="ladder">
+    <svg className="ladder-body" width={width} height={height} data-testid="ladder" data-rows={model.arrows.length}>
       {model.columns.map((c) => (
         <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={0} y2={height} className="ladder-lifeline" />
       ))}
-      {model.arrows.map((a, i) => (
-        <Arrow key={a.index} arrow={a} time={times[i]!} selected={a.index === selected} diffBase={a.index === diffBase} title={titles.get(a.index)} onSelect={onSelect} onCursor={onCursor} />
+      {drawn.map(({ arrow: a, row }) => (
+        <Arrow
+          key={a.index}
+          arrow={a}
+          time={formatArrowTime(timeMode, a.tsUs, start, row === 0 ? null : model.arrows[row - 1]!.tsUs)}
+          selected={a.index === selected}
+          diffBase={a.index === diffBase}
+          title={titleOf(a.index)}
+          onSelect={onSelect}
+          onCursor={onCursor}
+        />
       ))}
     </svg>
   );

@@ -72,19 +72,40 @@ const isTrying = (e: LadderEvent) => e.lane === 'sip' && (e.status === 100 || (e
  * The INVITE a 100 Trying answers: the earliest earlier INVITE sent the other
  * way between the same two endpoints, on the same Via branch when both carry
  * one (the proxy's own INVITE to the UAS has a different branch).
+ *
+ * One pass with a per-endpoint-pair index, so a 10,000-message ladder with
+ * thousands of INVITEs does not cost a quadratic scan.
  */
 function tryingDelays(ordered: readonly LadderEvent[]): Map<number, number> {
+  interface PairInvites {
+    /** Earliest INVITE of the pair, any branch. */
+    first: number;
+    /** Earliest INVITE without a branch, or null. */
+    branchless: number | null;
+    /** Earliest INVITE per branch. */
+    byBranch: Map<string, number>;
+  }
+  const pairs = new Map<string, PairInvites>();
   const out = new Map<number, number>();
-  ordered.forEach((e, i) => {
-    if (e.retransmission || !isTrying(e)) return;
-    for (let j = 0; j < i; j++) {
-      const inv = ordered[j]!;
-      if (!isInvite(inv) || inv.src !== e.dst || inv.dst !== e.src) continue;
-      if (inv.branch && e.branch && inv.branch !== e.branch) continue;
-      out.set(e.index, e.tsUs - inv.tsUs);
-      return;
+  for (const e of ordered) {
+    if (isInvite(e)) {
+      const key = `${e.src}>${e.dst}`;
+      let p = pairs.get(key);
+      if (!p) pairs.set(key, (p = { first: e.tsUs, branchless: null, byBranch: new Map() }));
+      if (!e.branch) p.branchless ??= e.tsUs;
+      else if (!p.byBranch.has(e.branch)) p.byBranch.set(e.branch, e.tsUs);
+      continue;
     }
-  });
+    if (e.retransmission || !isTrying(e)) continue;
+    const p = pairs.get(`${e.dst}>${e.src}`);
+    if (!p) continue;
+    let at: number | null = p.first;
+    if (e.branch) {
+      const same = p.byBranch.get(e.branch) ?? null;
+      at = same === null ? p.branchless : p.branchless === null ? same : Math.min(same, p.branchless);
+    }
+    if (at !== null) out.set(e.index, e.tsUs - at);
+  }
   return out;
 }
 
