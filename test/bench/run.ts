@@ -7,6 +7,7 @@ export {};
 const BENCHES: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   sip: () => import('./sip'),
   export: () => import('./export'),
+  ui: () => import('./ui'),
 };
 
 const [name, ...args] = process.argv.slice(2);

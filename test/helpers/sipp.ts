@@ -26,6 +26,8 @@ export interface SippOptions {
   duration?: number;
   extra?: string[];
   timeoutSec?: number;
+  /** Ends the run early: SIPp gets SIGUSR1, dumps its statistics and exits cleanly. */
+  stop?: AbortSignal;
 }
 
 /** SIPp from Debian's sip-tester, run to completion; the summary comes from its -trace_stat CSV and screen. */
@@ -47,6 +49,7 @@ export function runSipp(o: SippOptions): Promise<SippResult> {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, ...summary(dir), stdout: out, dir }));
+    o.stop?.addEventListener('abort', () => child.kill('SIGUSR1'), { once: true });
   });
 }
 
