@@ -113,6 +113,27 @@ function table(capture: Row[], wire: Row[]): string {
   return lines.join('\n');
 }
 
+/**
+ * CLOCK_REALTIME minus the engine clock, µs, at an engine time. The engine maps
+ * its monotonic clock to wall time once (issue #3), while the kernel stamps
+ * captured packets with CLOCK_REALTIME, which NTP or the hypervisor may slew
+ * (seen here: 5 ms per second after a VM boot). Sampled at a Date.now() tick,
+ * so the ms clock gives a µs-exact reading.
+ */
+function wallOffset(engineNowUs: () => number): { atUs: number; offsetUs: number } {
+  const start = Date.now();
+  let ms = start;
+  while (ms === start) ms = Date.now();
+  const atUs = engineNowUs();
+  return { atUs, offsetUs: ms * 1000 - atUs };
+}
+
+/** The offset at engine time `us`, interpolated between two samples. */
+function offsetAt(a: { atUs: number; offsetUs: number }, b: { atUs: number; offsetUs: number }, us: number): number {
+  if (b.atUs === a.atUs) return a.offsetUs;
+  return a.offsetUs + ((b.offsetUs - a.offsetUs) * (us - a.atUs)) / (b.atUs - a.atUs);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -137,6 +158,8 @@ test(
       const proxy = `127.0.0.1:${lab.sipPort}`;
       dumpcap = await startDumpcap({ filter: `udp port ${lab.sipPort} or udp port ${uacPort} or udp port ${uasPort}`, file });
 
+      const engineNow = () => lab!.host.engine.clock.nowUs();
+      const before = wallOffset(engineNow);
       uas = startSipp({ scenario: 'uas', port: uasPort, extra: ['-m', '1'] });
       await sleep(400); // SIPp binds its port asynchronously after spawn
       // startSipp (not runSipp) so the UAC, too, has a PID to stop in `finally`; the bare host:port is SIPp's remote.
@@ -151,6 +174,7 @@ test(
       // 4 s timewait pause before counting the call, so it is stopped by PID instead (the wire shows what it did).
       await stopSipp(uas);
 
+      const after = wallOffset(engineNow);
       await sleep(200); // let dumpcap write the last frames before it is told to stop
       await dumpcap.stop();
 
@@ -199,7 +223,13 @@ test(
       );
 
       const capture = messages.map(fromCapture).sort(byTime);
-      const wire = frames.map((f) => fromWire(f, proxy)).sort(byTime);
+      // The kernel's stamps, moved onto the engine's clock by the wall clock's slew since the engine mapped it.
+      const slewUs = after.offsetUs - before.offsetUs;
+      t.diagnostic(`wall clock vs engine clock: ${(before.offsetUs / 1000).toFixed(3)} ms before the call, ${(after.offsetUs / 1000).toFixed(3)} ms after (slew ${(slewUs / 1000).toFixed(3)} ms over ${((after.atUs - before.atUs) / 1e6).toFixed(2)} s)`);
+      const wire = frames
+        .map((f) => fromWire(f, proxy))
+        .map((w) => ({ ...w, tsUs: w.tsUs - offsetAt(before, after, w.tsUs - before.offsetUs) }))
+        .sort(byTime);
       t.diagnostic(`capture vs wire, each sorted by time:\n${table(capture, wire)}`);
 
       // 1. The same messages: count, direction, src/dst address:port, method or status, CSeq, payload size.
