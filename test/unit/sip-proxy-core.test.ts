@@ -165,3 +165,63 @@ test('garbage is dropped and counted, never answered', () => {
   const parseDrops = drops.list().filter((d) => d.where === 'sip.parse').reduce((a, d) => a + d.count, 0);
   assert.equal(parseDrops, 2);
 });
+
+/** A UAS's response to a request we forwarded: every Via, From, To (with a tag), Call-ID and CSeq copied (RFC 3261 §8.2.6.2). */
+function answer(forwarded: string, code: number, why: string): Buffer {
+  const lines = forwarded.split('\r\n');
+  const pick = (re: RegExp) => lines.filter((l) => re.test(l));
+  const to = pick(/^To:/i)[0]!;
+  return Buffer.from(
+    [`SIP/2.0 ${code} ${why}`, ...pick(/^Via:/i), ...pick(/^From:/i), /;tag=/.test(to) ? to : `${to};tag=uas1`, ...pick(/^Call-ID:/i), ...pick(/^CSeq:/i), 'Content-Length: 0', '', ''].join('\r\n'),
+  );
+}
+
+test('past a 2xx, a retransmitted INVITE is absorbed and a retransmitted 200 still goes upstream, flagged, until 64·T1 (RFC 6026 §7.1, §8.4)', () => {
+  const { core, sent, uac, timers } = rig();
+  const inv = invite();
+  core.receive(inv, uac);
+  const fwd = sent.find((s) => s.text.startsWith('INVITE'))!;
+  const uas: Peer = { transport: 'udp', address: '127.0.0.1', port: 5090 };
+  const ok = answer(fwd.text, 200, 'OK');
+  core.receive(ok, uas);
+  assert.deepEqual(sent.map((s) => (s.text.startsWith('SIP') ? status(s) : s.text.split(' ')[0])), [100, 'INVITE', 200]);
+  assert.equal(core.stats().activeTransactions, 2, 'the INVITE server and client transactions linger in Accepted');
+
+  sent.length = 0;
+  core.receive(inv, uac);
+  assert.equal(sent.length, 0, 'the retransmitted INVITE is absorbed: not forwarded, nothing re-sent');
+  core.receive(ok, uas);
+  assert.equal(sent.length, 1);
+  assert.equal(status(sent[0]!), 200);
+  assert.deepEqual(sent[0]!.to, uac, 'the retransmitted 2xx goes upstream (RFC 6026 §8.4, §7.1)');
+  assert.equal(core.retransmissionsIn, 2, 'the INVITE and the 200 that came again are counted as retransmissions');
+
+  timers.advance(64 * 500 + 100);
+  assert.equal(core.stats().activeTransactions, 0, 'Timers L and M ended both');
+  sent.length = 0;
+  core.receive(inv, uac);
+  assert.equal(status(sent[0]!), 100, 'after Timer L the same INVITE is a new transaction again');
+});
+
+test('past its final response, a non-INVITE server transaction re-sends that response to each retransmission until Timer J (RFC 3261 §17.2.2)', () => {
+  const { core, sent, uac, timers } = rig();
+  const options = Buffer.from(
+    ['OPTIONS sip:bob@127.0.0.1:5060 SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-opt1;rport', 'Max-Forwards: 70', 'From: <sip:alice@a.example>;tag=a1', 'To: <sip:bob@b.example>', 'Call-ID: opt-1', 'CSeq: 7 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'),
+  );
+  core.receive(options, uac);
+  const fwd = sent.find((s) => s.text.startsWith('OPTIONS'))!;
+  const uas: Peer = { transport: 'udp', address: '127.0.0.1', port: 5090 };
+  core.receive(answer(fwd.text, 200, 'OK'), uas);
+  const first = sent.find((s) => status(s) === 200)!;
+  assert.equal(core.stats().activeTransactions, 2, 'server (Timer J) and client (Timer K) linger');
+  sent.length = 0;
+  core.receive(options, uac);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]!.text, first.text, 'the same final response, byte for byte');
+  core.receive(answer(fwd.text, 200, 'OK'), uas);
+  assert.equal(sent.length, 1, 'a retransmitted response to the client side is absorbed');
+  timers.advance(5_000 + 100);
+  assert.equal(core.stats().activeTransactions, 1, 'Timer K (T4) ended the client side');
+  timers.advance(64 * 500);
+  assert.equal(core.stats().activeTransactions, 0, 'Timer J (64·T1) ended the server side');
+});

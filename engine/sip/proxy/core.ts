@@ -14,6 +14,7 @@ import type { ProxyStats } from '../stats';
 import {
   InviteClientTransaction,
   InviteServerTransaction,
+  LingerTable,
   NonInviteClientTransaction,
   NonInviteServerTransaction,
   TransactionTable,
@@ -23,6 +24,7 @@ import {
   serverKeyFor,
   type TimerHost,
   type TimerValues,
+  deriveTimers,
 } from '../transaction';
 import { peerKey, type Peer, type SipTransport } from '../transport/types';
 import { captureEvent, metaOf, responseMeta, type CaptureMeta } from './capture';
@@ -69,11 +71,34 @@ interface ProxyContext {
 
 const DEFAULT_MAX_FORWARDS = 70;
 
+/**
+ * What a server transaction past its final response still does (see LingerTable):
+ * an INVITE one in Accepted absorbs INVITE retransmissions and passes a matching
+ * ACK on (RFC 6026 §7.1); a non-INVITE one in Completed re-sends its final
+ * response to each retransmission (RFC 3261 §17.2.2).
+ */
+type LingeringServer = typeof ACCEPTED_INVITE | { response: Buffer; replyTo: NextHop; meta: CaptureMeta };
+const ACCEPTED_INVITE = 'accepted-invite' as const;
+
+/**
+ * A client transaction past its final response: an INVITE one in Accepted
+ * passes 2xx retransmissions upstream (RFC 6026 §8.4); a non-INVITE one in
+ * Completed absorbs response retransmissions (RFC 3261 §17.1.2.2).
+ */
+type LingeringClient = typeof COMPLETED_CLIENT | { replyTo: NextHop; meta: CaptureMeta; seenStatuses: number[]; sent: Buffer };
+const COMPLETED_CLIENT = 'completed-client' as const;
+
 export class ProxyCore {
   private readonly servers: TransactionTable<ServerTx>;
   private readonly clients: TransactionTable<ClientTx>;
   private readonly contexts = new Map<ServerTx, ProxyContext>();
   private readonly byClientKey = new Map<string, ProxyContext>();
+  /** Server transactions in Accepted (Timer L) or Completed over UDP (Timer J): both 64·T1. */
+  private readonly lingeringServers: LingerTable<LingeringServer>;
+  /** INVITE client transactions in Accepted (Timer M, 64·T1). */
+  private readonly lingeringInviteClients: LingerTable<LingeringClient>;
+  /** Non-INVITE client transactions in Completed over UDP (Timer K, T4). */
+  private readonly lingeringClients: LingerTable<LingeringClient>;
   private readonly newBranch = createBranchGenerator();
   private readonly pickTarget: () => NextHop;
   private readonly selfSentBy: string;
@@ -95,6 +120,11 @@ export class ProxyCore {
   constructor(private readonly o: ProxyCoreOptions) {
     this.servers = new TransactionTable<ServerTx>({ max: o.maxTransactions });
     this.clients = new TransactionTable<ClientTx>({ max: o.maxTransactions });
+    const t = deriveTimers(false, o.timers);
+    const now = () => o.clock.monoMs();
+    this.lingeringServers = new LingerTable(t.L, o.timerHost, now);
+    this.lingeringInviteClients = new LingerTable(t.M, o.timerHost, now);
+    this.lingeringClients = new LingerTable(t.K, o.timerHost, now);
     this.pickTarget = o.targets && o.targets.length > 0 ? roundRobin(o.targets) : () => ({ address: o.self.host, port: o.self.port, transport: 'udp' });
     const h = o.self.host.includes(':') ? `[${o.self.host}]` : o.self.host;
     this.selfSentBy = `${h}:${o.self.port}`;
@@ -110,6 +140,9 @@ export class ProxyCore {
   /** Ends every transaction (component stop). */
   detach(): void {
     for (const tx of [...this.servers.values(), ...this.clients.values()]) tx.dispose();
+    this.lingeringServers.clear();
+    this.lingeringInviteClients.clear();
+    this.lingeringClients.clear();
     this.contexts.clear();
     this.byClientKey.clear();
     this.transports = { udp: null, tcp: null };
@@ -122,7 +155,7 @@ export class ProxyCore {
       messagesOut: this.messagesOut,
       retransmissionsIn: this.retransmissionsIn,
       retransmissionsOut: this.retransmissionsOut,
-      activeTransactions: this.servers.size + this.clients.size,
+      activeTransactions: this.servers.size + this.clients.size + this.lingeringServers.size + this.lingeringInviteClients.size + this.lingeringClients.size,
       callsPerSecond: this.callRate.perSecond(now),
       retransmissionsPerSecond: this.retransRate.perSecond(now),
       trying100: this.trying100.summary(),
@@ -167,6 +200,8 @@ export class ProxyCore {
     const key = serverKeyFor(fields);
     const existing = key === undefined ? undefined : this.servers.get(key);
     const meta = metaOf(msg);
+    const lingering = existing === undefined && key !== undefined ? this.lingeringServers.get(key) : undefined;
+    if (lingering !== undefined) return this.onLingeringServer(lingering, msg, peer, tIn, meta);
 
     if (method === 'ACK') {
       if (existing instanceof InviteServerTransaction) {
@@ -392,6 +427,10 @@ export class ProxyCore {
     const meta = metaOf(msg);
     const key = branch === undefined ? undefined : clientKey(branch, msg.cseq.method);
     const client = key === undefined ? undefined : this.clients.get(key);
+    if (!client && key !== undefined) {
+      const lingering = this.lingeringInviteClients.get(key) ?? this.lingeringClients.get(key);
+      if (lingering !== undefined) return this.onLingeringClient(lingering, msg, peer, tIn, meta);
+    }
     if (!client) {
       this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
       // §16.7 / RFC 6026: a 2xx to an INVITE whose transaction is gone is forwarded statelessly.
@@ -432,7 +471,67 @@ export class ProxyCore {
     const upstream = spliceMessage(msg, { removeTopVia: true });
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, msg.startLine.kind === 'response' ? msg.startLine.reason : '', ctx.meta.branch);
     ctx.server.respond(status, upstream);
-    if (status >= 200) releaseRequest(ctx);
+    if (status >= 200) {
+      releaseRequest(ctx);
+      this.linger(ctx, upstream);
+    }
+  }
+
+  /**
+   * A relayed final response leaves both transactions only absorbing or
+   * answering retransmissions until their last timer: hand them over to the
+   * linger tables and let the machines, their timers and the context go.
+   */
+  private linger(ctx: ProxyContext, upstream: Buffer): void {
+    const { server, client } = ctx;
+    const meta = ctx.lastResponseMeta ?? ctx.meta;
+    // Over TCP, Timers J and K are zero: those machines have already terminated and nothing lingers (§17.2.2, §17.1.2.2).
+    if (server instanceof InviteServerTransaction ? server.state === 'accepted' : server.state === 'completed') {
+      const key = ctx.serverKey;
+      const tx: LingeringServer = server instanceof InviteServerTransaction ? ACCEPTED_INVITE : { response: upstream, replyTo: ctx.replyTo, meta };
+      server.dispose();
+      this.lingeringServers.add(key, tx);
+    }
+    const ck = ctx.clientKey;
+    if (!client || !ck) return;
+    if (client instanceof InviteClientTransaction && client.state === 'accepted') {
+      client.dispose();
+      this.lingeringInviteClients.add(ck, { replyTo: ctx.replyTo, meta, seenStatuses: ctx.seenStatuses, sent: upstream });
+    } else if (client instanceof NonInviteClientTransaction && client.state === 'completed') {
+      client.dispose();
+      this.lingeringClients.add(ck, COMPLETED_CLIENT);
+    }
+  }
+
+  /** A request matching a server transaction that has lingered past its final response. */
+  private onLingeringServer(tx: LingeringServer, msg: SipMessage, peer: Peer, tIn: number, meta: CaptureMeta): void {
+    if (msg.method === 'ACK') {
+      // Only an RFC 2543 peer's ACK for a 2xx matches the INVITE; Accepted passes it on (RFC 6026 §7.1).
+      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
+      if (tx === ACCEPTED_INVITE) this.forwardStateless(msg, peer);
+      return;
+    }
+    this.retransmissionsIn++;
+    this.retransRate.mark(this.o.clock.monoMs());
+    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, true);
+    // Accepted absorbs INVITE retransmissions; Completed "MUST pass the final response to the transport layer for retransmission" (§17.2.2).
+    if (tx !== ACCEPTED_INVITE) this.sendTo(tx.response, tx.replyTo, tx.meta, true);
+  }
+
+  /** A response matching a client transaction that has lingered past its final response. */
+  private onLingeringClient(tx: LingeringClient, msg: SipMessage, peer: Peer, tIn: number, meta: CaptureMeta): void {
+    const status = msg.status;
+    const repeat = tx === COMPLETED_CLIENT || tx.seenStatuses.includes(status);
+    if (repeat) {
+      this.retransmissionsIn++;
+      this.retransRate.mark(this.o.clock.monoMs());
+    }
+    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, repeat);
+    // RFC 6026 §8.4: 2xx retransmissions in Accepted go up, and the server side sends them on (§7.1); anything else is absorbed.
+    if (tx === COMPLETED_CLIENT || status < 200 || status >= 300) return;
+    const upstream = spliceMessage(msg, { removeTopVia: true });
+    // A retransmission re-sends the same bytes; another 2xx (a fork downstream) is new (RFC 6026 §7.1).
+    this.sendTo(upstream, tx.replyTo, tx.meta, upstream.equals(tx.sent));
   }
 
   /** Timer B/F: "the proxy ... behave as if the client transaction received a 408" (§16.8). */

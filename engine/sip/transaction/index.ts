@@ -4,6 +4,7 @@ export * from './timer-host';
 export * from './machine';
 export * from './branch';
 export * from './transaction-table';
+export * from './linger-table';
 export * from './invite-client';
 export * from './non-invite-client';
 export * from './invite-server';
