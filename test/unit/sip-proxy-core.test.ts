@@ -19,7 +19,7 @@ interface Sent {
   text: string;
 }
 
-function rig(targets: NextHop[] | null = [{ address: '127.0.0.1', port: 5090, transport: 'udp' }], opts: { failTcp?: boolean } = {}) {
+function rig(targets: NextHop[] | null = [{ address: '127.0.0.1', port: 5090, transport: 'udp' }], opts: { failTcp?: boolean; defer?: (drain: () => void) => void; maxPending?: number } = {}) {
   const clock = createManualClock();
   const timers = createManualTimerHost(clock);
   const sent: Sent[] = [];
@@ -33,7 +33,7 @@ function rig(targets: NextHop[] | null = [{ address: '127.0.0.1', port: 5090, tr
   });
   const events = new EventStream();
   const drops = new DropCounters();
-  const core = new ProxyCore({ self: { host: '127.0.0.1', port: 5060 }, targets, timers: { T1: 500, T2: 4000, T4: 5000 }, timerHost: timers, clock, events, drops });
+  const core = new ProxyCore({ self: { host: '127.0.0.1', port: 5060 }, targets, timers: { T1: 500, T2: 4000, T4: 5000 }, timerHost: timers, clock, events, drops, defer: opts.defer, maxPending: opts.maxPending });
   core.attach(transport('udp'), transport('tcp'));
   const uac: Peer = { transport: 'udp', address: '10.0.0.7', port: 40000 };
   return { core, sent, timers, uac, drops, tick: () => new Promise((r) => setTimeout(r, 0)) };
@@ -224,4 +224,54 @@ test('past its final response, a non-INVITE server transaction re-sends that res
   assert.equal(core.stats().activeTransactions, 1, 'Timer K (T4) ended the client side');
   timers.advance(64 * 500);
   assert.equal(core.stats().activeTransactions, 0, 'Timer J (64·T1) ended the server side');
+});
+
+/** A core whose deferred work runs only when the test says so (the worker uses setImmediate). */
+function deferredRig(maxPending?: number) {
+  let scheduled = 0;
+  const r = rig(undefined, { defer: () => void scheduled++, maxPending });
+  return { ...r, scheduled: () => scheduled };
+}
+
+const firstWord = (s: Sent) => (s.text.startsWith('SIP/2.0') ? String(status(s)) : s.text.split(' ')[0]!);
+
+test('a burst of INVITEs gets every 100 Trying before any is routed; the forwarding follows in arrival order (RFC 3261 §16.2)', () => {
+  const { core, sent, uac, scheduled } = deferredRig();
+  const burst = [invite({ callId: 'burst-1' }), invite({ callId: 'burst-2' }), invite({ callId: 'burst-3' })];
+  for (const b of burst) core.receive(b, uac);
+  assert.deepEqual(sent.map(firstWord), ['100', '100', '100'], 'three 100 Trying as the INVITEs are read');
+  assert.equal(scheduled(), 1, 'one drain asked for, not one per message');
+  assert.equal(core.pendingCount, 3);
+  core.drain();
+  assert.deepEqual(sent.map(firstWord), ['100', '100', '100', 'INVITE', 'INVITE', 'INVITE']);
+  assert.deepEqual(
+    sent.slice(3).map((s) => /\r\nCall-ID: (\S+)/.exec(s.text)?.[1]),
+    ['burst-1', 'burst-2', 'burst-3'],
+    'forwarded in the order they arrived',
+  );
+});
+
+test('a retransmission or a CANCEL read before the INVITE is routed waits its turn behind it (RFC 3261 §17.2.1, §9.2)', () => {
+  const { core, sent, uac } = deferredRig();
+  const inv = invite({ callId: 'early-cancel' });
+  core.receive(inv, uac);
+  core.receive(inv, uac);
+  const cancel = Buffer.from(inv.toString('latin1').replace('INVITE sip:', 'CANCEL sip:').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL'), 'latin1');
+  core.receive(cancel, uac);
+  assert.deepEqual(sent.map(firstWord), ['100'], 'only the 100 Trying so far: the retransmission and the CANCEL are queued');
+  core.drain();
+  assert.deepEqual(sent.map(firstWord), ['100', 'INVITE', '100', '200'], 'INVITE routed once, the retransmission gets the last provisional again, the CANCEL its 200');
+  assert.equal(core.retransmissionsIn, 1);
+});
+
+test('past the bound of waiting messages, new requests get 503 at the door and it is counted (RFC 3261 §21.5.4)', () => {
+  const { core, sent, uac, drops } = deferredRig(2);
+  core.receive(invite({ callId: 'q1' }), uac);
+  core.receive(invite({ callId: 'q2' }), uac);
+  core.receive(invite({ callId: 'q3' }), uac);
+  assert.deepEqual(sent.map(firstWord), ['100', '100', '503']);
+  assert.equal(reason(sent[2]!), 'Service Unavailable - Overloaded');
+  assert.equal(drops.list().find((d) => d.where === 'sip.overload')?.count, 1);
+  core.drain();
+  assert.equal(sent.filter((s) => s.text.startsWith('INVITE')).length, 2, 'what was accepted is still forwarded');
 });

@@ -41,7 +41,26 @@ export interface ProxyCoreOptions {
   maxTransactions?: number;
   /** Event-loop delay of the thread this core runs on, for its stats. */
   loopDelay?: { summary(): LatencySummary };
+  /**
+   * When given, only what must be immediate happens as a datagram is read — a
+   * new INVITE gets its server transaction and 100 Trying — and everything else
+   * (routing, forwarding, responses, other requests) waits in arrival order
+   * until `defer` calls back (the worker passes setImmediate). A burst of
+   * INVITEs is then answered before any of them is forwarded, and work is cut
+   * into slices so the socket is read between them. Without it, all is inline.
+   */
+  defer?: (drain: () => void) => void;
+  /** Messages allowed to wait behind the fast path (default MAX_PENDING). */
+  maxPending?: number;
 }
+
+/** Messages waiting behind the 100 Trying fast path before new ones are refused (503 to INVITEs, counted drops otherwise). */
+export const MAX_PENDING = 20_000;
+/** Deferred work done per slice before the socket is read again (ms). */
+const SLICE_MS = 0.5;
+
+/** One message waiting behind the fast path: a new INVITE to route (its server transaction exists), or anything else to dispatch. */
+type Pending = { ctx: ProxyContext; msg: null; peer: Peer; tIn: number } | { ctx: null; msg: SipMessage; peer: Peer; tIn: number };
 
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
@@ -106,6 +125,10 @@ export class ProxyCore {
   /** Our address as capture writes it ("127.0.0.1:5060"). */
   private readonly selfKey: string;
   private transports: { udp: SipTransport | null; tcp: SipTransport | null } = { udp: null, tcp: null };
+  private pending: (Pending | undefined)[] = [];
+  private pendingHead = 0;
+  private drainScheduled = false;
+  private readonly drainSlice = () => this.drain(SLICE_MS);
 
   // Counters for the snapshot.
   messagesIn = 0;
@@ -139,6 +162,8 @@ export class ProxyCore {
 
   /** Ends every transaction (component stop). */
   detach(): void {
+    this.pending = [];
+    this.pendingHead = 0;
     for (const tx of [...this.servers.values(), ...this.clients.values()]) tx.dispose();
     this.lingeringServers.clear();
     this.lingeringInviteClients.clear();
@@ -176,6 +201,70 @@ export class ProxyCore {
       return;
     }
     const msg = parsed.msg;
+    if (!this.o.defer) return this.dispatch(msg, peer, tIn);
+    if (this.pending.length - this.pendingHead >= (this.o.maxPending ?? MAX_PENDING)) {
+      // Overloaded: refuse new work at the door instead of queueing without bound (RFC 3261 §21.5.4).
+      if (msg.isRequest && msg.method !== 'ACK') {
+        this.o.drops.count('sip.overload', 'request-refused-503');
+        this.replyStateless(msg, peer, 503, 'Service Unavailable - Overloaded', metaOf(msg));
+      } else this.o.drops.count('sip.overload', msg.isRequest ? 'ack-dropped' : 'response-dropped');
+      return;
+    }
+    let ctx: ProxyContext | null = null;
+    try {
+      if (msg.isRequest && msg.method === 'INVITE') {
+        const accepted = this.acceptNewInvite(msg, peer, tIn);
+        if (accepted === 'done') return;
+        ctx = accepted === 'defer' ? null : accepted;
+      }
+    } catch (err) {
+      return this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
+    }
+    this.pending.push(ctx ? { ctx, msg: null, peer, tIn } : { ctx: null, msg, peer, tIn });
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      this.o.defer(this.drainSlice);
+    }
+  }
+
+  /** Does the work waiting behind the fast path: all of it, or until `sliceMs` has passed (then asks `defer` again). */
+  drain(sliceMs = Infinity): void {
+    this.drainScheduled = false;
+    const deadline = sliceMs === Infinity ? Infinity : this.o.clock.monoMs() + sliceMs;
+    let done = 0;
+    while (this.pendingHead < this.pending.length) {
+      const w = this.pending[this.pendingHead]!;
+      this.pending[this.pendingHead++] = undefined;
+      if (w.ctx) {
+        try {
+          this.proxyRequest(w.ctx, w.peer);
+        } catch (err) {
+          this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
+        }
+      } else this.dispatch(w.msg, w.peer, w.tIn);
+      if ((++done & 3) === 0 && this.o.clock.monoMs() >= deadline) break;
+    }
+    if (this.pendingHead >= this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    } else {
+      if (this.pendingHead > 4096) {
+        this.pending = this.pending.slice(this.pendingHead);
+        this.pendingHead = 0;
+      }
+      if (!this.drainScheduled && this.o.defer) {
+        this.drainScheduled = true;
+        this.o.defer(this.drainSlice);
+      }
+    }
+  }
+
+  /** Messages waiting behind the fast path. */
+  get pendingCount(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  private dispatch(msg: SipMessage, peer: Peer, tIn: number): void {
     try {
       if (msg.isRequest) this.onRequest(msg, peer, tIn);
       else this.onResponse(msg, peer, tIn);
@@ -185,18 +274,25 @@ export class ProxyCore {
     }
   }
 
+  /**
+   * The fast path: an INVITE that starts a new transaction gets it, and its 100
+   * Trying, now. 'defer' leaves the INVITE to the ordinary path (a
+   * retransmission, or one that needs a stateless answer); 'done' means it was
+   * answered already (table full).
+   */
+  private acceptNewInvite(msg: SipMessage, peer: Peer, tIn: number): ProxyContext | 'defer' | 'done' {
+    const key = serverKeyFor(requestFields(msg));
+    if (key === undefined || this.servers.get(key) !== undefined || this.lingeringServers.get(key) !== undefined) return 'defer';
+    const meta = metaOf(msg);
+    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
+    return this.openServerTransaction(msg, peer, key, meta, tIn) ?? 'done';
+  }
+
   // ---------------------------------------------------------------- requests
 
   private onRequest(msg: SipMessage, peer: Peer, tIn: number): void {
     const method = msg.method;
-    const via = msg.topVia;
-    const sentBy = via.port === undefined ? via.host : `${via.host}:${via.port}`;
-    const fields = {
-      branch: via.branch,
-      sentBy,
-      method,
-      legacy: { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw },
-    };
+    const fields = requestFields(msg);
     const key = serverKeyFor(fields);
     const existing = key === undefined ? undefined : this.servers.get(key);
     const meta = metaOf(msg);
@@ -232,6 +328,16 @@ export class ProxyCore {
     }
     if (method === 'CANCEL') return this.onCancel(msg, peer, key, fields, meta);
 
+    const ctx = this.openServerTransaction(msg, peer, key, meta, tIn);
+    if (ctx) this.proxyRequest(ctx, peer);
+  }
+
+  /**
+   * A new server transaction and its proxy context; for an INVITE, its 100
+   * Trying at once. Null when the table is full (answered 503 statelessly).
+   */
+  private openServerTransaction(msg: SipMessage, peer: Peer, key: string, meta: CaptureMeta, tIn: number): ProxyContext | null {
+    const method = msg.method;
     const replyTo = responseDestination(msg, peer);
     const reliable = peer.transport === 'tcp';
     // The transaction's callbacks read the context, which holds the transaction: tie the knot once.
@@ -265,7 +371,8 @@ export class ProxyCore {
     };
     if (this.servers.add(key, ctx.server) !== 'added') {
       ctx.server.dispose();
-      return this.replyStateless(msg, peer, 503, 'Service Unavailable - Transaction Table Full', meta);
+      this.replyStateless(msg, peer, 503, 'Service Unavailable - Transaction Table Full', meta);
+      return null;
     }
     this.contexts.set(ctx.server, ctx);
 
@@ -276,7 +383,7 @@ export class ProxyCore {
       (server as InviteServerTransaction).sendTrying(buildResponse(msg, 100, 'Trying'));
       this.trying100.record(this.o.clock.nowUs() - tIn);
     }
-    this.proxyRequest(ctx, peer);
+    return ctx;
   }
 
   /** §16.3 validation, §16.4-16.6 routing and forwarding, one client transaction. */
@@ -484,16 +591,16 @@ export class ProxyCore {
    */
   private linger(ctx: ProxyContext, upstream: Buffer): void {
     const { server, client } = ctx;
-    const meta = ctx.lastResponseMeta ?? ctx.meta;
+    const meta = ownMeta(ctx.lastResponseMeta ?? ctx.meta);
     // Over TCP, Timers J and K are zero: those machines have already terminated and nothing lingers (§17.2.2, §17.1.2.2).
     if (server instanceof InviteServerTransaction ? server.state === 'accepted' : server.state === 'completed') {
-      const key = ctx.serverKey;
+      const key = ownString(ctx.serverKey);
       const tx: LingeringServer = server instanceof InviteServerTransaction ? ACCEPTED_INVITE : { response: upstream, replyTo: ctx.replyTo, meta };
       server.dispose();
       this.lingeringServers.add(key, tx);
     }
-    const ck = ctx.clientKey;
-    if (!client || !ck) return;
+    if (!client || !ctx.clientKey) return;
+    const ck = ownString(ctx.clientKey);
     if (client instanceof InviteClientTransaction && client.state === 'accepted') {
       client.dispose();
       this.lingeringInviteClients.add(ck, { replyTo: ctx.replyTo, meta, seenStatuses: ctx.seenStatuses, sent: upstream });
@@ -654,6 +761,38 @@ export class ProxyCore {
   private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
     this.o.events.emit(captureEvent(tsUs, direction, peer.transport, peerKey(peer), self, meta, raw, retrans));
   }
+}
+
+/**
+ * A copy of `s` that references nothing else. Strings parsed from a message
+ * are slices of its whole header text (and keys are concatenations of such
+ * slices), so keeping one for 64·T1 would keep the message head alive with it.
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+function ownMeta(m: CaptureMeta): CaptureMeta {
+  return {
+    callId: ownString(m.callId),
+    cseqSeq: m.cseqSeq,
+    cseqMethod: ownString(m.cseqMethod),
+    method: m.method === null ? null : ownString(m.method),
+    status: m.status,
+    label: ownString(m.label),
+    branch: m.branch === null ? null : ownString(m.branch),
+  };
+}
+
+/** What server-transaction matching needs of a request (RFC 3261 §17.2.3). */
+function requestFields(msg: SipMessage) {
+  const via = msg.topVia;
+  return {
+    branch: via.branch,
+    sentBy: via.port === undefined ? via.host : `${via.host}:${via.port}`,
+    method: msg.method,
+    legacy: { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw },
+  };
 }
 
 function releaseRequest(ctx: ProxyContext): void {

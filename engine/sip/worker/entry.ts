@@ -83,7 +83,7 @@ async function start(o: WorkerStartOptions): Promise<void> {
   udp = u;
   // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both).
   tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops);
-  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerHost: createRealTimerHost(), clock, events, drops, loopDelay });
+  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerHost: createRealTimerHost(), clock, events, drops, loopDelay, defer: setImmediate });
   loopDelay.start();
   c.attach(udp, tcp);
   core = c;
@@ -115,6 +115,7 @@ port.on('message', (m: ToWorker) => {
       post({ type: 'start-failed', message: why });
     });
   } else if (m.type === 'flush') {
+    core?.drain(); // what was read is handled (and captured) before the capture is flushed
     flush();
     if (core) post({ type: 'stats', stats: core.stats(), drops: drops.list() });
     post({ type: 'flushed', id: m.id });
