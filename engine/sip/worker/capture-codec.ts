@@ -15,18 +15,22 @@ import type { SipCaptureEvent } from '../../capture/types';
 const FIXED = 8 + 4 + 2 + 4 + 4;
 
 export function encodeCaptureBatch(events: readonly SipCaptureEvent[]): ArrayBuffer {
+  // Sized first, then written in place: no intermediate Buffer per string (the worker's hot path).
   let size = 0;
-  const strings: Buffer[][] = [];
   for (const e of events) {
-    const s = [e.src, e.dst, e.callId, e.cseqMethod, e.method ?? '', e.label, e.branch ?? ''].map((x) => Buffer.from(x, 'utf8'));
-    strings.push(s);
-    size += FIXED + s.reduce((n, b) => n + 2 + Math.min(b.length, 0xffff), 0) + e.raw.length;
+    size += FIXED + e.raw.length + 14;
+    size += strBytes(e.src) + strBytes(e.dst) + strBytes(e.callId) + strBytes(e.cseqMethod) + strBytes(e.method ?? '') + strBytes(e.label) + strBytes(e.branch ?? '');
   }
   const ab = new ArrayBuffer(size);
   const view = new DataView(ab);
-  const bytes = new Uint8Array(ab);
+  const buf = Buffer.from(ab);
   let o = 0;
-  events.forEach((e, i) => {
+  const str = (s: string): void => {
+    const n = buf.write(s, o + 2, Math.min(strBytes(s), 0xffff), 'utf8');
+    view.setUint16(o, n, true);
+    o += 2 + n;
+  };
+  for (const e of events) {
     view.setFloat64(o, e.tsUs, true);
     view.setUint8(o + 8, e.direction === 'out' ? 1 : 0);
     view.setUint8(o + 9, e.transport === 'tcp' ? 1 : 0);
@@ -35,16 +39,23 @@ export function encodeCaptureBatch(events: readonly SipCaptureEvent[]): ArrayBuf
     view.setUint32(o + 14, e.cseqSeq >>> 0, true);
     view.setUint32(o + 18, e.raw.length, true);
     o += FIXED;
-    for (const b of strings[i]!) {
-      const n = Math.min(b.length, 0xffff);
-      view.setUint16(o, n, true);
-      bytes.set(b.subarray(0, n), o + 2);
-      o += 2 + n;
-    }
-    bytes.set(e.raw, o);
+    str(e.src);
+    str(e.dst);
+    str(e.callId);
+    str(e.cseqMethod);
+    str(e.method ?? '');
+    str(e.label);
+    str(e.branch ?? '');
+    e.raw.copy(buf, o);
     o += e.raw.length;
-  });
-  return ab;
+  }
+  // A string cut at its 64 KiB cap may end short of a character: never leave slack the decoder would read as an event.
+  return o === size ? ab : ab.slice(0, o);
+}
+
+/** UTF-8 length, capped at what a u16 length prefix holds. */
+function strBytes(s: string): number {
+  return Math.min(Buffer.byteLength(s, 'utf8'), 0xffff);
 }
 
 export function decodeCaptureBatch(ab: ArrayBuffer): SipCaptureEvent[] {
