@@ -12,12 +12,25 @@ export async function freePort(): Promise<number> {
         s.close(() => resolve(p));
       });
     });
-    const tcpFree = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (tcpFree) return port;
+    if (await tcpFree(port)) return port;
   }
   throw new Error('no free port pair found');
+}
+
+/** Whether `port` on 127.0.0.1 is free for both UDP and TCP right now (for a port a test must predict). */
+export async function isPortFree(port: number): Promise<boolean> {
+  const udpFree = await new Promise<boolean>((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => resolve(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  return udpFree && (await tcpFree(port));
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }

@@ -32,40 +32,60 @@ export interface SippOptions {
 
 /** SIPp from Debian's sip-tester, run to completion; the summary comes from its -trace_stat CSV and screen. */
 export function runSipp(o: SippOptions): Promise<SippResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'callpath-sipp-'));
   const args = scenarioArgs(o.scenario);
   if (o.remote) args.push(o.remote);
-  args.push('-i', '127.0.0.1', '-p', String(o.port), '-t', o.transport ?? 'u1', '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'));
-  args.push('-trace_screen', '-screen_file', join(dir, 'screen.log'), '-trace_err', '-error_file', join(dir, 'errors.log'));
+  args.push('-i', '127.0.0.1', '-p', String(o.port), '-t', o.transport ?? 'u1');
   if (o.rate) args.push('-r', String(o.rate));
   if (o.calls) args.push('-m', String(o.calls));
   if (o.duration !== undefined) args.push('-d', String(o.duration));
   if (o.timeoutSec) args.push('-timeout', `${o.timeoutSec}s`, '-timeout_error');
   args.push(...(o.extra ?? []));
+  return runSippArgs(args, o.stop);
+}
+
+/**
+ * SIPp with exactly `args` (what follows `sipp` on a command line, e.g. a
+ * command the console prints), plus only the bookkeeping flags the summary
+ * reads (no keyboard, statistics CSV, screen and error files); run to completion.
+ */
+export function runSippArgs(args: readonly string[], stop?: AbortSignal): Promise<SippResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'callpath-sipp-'));
+  const all = [...args, ...bookkeeping(dir), '-trace_err', '-error_file', join(dir, 'errors.log')];
   return new Promise((resolve, reject) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sipp', all, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, ...summary(dir), stdout: out, dir }));
-    o.stop?.addEventListener('abort', () => child.kill('SIGUSR1'), { once: true });
+    stop?.addEventListener('abort', () => child.kill('SIGUSR1'), { once: true });
   });
 }
 
+export interface RunningSipp {
+  child: ChildProcess;
+  dir: string;
+  /** Its cumulative counts as of the last statistics dump (-fd 1: every second). */
+  counts(): Omit<SippResult, 'code' | 'stdout' | 'dir'>;
+  stop(): Promise<SippResult>;
+}
+
 /** A SIPp server left running (UAS); stop() kills it by PID. */
-export function startSipp(o: SippOptions): { child: ChildProcess; dir: string; stop(): Promise<SippResult> } {
+export function startSipp(o: SippOptions): RunningSipp {
+  return startSippArgs([...scenarioArgs(o.scenario), '-i', '127.0.0.1', '-p', String(o.port), '-t', o.transport ?? 'u1', ...(o.extra ?? [])]);
+}
+
+/** Like `runSippArgs`, left running (a UAS), with its message trace; stop() ends it by PID. */
+export function startSippArgs(args: readonly string[]): RunningSipp {
   const dir = mkdtempSync(join(tmpdir(), 'callpath-sipp-'));
-  const args = scenarioArgs(o.scenario);
-  args.push('-i', '127.0.0.1', '-p', String(o.port), '-t', o.transport ?? 'u1', '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1');
-  args.push('-trace_screen', '-screen_file', join(dir, 'screen.log'), '-trace_msg', '-message_file', join(dir, 'messages.log'));
-  args.push(...(o.extra ?? []));
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const all = [...args, ...bookkeeping(dir), '-fd', '1', '-trace_msg', '-message_file', join(dir, 'messages.log')];
+  const child = spawn('sipp', all, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   return {
     child,
     dir,
+    counts: () => summary(dir),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, ...summary(dir), stdout: out, dir });
@@ -74,6 +94,34 @@ export function startSipp(o: SippOptions): { child: ChildProcess; dir: string; s
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();
       }),
   };
+}
+
+/** A command line as the console prints it ("sipp -sn uac 127.0.0.1:5060 -r 10") → the arguments after `sipp`. */
+export function sippArgv(command: string): string[] {
+  const [bin, ...args] = command.trim().split(/\s+/);
+  if (bin !== 'sipp') throw new Error(`not a SIPp command: ${command}`);
+  return args;
+}
+
+/**
+ * One row of SIPp's scenario screen (-trace_screen), e.g. "----------> INVITE"
+ * (a UAS receiving it): how many it handled and how many retransmissions of it
+ * it counted. The first screen in the file; null when there is no such row.
+ */
+export function screenRow(dir: string, label: string): { messages: number; retrans: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'screen.log'), 'utf8');
+  } catch {
+    return null;
+  }
+  const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^\\s*${escaped}\\s+(?:E-RTD\\d+\\s+)?(\\d+)\\s+(\\d+)`, 'm').exec(text);
+  return m ? { messages: Number(m[1]), retrans: Number(m[2]) } : null;
+}
+
+function bookkeeping(dir: string): string[] {
+  return ['-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-trace_screen', '-screen_file', join(dir, 'screen.log')];
 }
 
 function scenarioArgs(s: string): string[] {
