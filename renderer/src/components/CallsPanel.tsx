@@ -1,8 +1,11 @@
-import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type UIEvent } from 'react';
-import type { CallSummary } from '../../../app/contract';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type UIEvent } from 'react';
+import type { CallSummary, LabSettings } from '../../../app/contract';
+import { useApi } from '../api';
 import { CALL_STATES, filterCalls, isFilterActive, parseThresholdMs, sortCalls, type CallFilter, type SortKey } from '../calls/query';
+import { sippHint } from '../calls/sippHint';
 import { clockTime, hostPortOf, usToMs } from '../format';
 import { useCalls } from '../store/calls';
+import { describeError } from '../store/live';
 import { useCallsView } from '../store/callsView';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
@@ -251,16 +254,80 @@ const CallRow = memo(function CallRow(props: { call: CallSummary; rowIndex: numb
 });
 
 function CallsEmpty({ loaded }: { loaded: boolean }) {
-  const proxy = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy'));
+  const api = useApi();
+  const endpoint = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.endpoint ?? null);
+  const state = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.state);
+  const since = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.sinceUs);
+  // The route is a setting, not part of the snapshot: read it now and whenever the proxy
+  // changes state (a new --route or --sip restarts it, from the dialog or the HTTP API).
+  const [settings, setSettings] = useState<{ ok: true; value: LabSettings } | { ok: false; error: string } | null>(null);
+  useEffect(() => {
+    let alive = true;
+    api.getSettings().then(
+      (value) => alive && setSettings({ ok: true, value }),
+      (err: unknown) => alive && setSettings({ ok: false, error: describeError(err) }),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [api, state, since]);
   if (!loaded) return <div className="empty">Loading calls…</div>;
-  const target = hostPortOf(proxy?.endpoint) ?? '127.0.0.1:5060';
-  const running = proxy?.state === 'running';
+  if (settings === null) return <div className="empty">Reading the lab settings…</div>;
+  if (!settings.ok) {
+    return (
+      <div className="empty" data-testid="calls-empty">
+        <p>No calls yet.</p>
+        <p className="error">Cannot read the lab settings: {settings.error}</p>
+      </div>
+    );
+  }
+  const configured = settings.value.sip.endsWith(':0') ? null : settings.value.sip;
+  const proxy = hostPortOf(endpoint) ?? configured ?? '127.0.0.1:5060';
+  const hint = sippHint(proxy, settings.value.route);
   return (
-    <div className="empty" data-testid="calls-empty">
+    <div className="empty" data-testid="calls-empty" data-mode={hint.mode}>
       <p>No calls yet.</p>
-      {running ? null : <p>Start the proxy with its toggle above, then:</p>}
-      <p>Point SIPp at the proxy:</p>
-      <code className="cmd">sipp -sn uac {target} -r 10</code>
+      {state === 'running' ? null : <p>Start the proxy with its toggle above, then:</p>}
+      <p>
+        {hint.mode === 'route'
+          ? `Point SIPp at the proxy (${proxy}); it routes to --route ${settings.value.route}. Start the UAS, then the UAC in a second terminal:`
+          : `No --route: the proxy (${proxy}) routes by Request-URI. Start the UAS, then in a second terminal a UAC that names it and sends to the proxy:`}
+      </p>
+      <ol className="cmd-list">
+        {hint.commands.map((c) => (
+          <li key={c.text}>
+            <span className="muted">{c.what}</span>
+            <div className="cmd-row">
+              <code className="cmd" data-testid="calls-empty-cmd" data-role={c.role}>
+                {c.text}
+              </code>
+              <CopyButton text={c.text} />
+            </div>
+          </li>
+        ))}
+      </ol>
     </div>
+  );
+}
+
+function CopyButton({ text }: { text: string }) {
+  const [done, setDone] = useState<'copied' | 'failed' | null>(null);
+  useEffect(() => {
+    if (done === null) return;
+    const t = setTimeout(() => setDone(null), 1500);
+    return () => clearTimeout(t);
+  }, [done]);
+  const copy = () => {
+    // No clipboard outside a secure context; the command text selects with one click instead (user-select: all).
+    if (!navigator.clipboard) return setDone('failed');
+    navigator.clipboard.writeText(text).then(
+      () => setDone('copied'),
+      () => setDone('failed'),
+    );
+  };
+  return (
+    <button type="button" className="btn btn-ghost" data-testid="calls-empty-copy" data-state={done ?? 'idle'} title="Copy the command" aria-label={`Copy ${text}`} onClick={copy}>
+      {done === 'copied' ? 'copied' : done === 'failed' ? 'select it to copy' : 'copy'}
+    </button>
   );
 }
