@@ -156,6 +156,8 @@ export const LadderBody = memo(function LadderBody({ model, rows, timeMode, sele
         <Arrow
           key={a.index}
           arrow={a}
+          src={model.columns[a.from]?.endpoint}
+          dst={model.columns[a.to]?.endpoint}
           time={formatArrowTime(timeMode, a.tsUs, start, row === 0 ? null : model.arrows[row - 1]!.tsUs)}
           selected={a.index === selected}
           diffBase={a.index === diffBase}
@@ -174,6 +176,9 @@ function ladderWidth(model: LadderModel): number {
 
 const Arrow = memo(function Arrow(props: {
   arrow: LadderArrow;
+  /** Column endpoints ("address:port") the arrow goes from and to. */
+  src: string | undefined;
+  dst: string | undefined;
   time: string;
   selected: boolean;
   diffBase: boolean;
@@ -217,6 +222,8 @@ const Arrow = memo(function Arrow(props: {
       data-testid="ladder-arrow"
       data-label={a.label}
       data-index={a.index}
+      data-src={props.src}
+      data-dst={props.dst}
       data-retransmission={a.retransmission ? 'true' : 'false'}
       data-selected={props.selected ? 'true' : 'false'}
       data-diff-base={props.diffBase ? 'true' : undefined}
