@@ -9,7 +9,7 @@ test('with --route the UAS listens on the route target and the UAC sends to the 
   assert.deepEqual(texts('127.0.0.1:5060', '127.0.0.1:5090'), ['uas: sipp -sn uas -i 127.0.0.1 -p 5090', 'uac: sipp -sn uac 127.0.0.1:5060 -r 10']);
 });
 
-test('without --route the UAC names the UAS in its Request-URI and sends to the proxy with -rsa, so routing by Request-URI does not loop', () => {
+test('without --route the UAC names the UAS in its Request-URI and sends to the proxy with -rsa, so routing by Request-URI reaches the UAS, not the proxy itself', () => {
   assert.equal(sippHint('127.0.0.1:5060', '').mode, 'request-uri');
   assert.deepEqual(texts('127.0.0.1:5060', ''), ['uas: sipp -sn uas -i 127.0.0.1 -p 5090', 'uac: sipp -sn uac 127.0.0.1:5090 -rsa 127.0.0.1:5060 -r 10']);
 });
