@@ -748,14 +748,12 @@ export class ProxyCore {
   }
 
   /**
-   * Stamps an outgoing message when it has left. Node's dgram resolves the
-   * destination on the next tick even for an IP literal, so the datagram goes
-   * out after the rest of this handler; a stamp taken now would be early by
-   * however long that takes (up to ms for an INVITE). This tick is queued
-   * after the send's.
+   * Stamps an outgoing message once it has left: the UDP transport sends
+   * inside `send()` (its lookup answers IP literals at once, see udp.ts) and
+   * TCP hands the bytes to the socket there, so the stamp is taken after it.
    */
   private captureSent(to: { transport: 'udp' | 'tcp'; address: string; port: number }, meta: CaptureMeta, bytes: Buffer, retrans: boolean): void {
-    process.nextTick(() => this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', to.transport, this.selfKey, peerKey(to), meta, bytes, retrans)));
+    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', to.transport, this.selfKey, peerKey(to), meta, bytes, retrans));
   }
 
   private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
