@@ -133,40 +133,49 @@ function AliasInput({ endpoint, initial, onDone }: { endpoint: string; initial: 
 }
 
 /**
- * The arrows, windowed: only the rows in view (and a few either side) are in
- * the DOM, so a 10,000-message ladder costs what a screenful does. The SVG
- * keeps the full height so the scroll bar tells the truth.
+ * The arrows, windowed: only the rows in view (and a few either side) are
+ * drawn, in an SVG no taller than the window and placed where those rows
+ * are, inside a spacer as tall as the whole ladder (so the scroll bar tells
+ * the truth). A 10,000-message ladder then costs what a screenful does — in
+ * the DOM, and in hit testing and painting, which a 260,000 px SVG made slow.
  */
 export const LadderBody = memo(function LadderBody({ model, rows, timeMode, selected, diffBase, titleOf, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
   const height = model.arrows.length * ROW_H + PAD_BOTTOM;
   const start = model.startUs ?? 0;
+  const top = rows.start * ROW_H;
+  const windowH = Math.max(0, (rows.end - rows.start) * ROW_H) + PAD_BOTTOM;
   const drawn: { arrow: LadderArrow; row: number }[] = [];
   for (let i = rows.start; i < rows.end; i++) drawn.push({ arrow: model.arrows[i]!, row: i });
   if (selected !== null) {
+    // The selected arrow stays in the DOM even out of view (it may hold focus); the SVG clips it.
     const row = model.arrows.findIndex((a) => a.index === selected);
     if (row >= 0 && (row < rows.start || row >= rows.end)) drawn.push({ arrow: model.arrows[row]!, row });
   }
   return (
-    <svg className="ladder-body" width={width} height={height} data-testid="ladder" data-rows={model.arrows.length}>
-      {model.columns.map((c) => (
-        <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={0} y2={height} className="ladder-lifeline" />
-      ))}
-      {drawn.map(({ arrow: a, row }) => (
-        <Arrow
-          key={a.index}
-          arrow={a}
-          src={model.columns[a.from]?.endpoint}
-          dst={model.columns[a.to]?.endpoint}
-          time={formatArrowTime(timeMode, a.tsUs, start, row === 0 ? null : model.arrows[row - 1]!.tsUs)}
-          selected={a.index === selected}
-          diffBase={a.index === diffBase}
-          title={titleOf(a.index)}
-          onSelect={onSelect}
-          onCursor={onCursor}
-        />
-      ))}
-    </svg>
+    <div className="ladder-body" style={{ width, height }} data-testid="ladder" data-rows={model.arrows.length}>
+      <svg className="ladder-window" width={width} height={windowH} style={{ transform: `translateY(${top}px)` }}>
+        <g transform={`translate(0 ${-top})`}>
+          {model.columns.map((c) => (
+            <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={top} y2={top + windowH} className="ladder-lifeline" />
+          ))}
+          {drawn.map(({ arrow: a, row }) => (
+            <Arrow
+              key={a.index}
+              arrow={a}
+              src={model.columns[a.from]?.endpoint}
+              dst={model.columns[a.to]?.endpoint}
+              time={formatArrowTime(timeMode, a.tsUs, start, row === 0 ? null : model.arrows[row - 1]!.tsUs)}
+              selected={a.index === selected}
+              diffBase={a.index === diffBase}
+              title={titleOf(a.index)}
+              onSelect={onSelect}
+              onCursor={onCursor}
+            />
+          ))}
+        </g>
+      </svg>
+    </div>
   );
 });
 
