@@ -7,9 +7,33 @@ const MARGIN = { top: 6, right: 8, bottom: 0, left: 0 };
 const TICK = { fontSize: 10 };
 const LEGEND_STYLE = { fontSize: 11 };
 const formatT = (t: number) => `${Math.round(t)}s`;
+const formatN = (v: number) => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
+
+/** What recharts passes a custom tick (the part we use). */
+interface TickProps {
+  x: number | string;
+  y: number | string;
+  textAnchor: 'start' | 'middle' | 'end' | 'inherit';
+  payload: { value: unknown };
+}
+/**
+ * Axis labels as plain <text>: recharts' own Text measures every word in the
+ * DOM (a forced layout per label per redraw) to wrap labels that never wrap.
+ */
+function tickOf(format: (v: number) => string, dy: number) {
+  return function Tick({ x, y, textAnchor, payload }: TickProps) {
+    return (
+      <text x={x} y={y} dy={dy} textAnchor={textAnchor} fontSize={TICK.fontSize} className="chart-tick">
+        {typeof payload.value === 'number' ? format(payload.value) : String(payload.value)}
+      </text>
+    );
+  };
+}
+const X_TICK = tickOf(formatT, 10);
+const Y_TICK = tickOf(formatN, 3);
 const formatTooltipLabel = (t: unknown) => `t = ${typeof t === 'number' ? t.toFixed(1) : String(t)} s`;
 
-/** 100 Trying p99 and calls/s over the last ~2 minutes of batches. */
+/** 100 Trying p99 and calls/s over the last ~2 minutes, one point a second. */
 export function LiveChart() {
   const data = useSnapshot((s) => s.history);
   return (
@@ -25,9 +49,10 @@ const Chart = memo(function Chart({ data }: { data: MetricPoint[] }) {
     <ResponsiveContainer width="100%" height="100%">
       <LineChart data={data} margin={MARGIN}>
         <CartesianGrid strokeDasharray="2 4" className="chart-grid" />
-        <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={formatT} tick={TICK} minTickGap={24} allowDecimals={false} />
-        <YAxis yAxisId="ms" tick={TICK} width={40} />
-        <YAxis yAxisId="cps" orientation="right" tick={TICK} width={36} />
+        {/* interval={0}: show the (few, nice) ticks as computed instead of measuring label text in the DOM on every redraw. */}
+        <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tick={X_TICK} interval={0} tickCount={5} allowDecimals={false} />
+        <YAxis yAxisId="ms" tick={Y_TICK} width={40} interval={0} tickCount={4} />
+        <YAxis yAxisId="cps" orientation="right" tick={Y_TICK} width={36} interval={0} tickCount={4} />
         <Tooltip labelFormatter={formatTooltipLabel} isAnimationActive={false} />
         <Legend wrapperStyle={LEGEND_STYLE} />
         <Line yAxisId="ms" name="100 Trying p99 ms" dataKey="trying100P99Ms" stroke="var(--chart-a)" dot={false} isAnimationActive={false} strokeWidth={1.5} />

@@ -10,8 +10,14 @@ export interface MetricPoint {
   trying100P99Ms: number;
 }
 
-/** ~2 minutes of batches at 4 per second. */
-export const HISTORY_POINTS = 480;
+/** ~2 minutes at one point per second. */
+export const HISTORY_POINTS = 120;
+/**
+ * The chart keeps one point per this many seconds, though batches come 4
+ * times a second: a recharts redraw (path lengths, axis ticks) is the UI's
+ * biggest single cost, so it happens once a second, not per batch.
+ */
+export const HISTORY_STEP_S = 1;
 
 interface SnapshotSlice {
   snapshot: Snapshot | null;
@@ -35,7 +41,9 @@ export const useSnapshot = create<SnapshotSlice>()((set, get) => ({
   history: [],
   apply(snapshot, points) {
     const prev = get().history;
-    const history = points.length === 0 ? prev : appendWindow(prev, points, HISTORY_POINTS);
+    const last = prev[prev.length - 1];
+    const fresh = last === undefined ? points.slice(-1) : points.filter((p) => p.t >= last.t + HISTORY_STEP_S || p.t < last.t);
+    const history = fresh.length === 0 ? prev : appendWindow(prev, fresh.slice(-1), HISTORY_POINTS);
     // Time going backwards means the engine restarted: its history starts over.
     for (let i = history.length - 1; i > 0; i--) {
       if (history[i]!.t < history[i - 1]!.t) {
