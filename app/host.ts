@@ -42,7 +42,7 @@ export const EXPORT_SCHEMA_VERSION = 1;
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
 /** Changed calls carried per batch; more are announced by `callsOmitted`. */
-export const BATCH_MAX_CALLS = 200;
+export const BATCH_MAX_CALLS = 2_000;
 const DEFAULT_LIST_LIMIT = 200;
 
 export type BatchListener = (batch: LiveBatch) => void;
