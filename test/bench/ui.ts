@@ -7,13 +7,15 @@
  *   - frame intervals measured in the page (requestAnimationFrame);
  *   - renderer JS heap after a forced GC, sampled over MEMORY_MINUTES with
  *     traffic still flowing and the ladder still scrolling (its slope).
- * Targets: no long task over 50 ms, p95 frame under 16 ms (a 60 Hz frame
- * is 16.7 ms), memory flat. There is no reference tool for a UI; the
+ * Targets: no long task over 50 ms, p95 frame under 16 ms — read as the
+ * main-thread work per frame (frame_work_ms); the rAF interval is printed
+ * too (frame_interval_ms: 16.7 at 60 Hz is perfect pacing) — and memory flat. There is no reference tool for a UI; the
  * figures stand alone. Args: [SECONDS=30] [MEMORY_MINUTES=10] [RATE=1000].
  * Progress on stderr, one JSON line last on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { CDPSession, Page } from 'playwright-core';
 import { pcapFile, type PcapMessage } from '../../engine/capture/pcap';
@@ -44,7 +46,7 @@ function longCallPcap(callId: string): Buffer {
 }
 
 async function startLabProcess(sipPort: number, uasPort: number, uiPort: number): Promise<{ child: ChildProcess; base: string }> {
-  const args = ['--import', 'tsx', 'app/lab/cli.ts', '--sip', `127.0.0.1:${sipPort}`, '--route', `127.0.0.1:${uasPort}`, '--ui', `127.0.0.1:${uiPort}`, '--token', TOKEN, '--redis', 'off', '--ng', 'off', '--max-call-messages', String(LADDER_MESSAGES)];
+  const args = ['--import', 'tsx', 'app/lab/cli.ts', '--sip', `127.0.0.1:${sipPort}`, '--route', `127.0.0.1:${uasPort}`, '--ui', `127.0.0.1:${uiPort}`, '--token', TOKEN, '--rtp', '127.0.0.1:20000-20999', '--redis', 'off', '--ng', 'off', '--max-call-messages', String(LADDER_MESSAGES)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -64,8 +66,9 @@ interface TraceEvent {
   ph: string;
   pid: number;
   tid: number;
+  ts: number;
   dur?: number;
-  args?: { name?: string };
+  args?: { name?: string; data?: { functionName?: string; url?: string; type?: string } };
 }
 
 async function traceWhile(cdp: CDPSession, work: () => Promise<void>): Promise<TraceEvent[]> {
@@ -88,11 +91,52 @@ async function traceWhile(cdp: CDPSession, work: () => Promise<void>): Promise<T
   return Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
 }
 
-/** Top-level tasks (RunTask) of the renderer's main thread, in ms. */
-function mainThreadTasks(events: TraceEvent[]): number[] {
+/** Top-level tasks (RunTask) of the renderer's main thread. */
+function mainThreadTasks(events: TraceEvent[]): TraceEvent[] {
   const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
   if (!main) return [];
-  return events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && e.pid === main.pid && e.tid === main.tid && e.dur !== undefined).map((e) => e.dur! / 1000);
+  return events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && e.pid === main.pid && e.tid === main.tid && e.dur !== undefined);
+}
+
+/**
+ * Main-thread work per frame, ms: the RunTask time between consecutive
+ * animation-frame callbacks (the page runs one every frame). This is the
+ * "frame time" the 16 ms budget is about; the rAF interval itself cannot go
+ * below the 16.7 ms of a 60 Hz vsync.
+ */
+function frameWork(events: TraceEvent[], tasks: TraceEvent[]): number[] {
+  if (tasks.length === 0) return [];
+  const { pid, tid } = tasks[0]!;
+  const marks = events.filter((e) => e.ph === 'X' && e.name === 'FireAnimationFrame' && e.pid === pid && e.tid === tid).map((e) => e.ts).sort((a, b) => a - b);
+  const sorted = [...tasks].sort((a, b) => a.ts - b.ts);
+  const out: number[] = [];
+  let t = 0;
+  for (let i = 0; i + 1 < marks.length; i++) {
+    const from = marks[i]!;
+    const to = marks[i + 1]!;
+    let busy = 0;
+    while (t < sorted.length && sorted[t]!.ts + sorted[t]!.dur! <= from) t++;
+    for (let j = t; j < sorted.length && sorted[j]!.ts < to; j++) {
+      const e = sorted[j]!;
+      busy += Math.max(0, Math.min(to, e.ts + e.dur!) - Math.max(from, e.ts));
+    }
+    out.push(busy / 1000);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** What the long tasks spent their time in: trace events nested in them, by name (and event type), ms. */
+function longTaskBreakdown(events: TraceEvent[], long: TraceEvent[]): Record<string, number> {
+  if (long.length === 0) return {};
+  const { pid, tid } = long[0]!;
+  const totals = new Map<string, number>();
+  for (const e of events) {
+    if (e.ph !== 'X' || e.pid !== pid || e.tid !== tid || e.name === 'RunTask' || e.dur === undefined) continue;
+    if (!long.some((t) => e.ts >= t.ts && e.ts + e.dur! <= t.ts + t.dur!)) continue;
+    const what = e.args?.data?.type ? `${e.name}:${e.args.data.type}` : e.name;
+    totals.set(what, (totals.get(what) ?? 0) + e.dur / 1000);
+  }
+  return Object.fromEntries([...totals].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, r2(v)]));
 }
 
 /** Scrolls the ladder with the mouse wheel, down to the end and back, for `ms`. */
@@ -157,28 +201,37 @@ export async function main(args: string[]): Promise<void> {
     log('ladder open; tracing while scrolling');
 
     const cdp = await page.context().newCDPSession(page);
-    await page.evaluate(() => {
-      const w = window as unknown as { __frames: number[] };
-      w.__frames = [];
+    // As a string: tsx would wrap a named inner function in __name(), which the page does not have.
+    await page.evaluate(`(() => {
+      window.__frames = [];
       let last = performance.now();
-      const tick = (t: number) => {
-        w.__frames.push(t - last);
-        last = t;
-        requestAnimationFrame(tick);
-      };
+      const tick = (t) => { window.__frames.push(t - last); last = t; requestAnimationFrame(tick); };
       requestAnimationFrame(tick);
-    });
+    })()`);
     let wheels = 0;
+    // UI_BENCH_PROFILE=FILE also records a JavaScript CPU profile of the page while scrolling (open it in Chromium DevTools).
+    const profile = process.env.UI_BENCH_PROFILE;
+    await cdp.send('Performance.enable');
+    if (profile) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     const events = await traceWhile(cdp, async () => {
       wheels = await scrollLadder(page, seconds * 1000);
     });
-    const frames = (await page.evaluate(() => (window as unknown as { __frames: number[] }).__frames.splice(0))).slice(1).sort((a, b) => a - b);
-    const tasks = mainThreadTasks(events).sort((a, b) => a - b);
+    if (profile) {
+      const { profile: p } = await cdp.send('Profiler.stop');
+      writeFileSync(profile, JSON.stringify(p));
+      log(`CPU profile written to ${profile}`);
+    }
+    const frames = ((await page.evaluate('window.__frames.splice(0)')) as number[]).slice(1).sort((a, b) => a - b);
+    if (process.env.UI_BENCH_TRACE) writeFileSync(process.env.UI_BENCH_TRACE, JSON.stringify(events));
+    const taskEvents = mainThreadTasks(events);
+    const tasks = taskEvents.map((e) => e.dur! / 1000).sort((a, b) => a - b);
     const longTasks = tasks.filter((d) => d > 50);
-    const { metrics } = await cdp.send('Performance.getMetrics').catch(async () => {
-      await cdp.send('Performance.enable');
-      return cdp.send('Performance.getMetrics');
-    });
+    const breakdown = longTaskBreakdown(events, taskEvents.filter((e) => e.dur! > 50_000));
+    const work = frameWork(events, taskEvents);
+    const { metrics } = await cdp.send('Performance.getMetrics');
     const nodes = metrics.find((m) => m.name === 'Nodes')?.value ?? null;
     const listed = Number(await page.getByTestId('calls-count').textContent());
     log(`trace: ${tasks.length} tasks, ${longTasks.length} over 50 ms; ${frames.length} frames`);
@@ -211,15 +264,18 @@ export async function main(args: string[]): Promise<void> {
       tasks: tasks.length,
       long_tasks_over_50ms: longTasks.length,
       max_task_ms: r2(tasks[tasks.length - 1] ?? 0),
+      long_task_time_in: breakdown,
       task_p99_ms: r2(pct(tasks, 99)),
       frames: frames.length,
-      frame_ms: { p50: r2(pct(frames, 50)), p95: r2(pct(frames, 95)), p99: r2(pct(frames, 99)), max: r2(frames[frames.length - 1] ?? 0) },
+      frame_work_ms: { p50: r2(pct(work, 50)), p95: r2(pct(work, 95)), p99: r2(pct(work, 99)), max: r2(work[work.length - 1] ?? 0) },
+      frame_interval_ms: { p50: r2(pct(frames, 50)), p95: r2(pct(frames, 95)), p99: r2(pct(frames, 99)), max: r2(frames[frames.length - 1] ?? 0) },
+      frames_dropped_pct: r2((100 * frames.filter((f) => f > 16.7 * 1.5).length) / Math.max(1, frames.length)),
       memory_minutes: memoryMinutes,
       heap_mb: heap,
       heap_slope_mb_per_min: slope,
       targets: {
         no_long_task_over_50ms: longTasks.length === 0,
-        frame_p95_under_16ms: pct(frames, 95) < 16.7,
+        frame_p95_under_16ms: pct(work, 95) < 16,
         memory_flat: memoryMinutes > 0 ? Math.abs(slope) < 0.5 : null,
       },
     };
