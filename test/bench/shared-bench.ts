@@ -18,8 +18,15 @@ export function labCommand(flags: string): string {
   return `cd ${ROOT} && exec ${node} --import tsx app/lab/cli.ts ${flags}`;
 }
 
+export type Json = Record<string, unknown>;
+
 /** Runs a harness script; progress goes to our stderr; resolves with its last stdout line parsed. */
-export function runScript(script: string, args: string[], env: Record<string, string>): Promise<Record<string, unknown> | null> {
+export async function runScript(script: string, args: string[], env: Record<string, string>): Promise<Json | null> {
+  return (await runScriptAll(script, args, env)).last;
+}
+
+/** Like runScript, and also every per-run JSON line the script printed ("kamailio: {…}", "sut: {…}", "rate 500: {…}"). */
+export function runScriptAll(script: string, args: string[], env: Record<string, string>): Promise<{ last: Json | null; runs: { tag: string; run: Json }[] }> {
   return new Promise((resolveRun) => {
     const child = spawn('bash', [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -28,12 +35,24 @@ export function runScript(script: string, args: string[], env: Record<string, st
       process.stderr.write(d);
     });
     child.on('exit', () => {
-      const last = out.trim().split('\n').pop() ?? '';
-      try {
-        resolveRun(JSON.parse(last) as Record<string, unknown>);
-      } catch {
-        resolveRun(null);
+      const lines = out.trim().split('\n');
+      const runs: { tag: string; run: Json }[] = [];
+      for (const l of lines) {
+        const m = /^([a-z][\w ]*): (\{.*\})$/.exec(l);
+        if (!m) continue;
+        try {
+          runs.push({ tag: m[1]!, run: JSON.parse(m[2]!) as Json });
+        } catch {
+          // not a run line
+        }
       }
+      let last: Json | null = null;
+      try {
+        last = JSON.parse(lines[lines.length - 1] ?? '') as Json;
+      } catch {
+        last = null;
+      }
+      resolveRun({ last, runs });
     });
   });
 }
