@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import type { CallDetail, ComponentStatus, Snapshot } from '../../app/contract';
 import { ensureRendererBuilt } from '../../app/lab/renderer-bundle';
 import { openBrowser } from '../helpers/browser';
+import { drawnArrows } from '../helpers/console';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
@@ -435,18 +436,7 @@ test('INVITE retransmissions (the same bytes sent 3× to the proxy) are drawn da
   await row.click();
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, detail.messages.length, { timeout: 10_000 });
 
-  const drawn = await page.locator('[data-testid="ladder-arrow"]').evaluateAll((els) => {
-    const probe = document.createElement('span');
-    probe.style.color = 'var(--warn)';
-    document.body.append(probe);
-    const warn = getComputedStyle(probe).color;
-    probe.remove();
-    return els.map((e) => {
-      const line = e.querySelector('.ladder-line')!;
-      const cs = getComputedStyle(line);
-      return { index: Number(e.getAttribute('data-index')), rtx: e.getAttribute('data-retransmission'), dash: cs.strokeDasharray, warn: cs.stroke === warn };
-    });
-  });
+  const drawn = await drawnArrows(page);
   const rtxIdx = new Set(rtx.map((m) => m.index));
   for (const a of drawn) {
     if (rtxIdx.has(a.index)) {

@@ -1,19 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { ApplySettingsResult, CallDetail, CallSummary } from '../../app/contract';
-import { ensureRendererBuilt } from '../../app/lab/renderer-bundle';
 import { suggestedUasPort } from '../../renderer/src/calls/sippHint';
-import { openBrowser } from '../helpers/browser';
-import { startLab, type RunningLab } from '../helpers/lab';
+import type { openBrowser } from '../helpers/browser';
+import { ARTIFACTS, openConsole, type OpenConsole } from '../helpers/console';
+import type { RunningLab } from '../helpers/lab';
 import { freePort, isPortFree } from '../helpers/ports';
 import { runSippArgs, sippArgv, startSippArgs, type SippResult } from '../helpers/sipp';
 
 // The empty calls list prints the SIPp commands that put calls through the proxy;
 // these tests run what it prints, as printed, and check that the calls succeed.
 
-const ARTIFACTS = 'test/artifacts';
+let c: OpenConsole;
 let lab: RunningLab;
 let browser: Awaited<ReturnType<typeof openBrowser>>;
 let page: Page;
@@ -29,9 +28,6 @@ interface Commands {
 }
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const built = await ensureRendererBuilt(() => undefined);
-  assert.ok(built.ok, built.ok ? '' : built.error);
   for (let i = 0; ; i++) {
     sipPort = await freePort();
     uasPort = suggestedUasPort(sipPort);
@@ -40,20 +36,16 @@ before(async () => {
   }
   routePort = await freePort();
   // An explicit SIP port: the RTP range sits below the ephemeral ports so the two cannot clash.
-  lab = await startLab({ sip: { host: '127.0.0.1', port: sipPort }, rtp: { host: '127.0.0.1', min: 20000, max: 20999 } });
-  browser = await openBrowser();
-  page = browser.page;
+  c = await openConsole({ sip: { host: '127.0.0.1', port: sipPort }, rtp: { host: '127.0.0.1', min: 20000, max: 20999 } });
+  ({ lab, browser, page } = c);
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: lab.base });
-  await page.goto(`${lab.base}/?token=${lab.token}`);
-  await page.locator('[data-testid="toggle-proxy"][data-state="running"]').waitFor({ timeout: 15_000 });
 });
 
 after(async () => {
-  await browser?.close();
-  await lab?.stop();
+  await c?.close();
 });
 
-const auth = () => ({ Authorization: `Bearer ${lab.token}` });
+const auth = () => c.auth();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function shownCommands(mode: 'route' | 'request-uri'): Promise<Commands> {
@@ -129,16 +121,22 @@ test('a --route applied while the list is empty (settings API) turns the hint in
   await page.screenshot({ path: `${ARTIFACTS}/console-empty-route.png` });
 });
 
-test('the --route commands, run as printed, put three calls through the proxy to the UAS at the route target', { timeout: 60_000 }, async () => {
-  assert.ok(printed.route, 'the route hint was read');
+/** Runs printed commands (3 calls) and returns the new calls, each checked to have succeeded at both SIPp ends and in the proxy. */
+async function threeCallsAsPrinted(cmds: Commands): Promise<CallDetail[]> {
   const before = new Set((await listCalls()).map((c) => c.callId));
-  const r = await runPrinted(printed.route);
+  const r = await runPrinted(cmds);
   assert.deepEqual([r.uac.successful, r.uac.failed], [3, 0], r.uac.stdout);
   assert.deepEqual([r.uas[0]!.successful, r.uas[0]!.unexpected], [3, 0], r.uas[0]!.stdout);
   const calls = await newCalls(before);
   assert.equal(calls.length, 3);
+  for (const c of calls) assert.deepEqual([c.state, c.finalStatus], ['terminated', 200], c.callId);
+  return calls;
+}
+
+test('the --route commands, run as printed, put three calls through the proxy to the UAS at the route target', { timeout: 60_000 }, async () => {
+  assert.ok(printed.route, 'the route hint was read');
+  const calls = await threeCallsAsPrinted(printed.route);
   for (const c of calls) {
-    assert.deepEqual([c.state, c.finalStatus], ['terminated', 200], c.callId);
     assert.ok(c.messages.some((m) => m.method === 'INVITE' && m.direction === 'out' && m.dst === `127.0.0.1:${routePort}`), `${c.callId}: the proxy forwarded the INVITE to the route target`);
   }
   // The list replaces the hint as soon as calls exist.
@@ -149,14 +147,9 @@ test('the --route commands, run as printed, put three calls through the proxy to
 test('without --route again, the no-route commands run as printed put three calls through the proxy by Request-URI; a UAC naming the proxy itself gets no route (404)', { timeout: 60_000 }, async () => {
   assert.ok(printed.noRoute, 'the no-route hint was read');
   await setRoute('');
-  const before = new Set((await listCalls()).map((c) => c.callId));
-  const r = await runPrinted(printed.noRoute);
-  assert.deepEqual([r.uac.successful, r.uac.failed], [3, 0], r.uac.stdout);
-  assert.deepEqual([r.uas[0]!.successful, r.uas[0]!.unexpected], [3, 0], r.uas[0]!.stdout);
-  const calls = await newCalls(before);
-  assert.equal(calls.length, 3);
+  const earlier = new Set((await listCalls()).map((c) => c.callId));
+  const calls = await threeCallsAsPrinted(printed.noRoute);
   for (const c of calls) {
-    assert.deepEqual([c.state, c.finalStatus], ['terminated', 200], c.callId);
     const inviteIn = c.messages.find((m) => m.method === 'INVITE' && m.direction === 'in')!;
     assert.equal(inviteIn.dst, `127.0.0.1:${sipPort}`, 'the UAC sent to the proxy');
     assert.match(inviteIn.text, new RegExp(`^INVITE sip:[^@\\s]+@127\\.0\\.0\\.1:${uasPort} SIP/2\\.0`), 'its Request-URI names the UAS');
@@ -166,7 +159,7 @@ test('without --route again, the no-route commands run as printed put three call
   // Why the hint does not say `sipp -sn uac PROXY` here: that Request-URI is the proxy itself.
   const loop = await runSippArgs(['-sn', 'uac', `127.0.0.1:${sipPort}`, '-i', '127.0.0.1', '-m', '1', '-timeout', '10s', '-timeout_error']);
   assert.equal(loop.successful, 0, loop.stdout);
-  const [looped] = await newCalls(new Set([...before, ...calls.map((c) => c.callId)]));
+  const [looped] = await newCalls(new Set([...earlier, ...calls.map((c) => c.callId)]));
   assert.ok(looped, 'the looping call was captured');
   const labels = looped.messages.map((m) => `${m.direction} ${m.label}`);
   assert.equal(looped.finalStatus, 404, labels.join(', '));

@@ -1,12 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { CallDetail, CallSummary } from '../../app/contract';
-import { ensureRendererBuilt } from '../../app/lab/renderer-bundle';
-import { openBrowser } from '../helpers/browser';
-import { startLab, type RunningLab } from '../helpers/lab';
+import { ARTIFACTS, drawnArrows, openConsole, type OpenConsole } from '../helpers/console';
+import type { RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, screenRow, startSipp } from '../helpers/sipp';
 
@@ -14,9 +12,8 @@ import { runSipp, screenRow, startSipp } from '../helpers/sipp';
 // a late-answering SIPp UAS makes the proxy's own Timer A fire, and a stream of
 // SIPp calls runs while a finished call's ladder is open.
 
-const ARTIFACTS = 'test/artifacts';
+let c: OpenConsole;
 let lab: RunningLab;
-let browser: Awaited<ReturnType<typeof openBrowser>>;
 let page: Page;
 let uasPort: number;
 let proxyAddr: string;
@@ -24,54 +21,23 @@ let uasAddr: string;
 let slowCallId: string;
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const built = await ensureRendererBuilt(() => undefined);
-  assert.ok(built.ok, built.ok ? '' : built.error);
   uasPort = await freePort();
-  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }], timers: { t1: 100, t2: 4000, t4: 5000 } });
+  c = await openConsole({ route: [{ host: '127.0.0.1', port: uasPort }], timers: { t1: 100, t2: 4000, t4: 5000 } });
+  ({ lab, page } = c);
   proxyAddr = `127.0.0.1:${lab.sipPort}`;
   uasAddr = `127.0.0.1:${uasPort}`;
-  browser = await openBrowser();
-  page = browser.page;
-  await page.goto(`${lab.base}/?token=${lab.token}`);
-  await page.locator('[data-testid="toggle-proxy"][data-state="running"]').waitFor({ timeout: 15_000 });
 });
 
 after(async () => {
-  await browser?.close();
-  await lab?.stop();
+  await c?.close();
 });
 
-const auth = () => ({ Authorization: `Bearer ${lab.token}` });
+const auth = () => c.auth();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/sipp/${name}`, import.meta.url));
 
 async function callDetail(callId: string): Promise<CallDetail> {
   return (await (await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: auth() })).json()) as CallDetail;
-}
-
-/** Every drawn arrow as the user sees it: what, from where to where, and how its line is stroked. */
-async function drawnArrows() {
-  return page.locator('[data-testid="ladder-arrow"]').evaluateAll((els) => {
-    const probe = document.createElement('span');
-    probe.style.color = 'var(--warn)';
-    document.body.append(probe);
-    const warn = getComputedStyle(probe).color;
-    probe.remove();
-    return els.map((e) => {
-      const cs = getComputedStyle(e.querySelector('.ladder-line')!);
-      return {
-        index: Number(e.getAttribute('data-index')),
-        label: e.getAttribute('data-label'),
-        src: e.getAttribute('data-src'),
-        dst: e.getAttribute('data-dst'),
-        rtx: e.getAttribute('data-retransmission'),
-        title: e.querySelector('title')?.textContent ?? '',
-        dash: cs.strokeDasharray,
-        warn: cs.stroke === warn,
-      };
-    });
-  });
 }
 
 test('a SIPp UAS that answers late makes the proxy retransmit its INVITE (Timer A); the ladder draws those arrows dashed in the warning colour, in captured order, and counts them', { timeout: 60_000 }, async () => {
@@ -109,7 +75,7 @@ test('a SIPp UAS that answers late makes the proxy retransmit its INVITE (Timer 
   await row.waitFor({ timeout: 10_000 });
   await row.click();
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, detail.messages.length, { timeout: 10_000 });
-  const drawn = await drawnArrows();
+  const drawn = await drawnArrows(page);
   assert.deepEqual(
     drawn.map((a) => [a.index, a.label, a.src, a.dst, a.rtx]),
     detail.messages.map((m) => [m.index, m.label, m.src, m.dst, String(m.retransmission)]),
@@ -194,7 +160,7 @@ test('the light theme keeps the retransmissions dashed, in its own warning colou
   try {
     await page.locator('html[data-theme="light"]').waitFor({ timeout: 5_000 });
     assert.notEqual(await bg(), darkBg);
-    const light = await drawnArrows();
+    const light = await drawnArrows(page);
     for (const a of light.filter((x) => x.rtx === 'true')) {
       assert.notEqual(a.dash, 'none');
       assert.ok(a.warn, `arrow ${a.index} uses the light theme's --warn`);

@@ -1,69 +1,32 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { LabSettings, Snapshot } from '../../app/contract';
-import { ensureRendererBuilt } from '../../app/lab/renderer-bundle';
-import { openBrowser } from '../helpers/browser';
-import { startLab, type RunningLab } from '../helpers/lab';
+import { ARTIFACTS, openConsole, type OpenConsole } from '../helpers/console';
+import type { RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
-import { RawUdp, isResponse, sipMessage } from '../helpers/raw-udp';
+import { proxyAnswersOn } from '../helpers/raw-udp';
 
-const ARTIFACTS = 'test/artifacts';
+let c: OpenConsole;
 let lab: RunningLab;
-let browser: Awaited<ReturnType<typeof openBrowser>>;
 let page: Page;
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const built = await ensureRendererBuilt(() => undefined);
-  assert.ok(built.ok, built.ok ? '' : built.error);
   // An RTP range below the ephemeral ports freePort() hands out, so a new SIP port never clashes with it.
-  lab = await startLab({ rtp: { host: '127.0.0.1', min: 20000, max: 20999 } });
-  browser = await openBrowser();
-  page = browser.page;
-  await page.goto(`${lab.base}/?token=${lab.token}`);
-  await page.locator('[data-testid="toggle-proxy"][data-state="running"]').waitFor({ timeout: 15_000 });
+  c = await openConsole({ rtp: { host: '127.0.0.1', min: 20000, max: 20999 } });
+  ({ lab, page } = c);
 });
 
 after(async () => {
-  await browser?.close();
-  await lab?.stop();
+  await c?.close();
 });
 
-const auth = () => ({ Authorization: `Bearer ${lab.token}` });
+const auth = () => c.auth();
 const settings = async () => (await (await fetch(`${lab.base}/api/settings`, { headers: auth() })).json()) as LabSettings;
 const proxy = async () => ((await (await fetch(`${lab.base}/api/snapshot`, { headers: auth() })).json()) as Snapshot).components.find((c) => c.name === 'proxy')!;
 const dialog = () => page.locator('[data-testid="settings-dialog"]');
 const field = (name: string) => page.locator(`[data-testid="setting-${name}"]`);
-
-/** OPTIONS with Max-Forwards 0 to `port`: a proxy there answers 483 itself (RFC 3261 §16.3). */
-async function proxyAnswersOn(port: number): Promise<boolean> {
-  const ua = await RawUdp.open();
-  try {
-    const branch = `z9hG4bK-${randomBytes(6).toString('hex')}`;
-    await ua.send(
-      sipMessage([
-        `OPTIONS sip:probe@127.0.0.1:${port} SIP/2.0`,
-        `Via: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=${branch}`,
-        'Max-Forwards: 0',
-        `From: <sip:probe@127.0.0.1:${ua.port}>;tag=1`,
-        `To: <sip:probe@127.0.0.1:${port}>`,
-        `Call-ID: ${branch}`,
-        'CSeq: 1 OPTIONS',
-      ]),
-      port,
-    );
-    await ua.waitFor(isResponse(483, 'OPTIONS'), 3_000, '483');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await ua.close();
-  }
-}
 
 test(', opens the settings with the current values; keys typed in a field stay in it, and Escape closes it', { timeout: 30_000 }, async () => {
   await page.keyboard.press('?');

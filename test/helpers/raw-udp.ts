@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 
 /** A raw UDP SIP endpoint for e2e tests: exact bytes out, every datagram in, kept in order. */
@@ -59,3 +60,33 @@ export function sipMessage(lines: string[], body = ''): string {
 }
 
 export const headerLines = (text: string, name: string) => text.split(/\r?\n/).filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+
+/**
+ * Whether a SIP proxy listens on UDP `port`: an OPTIONS with Max-Forwards 0
+ * must be answered by the proxy itself with 483 (RFC 3261 §16.3 step 3).
+ * True if that 483 came back within `ms`.
+ */
+export async function proxyAnswersOn(port: number, ms = 3_000): Promise<boolean> {
+  const ua = await RawUdp.open();
+  try {
+    const branch = `z9hG4bK-${randomBytes(6).toString('hex')}`;
+    await ua.send(
+      sipMessage([
+        `OPTIONS sip:probe@127.0.0.1:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=${branch}`,
+        'Max-Forwards: 0',
+        `From: <sip:probe@127.0.0.1:${ua.port}>;tag=${randomBytes(4).toString('hex')}`,
+        `To: <sip:probe@127.0.0.1:${port}>`,
+        `Call-ID: probe-${branch}`,
+        'CSeq: 1 OPTIONS',
+      ]),
+      port,
+    );
+    await ua.waitFor((t) => isResponse(483, 'OPTIONS')(t) && t.includes(branch), ms, `483 from port ${port}`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await ua.close();
+  }
+}

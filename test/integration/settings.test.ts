@@ -9,7 +9,7 @@ import { Host } from '../../app/host';
 import { createWsTransport } from '../../app/ws-transport';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
-import { RawUdp, isResponse, sipMessage } from '../helpers/raw-udp';
+import { RawUdp, proxyAnswersOn, sipMessage } from '../helpers/raw-udp';
 import { startRedis } from '../helpers/redis';
 
 let lab: RunningLab;
@@ -49,32 +49,6 @@ async function getSettings(): Promise<LabSettings> {
   const res = await fetch(`${lab.base}/api/settings`, { headers: auth() });
   assert.equal(res.status, 200);
   return (await res.json()) as LabSettings;
-}
-
-/**
- * An OPTIONS with Max-Forwards 0: whatever proxy listens on `port` must answer
- * it itself with 483 (RFC 3261 §16.3 step 3). Resolves true if it did within `ms`.
- */
-async function proxyAnswersOn(port: number, ms: number): Promise<boolean> {
-  const branch = `z9hG4bK-${randomBytes(6).toString('hex')}`;
-  await ua.send(
-    sipMessage([
-      `OPTIONS sip:probe@127.0.0.1:${port} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=${branch}`,
-      'Max-Forwards: 0',
-      `From: <sip:probe@127.0.0.1:${ua.port}>;tag=${randomBytes(4).toString('hex')}`,
-      `To: <sip:probe@127.0.0.1:${port}>`,
-      `Call-ID: probe-${branch}`,
-      'CSeq: 1 OPTIONS',
-    ]),
-    port,
-  );
-  try {
-    await ua.waitFor((t) => isResponse(483, 'OPTIONS')(t) && t.includes(branch), ms, `483 from port ${port}`);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function holdUdpPort(): Promise<{ port: number; sock: Socket }> {
