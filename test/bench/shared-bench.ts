@@ -28,16 +28,22 @@ export async function runScript(script: string, args: string[], env: Record<stri
 /** Like runScript, and also every per-run JSON line the script printed ("kamailio: {…}", "sut: {…}", "rate 500: {…}"). */
 export function runScriptAll(script: string, args: string[], env: Record<string, string>): Promise<{ last: Json | null; runs: { tag: string; run: Json }[] }> {
   return new Promise((resolveRun) => {
-    const child = spawn('bash', [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    // The per-run lines come on the script's stderr, its result last on stdout; both are progress for us.
+    let err = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      process.stderr.write(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
       process.stderr.write(d);
     });
     child.on('exit', () => {
       const lines = out.trim().split('\n');
       const runs: { tag: string; run: Json }[] = [];
-      for (const l of lines) {
+      for (const l of [...err.split('\n'), ...lines]) {
         const m = /^([a-z][\w ]*): (\{.*\})$/.exec(l);
         if (!m) continue;
         try {
