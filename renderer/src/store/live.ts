@@ -64,18 +64,26 @@ export function startLive(api: CallpathApi): () => void {
       .catch((err: unknown) => useConnection.getState().setError(`getSnapshot: ${describeError(err)}`));
   };
 
-  const flush = (): void => {
-    frame = null;
+  // A batch is applied over two frames: the snapshot (header, controls, chart) in one, the calls
+  // (a merge into a list of up to 10,000 and its rows) in the next, so neither frame carries both.
+  let callsFrame: number | null = null;
+  const flushCalls = (): void => {
+    callsFrame = null;
     if (stopped) return;
-    if (snapshot) useSnapshot.getState().apply(snapshot, points);
     if (calls.size > 0) useCalls.getState().upsert(calls.values());
-    snapshot = null;
-    points = [];
     calls = new Map();
     if (relistWanted) {
       relistWanted = false;
       relist();
     }
+  };
+  const flush = (): void => {
+    frame = null;
+    if (stopped) return;
+    if (snapshot) useSnapshot.getState().apply(snapshot, points);
+    snapshot = null;
+    points = [];
+    if ((calls.size > 0 || relistWanted) && callsFrame === null) callsFrame = requestAnimationFrame(flushCalls);
   };
 
   const onBatch = (batch: LiveBatch): void => {
@@ -118,6 +126,7 @@ export function startLive(api: CallpathApi): () => void {
     stopped = true;
     if (relistHook === relist) relistHook = null;
     if (frame !== null) cancelAnimationFrame(frame);
+    if (callsFrame !== null) cancelAnimationFrame(callsFrame);
     offBatch();
     offConnection();
   };
