@@ -115,8 +115,7 @@ export class SipProxyComponent implements ComponentImpl {
     this.opts = next;
     this.boundPort = port;
     const { host } = next.listen;
-    const young = Number(process.env.CALLPATH_SIP_YOUNG_MB ?? 0);
-    const worker = new Worker(this.opts.workerUrl ?? defaultWorkerUrl(), young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {});
+    const worker = new Worker(this.opts.workerUrl ?? defaultWorkerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: SIP_WORKER_YOUNG_GENERATION_MB } });
     this.worker = worker;
     const send = (m: ToWorker) => worker.postMessage(m);
     const targets: NextHop[] | null = this.opts.route ? this.opts.route.map((t) => ({ address: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
