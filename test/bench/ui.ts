@@ -68,6 +68,8 @@ interface TraceEvent {
   tid: number;
   ts: number;
   dur?: number;
+  /** Thread (CPU) time of the event, µs: wall time minus time the thread was not running. */
+  tdur?: number;
   args?: { name?: string; data?: { functionName?: string; url?: string; type?: string } };
 }
 
@@ -102,27 +104,34 @@ function mainThreadTasks(events: TraceEvent[]): TraceEvent[] {
  * Main-thread work per frame, ms: the RunTask time between consecutive
  * animation-frame callbacks (the page runs one every frame). This is the
  * "frame time" the 16 ms budget is about; the rAF interval itself cannot go
- * below the 16.7 ms of a 60 Hz vsync.
+ * below the 16.7 ms of a 60 Hz vsync. `wall` counts time the renderer thread
+ * was preempted (two cores shared with SIPp and the proxy), `cpu` does not.
  */
-function frameWork(events: TraceEvent[], tasks: TraceEvent[]): number[] {
-  if (tasks.length === 0) return [];
+function frameWork(events: TraceEvent[], tasks: TraceEvent[]): { wall: number[]; cpu: number[] } {
+  if (tasks.length === 0) return { wall: [], cpu: [] };
   const { pid, tid } = tasks[0]!;
   const marks = events.filter((e) => e.ph === 'X' && e.name === 'FireAnimationFrame' && e.pid === pid && e.tid === tid).map((e) => e.ts).sort((a, b) => a - b);
   const sorted = [...tasks].sort((a, b) => a.ts - b.ts);
-  const out: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   let t = 0;
   for (let i = 0; i + 1 < marks.length; i++) {
     const from = marks[i]!;
     const to = marks[i + 1]!;
     let busy = 0;
+    let busyCpu = 0;
     while (t < sorted.length && sorted[t]!.ts + sorted[t]!.dur! <= from) t++;
     for (let j = t; j < sorted.length && sorted[j]!.ts < to; j++) {
       const e = sorted[j]!;
-      busy += Math.max(0, Math.min(to, e.ts + e.dur!) - Math.max(from, e.ts));
+      const overlap = Math.max(0, Math.min(to, e.ts + e.dur!) - Math.max(from, e.ts));
+      busy += overlap;
+      // A task's CPU time, in proportion to the part of it inside this frame.
+      busyCpu += e.dur! > 0 ? ((e.tdur ?? e.dur!) * overlap) / e.dur! : 0;
     }
-    out.push(busy / 1000);
+    wall.push(busy / 1000);
+    cpu.push(busyCpu / 1000);
   }
-  return out.sort((a, b) => a - b);
+  return { wall: wall.sort((a, b) => a - b), cpu: cpu.sort((a, b) => a - b) };
 }
 
 /** What the long tasks spent their time in: trace events nested in them, by name (and event type), ms. */
@@ -267,7 +276,8 @@ export async function main(args: string[]): Promise<void> {
       long_task_time_in: breakdown,
       task_p99_ms: r2(pct(tasks, 99)),
       frames: frames.length,
-      frame_work_ms: { p50: r2(pct(work, 50)), p95: r2(pct(work, 95)), p99: r2(pct(work, 99)), max: r2(work[work.length - 1] ?? 0) },
+      frame_work_ms: { p50: r2(pct(work.wall, 50)), p95: r2(pct(work.wall, 95)), p99: r2(pct(work.wall, 99)), max: r2(work.wall[work.wall.length - 1] ?? 0) },
+      frame_work_cpu_ms: { p50: r2(pct(work.cpu, 50)), p95: r2(pct(work.cpu, 95)), p99: r2(pct(work.cpu, 99)), max: r2(work.cpu[work.cpu.length - 1] ?? 0) },
       frame_interval_ms: { p50: r2(pct(frames, 50)), p95: r2(pct(frames, 95)), p99: r2(pct(frames, 99)), max: r2(frames[frames.length - 1] ?? 0) },
       frames_dropped_pct: r2((100 * frames.filter((f) => f > 16.7 * 1.5).length) / Math.max(1, frames.length)),
       memory_minutes: memoryMinutes,
@@ -275,7 +285,8 @@ export async function main(args: string[]): Promise<void> {
       heap_slope_mb_per_min: slope,
       targets: {
         no_long_task_over_50ms: longTasks.length === 0,
-        frame_p95_under_16ms: pct(work, 95) < 16,
+        frame_p95_under_16ms: pct(work.wall, 95) < 16,
+        frame_cpu_p95_under_16ms: pct(work.cpu, 95) < 16,
         memory_flat: memoryMinutes > 0 ? Math.abs(slope) < 0.5 : null,
       },
     };
