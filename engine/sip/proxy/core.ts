@@ -22,6 +22,7 @@ import {
   clientKey,
   createBranchGenerator,
   serverKeyFor,
+  type ServerRequestFields,
   type TimerHost,
   type TimerValues,
   deriveTimers,
@@ -201,7 +202,7 @@ export class ProxyCore {
       return;
     }
     const msg = parsed.msg;
-    if (!this.o.defer) return this.dispatch(msg, peer, tIn);
+    if (!this.o.defer) return this.dispatch({ ctx: null, msg, peer, tIn });
     if (this.pending.length - this.pendingHead >= (this.o.maxPending ?? MAX_PENDING)) {
       // Overloaded: refuse new work at the door instead of queueing without bound (RFC 3261 §21.5.4).
       if (msg.isRequest && msg.method !== 'ACK') {
@@ -218,7 +219,7 @@ export class ProxyCore {
         ctx = accepted === 'defer' ? null : accepted;
       }
     } catch (err) {
-      return this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
+      return this.internalError(err);
     }
     this.pending.push(ctx ? { ctx, msg: null, peer, tIn } : { ctx: null, msg, peer, tIn });
     if (!this.drainScheduled) {
@@ -235,13 +236,7 @@ export class ProxyCore {
     while (this.pendingHead < this.pending.length) {
       const w = this.pending[this.pendingHead]!;
       this.pending[this.pendingHead++] = undefined;
-      if (w.ctx) {
-        try {
-          this.proxyRequest(w.ctx, w.peer);
-        } catch (err) {
-          this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
-        }
-      } else this.dispatch(w.msg, w.peer, w.tIn);
+      this.dispatch(w);
       if ((++done & 3) === 0 && this.o.clock.monoMs() >= deadline) break;
     }
     if (this.pendingHead >= this.pending.length) {
@@ -264,14 +259,20 @@ export class ProxyCore {
     return this.pending.length - this.pendingHead;
   }
 
-  private dispatch(msg: SipMessage, peer: Peer, tIn: number): void {
+  /** One message's work: a new INVITE's routing (its transaction exists already), or a whole request or response. */
+  private dispatch(w: Pending): void {
     try {
-      if (msg.isRequest) this.onRequest(msg, peer, tIn);
-      else this.onResponse(msg, peer, tIn);
+      if (w.ctx) this.proxyRequest(w.ctx, w.peer);
+      else if (w.msg.isRequest) this.onRequest(w.msg, w.peer, w.tIn);
+      else this.onResponse(w.msg, w.peer, w.tIn);
     } catch (err) {
-      // A bug must cost one message, not the signalling path.
-      this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
+      this.internalError(err);
     }
+  }
+
+  /** A bug must cost one message, not the signalling path: counted, never thrown to the transport. */
+  private internalError(err: unknown): void {
+    this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
   }
 
   /**
@@ -782,14 +783,20 @@ function ownMeta(m: CaptureMeta): CaptureMeta {
   };
 }
 
-/** What server-transaction matching needs of a request (RFC 3261 §17.2.3). */
-function requestFields(msg: SipMessage) {
+/**
+ * What server-transaction matching needs of a request (RFC 3261 §17.2.3).
+ * The RFC 2543 fields are read only for a branch without the magic cookie:
+ * reading them parses From (and To), which an RFC 3261 request never needs here.
+ */
+function requestFields(msg: SipMessage): ServerRequestFields {
   const via = msg.topVia;
   return {
     branch: via.branch,
     sentBy: via.port === undefined ? via.host : `${via.host}:${via.port}`,
     method: msg.method,
-    legacy: { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw },
+    get legacy() {
+      return { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw };
+    },
   };
 }
 
