@@ -26,7 +26,8 @@ export function encodeCaptureBatch(events: readonly SipCaptureEvent[]): ArrayBuf
   const buf = Buffer.from(ab);
   let o = 0;
   const str = (s: string): void => {
-    const n = buf.write(s, o + 2, Math.min(strBytes(s), 0xffff), 'utf8');
+    // At most the 64 KiB a u16 prefix holds; write() stops short rather than split a character.
+    const n = buf.write(s, o + 2, Math.min(buf.length - o - 2, 0xffff), 'utf8');
     view.setUint16(o, n, true);
     o += 2 + n;
   };
