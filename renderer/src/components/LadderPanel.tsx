@@ -10,6 +10,9 @@ import { useUi } from '../store/ui';
 import { setLadderOrder } from '../useShortcuts';
 import { rowWindow, scrollToRow } from '../virtual';
 
+/** Rows drawn above and below the ones in view. */
+const OVERSCAN = 12;
+
 export function LadderPanel() {
   const callId = useUi((s) => s.selectedCallId);
   return (
@@ -75,8 +78,8 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
     setView((v) => {
       const next = { top: el.scrollTop, height: el.clientHeight, head };
       if (v.height === next.height && v.head === next.head) {
-        const a = rowWindow(Math.max(0, v.top - v.head), v.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER);
-        const b = rowWindow(Math.max(0, next.top - next.head), next.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER);
+        const a = rowWindow(Math.max(0, v.top - v.head), v.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER, OVERSCAN);
+        const b = rowWindow(Math.max(0, next.top - next.head), next.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER, OVERSCAN);
         if (a.start === b.start && a.end === b.end) return v;
       }
       return next;
@@ -91,17 +94,17 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
     return () => ro.disconnect();
   }, [measure, model.arrows.length > 0]);
   // Body rows under the sticky header: body y 0 is at scrollTop 0, below the header.
-  const rows = rowWindow(Math.max(0, view.top - view.head), view.height, LADDER_ROW_H, model.arrows.length, 12);
+  const rows = rowWindow(Math.max(0, view.top - view.head), view.height, LADDER_ROW_H, model.arrows.length, OVERSCAN);
 
   // Keep the selected arrow in view as the keyboard moves it (the body always draws the selected arrow).
   useEffect(() => {
     if (selected === null) return;
     const el = scroller.current;
     if (!el) return;
-    const row = model.arrows.findIndex((a) => a.index === selected);
-    if (row < 0) return;
+    const arrowRow = model.arrows.find((a) => a.index === selected)?.row;
+    if (arrowRow === undefined) return;
     const head = sticky.current?.offsetHeight ?? 0;
-    const top = scrollToRow(row, el.scrollTop, el.clientHeight - head, LADDER_ROW_H);
+    const top = scrollToRow(arrowRow, el.scrollTop, el.clientHeight - head, LADDER_ROW_H);
     if (top !== el.scrollTop) el.scrollTop = top;
     const arrow = el.querySelector<SVGGElement>(`[data-testid="ladder-arrow"][data-index="${selected}"]`);
     // Roving focus: if an arrow had focus, the selected one takes it (so Enter/Space act on the selection).

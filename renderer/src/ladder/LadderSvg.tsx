@@ -145,12 +145,11 @@ export const LadderBody = memo(function LadderBody({ model, rows, timeMode, sele
   const start = model.startUs ?? 0;
   const top = rows.start * ROW_H;
   const windowH = Math.max(0, (rows.end - rows.start) * ROW_H) + PAD_BOTTOM;
-  const drawn: { arrow: LadderArrow; row: number }[] = [];
-  for (let i = rows.start; i < rows.end; i++) drawn.push({ arrow: model.arrows[i]!, row: i });
+  const drawn = model.arrows.slice(rows.start, rows.end);
   if (selected !== null) {
     // The selected arrow stays in the DOM even out of view (it may hold focus); the SVG clips it.
-    const row = model.arrows.findIndex((a) => a.index === selected);
-    if (row >= 0 && (row < rows.start || row >= rows.end)) drawn.push({ arrow: model.arrows[row]!, row });
+    const pinned = model.arrows.find((a) => a.index === selected);
+    if (pinned && (pinned.row < rows.start || pinned.row >= rows.end)) drawn.push(pinned);
   }
   return (
     <div className="ladder-body" style={{ width, height }} data-testid="ladder" data-rows={model.arrows.length}>
@@ -159,13 +158,13 @@ export const LadderBody = memo(function LadderBody({ model, rows, timeMode, sele
           {model.columns.map((c) => (
             <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={top} y2={top + windowH} className="ladder-lifeline" />
           ))}
-          {drawn.map(({ arrow: a, row }) => (
+          {drawn.map((a) => (
             <Arrow
               key={a.index}
               arrow={a}
               src={model.columns[a.from]?.endpoint}
               dst={model.columns[a.to]?.endpoint}
-              time={formatArrowTime(timeMode, a.tsUs, start, row === 0 ? null : model.arrows[row - 1]!.tsUs)}
+              time={formatArrowTime(timeMode, a.tsUs, start, a.row === 0 ? null : model.arrows[a.row - 1]!.tsUs)}
               selected={a.index === selected}
               diffBase={a.index === diffBase}
               title={titleOf(a.index)}
