@@ -1,12 +1,12 @@
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type UIEvent } from 'react';
-import type { CallSummary, LabSettings } from '../../../app/contract';
+import type { CallSummary } from '../../../app/contract';
 import { useApi } from '../api';
 import { CALL_STATES, filterCalls, isFilterActive, parseThresholdMs, sortCalls, type CallFilter, type SortKey } from '../calls/query';
 import { sippHint } from '../calls/sippHint';
 import { clockTime, hostPortOf, usToMs } from '../format';
 import { useCalls } from '../store/calls';
-import { describeError } from '../store/live';
 import { useCallsView } from '../store/callsView';
+import { useSettings } from '../store/settings';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
 import { FilesBar } from './FilesBar';
@@ -258,39 +258,33 @@ function CallsEmpty({ loaded }: { loaded: boolean }) {
   const endpoint = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.endpoint ?? null);
   const state = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.state);
   const since = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.sinceUs);
-  // The route is a setting, not part of the snapshot: read it now and whenever the proxy
-  // changes state (a new --route or --sip restarts it, from the dialog or the HTTP API).
-  const [settings, setSettings] = useState<{ ok: true; value: LabSettings } | { ok: false; error: string } | null>(null);
+  // The route is a setting, not part of the snapshot: (re)read into the settings store now and whenever
+  // the proxy changes state (a new --route or --sip restarts it, from the dialog or the HTTP API).
+  const current = useSettings((s) => s.current);
+  const loadError = useSettings((s) => (s.current === null && s.outcome?.ok === false ? s.outcome.line : null));
   useEffect(() => {
-    let alive = true;
-    api.getSettings().then(
-      (value) => alive && setSettings({ ok: true, value }),
-      (err: unknown) => alive && setSettings({ ok: false, error: describeError(err) }),
-    );
-    return () => {
-      alive = false;
-    };
+    void useSettings.getState().load(api);
   }, [api, state, since]);
   if (!loaded) return <div className="empty">Loading calls…</div>;
-  if (settings === null) return <div className="empty">Reading the lab settings…</div>;
-  if (!settings.ok) {
+  if (loadError !== null) {
     return (
       <div className="empty" data-testid="calls-empty">
         <p>No calls yet.</p>
-        <p className="error">Cannot read the lab settings: {settings.error}</p>
+        <p className="error">{loadError}</p>
       </div>
     );
   }
-  const configured = settings.value.sip.endsWith(':0') ? null : settings.value.sip;
+  if (current === null) return <div className="empty">Reading the lab settings…</div>;
+  const configured = current.sip.endsWith(':0') ? null : current.sip;
   const proxy = hostPortOf(endpoint) ?? configured ?? '127.0.0.1:5060';
-  const hint = sippHint(proxy, settings.value.route);
+  const hint = sippHint(proxy, current.route);
   return (
     <div className="empty" data-testid="calls-empty" data-mode={hint.mode}>
       <p>No calls yet.</p>
       {state === 'running' ? null : <p>Start the proxy with its toggle above, then:</p>}
       <p>
         {hint.mode === 'route'
-          ? `Point SIPp at the proxy (${proxy}); it routes to --route ${settings.value.route}. Start the UAS, then the UAC in a second terminal:`
+          ? `Point SIPp at the proxy (${proxy}); it routes to --route ${current.route}. Start the UAS, then the UAC in a second terminal:`
           : `No --route: the proxy (${proxy}) routes by Request-URI. Start the UAS, then in a second terminal a UAC that names it and sends to the proxy:`}
       </p>
       <ol className="cmd-list">

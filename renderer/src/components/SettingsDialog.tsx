@@ -1,6 +1,6 @@
 import { memo, useEffect, useMemo, useRef, type FormEvent, type KeyboardEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { ComponentName, ComponentState } from '../../../app/contract';
+import type { ComponentName, ComponentState, SettingsPatch } from '../../../app/contract';
 import { useApi } from '../api';
 import { SETTING_GROUPS, fieldId, flagOf, patchOf, previewLine, type SettingField } from '../settings/logic';
 import { useConnection } from '../store/connection';
@@ -77,7 +77,7 @@ function SettingsCard() {
               As the command-line flags take them. The UI address, token and auth are start-up only and cannot be changed here.
             </p>
             <div className="settings-footer">
-              <Preview />
+              <Preview patch={patch} />
               <Outcome />
               <div className="settings-buttons">
                 <button type="button" className="btn" data-testid="settings-cancel" onClick={close}>
@@ -132,9 +132,7 @@ const SettingRow = memo(function SettingRow({ field }: { field: SettingField }) 
   );
 });
 
-function Preview() {
-  const current = useSettings((s) => s.current);
-  const draft = useSettings((s) => s.draft);
+function Preview({ patch }: { patch: SettingsPatch }) {
   const states = useSnapshot(
     useShallow((s) => {
       const out: Partial<Record<ComponentName, ComponentState>> = {};
@@ -142,7 +140,7 @@ function Preview() {
       return out;
     }),
   );
-  const line = current && draft ? previewLine(patchOf(current, draft), states) : '';
+  const line = previewLine(patch, states);
   return (
     <p className="settings-preview muted" data-testid="settings-preview">
       {line}

@@ -43,7 +43,9 @@ export const useSettings = create<SettingsSlice>()((set, get) => ({
     set({ loading: true });
     try {
       const current = await api.getSettings();
-      set({ current, draft: get().open ? current : null, loading: false });
+      // A draft being edited stays: a reload (the empty calls list asks after a proxy restart) must not eat typing.
+      const { open, draft } = get();
+      set({ current, draft: open ? (draft ?? current) : null, loading: false });
     } catch (err) {
       set({ loading: false, outcome: { ok: false, line: `Cannot read the settings: ${describeError(err)}` } });
     }
