@@ -229,11 +229,10 @@ function timerOrder(c: LabConfig): string | null {
 
 /** A config's engine-facing settings as the strings their flags take (what the dialog shows). */
 export function settingsOf(c: LabConfig): LabSettings {
-  const rtpHost = c.rtp.host.includes(':') ? `[${c.rtp.host}]` : c.rtp.host;
   return {
     sip: formatHostPort(c.sip),
     route: c.route ? c.route.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(',') : '',
-    rtp: `${rtpHost}:${c.rtp.min}-${c.rtp.max}`,
+    rtp: `${formatHostPort({ host: c.rtp.host, port: c.rtp.min })}-${c.rtp.max}`,
     ng: c.ng ? formatHostPort(c.ng) : 'off',
     redis: c.redis ?? 'off',
     record: c.record ?? 'off',

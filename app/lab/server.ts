@@ -161,19 +161,18 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
         if (err instanceof ContractError) throw err;
         return sendJson(res, 400, { error: 'body must be JSON' });
       }
-      const v = validateCommand({ cmd: 'applySettings', patch });
-      if (!v.ok) return sendJson(res, 400, { error: v.error });
-      // Same host method as the UI's; a refused value is 400 with the field and the error line.
-      const result = (await host.invoke(v.value)) as ApplySettingsResult;
-      return sendJson(res, result.ok ? 200 : 400, result);
+      // Same command as the UI's; a refused value is 400 with the field and the error line.
+      return invoke(res, { cmd: 'applySettings', patch }, (r) => ((r as ApplySettingsResult).ok ? 200 : 400));
     }
     return sendJson(res, 404, { error: `no API route ${method} ${url.pathname}` });
   }
 
-  async function invoke(res: ServerResponse, command: unknown): Promise<void> {
+  /** A contract command over HTTP: 400 when it is malformed; `status` picks the code from the result (default 200). */
+  async function invoke(res: ServerResponse, command: unknown, status: (result: unknown) => number = () => 200): Promise<void> {
     const v = validateCommand(command);
     if (!v.ok) return sendJson(res, 400, { error: v.error });
-    return sendJson(res, 200, await host.invoke(v.value));
+    const result = await host.invoke(v.value);
+    return sendJson(res, status(result), result);
   }
 
   server.on('upgrade', (req, socket, head) => {
