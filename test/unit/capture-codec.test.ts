@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SipCaptureEvent } from '../../engine/capture/types';
-import { decodeCaptureBatch, encodeCaptureBatch } from '../../engine/sip/worker/capture-codec';
+import { CaptureBatchWriter, decodeCaptureBatch, encodeCaptureBatch } from '../../engine/sip/worker/capture-codec';
 
 function ev(o: Partial<SipCaptureEvent> = {}): SipCaptureEvent {
   const raw = o.raw ?? Buffer.from('INVITE sip:bob@b.example SIP/2.0\r\nCall-ID: a@b\r\n\r\n');
@@ -33,4 +33,23 @@ test('an empty batch is empty, and a string over the 64 KiB cap is cut without c
   assert.equal(back.length, 2);
   assert.ok(back[0]!.label.length > 30_000 && long.startsWith(back[0]!.label), 'cut at a character boundary');
   assert.equal(back[1]!.callId, 'after');
+});
+
+test('one writer serves batch after batch: a taken batch is its own copy, the scratch grows for big messages, discard drops and counts', () => {
+  const w = new CaptureBatchWriter(64);
+  w.append(ev({ callId: 'first' }));
+  const first = w.take();
+  w.append(ev({ callId: 'second', raw: Buffer.alloc(70_000, 0x41) })); // outgrows the 64-byte scratch
+  w.append(ev({ callId: 'third' }));
+  assert.equal(w.count, 2);
+  const second = w.take();
+  assert.deepEqual(decodeCaptureBatch(first).map((e) => e.callId), ['first'], 'later appends do not touch a taken batch');
+  const back = decodeCaptureBatch(second);
+  assert.deepEqual(back.map((e) => e.callId), ['second', 'third']);
+  assert.equal(back[0]!.raw.length, 70_000);
+  w.append(ev());
+  w.append(ev());
+  assert.equal(w.discard(), 2);
+  assert.equal(w.count, 0);
+  assert.equal(w.take().byteLength, 0);
 });

@@ -7,7 +7,6 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { createMonotonicClock } from '../../clock';
-import type { SipCaptureEvent } from '../../capture/types';
 import { EventStream } from '../../events';
 import { DropCounters } from '../../metrics/drops';
 import { LoopDelayMonitor } from '../../metrics/loop-delay';
@@ -17,12 +16,13 @@ import { createRealTimerHost } from '../transaction';
 import { openTcpTransport, type StreamFramer } from '../transport/tcp';
 import type { SipTransport } from '../transport/types';
 import { openUdpTransport } from '../transport/udp';
-import { encodeCaptureBatch } from './capture-codec';
+import { CaptureBatchWriter } from './capture-codec';
 import type { FromWorker, ToWorker, WorkerStartOptions } from './protocol';
 
-/** Flush capture at least this often (ms) or when this many events wait. */
+/** Flush capture at least this often (ms), or when this many events or bytes wait. */
 const FLUSH_MS = 20;
 const FLUSH_EVENTS = 256;
+const FLUSH_BYTES = 192 * 1024;
 /** Batches sent but not yet acknowledged by the main thread before capture is dropped. */
 const MAX_IN_FLIGHT = 64;
 const STATS_MS = 250;
@@ -41,7 +41,7 @@ const frame: StreamFramer = (buf) => {
 let core: ProxyCore | null = null;
 let udp: SipTransport | null = null;
 let tcp: SipTransport | null = null;
-let pending: SipCaptureEvent[] = [];
+const pending = new CaptureBatchWriter();
 let flushTimer: NodeJS.Timeout | null = null;
 let statsTimer: NodeJS.Timeout | null = null;
 let seq = 0;
@@ -54,20 +54,19 @@ function flush(): void {
     clearTimeout(flushTimer);
     flushTimer = null;
   }
-  if (pending.length === 0) return;
-  const events = pending;
-  pending = [];
+  if (pending.count === 0) return;
   if (seq - acked >= MAX_IN_FLIGHT) {
-    drops.count('capture', 'main-thread-behind', events.length);
+    drops.count('capture', 'main-thread-behind', pending.discard());
     return;
   }
-  const batch = encodeCaptureBatch(events);
-  post({ type: 'capture', seq: ++seq, batch, count: events.length }, [batch]);
+  const count = pending.count;
+  const batch = pending.take();
+  post({ type: 'capture', seq: ++seq, batch, count }, [batch]);
 }
 
-function onCapture(ev: SipCaptureEvent): void {
-  pending.push(ev);
-  if (pending.length >= FLUSH_EVENTS) flush();
+function onCapture(ev: Parameters<CaptureBatchWriter['append']>[0]): void {
+  pending.append(ev);
+  if (pending.count >= FLUSH_EVENTS || pending.bytes >= FLUSH_BYTES) flush();
   else if (!flushTimer) flushTimer = setTimeout(flush, FLUSH_MS);
 }
 
