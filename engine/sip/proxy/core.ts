@@ -19,6 +19,7 @@ import {
   NonInviteServerTransaction,
   TransactionTable,
   cancelTargetKey,
+  constantCodec,
   clientKey,
   createBranchGenerator,
   serverKeyFor,
@@ -29,6 +30,7 @@ import {
 } from '../transaction';
 import { peerKey, type Peer, type SipTransport } from '../transport/types';
 import { captureEvent, metaOf, responseMeta, type CaptureMeta } from './capture';
+import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type AcceptedClient, type LingeringServer } from './linger-records';
 import { decideRoute, responseDestination, roundRobin, type HostPort, type NextHop } from './routing';
 
 export interface ProxyCoreOptions {
@@ -91,21 +93,7 @@ interface ProxyContext {
 
 const DEFAULT_MAX_FORWARDS = 70;
 
-/**
- * What a server transaction past its final response still does (see LingerTable):
- * an INVITE one in Accepted absorbs INVITE retransmissions and passes a matching
- * ACK on (RFC 6026 §7.1); a non-INVITE one in Completed re-sends its final
- * response to each retransmission (RFC 3261 §17.2.2).
- */
-type LingeringServer = typeof ACCEPTED_INVITE | { response: Buffer; replyTo: NextHop; meta: CaptureMeta };
-const ACCEPTED_INVITE = 'accepted-invite' as const;
-
-/**
- * A client transaction past its final response: an INVITE one in Accepted
- * passes 2xx retransmissions upstream (RFC 6026 §8.4); a non-INVITE one in
- * Completed absorbs response retransmissions (RFC 3261 §17.1.2.2).
- */
-type LingeringClient = typeof COMPLETED_CLIENT | { replyTo: NextHop; meta: CaptureMeta; seenStatuses: number[]; sent: Buffer };
+/** A non-INVITE client transaction in Completed: absorbs response retransmissions (RFC 3261 §17.1.2.2). */
 const COMPLETED_CLIENT = 'completed-client' as const;
 
 export class ProxyCore {
@@ -116,9 +104,9 @@ export class ProxyCore {
   /** Server transactions in Accepted (Timer L) or Completed over UDP (Timer J): both 64·T1. */
   private readonly lingeringServers: LingerTable<LingeringServer>;
   /** INVITE client transactions in Accepted (Timer M, 64·T1). */
-  private readonly lingeringInviteClients: LingerTable<LingeringClient>;
+  private readonly lingeringInviteClients: LingerTable<AcceptedClient>;
   /** Non-INVITE client transactions in Completed over UDP (Timer K, T4). */
-  private readonly lingeringClients: LingerTable<LingeringClient>;
+  private readonly lingeringClients: LingerTable<typeof COMPLETED_CLIENT>;
   private readonly newBranch = createBranchGenerator();
   private readonly pickTarget: () => NextHop;
   private readonly selfSentBy: string;
@@ -146,9 +134,11 @@ export class ProxyCore {
     this.clients = new TransactionTable<ClientTx>({ max: o.maxTransactions });
     const t = deriveTimers(false, o.timers);
     const now = () => o.clock.monoMs();
-    this.lingeringServers = new LingerTable(t.L, o.timerHost, now);
-    this.lingeringInviteClients = new LingerTable(t.M, o.timerHost, now);
-    this.lingeringClients = new LingerTable(t.K, o.timerHost, now);
+    // A linger let go early (memory cap) can only turn a late retransmission into a new request: counted.
+    const lingerOptions = { onDrop: (reason: string) => o.drops.count('sip.linger', reason) };
+    this.lingeringServers = new LingerTable(t.L, o.timerHost, now, lingeringServerCodec, lingerOptions);
+    this.lingeringInviteClients = new LingerTable(t.M, o.timerHost, now, acceptedClientCodec, lingerOptions);
+    this.lingeringClients = new LingerTable(t.K, o.timerHost, now, constantCodec(COMPLETED_CLIENT), lingerOptions);
     this.pickTarget = o.targets && o.targets.length > 0 ? roundRobin(o.targets) : () => ({ address: o.self.host, port: o.self.port, transport: 'udp' });
     const h = o.self.host.includes(':') ? `[${o.self.host}]` : o.self.host;
     this.selfSentBy = `${h}:${o.self.port}`;
@@ -592,16 +582,16 @@ export class ProxyCore {
    */
   private linger(ctx: ProxyContext, upstream: Buffer): void {
     const { server, client } = ctx;
-    const meta = ownMeta(ctx.lastResponseMeta ?? ctx.meta);
+    const meta = ctx.lastResponseMeta ?? ctx.meta;
     // Over TCP, Timers J and K are zero: those machines have already terminated and nothing lingers (§17.2.2, §17.1.2.2).
     if (server instanceof InviteServerTransaction ? server.state === 'accepted' : server.state === 'completed') {
-      const key = ownString(ctx.serverKey);
+      const key = ctx.serverKey;
       const tx: LingeringServer = server instanceof InviteServerTransaction ? ACCEPTED_INVITE : { response: upstream, replyTo: ctx.replyTo, meta };
       server.dispose();
       this.lingeringServers.add(key, tx);
     }
     if (!client || !ctx.clientKey) return;
-    const ck = ownString(ctx.clientKey);
+    const ck = ctx.clientKey;
     if (client instanceof InviteClientTransaction && client.state === 'accepted') {
       client.dispose();
       this.lingeringInviteClients.add(ck, { replyTo: ctx.replyTo, meta, seenStatuses: ctx.seenStatuses, sent: upstream });
@@ -627,7 +617,7 @@ export class ProxyCore {
   }
 
   /** A response matching a client transaction that has lingered past its final response. */
-  private onLingeringClient(tx: LingeringClient, msg: SipMessage, peer: Peer, tIn: number, meta: CaptureMeta): void {
+  private onLingeringClient(tx: AcceptedClient | typeof COMPLETED_CLIENT, msg: SipMessage, peer: Peer, tIn: number, meta: CaptureMeta): void {
     const status = msg.status;
     const repeat = tx === COMPLETED_CLIENT || tx.seenStatuses.includes(status);
     if (repeat) {
@@ -762,26 +752,6 @@ export class ProxyCore {
   }
 }
 
-/**
- * A copy of `s` that references nothing else. Strings parsed from a message
- * are slices of its whole header text (and keys are concatenations of such
- * slices), so keeping one for 64·T1 would keep the message head alive with it.
- */
-function ownString(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
-}
-
-function ownMeta(m: CaptureMeta): CaptureMeta {
-  return {
-    callId: ownString(m.callId),
-    cseqSeq: m.cseqSeq,
-    cseqMethod: ownString(m.cseqMethod),
-    method: m.method === null ? null : ownString(m.method),
-    status: m.status,
-    label: ownString(m.label),
-    branch: m.branch === null ? null : ownString(m.branch),
-  };
-}
 
 /** What server-transaction matching needs of a request (RFC 3261 §17.2.3). */
 function requestFields(msg: SipMessage): ServerRequestFields {
