@@ -202,8 +202,9 @@ function CallsTable({ rows, filtered }: { rows: readonly CallSummary[]; filtered
         </div>
       ) : (
         <div className="calls-body" style={{ height: rows.length * ROW_H }}>
+          {/* Keyed by position, not Call-ID: as new calls push the list down, each row element stays and only its text changes. */}
           {shown.map((c, i) => (
-            <CallRow key={c.callId} call={c} rowIndex={next.start + i} selected={c.callId === selected} onSelect={onSelect} />
+            <CallRow key={next.start + i} call={c} rowIndex={next.start + i} selected={c.callId === selected} onSelect={onSelect} />
           ))}
         </div>
       )}
