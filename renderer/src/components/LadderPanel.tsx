@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
 import type { CallDetail, CapturedMessage } from '../../../app/contract';
-import { LADDER_ROW_H, LadderBody, LadderHeader } from '../ladder/LadderSvg';
+import { LADDER_BLOCK_ROWS, LADDER_ROW_H, LadderBody, LadderHeader, type LadderSvgProps } from '../ladder/LadderSvg';
 import { DiffView } from '../ladder/DiffView';
 import { MessageView } from '../ladder/MessageView';
 import { buildLadder, formatRelMs } from '../ladder/model';
@@ -67,41 +67,16 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
     return m ? `${m.label}${m.retransmission ? ' (retransmission)' : ''}\n${m.src} → ${m.dst} ${m.transport.toUpperCase()} ${m.size} B\nCSeq ${m.cseq}${m.branch ? `\nbranch ${m.branch}` : ''}` : undefined;
   }, [byIndex]);
 
-  // Windowing: which rows are in view. State changes only when the drawn window moves, not per scrolled pixel.
   const scroller = useRef<HTMLDivElement>(null);
   const sticky = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 800, head: 0 });
-  const measure = useCallback(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const head = sticky.current?.offsetHeight ?? 0;
-    setView((v) => {
-      const next = { top: el.scrollTop, height: el.clientHeight, head };
-      if (v.height === next.height && v.head === next.head) {
-        const a = rowWindow(Math.max(0, v.top - v.head), v.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER, OVERSCAN);
-        const b = rowWindow(Math.max(0, next.top - next.head), next.height, LADDER_ROW_H, Number.MAX_SAFE_INTEGER, OVERSCAN);
-        if (a.start === b.start && a.end === b.end) return v;
-      }
-      return next;
-    });
-  }, []);
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    measure();
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, [measure, model.arrows.length > 0]);
-  // Body rows under the sticky header: body y 0 is at scrollTop 0, below the header.
-  const rows = rowWindow(Math.max(0, view.top - view.head), view.height, LADDER_ROW_H, model.arrows.length, OVERSCAN);
+  const rowOf = useMemo(() => new Map<number, number>(model.arrows.map((a) => [a.index, a.row])), [model]);
 
   // Keep the selected arrow in view as the keyboard moves it (the body always draws the selected arrow).
   useEffect(() => {
     if (selected === null) return;
     const el = scroller.current;
     if (!el) return;
-    const arrowRow = model.arrows.find((a) => a.index === selected)?.row;
+    const arrowRow = rowOf.get(selected);
     if (arrowRow === undefined) return;
     const head = sticky.current?.offsetHeight ?? 0;
     const top = scrollToRow(arrowRow, el.scrollTop, el.clientHeight - head, LADDER_ROW_H);
@@ -109,7 +84,7 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
     const arrow = el.querySelector<SVGGElement>(`[data-testid="ladder-arrow"][data-index="${selected}"]`);
     // Roving focus: if an arrow had focus, the selected one takes it (so Enter/Space act on the selection).
     if (arrow && el.contains(document.activeElement) && document.activeElement !== arrow) arrow.focus({ preventScroll: true });
-  }, [selected, model]);
+  }, [selected, rowOf]);
   const onSelect = useCallback((i: number, shift: boolean) => (shift ? useUi.getState().compareWith(i) : selectMessage(i)), [selectMessage]);
   const onCursor = useCallback((i: number) => {
     if (useUi.getState().selectedMessage !== i) moveSelection(i);
@@ -127,7 +102,19 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
       {model.arrows.length === 0 ? (
         <div className="empty">No messages captured for this call.</div>
       ) : (
-        <div className="ladder-scroll" ref={scroller} onScroll={measure} data-testid="ladder-scroll">
+        <LadderScroller
+          scroller={scroller}
+          sticky={sticky}
+          model={model}
+          timeMode={timeMode}
+          selected={selected}
+          selectedRow={selected === null ? null : (rowOf.get(selected) ?? null)}
+          diffBase={diffBase}
+          diffBaseRow={diffBase === null ? null : (rowOf.get(diffBase) ?? null)}
+          titleOf={titleOf}
+          onSelect={onSelect}
+          onCursor={onCursor}
+        >
           <div className="ladder-sticky" ref={sticky}>
             <div className="ladder-toolbar">
               <button type="button" className="btn btn-ghost" data-testid="time-mode" data-mode={timeMode} onClick={cycleTimeMode} title="Time display: absolute → relative to the first message → delta (t)">
@@ -143,8 +130,7 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
             </div>
             <LadderHeader model={model} timeMode={timeMode} />
           </div>
-          <LadderBody model={model} rows={rows} timeMode={timeMode} selected={selected} diffBase={diffBase} titleOf={titleOf} onSelect={onSelect} onCursor={onCursor} />
-        </div>
+        </LadderScroller>
       )}
       {diffA && diffB && model.startUs !== null ? (
         <DiffView a={diffA} b={diffB} startUs={model.startUs} onClose={onCloseDiff} />
@@ -153,6 +139,58 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
       ) : (
         <div className="message-hint muted">Click an arrow to read the message, or move with ↑/↓ (j/k) and press Enter; d marks a message to compare (or shift-click a second one); t switches the time; ? lists the keys.</div>
       )}
+    </div>
+  );
+}
+
+/**
+ * The ladder's scroll box: the sticky toolbar and column headers (children)
+ * over the windowed body. The scroll state lives here, so a scroll step
+ * re-renders only this (and only when the drawn blocks change), not the
+ * call header or the message pane.
+ */
+function LadderScroller(props: Omit<LadderSvgProps, 'blocks'> & { scroller: RefObject<HTMLDivElement | null>; sticky: RefObject<HTMLDivElement | null>; children: ReactNode }) {
+  const { scroller, sticky, children, ...body } = props;
+  const { model, selectedRow } = body;
+  const count = model.arrows.length;
+  const [view, setView] = useState({ first: 0, end: 0 });
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => {
+      // Body rows under the sticky header: body y 0 is at scrollTop 0, below the header.
+      const head = sticky.current?.offsetHeight ?? 0;
+      const w = rowWindow(Math.max(0, el.scrollTop - head), el.clientHeight, LADDER_ROW_H, Number.MAX_SAFE_INTEGER, OVERSCAN);
+      const first = Math.floor(w.start / LADDER_BLOCK_ROWS);
+      const end = Math.floor((w.end - 1) / LADDER_BLOCK_ROWS);
+      // State changes only when the drawn blocks change, not per scrolled pixel.
+      setView((v) => (v.first === first && v.end === end ? v : { first, end }));
+    };
+    measure();
+    el.addEventListener('scroll', measure, { passive: true });
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => {
+      el.removeEventListener('scroll', measure);
+      ro.disconnect();
+    };
+  }, [scroller, sticky]);
+  const blocks = useMemo(() => {
+    const drawn: number[] = [];
+    const last = Math.min(view.end, Math.ceil(count / LADDER_BLOCK_ROWS) - 1);
+    for (let b = view.first; b <= last; b++) drawn.push(b);
+    // The selected arrow stays in the DOM even out of view (it may hold focus): its block is drawn too.
+    if (selectedRow !== null && selectedRow < count) {
+      const b = Math.floor(selectedRow / LADDER_BLOCK_ROWS);
+      if (!drawn.includes(b)) drawn.push(b);
+      drawn.sort((x, y) => x - y);
+    }
+    return drawn;
+  }, [view, count, selectedRow]);
+  return (
+    <div className="ladder-scroll" ref={scroller} data-testid="ladder-scroll">
+      {children}
+      <LadderBody {...body} blocks={blocks} />
     </div>
   );
 }

@@ -16,14 +16,21 @@ const HEAD = 7; // arrowhead length
 
 const colX = (i: number) => GUTTER + COL_W * (i + 0.5);
 
+/** Rows per block: the body is drawn in blocks of this many rows, each its own small SVG. */
+export const LADDER_BLOCK_ROWS = 16;
+
 export interface LadderSvgProps {
   model: LadderModel;
-  /** Rows drawn: [start, end) of `model.arrows`, plus the selected arrow wherever it is (it may hold focus). */
-  rows: { start: number; end: number };
+  /** Blocks drawn (ascending): block b holds rows [b × LADDER_BLOCK_ROWS, (b + 1) × LADDER_BLOCK_ROWS) of `model.arrows`. */
+  blocks: readonly number[];
   timeMode: TimeMode;
   selected: number | null;
+  /** Row of the selected arrow, or null. */
+  selectedRow: number | null;
   /** Message marked (`d`) as the first side of a comparison. */
   diffBase: number | null;
+  /** Row of the `diffBase` arrow, or null. */
+  diffBaseRow: number | null;
   /** Tooltip text of an event, by index (asked only for the arrows drawn). */
   titleOf: (index: number) => string | undefined;
   /** Click / Space: select and open; shift-click: compare with the selected one. */
@@ -133,48 +140,83 @@ function AliasInput({ endpoint, initial, onDone }: { endpoint: string; initial: 
 }
 
 /**
- * The arrows, windowed: only the rows in view (and a few either side) are
- * drawn, in an SVG no taller than the window and placed where those rows
- * are, inside a spacer as tall as the whole ladder (so the scroll bar tells
- * the truth). A 10,000-message ladder then costs what a screenful does — in
- * the DOM, and in hit testing and painting, which a 260,000 px SVG made slow.
+ * The arrows, windowed: only the blocks of rows in view (and a few rows
+ * either side) are drawn, each block in an SVG no taller than its rows and
+ * placed where they are, inside a spacer as tall as the whole ladder (so the
+ * scroll bar tells the truth). A 10,000-message ladder then costs what a
+ * screenful does — in the DOM, and in hit testing and painting, which a
+ * 260,000 px SVG made slow. Scrolling adds and removes whole blocks: the ones
+ * that stay are not re-rendered, laid out or repainted.
  */
-export const LadderBody = memo(function LadderBody({ model, rows, timeMode, selected, diffBase, titleOf, onSelect, onCursor }: LadderSvgProps) {
+export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, selected, selectedRow, diffBase, diffBaseRow, titleOf, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
   const height = model.arrows.length * ROW_H + PAD_BOTTOM;
-  const start = model.startUs ?? 0;
-  const top = rows.start * ROW_H;
-  const windowH = Math.max(0, (rows.end - rows.start) * ROW_H) + PAD_BOTTOM;
-  const drawn = model.arrows.slice(rows.start, rows.end);
-  if (selected !== null) {
-    // The selected arrow stays in the DOM even out of view (it may hold focus); the SVG clips it.
-    const pinned = model.arrows.find((a) => a.index === selected);
-    if (pinned && (pinned.row < rows.start || pinned.row >= rows.end)) drawn.push(pinned);
-  }
+  const blockOf = (row: number | null) => (row === null ? null : Math.floor(row / LADDER_BLOCK_ROWS));
+  const selectedBlock = blockOf(selectedRow);
+  const diffBaseBlock = blockOf(diffBaseRow);
   return (
     <div className="ladder-body" style={{ width, height }} data-testid="ladder" data-rows={model.arrows.length}>
-      <svg className="ladder-window" width={width} height={windowH} style={{ transform: `translateY(${top}px)` }}>
-        <g transform={`translate(0 ${-top})`}>
-          {model.columns.map((c) => (
-            <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={top} y2={top + windowH} className="ladder-lifeline" />
-          ))}
-          {drawn.map((a) => (
-            <Arrow
-              key={a.index}
-              arrow={a}
-              src={model.columns[a.from]?.endpoint}
-              dst={model.columns[a.to]?.endpoint}
-              time={formatArrowTime(timeMode, a.tsUs, start, a.row === 0 ? null : model.arrows[a.row - 1]!.tsUs)}
-              selected={a.index === selected}
-              diffBase={a.index === diffBase}
-              title={titleOf(a.index)}
-              onSelect={onSelect}
-              onCursor={onCursor}
-            />
-          ))}
-        </g>
-      </svg>
+      {blocks.map((b) => (
+        <LadderBlock
+          key={b}
+          model={model}
+          block={b}
+          width={width}
+          timeMode={timeMode}
+          // Only the blocks holding the selected (or compared) arrow see it change.
+          selected={b === selectedBlock ? selected : null}
+          diffBase={b === diffBaseBlock ? diffBase : null}
+          titleOf={titleOf}
+          onSelect={onSelect}
+          onCursor={onCursor}
+        />
+      ))}
     </div>
+  );
+});
+
+const LadderBlock = memo(function LadderBlock(props: {
+  model: LadderModel;
+  block: number;
+  width: number;
+  timeMode: TimeMode;
+  selected: number | null;
+  diffBase: number | null;
+  titleOf: (index: number) => string | undefined;
+  onSelect: (index: number, shift: boolean) => void;
+  onCursor: (index: number) => void;
+}) {
+  const { model, timeMode, selected, diffBase } = props;
+  const first = props.block * LADDER_BLOCK_ROWS;
+  const last = Math.min(model.arrows.length, first + LADDER_BLOCK_ROWS);
+  const top = first * ROW_H;
+  const h = (last - first) * ROW_H + (last === model.arrows.length ? PAD_BOTTOM : 0);
+  const start = model.startUs ?? 0;
+  const drawn = model.arrows.slice(first, last);
+  return (
+    // In flow, taking no room (the negative margin), and shifted down to its rows: an out-of-flow
+    // block would make Blink lay out the whole page whenever one is added.
+    <svg className="ladder-window" width={props.width} height={h} style={{ top, marginBottom: -h }}>
+      <g transform={`translate(0 ${-top})`}>
+        {model.columns.map((c) => (
+          <line key={c.endpoint} x1={colX(c.position)} x2={colX(c.position)} y1={top} y2={top + h} className="ladder-lifeline" />
+        ))}
+        {drawn.map((a) => (
+          <Arrow
+            key={a.index}
+            arrow={a}
+            src={model.columns[a.from]?.endpoint}
+            dst={model.columns[a.to]?.endpoint}
+            time={formatArrowTime(timeMode, a.tsUs, start, a.row === 0 ? null : model.arrows[a.row - 1]!.tsUs)}
+            selected={a.index === selected}
+            diffBase={a.index === diffBase}
+            title={props.titleOf(a.index)}
+            onSelect={props.onSelect}
+            onCursor={props.onCursor}
+          />
+        ))}
+      </g>
+    </svg>
   );
 });
 
