@@ -9,6 +9,9 @@ import { useCalls, LIST_LIMIT, MAX_CALLS_KEPT } from './calls';
 import { useConnection } from './connection';
 import { HISTORY_POINTS, pointOf, useSnapshot, type MetricPoint } from './snapshot';
 
+/** Calls-list writes are at least this far apart (batches come every 250 ms). */
+export const CALLS_MIN_INTERVAL_MS = 500;
+
 export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -66,10 +69,36 @@ export function startLive(api: CallpathApi): () => void {
 
   // A batch is applied over two frames: the snapshot (header, controls, chart) in one, the calls
   // (a merge into a list of up to 10,000 and its rows) in the next, so neither frame carries both.
+  // The calls are written at most every CALLS_MIN_INTERVAL_MS: under a flood every row in view is
+  // replaced on each write, the costliest frame the console draws, and nobody reads rows at 4/s.
   let callsFrame: number | null = null;
-  const flushCalls = (): void => {
+  let callsTimer: ReturnType<typeof setTimeout> | null = null;
+  let lastCallsWriteMs = -Infinity;
+  const scheduleCalls = (): void => {
+    if (callsFrame !== null || callsTimer !== null) return;
+    const wait = lastCallsWriteMs + CALLS_MIN_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      callsFrame = requestAnimationFrame(flushCalls);
+      return;
+    }
+    callsTimer = setTimeout(() => {
+      callsTimer = null;
+      // A snapshot frame already pending schedules the calls after itself.
+      if (!stopped && frame === null) callsFrame = requestAnimationFrame(flushCalls);
+    }, wait);
+  };
+  // rAF time of the last frame that wrote the snapshot, and of the last that wrote the calls.
+  let snapshotFrameTs = -1;
+  let callsFrameTs = -1;
+  const flushCalls = (ts: number): void => {
     callsFrame = null;
     if (stopped) return;
+    if (ts === snapshotFrameTs) {
+      callsFrame = requestAnimationFrame(flushCalls); // not in the snapshot's frame
+      return;
+    }
+    callsFrameTs = ts;
+    lastCallsWriteMs = performance.now();
     if (calls.size > 0) useCalls.getState().upsert(calls.values());
     calls = new Map();
     if (relistWanted) {
@@ -77,13 +106,18 @@ export function startLive(api: CallpathApi): () => void {
       relist();
     }
   };
-  const flush = (): void => {
+  const flush = (ts: number): void => {
     frame = null;
     if (stopped) return;
+    if (ts === callsFrameTs) {
+      frame = requestAnimationFrame(flush); // not in the calls' frame
+      return;
+    }
+    snapshotFrameTs = ts;
     if (snapshot) useSnapshot.getState().apply(snapshot, points);
     snapshot = null;
     points = [];
-    if ((calls.size > 0 || relistWanted) && callsFrame === null) callsFrame = requestAnimationFrame(flushCalls);
+    if (calls.size > 0 || relistWanted) scheduleCalls();
   };
 
   const onBatch = (batch: LiveBatch): void => {
@@ -127,6 +161,7 @@ export function startLive(api: CallpathApi): () => void {
     if (relistHook === relist) relistHook = null;
     if (frame !== null) cancelAnimationFrame(frame);
     if (callsFrame !== null) cancelAnimationFrame(callsFrame);
+    if (callsTimer !== null) clearTimeout(callsTimer);
     offBatch();
     offConnection();
   };
