@@ -82,8 +82,10 @@ export class CaptureBatchWriter {
 
   /** The batch so far as its own ArrayBuffer (transferable), and a fresh start. */
   take(): ArrayBuffer {
-    const ab = new ArrayBuffer(this.#o);
-    new Uint8Array(ab).set(this.#buf.subarray(0, this.#o));
+    // Not zero-filled, and outside Buffer's pool: the ArrayBuffer is exactly the batch, every byte written below.
+    const out = Buffer.allocUnsafeSlow(this.#o);
+    this.#buf.copy(out, 0, 0, this.#o);
+    const ab = out.buffer as ArrayBuffer;
     this.#o = 0;
     this.#count = 0;
     return ab;
