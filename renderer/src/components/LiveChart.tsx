@@ -33,7 +33,7 @@ const X_TICK = tickOf(formatT, 10);
 const Y_TICK = tickOf(formatN, 3);
 const formatTooltipLabel = (t: unknown) => `t = ${typeof t === 'number' ? t.toFixed(1) : String(t)} s`;
 
-/** 100 Trying p99 and calls/s over the last ~2 minutes, one point a second. */
+/** 100 Trying p99 and calls/s over the last ~2 minutes, one point every two seconds. */
 export function LiveChart() {
   const data = useSnapshot((s) => s.history);
   return (

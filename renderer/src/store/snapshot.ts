@@ -10,14 +10,15 @@ export interface MetricPoint {
   trying100P99Ms: number;
 }
 
-/** ~2 minutes at one point per second. */
-export const HISTORY_POINTS = 120;
+/** ~2 minutes at one point every two seconds. */
+export const HISTORY_POINTS = 60;
 /**
  * The chart keeps one point per this many seconds, though batches come 4
- * times a second: a recharts redraw (path lengths, axis ticks) is the UI's
- * biggest single cost, so it happens once a second, not per batch.
+ * times a second: a recharts redraw (its store's selectors, path lengths,
+ * axis ticks) is the UI's biggest single task — ~12 ms of script on the
+ * bench box, in one piece — so it happens every two seconds, not per batch.
  */
-export const HISTORY_STEP_S = 1;
+export const HISTORY_STEP_S = 2;
 
 interface SnapshotSlice {
   snapshot: Snapshot | null;
