@@ -289,7 +289,10 @@ export class LingerTable<T> {
     const hashes = this.#hashes;
     const mask = slots.length - 1;
     let i = hash & mask;
-    while (slots[i] !== pos + 1) i = (i + 1) & mask;
+    while (slots[i] !== pos + 1) {
+      if (slots[i] === 0) return; // not indexed: nothing to take out (never expected; never loop forever)
+      i = (i + 1) & mask;
+    }
     // Backward-shift deletion (linear probing without tombstones): move up each later entry of the
     // cluster whose home slot is not between the hole and itself.
     slots[i] = 0;
@@ -305,9 +308,15 @@ export class LingerTable<T> {
   }
 }
 
-/** FNV-1a over UTF-16 code units, as a signed 32-bit integer. */
+/**
+ * FNV-1a over UTF-16 code units, as a signed 32-bit integer, from a seed
+ * chosen per process: keys are branches a peer picks, and a fixed hash would
+ * let one craft colliding branches that turn every lookup into a long probe.
+ */
+const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
+
 function hashOf(key: string): number {
-  let h = 0x811c9dc5;
+  let h = (0x811c9dc5 ^ HASH_SEED) | 0;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return h | 0;
 }
