@@ -721,16 +721,11 @@ export class ProxyCore {
       this.retransmissionsOut++;
       this.retransRate.mark(this.o.clock.monoMs());
     }
-    // Only a send whose failure changes something asks for it (a UDP send with a callback costs more, see udp.ts).
-    const onFailure =
-      ctx || onFail
-        ? () => {
-            // Transport failure: §16.9 "treated as if the client transaction received a 503".
-            if (ctx && ctx.server.lastStatus < 200) this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable');
-            onFail?.();
-          }
-        : undefined;
-    t.send(bytes, { transport: hop.transport, address: hop.address, port: hop.port }, onFailure);
+    t.send(bytes, { transport: hop.transport, address: hop.address, port: hop.port }, () => {
+      // ICMP/connection failure: §16.9 "treated as if the client transaction received a 503".
+      if (ctx && ctx.server.lastStatus < 200) this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable');
+      onFail?.();
+    });
     this.captureSent(hop, meta, bytes, retrans);
     return true;
   }

@@ -62,20 +62,11 @@ export async function openUdpTransport(
     /**
      * Without a callback Node tries the send synchronously (uv_udp_try_send)
      * instead of a request round trip per datagram — the largest single cost
-     * in the 1,000 calls/s profile — but then drops a failed send's error
-     * unseen (Node 20's dgram reports it only to a callback). So a send whose
-     * failure matters (`onFailure`: a client transaction's request, whose
-     * transport error is a 503, RFC 3261 §16.9, §18.4) goes with a callback;
-     * the rest (responses, stateless ACKs) take the fast path. An unconnected
-     * socket learns nothing of ICMP errors either way.
+     * in the 1,000 calls/s profile. An unconnected UDP socket learns nothing of
+     * ICMP errors anyway, so `onFailure` is only for TCP.
      */
-    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
-      if (!onFailure) return raw.send(data, peer.port, peer.address);
-      raw.send(data, peer.port, peer.address, (err) => {
-        if (!err) return;
-        drops.count('sip.udp', `send-error ${(err as NodeJS.ErrnoException).code ?? ''}`.trim());
-        onFailure(err);
-      });
+    send(data: Buffer, peer: Peer, _onFailure?: SendFailure) {
+      raw.send(data, peer.port, peer.address);
     },
     close: async () => {
       await sock.close().catch(() => undefined);
