@@ -62,22 +62,24 @@ export class CaptureBatchWriter {
     view.setUint32(o + 14, e.cseqSeq >>> 0, true);
     view.setUint32(o + 18, e.raw.length, true);
     o += FIXED;
-    // At most the 64 KiB a u16 prefix holds; write() stops short rather than split a character.
-    const str = (s: string): void => {
-      const n = buf.write(s, o + 2, Math.min(buf.length - o - 2, 0xffff), 'utf8');
-      view.setUint16(o, n, true);
-      o += 2 + n;
-    };
-    str(e.src);
-    str(e.dst);
-    str(e.callId);
-    str(e.cseqMethod);
-    str(method);
-    str(e.label);
-    str(branch);
+    o = this.#str(e.src, o);
+    o = this.#str(e.dst, o);
+    o = this.#str(e.callId, o);
+    o = this.#str(e.cseqMethod, o);
+    o = this.#str(method, o);
+    o = this.#str(e.label, o);
+    o = this.#str(branch, o);
     e.raw.copy(buf, o);
     this.#o = o + e.raw.length;
     this.#count++;
+  }
+
+  /** Writes `s` with its u16 length prefix at `o`; returns the offset after it. No closure per event: this runs per SIP message. */
+  #str(s: string, o: number): number {
+    // At most the 64 KiB a u16 prefix holds; write() stops short rather than split a character.
+    const n = this.#buf.write(s, o + 2, Math.min(this.#buf.length - o - 2, 0xffff), 'utf8');
+    this.#view.setUint16(o, n, true);
+    return o + 2 + n;
   }
 
   /** The batch so far as its own ArrayBuffer (transferable), and a fresh start. */
