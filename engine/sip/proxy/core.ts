@@ -28,7 +28,7 @@ import {
   type TimerValues,
   deriveTimers,
 } from '../transaction';
-import { peerKey, type Peer, type SipTransport } from '../transport/types';
+import { peerKey, type Peer, type SendFailure, type SipTransport } from '../transport/types';
 import { captureEvent, metaOf, responseMeta, type CaptureMeta } from './capture';
 import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type AcceptedClient, type LingeringServer } from './linger-records';
 import { decideRoute, responseDestination, roundRobin, type HostPort, type NextHop } from './routing';
@@ -416,9 +416,15 @@ export class ProxyCore {
     const reliable = hop.transport === 'tcp';
     const ckey = clientKey(branch, msg.method);
     let ackBytes: Buffer | null = null;
+    // One callback per transaction, not per send: a failure the transport learns of later (§17.1.4).
+    const failed = (err: Error) => client.reportTransportError(err);
     const send = (bytes: Buffer, retrans: boolean): boolean => {
-      const m = bytes === ackBytes ? { ...fwdMeta, method: 'ACK', cseqMethod: 'ACK', label: 'ACK' } : fwdMeta;
-      return this.sendTo(bytes, hop, m, retrans, () => client.dispose(), ctx);
+      const isAck = bytes === ackBytes;
+      const m = isAck ? { ...fwdMeta, method: 'ACK', cseqMethod: 'ACK', label: 'ACK' } : fwdMeta;
+      if (!this.sendTo(bytes, hop, m, retrans, failed)) return false;
+      // Unanswered long enough to be retransmitted, or bound for a hop found dead moments ago: ask ICMP (udp-reachability.ts).
+      if (!isAck && hop.transport === 'udp' && (retrans || this.transports.udp?.suspect?.(hop))) this.probeHop(hop, client);
+      return true;
     };
     const onTerminated = () => this.endClient(ctx);
     const client: ClientTx =
@@ -436,7 +442,7 @@ export class ProxyCore {
             user: {
               onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
               onTimeout: () => this.onBranchTimeout(ctx),
-              onTransportError: () => this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable'),
+              onTransportError: (err) => this.respond(ctx, 503, unreachableReason(err)),
               onTerminated,
             },
           })
@@ -449,7 +455,7 @@ export class ProxyCore {
             user: {
               onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
               onTimeout: () => this.onBranchTimeout(ctx),
-              onTransportError: () => this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable'),
+              onTransportError: (err) => this.respond(ctx, 503, unreachableReason(err)),
               onTerminated,
             },
           });
@@ -501,9 +507,10 @@ export class ProxyCore {
     const hop = ctx.forwardedTo;
     const cmeta: CaptureMeta = { ...ctx.meta, method: 'CANCEL', cseqMethod: 'CANCEL', label: 'CANCEL', branch: ctx.branch };
     const ckey = clientKey(ctx.branch!, 'CANCEL');
+    const failed = (err: Error) => tx.reportTransportError(err);
     const tx: NonInviteClientTransaction = new NonInviteClientTransaction({
       request: cancel,
-      send: (bytes, retrans) => this.sendTo(bytes, hop, cmeta, retrans),
+      send: (bytes, retrans) => this.sendTo(bytes, hop, cmeta, retrans, failed),
       timers: this.o.timerHost,
       reliable: hop.transport === 'tcp',
       values: this.o.timers,
@@ -712,8 +719,13 @@ export class ProxyCore {
     }
   }
 
-  /** Sends and captures. Returns false when the transport is gone (the transaction reports it). */
-  private sendTo(bytes: Buffer, hop: NextHop, meta: CaptureMeta, retrans: boolean, onFail?: () => void, ctx?: ProxyContext): boolean {
+  /**
+   * Sends and captures. Returns false when the transport is gone (the
+   * transaction reports it); a failure found later goes to `onFailure` — for a
+   * client transaction, its transport error, which §16.9 treats "as if the
+   * client transaction received a 503".
+   */
+  private sendTo(bytes: Buffer, hop: NextHop, meta: CaptureMeta, retrans: boolean, onFailure?: SendFailure): boolean {
     const t = hop.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
     if (!t) return false;
     this.messagesOut++;
@@ -721,13 +733,19 @@ export class ProxyCore {
       this.retransmissionsOut++;
       this.retransRate.mark(this.o.clock.monoMs());
     }
-    t.send(bytes, { transport: hop.transport, address: hop.address, port: hop.port }, () => {
-      // ICMP/connection failure: §16.9 "treated as if the client transaction received a 503".
-      if (ctx && ctx.server.lastStatus < 200) this.respond(ctx, 503, 'Service Unavailable - Next Hop Unreachable');
-      onFail?.();
-    });
+    t.send(bytes, hop, onFailure);
     this.captureSent(hop, meta, bytes, retrans);
     return true;
+  }
+
+  /**
+   * An ICMP error for the hop fails the client transaction only while it has
+   * heard nothing back: a hop that answered is there, whatever a late ICMP says.
+   */
+  private probeHop(hop: NextHop, client: ClientTx): void {
+    this.transports.udp?.probe?.(hop, (err) => {
+      if (client.state === 'calling' || client.state === 'trying') client.reportTransportError(err);
+    });
   }
 
   private sendRaw(bytes: Buffer, peer: Peer, meta: CaptureMeta | null, retrans: boolean): void {
@@ -764,6 +782,24 @@ function requestFields(msg: SipMessage): ServerRequestFields {
     // measured no better, and slightly worse, at 1,000 calls/s (an accessor object per request).
     legacy: { requestUri: msg.uri ?? '', toTag: msg.to.tag, fromTag: msg.from.tag, callId: msg.callId, cseqNumber: msg.cseq.seq, topVia: via.raw },
   };
+}
+
+/** The 503's reason phrase names what the transport reported (RFC 3261 §16.9, §18.4), so the ladder shows why. */
+export function unreachableReason(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ECONNREFUSED':
+      return 'Service Unavailable - Next Hop Port Unreachable';
+    case 'EHOSTUNREACH':
+    case 'EHOSTDOWN':
+      return 'Service Unavailable - Next Hop Host Unreachable';
+    case 'ENETUNREACH':
+      return 'Service Unavailable - Next Hop Network Unreachable';
+    case 'EACCES':
+    case 'EPERM':
+      return 'Service Unavailable - Sending To Next Hop Not Permitted';
+    default:
+      return 'Service Unavailable - Next Hop Unreachable';
+  }
 }
 
 function releaseRequest(ctx: ProxyContext): void {

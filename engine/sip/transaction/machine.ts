@@ -147,6 +147,16 @@ export abstract class TransactionMachine<S extends string> {
     return false;
   }
 
+  /**
+   * A failure the transport learned of after `send` had returned — a TCP
+   * connection refused, a UDP send the kernel refused, an ICMP error for the
+   * next hop. It means what a refused send means (§17.1.4, §17.2.4); in a state
+   * that sends nothing more it changes nothing.
+   */
+  reportTransportError(error: unknown): void {
+    if (!this.terminated) this.onSendFailed(error);
+  }
+
   /** What a transport error means in the current state. */
   protected abstract onSendFailed(error: unknown): void;
 

@@ -20,6 +20,13 @@ export interface SipTransport {
   readonly name: TransportName;
   /** Sends one complete message. Never throws; failures arrive on `onFailure`. */
   send(data: Buffer, peer: Peer, onFailure?: SendFailure): void;
+  /**
+   * Datagram transports only: find out whether `peer` is reachable (ICMP,
+   * see udp-reachability.ts). `onUnreachable` is called later, or never.
+   */
+  probe?(peer: Peer, onUnreachable: SendFailure): void;
+  /** Datagram transports only: `peer` was found unreachable moments ago, so a new request to it is worth a probe at once. */
+  suspect?(peer: Peer): boolean;
   close(): Promise<void>;
 }
 

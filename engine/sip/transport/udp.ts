@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import DgramAsPromised from 'dgram-as-promised';
 import type { DropCounters } from '../../metrics/drops';
 import type { InboundHandler, Peer, SendFailure, SipTransport } from './types';
+import { UdpReachability } from './udp-reachability';
 
 /** Above this a datagram is not SIP we accept (issue #3: drop and count). */
 export const MAX_DATAGRAM = 65_536;
@@ -22,6 +23,12 @@ const literalLookup = ((hostname: string, options: unknown, callback: (err: Node
   else cb(null, hostname, family);
 }) as unknown as NonNullable<SocketOptions['lookup']>;
 
+export interface UdpTransportOptions {
+  monoMs: () => number;
+  /** At most one reachability probe per next hop this often (ms); T1 suits it. */
+  probeIntervalMs: number;
+}
+
 /**
  * UDP transport. dgram-as-promised only for bind/close: its `recv()` drops
  * datagrams that arrive while no call is pending (STACK.md), so the hot path
@@ -33,6 +40,7 @@ export async function openUdpTransport(
   onMessage: InboundHandler,
   drops: DropCounters,
   onError: (err: Error) => void,
+  options: UdpTransportOptions,
 ): Promise<SipTransport & { port: number }> {
   const sock = DgramAsPromised.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
   const raw = sock.socket;
@@ -43,12 +51,9 @@ export async function openUdpTransport(
     }
     onMessage(data, { transport: 'udp', address: rinfo.address, port: rinfo.port });
   });
-  // Sends go without a callback (below), so their failures surface here; a
-  // bound socket reports nothing else, so count them instead of failing.
-  raw.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.syscall === 'send') drops.count('sip.udp', `send-error ${err.code ?? ''}`.trim());
-    else onError(err);
-  });
+  // A bound, unconnected socket reports nothing here but its own failure:
+  // send errors go to send callbacks (below), ICMP to no one (udp-reachability.ts).
+  raw.on('error', (err: NodeJS.ErrnoException) => onError(err));
   const bound = await sock.bind({ address: host, port });
   try {
     raw.setRecvBufferSize(RECV_BUFFER_BYTES);
@@ -56,20 +61,35 @@ export async function openUdpTransport(
   } catch {
     // The kernel caps it (net.core.rmem_max); a smaller buffer still works.
   }
+  const reachability = new UdpReachability({ localHost: host, monoMs: options.monoMs, drops, probeIntervalMs: options.probeIntervalMs });
+  const countFailure = (err: NodeJS.ErrnoException) => drops.count('sip.udp', `send-error ${err.code ?? 'unknown'}`);
   return {
     name: 'udp',
     port: bound.port,
     /**
-     * Without a callback Node tries the send synchronously (uv_udp_try_send)
-     * instead of a request round trip per datagram — the largest single cost
-     * in the 1,000 calls/s profile. An unconnected UDP socket learns nothing of
-     * ICMP errors anyway, so `onFailure` is only for TCP.
+     * Node 20's dgram reports a failed send (EACCES for a broadcast address,
+     * ENETUNREACH, a firewall's EPERM) only to the send's callback; without
+     * one the error is dropped unseen. So every send has one — a shared one
+     * that counts the failure, or, for a send whose failure changes something
+     * (`onFailure`: a client transaction's request, whose transport error is
+     * a 503, RFC 3261 §16.9, §18.4), one that reports it too.
      */
-    send(data: Buffer, peer: Peer, _onFailure?: SendFailure) {
-      raw.send(data, peer.port, peer.address);
+    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
+      if (!onFailure) return raw.send(data, peer.port, peer.address, countFailureCallback);
+      raw.send(data, peer.port, peer.address, (err) => {
+        if (!err) return;
+        countFailure(err);
+        onFailure(err);
+      });
     },
+    probe: (peer, onUnreachable) => reachability.probe(peer, onUnreachable),
+    suspect: (peer) => reachability.suspect(peer),
     close: async () => {
+      reachability.close();
       await sock.close().catch(() => undefined);
     },
   };
+  function countFailureCallback(err: Error | null) {
+    if (err) countFailure(err);
+  }
 }

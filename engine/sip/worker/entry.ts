@@ -78,7 +78,10 @@ async function start(o: WorkerStartOptions): Promise<void> {
   });
   let c: ProxyCore | null = null;
   const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => c?.receive(data, peer);
-  const u = await openUdpTransport(o.host, o.port, deliver, drops, (err) => post({ type: 'failed', message: err.message }));
+  const u = await openUdpTransport(o.host, o.port, deliver, drops, (err) => post({ type: 'failed', message: err.message }), {
+    monoMs: () => clock.monoMs(),
+    probeIntervalMs: o.timers.T1,
+  });
   udp = u;
   // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both).
   tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops);
