@@ -135,3 +135,28 @@ test(
     });
   },
 );
+
+test(
+  'a TCP next hop that refuses the connection: every INVITE sent while it was opening gets 503, not only the first (RFC 3261 §16.9, §18.4)',
+  { timeout: 30_000 },
+  async () => {
+    const deadPort = await freePort();
+    await withLab({ route: [{ host: '127.0.0.1', port: deadPort, transport: 'tcp' }] }, async (lab) => {
+      const ua = await RawUdp.open();
+      try {
+        const calls = [0, 1, 2].map(() => `tcp-refused-${hex(6)}`);
+        // Sent back to back: all three reach the connection before the refusal does.
+        for (const callId of calls) await ua.send(invite(ua, lab.sipPort, callId, `z9hG4bK-${hex(6)}`), lab.sipPort);
+        for (const callId of calls) {
+          // Timer B over TCP is 32 s: a 503 within 5 s is the connection's failure, not a timeout.
+          const reply = await ua.waitFor((t) => t.startsWith('SIP/2.0 503 ') && t.includes(callId), 5_000, `the 503 for ${callId}`);
+          assert.equal(reply.split('\r\n')[0], 'SIP/2.0 503 Service Unavailable - Next Hop Port Unreachable');
+        }
+        await lab.settle();
+        for (const callId of calls) assert.deepEqual(sentLadder(lab, callId), ['100 Trying', 'INVITE', '503 Service Unavailable - Next Hop Port Unreachable']);
+      } finally {
+        await ua.close();
+      }
+    });
+  },
+);

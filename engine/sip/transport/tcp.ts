@@ -26,6 +26,8 @@ export async function openTcpTransport(
   drops: DropCounters,
 ): Promise<SipTransport> {
   const conns = new Map<string, Socket>();
+  /** Why a connection failed, for the writes it fails: theirs may only say "closed before connection". */
+  const failures = new WeakMap<Socket, Error>();
 
   const adopt = (sock: Socket, peer: Peer) => {
     const key = peerKey(peer);
@@ -59,7 +61,10 @@ export async function openTcpTransport(
         return;
       }
     });
-    sock.on('error', () => drops.count('sip.tcp', 'connection-error'));
+    sock.on('error', (err) => {
+      drops.count('sip.tcp', 'connection-error');
+      failures.set(sock, err);
+    });
     sock.on('close', () => {
       if (conns.get(key) === sock) conns.delete(key);
     });
@@ -84,16 +89,16 @@ export async function openTcpTransport(
       let sock = conns.get(key);
       if (!sock) {
         sock = connect({ host: peer.address, port: peer.port });
-        const s = sock;
-        s.once('error', (err) => onFailure?.(err));
-        adopt(s, peer);
+        adopt(sock, peer);
       }
       if (sock.writableLength > MAX_PENDING_WRITE) {
         drops.count('sip.tcp', 'write-queue-full');
         onFailure?.(new Error(`TCP write queue to ${key} is full`));
         return;
       }
-      sock.write(data);
+      // Every message written while the connection is opening or after it broke hears of it, not just the first.
+      const s = sock;
+      sock.write(data, onFailure ? (err) => err && onFailure(failures.get(s) ?? err) : undefined);
     },
     async close() {
       for (const s of conns.values()) s.destroy();
