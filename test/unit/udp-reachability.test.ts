@@ -112,3 +112,15 @@ test('a hop the kernel will not connect to (a broadcast address) is unreachable 
     r.close();
   }
 });
+
+test('closing while hops are still binding and connecting leaves no socket and throws nothing later', async () => {
+  const { r } = rig(50);
+  const heard: unknown[] = [];
+  for (let i = 0; i < 10; i++) r.probe({ transport: 'udp', address: '127.0.0.1', port: await freePort() }, (err) => heard.push(err));
+  r.close();
+  await sleep(100);
+  assert.equal(heard.length, 0, 'nothing is reported after close');
+  r.probe({ transport: 'udp', address: '127.0.0.1', port: 9 }, (err) => heard.push(err));
+  await sleep(50);
+  assert.equal(heard.length, 0, 'a closed watcher probes nothing');
+});

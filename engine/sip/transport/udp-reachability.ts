@@ -116,7 +116,7 @@ export class UdpReachability {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
-    for (const w of this.#hops.values()) w.socket.close();
+    for (const w of this.#hops.values()) closeQuietly(w.socket);
     this.#hops.clear();
   }
 
@@ -169,6 +169,8 @@ export class UdpReachability {
     socket.on('message', () => undefined);
     const local = isIP(this.#o.localHost) === (v6 ? 6 : 4) ? this.#o.localHost : undefined;
     socket.bind({ address: local, port: 0 }, () => {
+      // Let go (idle, evicted, closed) while binding: a closed socket must not be connected.
+      if (this.#hops.get(key) !== w) return;
       socket.connect(peer.port, peer.address, (err?: Error) => {
         // A refused connect (EACCES for a broadcast address, ENETUNREACH without a route) is a verdict too.
         if (err) {
@@ -198,7 +200,7 @@ export class UdpReachability {
 
   #forget(w: HopWatch): void {
     this.#hops.delete(w.key);
-    w.socket.close();
+    closeQuietly(w.socket);
   }
 
   #closeIdle(): void {
@@ -208,5 +210,14 @@ export class UdpReachability {
       if (now - w.lastAskedAt < this.#o.idleMs) break;
       this.#forget(w);
     }
+  }
+}
+
+/** Closing a socket that a failed bind already closed throws; either way it is closed. */
+function closeQuietly(socket: dgram.Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // already closed
   }
 }
