@@ -284,3 +284,24 @@ test('past the bound of waiting messages, new requests get 503 at the door and i
   core.drain();
   assert.equal(sent.filter((s) => s.text.startsWith('INVITE')).length, 2, 'what was accepted is still forwarded');
 });
+
+test('while the oldest waiting message is older than T1/2, a new call gets 100 then 503 at the door; calls in progress and in-dialog requests still go through (RFC 6357 §4)', () => {
+  const { core, sent, uac, drops, timers } = deferredRig();
+  core.receive(invite({ callId: 'accepted-before' }), uac);
+  timers.advance(251); // the INVITE above has now waited past T1/2 = 250 ms
+  const refused = invite({ callId: 'refused' });
+  core.receive(refused, uac);
+  assert.deepEqual(sent.map((s) => `${firstWord(s)} ${s.text.match(/Call-ID: (\S+)/)?.[1]}`), ['100 accepted-before', '100 refused', '503 refused']);
+  assert.equal(reason(sent[2]!), 'Service Unavailable - Overloaded');
+  assert.equal(drops.get('sip.overload', 'new-call-refused-503'), 1);
+  // A re-INVITE in a dialog (To tag) is work in progress: queued, not refused.
+  const reInvite = invite({ callId: 'in-dialog', uri: 'sip:bob@127.0.0.1:5090' }).toString('latin1').replace('To: <sip:bob@b.example>', 'To: <sip:bob@b.example>;tag=b1');
+  core.receive(Buffer.from(reInvite, 'latin1'), uac);
+  // The UAC's ACK for the 503 belongs to its transaction: absorbed, never forwarded.
+  const to503 = /^To: .*$/m.exec(sent[2]!.text)![0];
+  const ack = refused.toString('latin1').replace('INVITE sip:', 'ACK sip:').replace('CSeq: 1 INVITE', 'CSeq: 1 ACK').replace(/^To: .*$/m, to503);
+  core.receive(Buffer.from(ack, 'latin1'), uac);
+  core.drain();
+  const forwarded = sent.filter((s) => !s.text.startsWith('SIP/2.0')).map((s) => `${firstWord(s)} ${s.text.match(/Call-ID: (\S+)/)?.[1]}`);
+  assert.deepEqual(forwarded, ['INVITE accepted-before', 'INVITE in-dialog']);
+});

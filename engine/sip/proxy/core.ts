@@ -55,10 +55,19 @@ export interface ProxyCoreOptions {
   defer?: (drain: () => void) => void;
   /** Messages allowed to wait behind the fast path (default MAX_PENDING). */
   maxPending?: number;
+  /**
+   * Once the oldest waiting message has waited this long (ms; default T1/2, at least 100),
+   * new calls are refused with 503 at the door so the calls already accepted
+   * finish before their peers' retransmission timers fire (RFC 6357 §4: reject
+   * new work before work in progress suffers).
+   */
+  maxQueueAgeMs?: number;
 }
 
 /** Messages waiting behind the 100 Trying fast path before new ones are refused (503 to INVITEs, counted drops otherwise). */
 export const MAX_PENDING = 20_000;
+/** The shortest queue age that refuses new calls by default (ms). */
+const MIN_QUEUE_AGE_MS = 100;
 /** Deferred work done per slice before the socket is read again (ms). */
 const SLICE_MS = 0.5;
 
@@ -118,6 +127,7 @@ export class ProxyCore {
   private pendingHead = 0;
   private drainScheduled = false;
   private readonly drainSlice = () => this.drain(SLICE_MS);
+  private readonly maxQueueAgeUs: number;
 
   // Counters for the snapshot.
   messagesIn = 0;
@@ -145,6 +155,8 @@ export class ProxyCore {
     this.recordRoute = `<sip:${this.selfSentBy};lr>`;
     this.selfKey = peerKey({ address: o.self.host, port: o.self.port });
     this.loopDelay = o.loopDelay;
+    // Never under 100 ms: a short T1 must not turn one GC pause or one slow slice into refused calls.
+    this.maxQueueAgeUs = (o.maxQueueAgeMs ?? Math.max(o.timers.T1 / 2, MIN_QUEUE_AGE_MS)) * 1000;
   }
 
   attach(udp: SipTransport | null, tcp: SipTransport | null): void {
@@ -246,6 +258,12 @@ export class ProxyCore {
     }
   }
 
+  /** How long the oldest waiting message has waited (µs), 0 when none waits. */
+  private queueAgeUs(nowUs: number): number {
+    const oldest = this.pending[this.pendingHead];
+    return oldest === undefined ? 0 : nowUs - oldest.tIn;
+  }
+
   /** Messages waiting behind the fast path. */
   get pendingCount(): number {
     return this.pending.length - this.pendingHead;
@@ -278,7 +296,16 @@ export class ProxyCore {
     if (key === undefined || this.servers.get(key) !== undefined || this.lingeringServers.get(key) !== undefined) return 'defer';
     const meta = metaOf(msg);
     this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
-    return this.openServerTransaction(msg, peer, key, meta, tIn) ?? 'done';
+    const ctx = this.openServerTransaction(msg, peer, key, meta, tIn);
+    if (!ctx) return 'done';
+    // A new call (no To tag) while the queue is stale would only add to what times out: refuse it now, keep the rest.
+    // Through its transaction, so the 503 is retransmitted until ACKed and the ACK is absorbed here (§17.2.1).
+    if (msg.to.tag === undefined && this.queueAgeUs(tIn) > this.maxQueueAgeUs) {
+      this.o.drops.count('sip.overload', 'new-call-refused-503');
+      this.respond(ctx, 503, 'Service Unavailable - Overloaded');
+      return 'done';
+    }
+    return ctx;
   }
 
   // ---------------------------------------------------------------- requests
