@@ -44,3 +44,13 @@ export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: 
     },
   };
 }
+
+/** A lab without the UI server for the length of `fn`, stopped however `fn` ends. */
+export async function withLab(overrides: Partial<LabConfig>, fn: (lab: RunningLab) => Promise<void>): Promise<void> {
+  const lab = await startLab(overrides, { ui: false });
+  try {
+    await fn(lab);
+  } finally {
+    await lab.stop();
+  }
+}

@@ -9,21 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { LabConfig } from '../../app/config';
 import type { CapturedMessage } from '../../app/contract';
-import { startLab, type RunningLab } from '../helpers/lab';
+import { withLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
 import { runSipp, startSipp } from '../helpers/sipp';
 
-async function withLab(overrides: Partial<LabConfig>, fn: (lab: RunningLab) => Promise<void>): Promise<void> {
-  const lab = await startLab(overrides, { ui: false });
-  try {
-    await fn(lab);
-  } finally {
-    await lab.stop();
-  }
-}
 
 const hex = (n: number) => randomBytes(n).toString('hex');
 

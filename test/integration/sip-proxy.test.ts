@@ -10,9 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import type { LabConfig } from '../../app/config';
 import type { CapturedMessage } from '../../app/contract';
-import { startLab, type RunningLab } from '../helpers/lab';
+import { withLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
 import { runSipp, startSipp, type SippResult } from '../helpers/sipp';
@@ -22,14 +21,6 @@ const scenario = (name: string) => join(FIXTURES, name);
 
 // ------------------------------------------------------------------ helpers
 
-async function withLab(overrides: Partial<LabConfig>, fn: (lab: RunningLab) => Promise<void>): Promise<void> {
-  const lab = await startLab(overrides, { ui: false });
-  try {
-    await fn(lab);
-  } finally {
-    await lab.stop();
-  }
-}
 
 /** A SIPp UAS that ends by itself after `calls` calls (-m); `done()` waits for that, then collects its stats. */
 function startUas(o: { scenario: string; port: number; calls: number; transport?: 'u1' | 't1' }) {

@@ -814,7 +814,7 @@ function requestFields(msg: SipMessage): ServerRequestFields {
 }
 
 /** The 503's reason phrase names what the transport reported (RFC 3261 §16.9, §18.4), so the ladder shows why. */
-export function unreachableReason(err: unknown): string {
+function unreachableReason(err: unknown): string {
   switch ((err as NodeJS.ErrnoException | undefined)?.code) {
     case 'ECONNREFUSED':
       return 'Service Unavailable - Next Hop Port Unreachable';
