@@ -113,7 +113,7 @@ test('a hop the kernel will not connect to (a broadcast address) is unreachable 
   }
 });
 
-test('closing while hops are still binding and connecting leaves no socket and throws nothing later', async () => {
+test('after close, probes still in flight report nothing and a new probe is not sent', async () => {
   const { r } = rig(50);
   const heard: unknown[] = [];
   for (let i = 0; i < 10; i++) r.probe({ transport: 'udp', address: '127.0.0.1', port: await freePort() }, (err) => heard.push(err));

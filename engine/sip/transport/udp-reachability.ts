@@ -54,11 +54,11 @@ interface HopWatch {
   unreachableAt: number;
   waiters: SendFailure[];
   lastAskedAt: number;
-  /** Bound and connected: a probe can go. Until then a requested probe waits in `probeWhenReady`. */
-  ready: boolean;
-  probeWhenReady: boolean;
-  /** The connect failed: the next round starts over with a new socket. */
-  broken: boolean;
+  /**
+   * opening: binding and connecting; the round `probe()` opened goes out once connected.
+   * ready: probes go at once. broken: the connect failed; the next round starts over with a new socket.
+   */
+  state: 'opening' | 'ready' | 'broken';
 }
 
 const DEFAULT_SUSPECT_MS = 10_000;
@@ -103,8 +103,7 @@ export class UdpReachability {
       w.waiters = [onUnreachable];
       w.verdict = null;
       w.probedAt = now;
-      if (w.ready) this.#send(w);
-      else w.probeWhenReady = true;
+      if (w.state === 'ready') this.#send(w);
       return;
     }
     if (w.verdict) {
@@ -130,7 +129,7 @@ export class UdpReachability {
   #watch(peer: Peer, now: number): HopWatch | null {
     const key = peerKey(peer);
     let w: HopWatch | null | undefined = this.#hops.get(key);
-    if (w && w.broken && now - w.probedAt >= this.#o.probeIntervalMs) {
+    if (w && w.state === 'broken' && now - w.probedAt >= this.#o.probeIntervalMs) {
       const unreachableAt = w.unreachableAt;
       this.#forget(w);
       w = this.#open(key, peer);
@@ -157,7 +156,7 @@ export class UdpReachability {
       this.#o.drops.count('sip.udp', `probe-socket ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       return null;
     }
-    const w: HopWatch = { key, socket, probedAt: -Infinity, verdict: null, unreachableAt: -Infinity, waiters: [], lastAskedAt: 0, ready: false, probeWhenReady: false, broken: false };
+    const w: HopWatch = { key, socket, probedAt: -Infinity, verdict: null, unreachableAt: -Infinity, waiters: [], lastAskedAt: 0, state: 'opening' };
     // The kernel reports the ICMP error to a connected socket's next read: Node emits it here (syscall 'recvmsg').
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.syscall !== 'bind') return this.#unreachable(w, err);
@@ -168,19 +167,17 @@ export class UdpReachability {
     // A peer may answer a keep-alive (RFC 5626 pong); it is no SIP message of ours.
     socket.on('message', () => undefined);
     const local = isIP(this.#o.localHost) === (v6 ? 6 : 4) ? this.#o.localHost : undefined;
+    // A socket closed while binding (idle, evicted, closed) never gets here.
     socket.bind({ address: local, port: 0 }, () => {
-      // Let go (idle, evicted, closed) while binding: a closed socket must not be connected.
-      if (this.#hops.get(key) !== w) return;
       socket.connect(peer.port, peer.address, (err?: Error) => {
         // A refused connect (EACCES for a broadcast address, ENETUNREACH without a route) is a verdict too.
         if (err) {
-          w.broken = true;
+          w.state = 'broken';
           return this.#unreachable(w, err);
         }
-        w.ready = true;
-        const wanted = w.probeWhenReady;
-        w.probeWhenReady = false;
-        if (wanted && this.#hops.get(key) === w) this.#send(w);
+        w.state = 'ready';
+        // The watch exists because a probe was asked for: that round's probe goes now.
+        if (this.#hops.get(key) === w) this.#send(w);
       });
     });
     return w;
