@@ -166,15 +166,6 @@ test('garbage is dropped and counted, never answered', () => {
   assert.equal(parseDrops, 2);
 });
 
-test('a CRLF keep-alive datagram is counted as one, not as malformed SIP, and never answered (RFC 5626 §3.5.1)', () => {
-  const { core, sent, uac, drops } = rig();
-  core.receive(Buffer.from('\r\n\r\n'), uac);
-  core.receive(Buffer.from('\r\n\r\n'), uac);
-  assert.equal(sent.length, 0);
-  assert.equal(drops.get('sip.keepalive', 'udp'), 2);
-  assert.deepEqual(drops.list().filter((d) => d.where === 'sip.parse'), []);
-});
-
 /** A UAS's response to a request we forwarded: every Via, From, To (with a tag), Call-ID and CSeq copied (RFC 3261 §8.2.6.2). */
 function answer(forwarded: string, code: number, why: string): Buffer {
   const lines = forwarded.split('\r\n');

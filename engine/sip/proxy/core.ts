@@ -197,8 +197,6 @@ export class ProxyCore {
     this.messagesIn++;
     const parsed = parseMessage(data, { stream: peer.transport === 'tcp' });
     if (!parsed.ok) {
-      // Nothing but CRLFs is a keep-alive (RFC 5626 §3.5.1; phones send them over UDP too, and so do our own probes): not malformed.
-      if (parsed.error.reason === 'empty' && data.length > 0) return this.o.drops.count('sip.keepalive', peer.transport);
       this.o.drops.count('sip.parse', parsed.error.reason);
       // "a request with a usable Via gets 400 with a precise reason phrase" (issue #3); responses and ACKs are dropped.
       const reply = buildErrorResponse(parsed.error, this.newTag());

@@ -49,6 +49,12 @@ export async function openUdpTransport(
       drops.count('sip.udp', 'too-large');
       return;
     }
+    // Like the TCP framer skipping CRLFs between messages: a datagram of nothing but CRLFs is a keep-alive
+    // (RFC 5626 §3.5.1; phones send them over UDP too, and so do our own probes), not malformed SIP.
+    if (isKeepAlive(data)) {
+      drops.count('sip.keepalive', 'udp');
+      return;
+    }
     onMessage(data, { transport: 'udp', address: rinfo.address, port: rinfo.port });
   });
   // A bound, unconnected socket reports nothing here but its own failure:
@@ -92,4 +98,11 @@ export async function openUdpTransport(
   function countFailureCallback(err: Error | null) {
     if (err) countFailure(err);
   }
+}
+
+/** One byte compared for a SIP message (it starts with a letter); a full scan only for what starts like a keep-alive. */
+function isKeepAlive(data: Buffer): boolean {
+  if (data.length === 0 || (data[0] !== 0x0d && data[0] !== 0x0a)) return false;
+  for (let i = 1; i < data.length; i++) if (data[i] !== 0x0d && data[i] !== 0x0a) return false;
+  return true;
 }
