@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const require = createRequire(import.meta.url);
+// The V8 flags `npm run lab` starts node with (package.json): a short, single-threaded young-generation GC
+// for the 100 Trying tail (README, "Performance"). V8 takes them only at process start, so the desktop app gets them here.
+const v8Flags = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.lab.split(' ').filter((a) => /^--(single-threaded-gc|max-semi-space-size=)/.test(a));
 
 function electronBinary() {
   const dir = join(root, 'node_modules', 'electron');
@@ -36,12 +39,12 @@ const [why, bin] = whyNoDesktop();
 if (why) {
   console.log(`callpath: ${why}; starting the headless lab console instead (npm run lab)`);
   const tsx = require.resolve('tsx');
-  const child = spawn(process.execPath, ['--import', tsx, join(root, 'app', 'lab', 'cli.ts'), ...args], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...v8Flags, '--import', tsx, join(root, 'app', 'lab', 'cli.ts'), ...args], { stdio: 'inherit' });
   forward(child);
 } else {
   const build = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
-  const child = spawn(bin, [root, '--', ...args], { stdio: 'inherit' });
+  const child = spawn(bin, [`--js-flags=${v8Flags.join(' ')}`, root, '--', ...args], { stdio: 'inherit' });
   forward(child);
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,10 +12,15 @@ export function sharedBench(): string {
   return dir;
 }
 
-/** Our lab in the foreground, as the harness wants a SUT (it sets SUT_PORT, UAS_HOST, UAS_PORT). */
+/**
+ * Our lab in the foreground, as the harness wants a SUT (it sets SUT_PORT,
+ * UAS_HOST, UAS_PORT): started exactly as `npm run lab` starts it, node's V8
+ * flags included, so the benchmark measures what a user runs.
+ */
 export function labCommand(flags: string): string {
-  const node = process.execPath;
-  return `cd ${ROOT} && exec ${node} --import tsx app/lab/cli.ts ${flags}`;
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { lab: string } }).scripts.lab;
+  if (!script.startsWith('node ')) throw new Error(`package.json "lab" should start with node: ${script}`);
+  return `cd ${ROOT} && exec ${process.execPath} ${script.slice('node '.length)} ${flags}`;
 }
 
 export type Json = Record<string, unknown>;
