@@ -271,6 +271,7 @@ test('past the bound of waiting messages, new requests get 503 at the door and i
   core.receive(invite({ callId: 'q3' }), uac);
   assert.deepEqual(sent.map(firstWord), ['100', '100', '503']);
   assert.equal(reason(sent[2]!), 'Service Unavailable - Overloaded');
+  assert.match(sent[2]!.text, /\r\nRetry-After: 1\r\n/, 'the UAC and any proxy upstream are told when to come back (RFC 3261 §21.5.4)');
   assert.equal(drops.list().find((d) => d.where === 'sip.overload')?.count, 1);
   core.drain();
   assert.equal(sent.filter((s) => s.text.startsWith('INVITE')).length, 2, 'what was accepted is still forwarded');
@@ -284,6 +285,7 @@ test('while the oldest waiting message is older than T1/2, a new call gets 100 t
   core.receive(refused, uac);
   assert.deepEqual(sent.map((s) => `${firstWord(s)} ${s.text.match(/Call-ID: (\S+)/)?.[1]}`), ['100 accepted-before', '100 refused', '503 refused']);
   assert.equal(reason(sent[2]!), 'Service Unavailable - Overloaded');
+  assert.match(sent[2]!.text, /\r\nRetry-After: 1\r\n/);
   assert.equal(drops.get('sip.overload', 'new-call-refused-503'), 1);
   // A re-INVITE in a dialog (To tag) is work in progress: queued, not refused.
   const reInvite = invite({ callId: 'in-dialog', uri: 'sip:bob@127.0.0.1:5090' }).toString('latin1').replace('To: <sip:bob@b.example>', 'To: <sip:bob@b.example>;tag=b1');

@@ -66,6 +66,15 @@ export interface ProxyCoreOptions {
 
 /** Messages waiting behind the 100 Trying fast path before new ones are refused (503 to INVITEs, counted drops otherwise). */
 export const MAX_PENDING = 20_000;
+/**
+ * On an overload 503 (RFC 3261 §21.5.4): without Retry-After a client "MUST
+ * act as if it had received a 500"; with it, a proxy upstream tries another
+ * server and "SHOULD NOT forward any other requests to that server for the
+ * duration" — so 1 s, the least the header can say: long pauses make the
+ * on/off oscillation RFC 6357 §5 warns of.
+ */
+const OVERLOAD_HEADERS: ReadonlyArray<readonly [string, string]> = [['Retry-After', '1']];
+
 /** The shortest queue age that refuses new calls by default (ms). */
 const MIN_QUEUE_AGE_MS = 100;
 /** Deferred work done per slice before the socket is read again (ms). */
@@ -209,7 +218,7 @@ export class ProxyCore {
       // Overloaded: refuse new work at the door instead of queueing without bound (RFC 3261 §21.5.4).
       if (msg.isRequest && msg.method !== 'ACK') {
         this.o.drops.count('sip.overload', 'request-refused-503');
-        this.replyStateless(msg, peer, 503, 'Service Unavailable - Overloaded', metaOf(msg));
+        this.replyStateless(msg, peer, 503, 'Service Unavailable - Overloaded', metaOf(msg), OVERLOAD_HEADERS);
       } else this.o.drops.count('sip.overload', msg.isRequest ? 'ack-dropped' : 'response-dropped');
       return;
     }
@@ -300,7 +309,7 @@ export class ProxyCore {
     // Through its transaction, so the 503 is retransmitted until ACKed and the ACK is absorbed here (§17.2.1).
     if (msg.to.tag === undefined && this.queueAgeUs(tIn) > this.maxQueueAgeUs) {
       this.o.drops.count('sip.overload', 'new-call-refused-503');
-      this.respond(ctx, 503, 'Service Unavailable - Overloaded');
+      this.respond(ctx, 503, 'Service Unavailable - Overloaded', OVERLOAD_HEADERS);
       return 'done';
     }
     return ctx;
@@ -673,10 +682,10 @@ export class ProxyCore {
   }
 
   /** Answers the request of ctx upstream through its server transaction (one place for generated responses). */
-  private respond(ctx: ProxyContext, status: number, reason: string): void {
+  private respond(ctx: ProxyContext, status: number, reason: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     if (!ctx.request || ctx.server.terminated || ctx.server.lastStatus >= 200) return;
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, reason, ctx.meta.branch);
-    ctx.server.respond(status, buildResponse(ctx.request, status, reason, { toTag: this.newTag() }));
+    ctx.server.respond(status, buildResponse(ctx.request, status, reason, { toTag: this.newTag(), headers }));
     if (status >= 200) releaseRequest(ctx);
   }
 
@@ -720,9 +729,9 @@ export class ProxyCore {
     this.sendTo(spliceMessage(msg, { removeTopVia: true }), { address: received, port, transport }, meta, false);
   }
 
-  private replyStateless(msg: SipMessage, peer: Peer, status: number, reason: string, meta: CaptureMeta): void {
+  private replyStateless(msg: SipMessage, peer: Peer, status: number, reason: string, meta: CaptureMeta, headers?: ReadonlyArray<readonly [string, string]>): void {
     const dest = responseDestination(msg, peer);
-    this.sendTo(buildResponse(msg, status, reason, { toTag: this.newTag() }), dest, responseMeta(meta, status, reason, meta.branch), false);
+    this.sendTo(buildResponse(msg, status, reason, { toTag: this.newTag(), headers }), dest, responseMeta(meta, status, reason, meta.branch), false);
   }
 
   // ------------------------------------------------------------ plumbing
