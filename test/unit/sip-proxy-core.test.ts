@@ -146,6 +146,17 @@ test('a TCP next hop that refuses the connection turns into 503 upstream (RFC 32
   assert.deepEqual(statuses, [100, 503]);
 });
 
+test('a CANCEL before the next hop turned out unreachable: the UAC gets 200 to its CANCEL and 487, not 503 (RFC 3261 §9.2, §16.10)', async () => {
+  const { core, sent, uac, tick } = rig([{ address: '127.0.0.1', port: 5090, transport: 'tcp' }], { failTcp: true });
+  const inv = invite();
+  core.receive(inv, uac);
+  const cancel = Buffer.from(inv.toString('latin1').replace('INVITE sip:', 'CANCEL sip:').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL'), 'latin1');
+  core.receive(cancel, uac);
+  await tick();
+  const answers = sent.filter((s) => s.text.startsWith('SIP/2.0')).map((s) => `${status(s)} ${/\r\nCSeq: \d+ (\w+)/.exec(s.text)?.[1]}`);
+  assert.deepEqual(answers, ['100 INVITE', '200 CANCEL', '487 INVITE']);
+});
+
 test('a UAS that never answers: Timer A retransmits, Timer B gives 408 upstream after 64·T1 (RFC 3261 §16.8, §17.1.1.2)', () => {
   const { core, sent, uac, timers } = rig();
   core.receive(invite(), uac);

@@ -478,7 +478,7 @@ export class ProxyCore {
             user: {
               onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
               onTimeout: () => this.onBranchTimeout(ctx),
-              onTransportError: (err) => this.respond(ctx, 503, unreachableReason(err)),
+              onTransportError: (err) => this.onBranchTransportError(ctx, err),
               onTerminated,
             },
           })
@@ -491,7 +491,7 @@ export class ProxyCore {
             user: {
               onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
               onTimeout: () => this.onBranchTimeout(ctx),
-              onTransportError: (err) => this.respond(ctx, 503, unreachableReason(err)),
+              onTransportError: (err) => this.onBranchTransportError(ctx, err),
               onTerminated,
             },
           });
@@ -679,6 +679,16 @@ export class ProxyCore {
   private onBranchTimeout(ctx: ProxyContext): void {
     if (ctx.cancelled) return this.respond(ctx, 487, 'Request Terminated');
     this.respond(ctx, 408, 'Request Timeout');
+  }
+
+  /**
+   * A transport error is "as if the client transaction received a 503"
+   * (§16.9). A UAC that has CANCELled waits for the 487 (§9.2), whatever
+   * ended the branch: it gets that, as it does after Timer B.
+   */
+  private onBranchTransportError(ctx: ProxyContext, err: unknown): void {
+    if (ctx.cancelled) return this.respond(ctx, 487, 'Request Terminated');
+    this.respond(ctx, 503, unreachableReason(err));
   }
 
   /** Answers the request of ctx upstream through its server transaction (one place for generated responses). */
