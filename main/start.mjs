@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const require = createRequire(import.meta.url);
-// The V8 flags `npm run lab` starts node with (package.json): a short, single-threaded young-generation GC
-// for the 100 Trying tail (README, "Performance"). V8 takes them only at process start, so the desktop app gets them here.
+// The V8 flags `npm run lab` starts node with (package.json): single-threaded GC and 4 MB semi-spaces, for the
+// 100 Trying tail (README, "How it is built"). V8 takes them only at process start, so the desktop app gets them here.
 const v8Flags = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.lab.split(' ').filter((a) => /^--(single-threaded-gc|max-semi-space-size=)/.test(a));
 
 function electronBinary() {
