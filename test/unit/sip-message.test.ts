@@ -476,6 +476,15 @@ describe('parseUri and parseNameAddr', () => {
     }
   });
 
+  test('parameters: names are case-insensitive, a repeated name keeps its first place and its last value, none is an empty list', () => {
+    const [via] = parseVia('SIP/2.0/UDP h;Branch=z9hG4bK1;rport;BRANCH=z9hG4bK2;received=192.0.2.1')!;
+    assert.equal(via!.branch, 'z9hG4bK2');
+    assert.deepEqual([...via!.params], [['branch', 'z9hG4bK2'], ['rport', null], ['received', '192.0.2.1']]);
+    assert.equal(via!.params.size, 3);
+    assert.equal(via!.params.get('maddr'), undefined);
+    assert.equal(parseVia('SIP/2.0/UDP h')![0]!.params.size, 0);
+  });
+
   test('parseVia rejects a Via with a bad port or missing sent-by', () => {
     assert.equal(parseVia('SIP/2.0/UDP host:70000'), undefined);
     assert.equal(parseVia('SIP/2.0/UDP ;branch=x'), undefined);

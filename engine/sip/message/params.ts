@@ -8,15 +8,18 @@ import { isTokenCode, isWs, lowerAscii } from './headers';
 /** Parameter map: lowercase name → value as written (quotes kept), or `null` for a valueless parameter (`;lr`, `;rport`). */
 export type Params = ReadonlyMap<string, string | null>;
 
+/** The empty list, shared: most Request-URIs and an initial INVITE's To have no parameters. */
 export const NO_PARAMS: Params = new Map();
 
 /**
  * Parses `;a=b;c` from s[start, end). Returns the map, or undefined when the
  * text is not a well-formed parameter list. A valueless param maps to null.
  */
-export function parseParams(s: string, start: number, end: number): Map<string, string | null> | undefined {
-  const out = new Map<string, string | null>();
+export function parseParams(s: string, start: number, end: number): Params | undefined {
   let i = start;
+  while (i < end && isWs(s.charCodeAt(i))) i++;
+  if (i >= end) return NO_PARAMS;
+  const out = new Map<string, string | null>();
   for (;;) {
     while (i < end && isWs(s.charCodeAt(i))) i++;
     if (i >= end) return out;

@@ -111,7 +111,7 @@ export function spliceMessage(msg: SipMessage, edits: SpliceEdits): Buffer {
     }
   } else tail += 'Content-Length: ' + body.length + '\r\n';
 
-  ops.sort(byPosition);
+  sortByPosition(ops);
   let out = '';
   let cursor = L.start;
   for (const o of ops) {
@@ -137,8 +137,17 @@ function op(s: number, e: number, t: string, ord: number): Op {
   return { s, e, t, ord };
 }
 
-function byPosition(a: Op, b: Op): number {
-  return a.s - b.s || a.ord - b.ord;
+/** Insertion sort, in place: a splice has at most a handful of edits, and Array#sort allocated on every forwarded message. */
+function sortByPosition(ops: Op[]): void {
+  for (let i = 1; i < ops.length; i++) {
+    const o = ops[i]!;
+    let j = i - 1;
+    while (j >= 0 && (ops[j]!.s > o.s || (ops[j]!.s === o.s && ops[j]!.ord > o.ord))) {
+      ops[j + 1] = ops[j]!;
+      j--;
+    }
+    ops[j + 1] = o;
+  }
 }
 
 function lineStart(L: Layout, i: number): number {

@@ -2,7 +2,7 @@
  * SIP, SIPS and tel URIs. RFC 3261 §19.1, §25.1; RFC 3966 for tel.
  * Pure; returns undefined on anything malformed, never throws.
  */
-import type { Params } from './params';
+import { NO_PARAMS, type Params } from './params';
 
 export interface SipUri {
   readonly scheme: 'sip' | 'sips' | 'tel';
@@ -129,10 +129,10 @@ export function isIpv6Reference(h: string): boolean {
   return colons >= 2 && colons <= 7;
 }
 
-function uriParams(s: string, start: number, end: number): Map<string, string | null> | undefined {
-  const out = new Map<string, string | null>();
-  if (start >= end) return out;
+function uriParams(s: string, start: number, end: number): Params | undefined {
+  if (start >= end) return NO_PARAMS;
   if (s.charCodeAt(start) !== 0x3b) return undefined;
+  const out = new Map<string, string | null>();
   for (const part of s.slice(start + 1, end).split(';')) {
     const eq = part.indexOf('=');
     const name = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();

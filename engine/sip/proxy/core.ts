@@ -858,8 +858,17 @@ function parseOrNull(bytes: Buffer): SipMessage | null {
   return r.ok ? r.msg : null;
 }
 
+/** One entry per name, at its first position with its last value (what a Map would give, without one per request). */
 function dedupeParams(p: [string, string | null][]): [string, string | null][] {
-  const seen = new Map<string, string | null>();
-  for (const [k, v] of p) seen.set(k, v);
-  return [...seen];
+  const out: [string, string | null][] = [];
+  outer: for (const [k, v] of p) {
+    for (const e of out) {
+      if (e[0] === k) {
+        e[1] = v;
+        continue outer;
+      }
+    }
+    out.push([k, v]);
+  }
+  return out;
 }
