@@ -434,8 +434,10 @@ export class ProxyCore {
     const viaTransport = hop.transport === 'tcp' ? 'TCP' : 'UDP';
     const topViaParams: [string, string | null][] = [];
     if (peer.transport === 'udp') {
-      if (msg.topVia.host !== peer.address) topViaParams.push(['received', peer.address]);
-      if (msg.topVia.params.has('rport')) topViaParams.push(['rport', String(peer.port)], ['received', peer.address]);
+      // RFC 3581 §4: rport gets the source port, and received is then set even when the host matches (§18.2.1 sets it when not).
+      const rport = msg.topVia.params.has('rport');
+      if (rport) topViaParams.push(['rport', String(peer.port)]);
+      if (rport || msg.topVia.host !== peer.address) topViaParams.push(['received', peer.address]);
     }
     const isInitialInvite = msg.method === 'INVITE' && !route.inDialog;
     const forwarded = spliceMessage(msg, {
@@ -443,7 +445,7 @@ export class ProxyCore {
       recordRoute: isInitialInvite ? this.recordRoute : undefined,
       removeFirstRoute: route.removeFirstRoute,
       set: [['Max-Forwards', String(mf - 1)]],
-      topViaParams: dedupeParams(topViaParams),
+      topViaParams,
     });
     ctx.forwarded = forwarded;
     ctx.forwardedTo = hop;
@@ -723,7 +725,7 @@ export class ProxyCore {
       prependVia: `SIP/2.0/${hop.transport === 'tcp' ? 'TCP' : 'UDP'} ${this.selfSentBy};branch=${branch}`,
       removeFirstRoute: route.removeFirstRoute,
       set: [['Max-Forwards', String(mf - 1)]],
-      topViaParams: dedupeParams(topViaParams),
+      topViaParams,
     });
     this.sendTo(out, hop, { ...metaOf(msg), branch }, false);
   }
@@ -856,19 +858,4 @@ function releaseRequest(ctx: ProxyContext): void {
 function parseOrNull(bytes: Buffer): SipMessage | null {
   const r = parseMessage(bytes);
   return r.ok ? r.msg : null;
-}
-
-/** One entry per name, at its first position with its last value (what a Map would give, without one per request). */
-function dedupeParams(p: [string, string | null][]): [string, string | null][] {
-  const out: [string, string | null][] = [];
-  outer: for (const [k, v] of p) {
-    for (const e of out) {
-      if (e[0] === k) {
-        e[1] = v;
-        continue outer;
-      }
-    }
-    out.push([k, v]);
-  }
-  return out;
 }
