@@ -21,7 +21,6 @@ const scenario = (name: string) => join(FIXTURES, name);
 
 // ------------------------------------------------------------------ helpers
 
-
 /** A SIPp UAS that ends by itself after `calls` calls (-m); `done()` waits for that, then collects its stats. */
 function startUas(o: { scenario: string; port: number; calls: number; transport?: 'u1' | 't1' }) {
   const uas = startSipp({ scenario: o.scenario, port: o.port, transport: o.transport, extra: ['-m', String(o.calls)] });
