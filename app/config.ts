@@ -4,17 +4,12 @@
  * problem is one clear line (the CLI prints it and exits 2).
  */
 import { isIP } from 'node:net';
+import { formatHostPort, type HostPort, type NextHop } from '../engine/net/host-port';
+import type { TimerValues } from '../engine/sip/transaction/timers';
 import { SETTING_FLAGS, SETTING_NAMES, type LabSettings, type SettingName, type SettingsPatch } from './contract';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-export interface RouteTarget extends HostPort {
-  /** Default udp. */
-  transport?: 'udp' | 'tcp';
-}
+/** Re-exported for the app's callers: one formatter, the engine's. */
+export { formatHostPort };
 
 export interface PortRange {
   host: string;
@@ -22,16 +17,10 @@ export interface PortRange {
   max: number;
 }
 
-export interface TimerConfig {
-  t1: number;
-  t2: number;
-  t4: number;
-}
-
 export interface LabConfig {
   sip: HostPort;
   /** Downstream targets in round-robin order; null = route by Request-URI. */
-  route: RouteTarget[] | null;
+  route: NextHop[] | null;
   rtp: PortRange;
   ng: HostPort | null;
   redis: string | null;
@@ -39,10 +28,15 @@ export interface LabConfig {
   ui: HostPort | null;
   token: string | null;
   auth: boolean;
-  timers: TimerConfig;
+  /** SIP timer base values, ms (RFC 3261 §17); the settings and flags call them t1/t2/t4. */
+  timers: TimerValues;
   maxCalls: number;
-  /** Messages kept per call (a pathological call rotates its oldest out, counted). */
+  /** Entries kept per call (a pathological call rotates its oldest out, counted). */
   maxCallMessages: number;
+  /** Bytes the call store may hold, MiB; the oldest calls are evicted beyond it (counted). */
+  maxStoreMb: number;
+  /** A call in progress with nothing new for this long (s) is evicted (counted); 0 = never. */
+  maxCallIdleS: number;
   /** A pcap/pcapng file whose SIP calls are imported at start. */
   open: string | null;
 }
@@ -57,9 +51,11 @@ export const DEFAULT_CONFIG: LabConfig = {
   ui: { host: '127.0.0.1', port: 7070 },
   token: null,
   auth: true,
-  timers: { t1: 500, t2: 4000, t4: 5000 },
+  timers: { T1: 500, T2: 4000, T4: 5000 },
   maxCalls: 10_000,
   maxCallMessages: 500,
+  maxStoreMb: 512,
+  maxCallIdleS: 3600,
   open: null,
 };
 
@@ -75,10 +71,13 @@ export const USAGE = `usage: npm run lab -- [options]
   --no-auth                  no token (loopback UI only)
   --t1 MS --t2 MS --t4 MS    SIP timer values (RFC 3261 §17; defaults 500/4000/5000)
   --max-calls N              finished calls kept (default 10000)
-  --max-call-messages N      messages kept per call, oldest rotated out (default 500)
+  --max-call-messages N      ladder entries kept per call, oldest rotated out (default 500)
+  --max-store-mb N           bytes the call store may hold, MiB; oldest calls evicted (default 512)
+  --max-call-idle S          evict a call in progress idle this many seconds; 0 = never (default 3600)
   --open FILE                import the SIP calls of a .pcap/.pcapng file at start
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             record, ui, token, noAuth, t1, t2, t4, maxCalls, maxCallMessages); flags win
+                             record, ui, token, noAuth, t1, t2, t4, maxCalls, maxCallMessages, maxStoreMb,
+                             maxCallIdle); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -87,10 +86,10 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'max-calls', 'max-call-messages', 'config', 'open'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'config', 'open'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
-  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', open: 'open',
+  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
 };
 
 export function parseLabArgs(
@@ -189,11 +188,13 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   ng: (c, v) => (c.ng = isOff(v) ? null : parseHostPort(v, '--ng', true)),
   redis: (c, v) => (c.redis = isOff(v) ? null : parseRedisUrl(v)),
   record: (c, v) => (c.record = isOff(v) ? null : nonEmpty(v, '--record')),
-  t1: (c, v) => (c.timers.t1 = parseInteger(v, '--t1', 1, 600_000)),
-  t2: (c, v) => (c.timers.t2 = parseInteger(v, '--t2', 1, 600_000)),
-  t4: (c, v) => (c.timers.t4 = parseInteger(v, '--t4', 1, 600_000)),
+  t1: (c, v) => (c.timers = { ...c.timers, T1: parseInteger(v, '--t1', 1, 600_000) }),
+  t2: (c, v) => (c.timers = { ...c.timers, T2: parseInteger(v, '--t2', 1, 600_000) }),
+  t4: (c, v) => (c.timers = { ...c.timers, T4: parseInteger(v, '--t4', 1, 600_000) }),
   maxCalls: (c, v) => (c.maxCalls = parseInteger(v, '--max-calls', 1, 10_000_000)),
   maxCallMessages: (c, v) => (c.maxCallMessages = parseInteger(v, '--max-call-messages', 10, 100_000)),
+  maxStoreMb: (c, v) => (c.maxStoreMb = parseInteger(v, '--max-store-mb', 16, 1_048_576)),
+  maxCallIdle: (c, v) => (c.maxCallIdleS = parseInteger(v, '--max-call-idle', 0, 30 * 86_400)),
 };
 
 function build(raw: Raw): LabConfig {
@@ -224,7 +225,12 @@ function build(raw: Raw): LabConfig {
 }
 
 function timerOrder(c: LabConfig): string | null {
-  return c.timers.t1 > c.timers.t2 ? `--t1 (${c.timers.t1} ms) must not exceed --t2 (${c.timers.t2} ms)` : null;
+  return c.timers.T1 > c.timers.T2 ? `--t1 (${c.timers.T1} ms) must not exceed --t2 (${c.timers.T2} ms)` : null;
+}
+
+/** The call store's bounds a config sets. */
+export function storeLimitsOf(c: LabConfig): { maxFinishedCalls: number; maxMessagesPerCall: number; maxBytes: number; maxIdleUs: number } {
+  return { maxFinishedCalls: c.maxCalls, maxMessagesPerCall: c.maxCallMessages, maxBytes: c.maxStoreMb * 2 ** 20, maxIdleUs: c.maxCallIdleS * 1e6 };
 }
 
 /** A config's engine-facing settings as the strings their flags take (what the dialog shows). */
@@ -236,11 +242,13 @@ export function settingsOf(c: LabConfig): LabSettings {
     ng: c.ng ? formatHostPort(c.ng) : 'off',
     redis: c.redis ?? 'off',
     record: c.record ?? 'off',
-    t1: String(c.timers.t1),
-    t2: String(c.timers.t2),
-    t4: String(c.timers.t4),
+    t1: String(c.timers.T1),
+    t2: String(c.timers.T2),
+    t4: String(c.timers.T4),
     maxCalls: String(c.maxCalls),
     maxCallMessages: String(c.maxCallMessages),
+    maxStoreMb: String(c.maxStoreMb),
+    maxCallIdle: String(c.maxCallIdleS),
   };
 }
 
@@ -296,7 +304,7 @@ export function parseHostPort(v: string, flag: string, listen = false): HostPort
 }
 
 /** HOST:PORT with an optional /udp or /tcp (default udp). */
-function parseRouteTarget(v: string): RouteTarget {
+function parseRouteTarget(v: string): NextHop {
   const m = /^(.*)\/(udp|tcp)$/i.exec(v);
   const hp = parseHostPort(m ? m[1]! : v, '--route');
   return { ...hp, transport: m ? (m[2]!.toLowerCase() as 'udp' | 'tcp') : 'udp' };
@@ -338,10 +346,6 @@ function parseInteger(v: string, flag: string, min: number, max: number): number
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-export function formatHostPort(hp: HostPort): string {
-  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
 
 /** Two listeners of ours on one UDP port would fail late and confusingly; say it now. */

@@ -6,18 +6,27 @@
  * the preload, and over a WebSocket by the lab server's client — and the
  * renderer only ever sees `CallpathApi`, so it cannot tell which it has.
  *
- * This file is shared by the renderer, so it imports types only, and nothing
- * from `engine/` at run time.
+ * This file is shared by the renderer, so from `engine/` it imports types,
+ * and at run time only pure constants and functions (no Node, no I/O): the
+ * component names and the call filter, so both sides read one definition.
  */
-import type { ComponentName, ComponentState, ComponentStatus } from '../engine/component';
-import type { CallState, Direction, TransportName } from '../engine/capture/types';
+import { EXPORT_FORMATS, SELECTION_FORMATS, isSelectionFormat, type ExportFormat, type SelectionFormat } from '../engine/capture/formats';
+import { COMPONENT_NAMES, type ComponentName, type ComponentState, type ComponentStatus } from '../engine/component';
+import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName } from '../engine/events';
+import type { CallState, Leg, LaneCounts } from '../engine/call/model';
+import type { CallFilter, CallOutcome, CallSort, CallSortKey } from '../engine/call/query';
+import type { EvictionReason, SourceInfo } from '../engine/call/store';
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { DropCount } from '../engine/metrics/drops';
 
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount };
+export type { Lane, Leg, LaneCounts, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
+export { COMPONENT_NAMES };
+/** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
+export { DEFAULT_SORT, NO_FILTER, compareCalls, isFilterActive, needsEntries, outcomeOf } from '../engine/call/query';
 
-export const CONTRACT_VERSION = 1;
-export const COMPONENTS: readonly ComponentName[] = ['proxy', 'relay', 'recorder', 'publisher'];
+/** 2: every lane in one `LadderEntry` union, calls keyed by source, per-component snapshot sections, engine-side queries. */
+export const CONTRACT_VERSION = 2;
 export type ComponentAction = 'start' | 'stop';
 
 /** Signalling figures of the SIP proxy (all latencies in µs). */
@@ -35,22 +44,54 @@ export interface SipStats {
   loopDelay: LatencySummary;
 }
 
+/** The publisher's link to Redis (call-event publishing itself is not built yet). */
+export interface PublisherStats {
+  link: string;
+  reconnects: number;
+}
+
+/** What the call store holds, over all sources, and what it let go. */
+export interface StoreStats {
+  active: number;
+  stored: number;
+  /** Bytes held (entries with their raw bytes, plus a fixed cost per entry and call) and the budget. */
+  bytes: number;
+  maxBytes: number;
+  /** Calls evicted since start, in all and by reason. */
+  evicted: number;
+  evictedBy: Record<EvictionReason, number>;
+  /** Entries rotated out of calls longer than the per-call bound. */
+  entriesDropped: number;
+  sources: SourceInfo[];
+}
+
 export interface Snapshot {
   contractVersion: number;
   /** Engine clock, µs. */
   nowUs: number;
   startedUs: number;
   components: ComponentStatus[];
-  sip: SipStats;
+  /**
+   * One section per component, null while that part is absent (not built,
+   * or switched off). The relay and the recorder have no figures yet.
+   */
+  sip: SipStats | null;
+  relay: null;
+  recorder: null;
+  publisher: PublisherStats | null;
   /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
-  calls: { active: number; stored: number; evicted: number };
+  calls: StoreStats;
   /** Every counted drop, by place and reason. */
   drops: DropCount[];
 }
 
 export interface CallSummary {
+  /** Unique in the store: the Call-ID of a live call, `import-N/Call-ID` for a call read from a file. */
+  key: string;
   callId: string;
+  /** "live" or the import it came from ("import-1"). */
+  source: string;
   state: CallState;
   from: string;
   to: string;
@@ -58,23 +99,36 @@ export interface CallSummary {
   updatedUs: number;
   endedUs: number | null;
   finalStatus: number | null;
+  /** SIP messages ever recorded (rotated ones included). */
   messageCount: number;
+  /** Entries ever recorded, by lane. */
+  laneCounts: LaneCounts;
   retransmissions: number;
   /** INVITE received → 100 Trying sent, µs. */
   trying100Us: number | null;
 }
 
-/** One captured message as the UI sees it (the ladder's SIP lane). */
-export interface CapturedMessage {
-  /** Index within the call, stable while the call is stored. */
+/**
+ * What every ladder entry has: its place in the call, its time, the two
+ * endpoint columns it joins, what its arrow says, and its owner — like
+ * sngrep's `call_flow_arrow` item: the SIP transaction (`sip:CSeq`), the
+ * stream (`stream:ID`), the published event (`publish:EVENT`), `record` or `note`.
+ */
+interface EntryBase {
+  /** Index within the call across every lane (capture order), stable while the call is stored. */
   index: number;
-  lane: 'sip';
   tsUs: number;
-  direction: Direction;
-  transport: TransportName;
   src: string;
   dst: string;
   label: string;
+  owner: string;
+}
+
+/** A SIP message (the ladder's SIP lane). */
+export interface SipEntry extends EntryBase {
+  lane: 'sip';
+  direction: Direction;
+  transport: TransportName;
   method: string | null;
   status: number | null;
   cseq: string;
@@ -85,12 +139,51 @@ export interface CapturedMessage {
   text: string;
 }
 
+/** A media stream: opened, its periodic figures, closed. `sdpIndex` points back to the SIP entry whose SDP set it up. */
+export interface MediaEntry extends EntryBase, Pick<MediaEvent, 'phase' | 'streamId' | 'legTag' | 'mediaIndex' | 'codec' | 'ssrc' | 'packets' | 'bytes' | 'lost' | 'jitterUs' | 'reason'> {
+  lane: 'media';
+  sdpIndex: number | null;
+}
+
+/** A call event on its way to Redis. */
+export interface PublishEntry extends EntryBase, Pick<PublishEvent, 'phase' | 'event' | 'target' | 'receivers' | 'sinceQueuedUs' | 'error'> {
+  lane: 'publish';
+}
+
+/** What the recorder did for the call. */
+export interface RecordEntry extends EntryBase, Pick<RecordEvent, 'phase' | 'path' | 'packets' | 'dropped' | 'detail'> {
+  lane: 'record';
+}
+
+/** An engine annotation (a timer that fired, a session closed). */
+export interface NoteEntry extends EntryBase {
+  lane: 'note';
+  text: string;
+}
+
+/** One row of a call's ladder, one member per lane. */
+export type LadderEntry = SipEntry | MediaEntry | PublishEntry | RecordEntry | NoteEntry;
+
 export interface CallDetail extends CallSummary {
   timings: { trying100Us: number | null; forwardedUs: number | null; ringingUs: number | null; answeredUs: number | null };
   retransmissionsByKind: Record<string, number>;
-  messagesDropped: number;
+  /** Entries rotated out of the front of the call (their indexes are below this). */
+  entriesDropped: number;
+  /** rtpengine's model: legs (one per SIP tag) → media sections → streams. */
+  legs: Leg[];
   /** In index order; all the call keeps, or those from `fromIndex` on when asked. */
-  messages: CapturedMessage[];
+  entries: LadderEntry[];
+}
+
+/** One page of an engine-side query over every stored call. */
+export interface CallPage {
+  /** Calls stored now (all sources) and evicted since start. */
+  stored: number;
+  evicted: number;
+  /** Calls that match the filter. */
+  matched: number;
+  offset: number;
+  calls: CallSummary[];
 }
 
 /** Pushed a few times a second; never one per SIP packet. */
@@ -107,8 +200,10 @@ export interface LiveBatch {
 export type Command =
   | { cmd: 'getSnapshot' }
   | { cmd: 'listCalls'; limit?: number }
-  /** `fromIndex`: only messages with `index >= fromIndex` (a live ladder fetches what is new, not the whole call again). */
-  | { cmd: 'getCall'; callId: string; fromIndex?: number }
+  /** Every stored call that matches, sorted, one page. */
+  | { cmd: 'queryCalls'; filter: CallFilter; sort: CallSort; offset: number; limit: number }
+  /** `fromIndex`: only entries with `index >= fromIndex` (a live ladder fetches what is new, not the whole call again). */
+  | { cmd: 'getCall'; key: string; fromIndex?: number }
   | { cmd: 'setComponent'; name: ComponentName; action: ComponentAction }
   | { cmd: 'getSettings' }
   | { cmd: 'applySettings'; patch: SettingsPatch };
@@ -116,6 +211,7 @@ export type Command =
 export interface CommandResults {
   getSnapshot: Snapshot;
   listCalls: CallSummary[];
+  queryCalls: CallPage;
   getCall: CallDetail | null;
   setComponent: ComponentStatus;
   getSettings: LabSettings;
@@ -131,8 +227,9 @@ export interface CallpathApi {
   readonly host: 'electron' | 'lab';
   getSnapshot(): Promise<Snapshot>;
   listCalls(limit?: number): Promise<CallSummary[]>;
-  /** One call; with `fromIndex`, `messages` holds only those with `index >= fromIndex`. */
-  getCall(callId: string, fromIndex?: number): Promise<CallDetail | null>;
+  queryCalls(filter: CallFilter, sort: CallSort, offset: number, limit: number): Promise<CallPage>;
+  /** One call by its key; with `fromIndex`, `entries` holds only those with `index >= fromIndex`. */
+  getCall(key: string, fromIndex?: number): Promise<CallDetail | null>;
   setComponent(name: ComponentName, action: ComponentAction): Promise<ComponentStatus>;
   /** The engine-facing lab flags as they are now, as the CLI would take them. */
   getSettings(): Promise<LabSettings>;
@@ -152,16 +249,21 @@ export interface CallpathApi {
   openCapture(): Promise<ImportOutcome | null>;
 }
 
-export const EXPORT_FORMAT_NAMES = ['pcap', 'txt', 'svg', 'png', 'mmd', 'json', 'md'] as const;
-export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
-/** Formats a selection of several calls can be exported in (one file). */
-export const SELECTION_FORMAT_NAMES: readonly ExportFormatName[] = ['pcap', 'json', 'txt', 'md', 'svg'];
+export { EXPORT_FORMATS, CALL_FORMATS, SELECTION_FORMATS } from '../engine/capture/formats';
+export type { ExportFormat, CallFormat, SelectionFormat } from '../engine/capture/formats';
 export const MAX_EXPORT_CALLS = 10_000;
+/** Column names given in the console, at most this many, each at most `ALIAS_MAX_LENGTH` characters. */
+export const MAX_COLUMN_NAMES = 256;
+export const ALIAS_MAX_LENGTH = 40;
 
-export interface ExportRequest {
-  callIds: string[];
-  format: ExportFormatName;
-}
+/**
+ * What to export: calls by key, or every stored call a query matches (in the
+ * query's order) — so "Export N calls…" reaches calls no UI has listed.
+ * `columnNames` (endpoint → name, as given in the console) travel into the file.
+ */
+export type ExportRequest =
+  | { keys: string[]; format: ExportFormat; columnNames?: Record<string, string> }
+  | { query: { filter: CallFilter; sort: CallSort }; format: SelectionFormat; columnNames?: Record<string, string> };
 
 export interface ExportOutcome {
   saved: boolean;
@@ -174,6 +276,8 @@ export interface ImportOutcome {
   format: string;
   messages: number;
   calls: number;
+  /** The source its calls are listed under ("import-1"). */
+  source: string;
   skipped: Record<string, number>;
 }
 
@@ -181,16 +285,43 @@ export interface ImportOutcome {
 export function validateExportRequest(input: unknown): Validated<ExportRequest> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('export request must be an object');
   const o = input as Record<string, unknown>;
-  if (Object.keys(o).some((k) => k !== 'callIds' && k !== 'format')) return bad('export takes only "callIds" and "format"');
-  if (!EXPORT_FORMAT_NAMES.includes(o.format as ExportFormatName)) return bad(`format must be one of ${EXPORT_FORMAT_NAMES.join(', ')}`);
-  const ids = o.callIds;
-  if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_EXPORT_CALLS || !ids.every((id) => typeof id === 'string' && id.length > 0 && id.length <= MAX_CALL_ID_LENGTH)) {
-    return bad(`callIds must be 1 to ${MAX_EXPORT_CALLS} non-empty strings`);
+  if (Object.keys(o).some((k) => k !== 'keys' && k !== 'query' && k !== 'format' && k !== 'columnNames')) return bad('export takes only "keys" or "query", "format" and "columnNames"');
+  if (!(EXPORT_FORMATS as readonly string[]).includes(o.format as string)) return bad(`format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const names = validateColumnNames(o.columnNames);
+  if (!names.ok) return names;
+  const columnNames = names.value === undefined ? {} : { columnNames: names.value };
+  if ((o.keys === undefined) === (o.query === undefined)) return bad('export takes either "keys" or "query"');
+  if (o.query !== undefined) {
+    const q = o.query as Record<string, unknown> | null;
+    if (typeof q !== 'object' || q === null || Object.keys(q).some((k) => k !== 'filter' && k !== 'sort')) return bad('query must be {"filter": ..., "sort": ...}');
+    const filter = validateCallFilter(q.filter);
+    if (!filter.ok) return filter;
+    const sort = validateCallSort(q.sort);
+    if (!sort.ok) return sort;
+    if (!isSelectionFormat(o.format as string)) return bad(`a query exports as ${SELECTION_FORMATS.join(', ')}, not ${String(o.format)}`);
+    return { ok: true, value: { query: { filter: filter.value, sort: sort.value }, format: o.format as SelectionFormat, ...columnNames } };
   }
-  const format = o.format as ExportFormatName;
-  if (ids.length > 1 && !SELECTION_FORMAT_NAMES.includes(format)) return bad(`several calls export as ${SELECTION_FORMAT_NAMES.join(', ')}, not ${format}`);
-  if (ids.length === 1 && format === 'md') return bad('one call exports as mmd, not md');
-  return { ok: true, value: { callIds: ids as string[], format } };
+  const keys = o.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_EXPORT_CALLS || !keys.every(isCallKey)) {
+    return bad(`keys must be 1 to ${MAX_EXPORT_CALLS} call keys (a live call's key is its Call-ID)`);
+  }
+  const format = o.format as ExportFormat;
+  if (keys.length > 1 && !isSelectionFormat(format)) return bad(`several calls export as ${SELECTION_FORMATS.join(', ')}, not ${format}`);
+  if (keys.length === 1 && format === 'md') return bad('one call exports as mmd, not md');
+  return { ok: true, value: { keys: keys as string[], format, ...columnNames } };
+}
+
+function validateColumnNames(input: unknown): Validated<Record<string, string> | undefined> {
+  if (input === undefined) return { ok: true, value: undefined };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('columnNames must be an object of "ip:port": "name"');
+  const entries = Object.entries(input);
+  if (entries.length > MAX_COLUMN_NAMES) return bad(`at most ${MAX_COLUMN_NAMES} column names`);
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > 200 || typeof v !== 'string' || v.length === 0 || v.length > ALIAS_MAX_LENGTH) return bad(`a column name must be 1 to ${ALIAS_MAX_LENGTH} characters, for an endpoint "ip:port"`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(v)) return bad('a column name must be one line of printable text');
+  }
+  return { ok: true, value: Object.fromEntries(entries) as Record<string, string> };
 }
 
 /**
@@ -200,7 +331,7 @@ export function validateExportRequest(input: unknown): Validated<ExportRequest> 
  * settings (a page holding the token could otherwise widen its own access or
  * lock the owner out). Those stay start-up only (flags or --config).
  */
-export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 't1', 't2', 't4', 'maxCalls', 'maxCallMessages'] as const;
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 't1', 't2', 't4', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /**
@@ -224,6 +355,8 @@ export const SETTING_FLAGS: Record<SettingName, string> = {
   t4: '--t4',
   maxCalls: '--max-calls',
   maxCallMessages: '--max-call-messages',
+  maxStoreMb: '--max-store-mb',
+  maxCallIdle: '--max-call-idle',
 };
 
 /** Which component a setting belongs to (restarted when it changes); null = applied live (the call store's bounds). */
@@ -239,6 +372,8 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   record: 'recorder',
   maxCalls: null,
   maxCallMessages: null,
+  maxStoreMb: null,
+  maxCallIdle: null,
 };
 
 export const MAX_SETTING_LENGTH = 2048;
@@ -280,7 +415,8 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     host: t.host,
     getSnapshot: () => call({ cmd: 'getSnapshot' }),
     listCalls: (limit) => call(limit === undefined ? { cmd: 'listCalls' } : { cmd: 'listCalls', limit }),
-    getCall: (callId, fromIndex) => call(fromIndex === undefined ? { cmd: 'getCall', callId } : { cmd: 'getCall', callId, fromIndex }),
+    queryCalls: (filter, sort, offset, limit) => call({ cmd: 'queryCalls', filter, sort, offset, limit }),
+    getCall: (key, fromIndex) => call(fromIndex === undefined ? { cmd: 'getCall', key } : { cmd: 'getCall', key, fromIndex }),
     setComponent: (name, action) => call({ cmd: 'setComponent', name, action }),
     getSettings: () => call({ cmd: 'getSettings' }),
     applySettings: (patch) => call({ cmd: 'applySettings', patch }),
@@ -292,7 +428,62 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
 }
 
 export const MAX_LIST_LIMIT = 10_000;
-const MAX_CALL_ID_LENGTH = 1024;
+/** A Call-ID of up to 1024 characters, with a source prefix. */
+const MAX_CALL_KEY_LENGTH = 1100;
+const isCallKey = (k: unknown): k is string => typeof k === 'string' && k.length > 0 && k.length <= MAX_CALL_KEY_LENGTH;
+
+const CALL_STATES: readonly (CallState | 'all')[] = ['all', 'trying', 'early', 'confirmed', 'terminated', 'failed'];
+const OUTCOMES: readonly CallOutcome[] = ['busy', 'cancelled', 'other-failure'];
+const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source'];
+const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs'];
+const MAX_FILTER_TEXT = 512;
+const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_FILTER_TEXT;
+const nullOr = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** A call filter from the UI: every field present, each of its type; a regular expression must compile. */
+export function validateCallFilter(input: unknown): Validated<CallFilter> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('filter must be an object');
+  const o = input as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const unknownKey = keys.find((k) => !FILTER_KEYS.includes(k));
+  if (unknownKey !== undefined) return bad(`unknown filter field ${JSON.stringify(unknownKey).slice(0, 60)}`);
+  const missing = FILTER_KEYS.find((k) => !(k in o));
+  if (missing !== undefined) return bad(`filter needs "${missing}"`);
+  if (!shortText(o.text)) return bad(`filter.text must be a string of at most ${MAX_FILTER_TEXT} characters`);
+  if (typeof o.regex !== 'boolean') return bad('filter.regex must be true or false');
+  const h = o.header as Record<string, unknown> | null;
+  if (h !== null && (typeof h !== 'object' || Array.isArray(h) || Object.keys(h).some((k) => k !== 'name' && k !== 'value') || !shortText(h.name) || !shortText(h.value))) {
+    return bad('filter.header must be null or {"name": "...", "value": "..."} ("name" may be "" for any header)');
+  }
+  if (!CALL_STATES.includes(o.state as CallState)) return bad(`filter.state must be one of ${CALL_STATES.join(', ')}`);
+  if (!nullOr(o.outcome, (x): x is CallOutcome => OUTCOMES.includes(x as CallOutcome))) return bad(`filter.outcome must be null or one of ${OUTCOMES.join(', ')}`);
+  if (!nullOr(o.status, (x): x is number => Number.isInteger(x) && (x as number) >= 100 && (x as number) <= 699)) return bad('filter.status must be null or a SIP status from 100 to 699');
+  if (!nullOr(o.method, (x): x is string => typeof x === 'string' && /^[A-Za-z]{1,32}$/.test(x))) return bad('filter.method must be null or a SIP method name');
+  if (!shortText(o.address)) return bad('filter.address must be a string');
+  if (!nullOr(o.fromUs, isTime) || !nullOr(o.toUs, isTime)) return bad('filter.fromUs and filter.toUs must be null or µs timestamps');
+  if (!nullOr(o.source, shortText)) return bad('filter.source must be null or a source id');
+  if (typeof o.retransmissionsOnly !== 'boolean') return bad('filter.retransmissionsOnly must be true or false');
+  if (!nullOr(o.tryingSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.tryingSlowerThanMs must be null or a number of ms ≥ 0');
+  if (o.regex) {
+    for (const [what, re] of [['text', o.text], ['header value', h?.value ?? '']] as const) {
+      try {
+        new RegExp(re as string, 'i');
+      } catch (err) {
+        return bad(`filter ${what} is not a regular expression: ${(err as Error).message}`);
+      }
+    }
+  }
+  return { ok: true, value: o as unknown as CallFilter };
+}
+
+export function validateCallSort(input: unknown): Validated<CallSort> {
+  const o = input as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null || Object.keys(o).some((k) => k !== 'key' && k !== 'dir')) return bad('sort must be {"key": ..., "dir": "asc"|"desc"}');
+  if (!SORT_KEYS.includes(o.key as CallSortKey)) return bad(`sort.key must be one of ${SORT_KEYS.join(', ')}`);
+  if (o.dir !== 'asc' && o.dir !== 'desc') return bad('sort.dir must be "asc" or "desc"');
+  return { ok: true, value: { key: o.key as CallSortKey, dir: o.dir } };
+}
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -317,18 +508,26 @@ export function validateCommand(input: unknown): Validated<Command> {
       }
       return { ok: true, value: { cmd: 'listCalls', limit: o.limit as number } };
     }
+    case 'queryCalls': {
+      if (!only('cmd', 'filter', 'sort', 'offset', 'limit')) return bad('queryCalls takes only "filter", "sort", "offset" and "limit"');
+      const filter = validateCallFilter(o.filter);
+      if (!filter.ok) return filter;
+      const sort = validateCallSort(o.sort);
+      if (!sort.ok) return sort;
+      if (!Number.isSafeInteger(o.offset) || (o.offset as number) < 0) return bad('offset must be a whole number ≥ 0');
+      if (!Number.isInteger(o.limit) || (o.limit as number) < 1 || (o.limit as number) > MAX_LIST_LIMIT) return bad(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+      return { ok: true, value: { cmd: 'queryCalls', filter: filter.value, sort: sort.value, offset: o.offset as number, limit: o.limit as number } };
+    }
     case 'getCall':
-      if (!only('cmd', 'callId', 'fromIndex')) return bad('getCall takes only "callId" and "fromIndex"');
-      if (typeof o.callId !== 'string' || o.callId.length === 0 || o.callId.length > MAX_CALL_ID_LENGTH) {
-        return bad('callId must be a non-empty string of at most 1024 characters');
-      }
-      if (o.fromIndex === undefined) return { ok: true, value: { cmd: 'getCall', callId: o.callId } };
+      if (!only('cmd', 'key', 'fromIndex')) return bad('getCall takes only "key" and "fromIndex"');
+      if (!isCallKey(o.key)) return bad('key must be a non-empty string of at most 1100 characters');
+      if (o.fromIndex === undefined) return { ok: true, value: { cmd: 'getCall', key: o.key } };
       if (!Number.isSafeInteger(o.fromIndex) || (o.fromIndex as number) < 0) return bad('fromIndex must be a whole number ≥ 0');
-      return { ok: true, value: { cmd: 'getCall', callId: o.callId, fromIndex: o.fromIndex as number } };
+      return { ok: true, value: { cmd: 'getCall', key: o.key, fromIndex: o.fromIndex as number } };
     case 'setComponent':
       if (!only('cmd', 'name', 'action')) return bad('setComponent takes only "name" and "action"');
-      if (typeof o.name !== 'string' || !COMPONENTS.includes(o.name as ComponentName)) {
-        return bad(`name must be one of ${COMPONENTS.join(', ')}`);
+      if (typeof o.name !== 'string' || !COMPONENT_NAMES.includes(o.name as ComponentName)) {
+        return bad(`name must be one of ${COMPONENT_NAMES.join(', ')}`);
       }
       if (o.action !== 'start' && o.action !== 'stop') return bad('action must be "start" or "stop"');
       return { ok: true, value: { cmd: 'setComponent', name: o.name as ComponentName, action: o.action } };

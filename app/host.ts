@@ -3,41 +3,41 @@
  * contract. Electron's main process and the headless lab server both use it,
  * so the desktop app and the browser console behave the same.
  */
-import { Resvg } from '@resvg/resvg-js';
-import type { ComponentImpl, ComponentName, ComponentStatus } from '../engine/component';
-import type { CallRecord } from '../engine/capture/call-store';
+import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
+import type { CallRecord } from '../engine/call/model';
+import type { CallFilter, CallSort } from '../engine/call/query';
+import { scanCalls } from '../engine/call/scan';
+import { EVICTION_REASONS } from '../engine/call/store';
 import { Engine, type ComponentFactory } from '../engine/engine';
-import { exportSelection, type SelectionFormat } from '../engine/capture/export-stream';
+import { exportCall } from '../engine/capture/export-call';
+import { exportSelection, SELECTION_CONTENT_TYPES } from '../engine/capture/export-stream';
+import { EXPORT_SCHEMA_VERSION, type CallFormat, type SelectionFormat } from '../engine/capture/formats';
 import { importCapture } from '../engine/capture/import';
-import { mermaidLadder } from '../engine/capture/mermaid';
-import { pcapFile } from '../engine/capture/pcap';
-import { svgLadder } from '../engine/capture/svg-ladder';
-import { textLadder } from '../engine/capture/text-ladder';
+import { importJson, looksLikeJson } from '../engine/capture/import-json';
+import type { CallEvent } from '../engine/events';
 import { RedisLink, redactUrl } from '../engine/publish/redis-link';
 import { createProxy } from '../engine/sip/proxy-component';
-import { EMPTY_PROXY_STATS, type ProxyStats } from '../engine/sip/stats';
+import type { ProxyStats } from '../engine/sip/stats';
 import type { LabConfig } from './config';
-import { applySettingsPatch, formatHostPort, settingsOf } from './config';
+import { applySettingsPatch, formatHostPort, settingsOf, storeLimitsOf } from './config';
 import {
   CONTRACT_VERSION,
   SETTING_COMPONENT,
   validateCommand,
   type ApplySettingsResult,
-  type LabSettings,
-  type SettingsPatch,
   type CallDetail,
+  type CallPage,
   type CallSummary,
-  type CapturedMessage,
   type Command,
   type ExportRequest,
+  type ImportOutcome,
+  type LabSettings,
   type LiveBatch,
+  type PublisherStats,
+  type SettingsPatch,
   type Snapshot,
 } from './contract';
-
-export const EXPORT_FORMATS = ['pcap', 'txt', 'mmd', 'json', 'svg', 'png'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-/** Bumped when the JSON export's shape changes (documented in README). */
-export const EXPORT_SCHEMA_VERSION = 1;
+import { detailOf, factsOf, summarize } from './entries';
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
@@ -67,7 +67,7 @@ export class Host {
       // Decided at each start, so switching --redis from off to a URL gives a real publisher.
       publisher: (ctx) => new RedisLink(() => this.current.redis, ctx, 'disabled with --redis off'),
     };
-    this.engine = new Engine(factories, { callStore: { maxFinishedCalls: config.maxCalls, maxMessagesPerCall: config.maxCallMessages } });
+    this.engine = new Engine(factories, { callStore: storeLimitsOf(config) });
   }
 
   get config(): LabConfig {
@@ -96,7 +96,7 @@ export class Host {
     if (!r.ok) return { ok: false, field: r.field, error: r.error, settings: this.settings() };
     this.current = r.config;
     const live = r.changed.filter((n) => SETTING_COMPONENT[n] === null);
-    if (live.length > 0) this.engine.calls.setLimits({ maxFinishedCalls: r.config.maxCalls, maxMessagesPerCall: r.config.maxCallMessages });
+    if (live.length > 0) this.engine.calls.setLimits(storeLimitsOf(r.config));
     const affected = [...new Set(r.changed.map((n) => SETTING_COMPONENT[n]).filter((c): c is ComponentName => c !== null))];
     const outcomes = await Promise.all(affected.map((name) => this.reconfigure(name)));
     return {
@@ -113,7 +113,7 @@ export class Host {
 
   /** Restarts a component that is up with the current config — or stops it when the config now switches it off. */
   private async reconfigure(name: ComponentName): Promise<{ name: ComponentName; restarted: boolean; stopped: boolean; status: ComponentStatus }> {
-    if (name === 'publisher' && this.current.redis === null) {
+    if (!this.engine.enabled(name) && this.engine.status(name).state !== 'not-implemented') {
       const was = this.engine.status(name).state;
       const status = await this.engine.stop(name);
       return { name, restarted: false, stopped: was === 'running' || was === 'failed', status };
@@ -123,9 +123,7 @@ export class Host {
 
   /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */
   async start(): Promise<void> {
-    const names: ComponentName[] = ['proxy'];
-    if (this.config.redis) names.push('publisher');
-    await this.engine.startAll(names);
+    await this.engine.startAll(COMPONENT_NAMES.filter((n) => this.engine.enabled(n)));
   }
 
   async stop(): Promise<void> {
@@ -148,8 +146,10 @@ export class Host {
         return this.snapshot();
       case 'listCalls':
         return this.listCalls(c.limit ?? DEFAULT_LIST_LIMIT);
+      case 'queryCalls':
+        return this.queryCalls(c.filter, c.sort, c.offset, c.limit);
       case 'getCall':
-        return this.getCall(c.callId, c.fromIndex);
+        return this.getCall(c.key, c.fromIndex);
       case 'setComponent':
         return c.action === 'start' ? this.engine.start(c.name) : this.engine.stop(c.name);
       case 'getSettings':
@@ -192,33 +192,30 @@ export class Host {
     }
   }
 
-  proxyStats(): ProxyStats {
-    const proxy = this.engine.impl<ComponentImpl & { stats?: () => ProxyStats }>('proxy');
-    return proxy.stats?.() ?? EMPTY_PROXY_STATS;
-  }
-
   snapshot(): Snapshot {
     const e = this.engine;
-    const p = this.proxyStats();
+    const p = e.stats('proxy') as ProxyStats | null;
+    const store = e.calls;
     return {
       contractVersion: CONTRACT_VERSION,
       nowUs: e.clock.nowUs(),
       startedUs: e.startedUs,
       components: e.statuses(),
-      sip: {
-        callsPerSecond: p.callsPerSecond,
-        activeCalls: e.calls.active,
-        activeTransactions: p.activeTransactions,
-        retransmissionsPerSecond: p.retransmissionsPerSecond,
-        messagesIn: p.messagesIn,
-        messagesOut: p.messagesOut,
-        retransmissionsIn: p.retransmissionsIn,
-        retransmissionsOut: p.retransmissionsOut,
-        trying100: p.trying100,
-        loopDelay: p.loopDelay,
-      },
+      sip: p && { ...p, activeCalls: store.active },
+      relay: null,
+      recorder: null,
+      publisher: e.stats('publisher') as PublisherStats | null,
       eventLoopDelay: e.loopDelay.summary(),
-      calls: { active: e.calls.active, stored: e.calls.size, evicted: e.calls.evictedActive + e.calls.evictedFinished },
+      calls: {
+        active: store.active,
+        stored: store.size,
+        bytes: store.bytes,
+        maxBytes: store.options.maxBytes,
+        evicted: store.evictedTotal,
+        evictedBy: Object.fromEntries(EVICTION_REASONS.map((r) => [r, store.evicted[r]])) as Snapshot['calls']['evictedBy'],
+        entriesDropped: store.messagesDropped,
+        sources: store.sources().map((s) => ({ ...s })),
+      },
       drops: e.drops.list(),
     };
   }
@@ -227,90 +224,81 @@ export class Host {
     return this.engine.calls.list(limit).map(summarize);
   }
 
-  getCall(callId: string, fromIndex = 0): CallDetail | null {
-    const c = this.engine.calls.get(callId);
-    if (!c) return null;
-    const skip = Math.max(0, fromIndex - c.messagesDropped);
-    const messages: CapturedMessage[] = c.messages.slice(skip).map((m, i) => ({
-      index: c.messagesDropped + skip + i,
-      lane: 'sip',
-      tsUs: m.tsUs,
-      direction: m.direction,
-      transport: m.transport,
-      src: m.src,
-      dst: m.dst,
-      label: m.label,
-      method: m.method,
-      status: m.status,
-      cseq: `${m.cseqSeq} ${m.cseqMethod}`,
-      branch: m.branch ?? topViaBranch(m.raw),
-      size: m.size,
-      retransmission: m.retransmission,
-      text: m.raw.toString('utf8'),
-    }));
+  /** Every stored call the filter matches, sorted, one page — over the whole store, not a UI's window. */
+  async queryCalls(filter: CallFilter, sort: CallSort, offset: number, limit: number): Promise<CallPage> {
+    const matches = await this.matching(filter, sort);
+    const store = this.engine.calls;
+    return { stored: store.size, evicted: store.evictedTotal, matched: matches.length, offset, calls: matches.slice(offset, offset + limit).map(summarize) };
+  }
+
+  private async matching(filter: CallFilter, sort: CallSort): Promise<CallRecord[]> {
+    const store = this.engine.calls;
+    const found = await scanCalls(() => store.values(), (c) => store.get(c.key) === c, filter, sort, factsOf);
+    return found.map((f) => f.call);
+  }
+
+  getCall(key: string, fromIndex = 0): CallDetail | null {
+    const c = this.engine.calls.get(key);
+    return c ? detailOf(c, fromIndex) : null;
+  }
+
+  /** A call as the JSON export carries it: the API's CallDetail plus each SIP entry's bytes in base64. */
+  callJson(c: CallRecord): unknown {
+    const detail = detailOf(c);
+    return { ...detail, entries: detail.entries.map((m, i) => { const e = c.entries[i]!; return e.kind === 'sip' ? { ...m, raw: e.raw.toString('base64') } : m; }) };
+  }
+
+  /**
+   * An export request as a stream of chunks. The calls are frozen when it
+   * starts (each call's entries as they are then): a call evicted while the
+   * file streams is still in it whole, and one gone before is counted in
+   * `missing`. A query export takes every stored call that matches.
+   */
+  async exportCalls(req: ExportRequest): Promise<{ chunks: AsyncGenerator<Buffer>; found: number; missing: number; contentType: string; name: string }> {
+    const columnNames = req.columnNames ?? {};
+    const json = (c: CallRecord) => ({ schemaVersion: EXPORT_SCHEMA_VERSION, exportedBy: 'callpath', columnNames, call: this.callJson(c) });
+    let calls: CallRecord[];
+    let missing = 0;
+    if ('query' in req) calls = await this.matching(req.query.filter, req.query.sort);
+    else {
+      calls = [];
+      for (const key of req.keys) {
+        const c = this.engine.calls.get(key);
+        if (c) calls.push(c);
+        else missing++;
+      }
+    }
+    const frozen = calls.map(freeze);
+    if ('keys' in req && req.keys.length === 1 && req.format !== 'md') {
+      const one = frozen[0] ? exportCall(frozen[0], req.format as CallFormat, { columnNames, json }) : null;
+      return { chunks: single(one?.body), found: one ? 1 : 0, missing, contentType: one?.contentType ?? 'application/octet-stream', name: `${fileSafe(req.keys[0]!)}.${req.format}` };
+    }
+    const format = req.format as SelectionFormat;
     return {
-      ...summarize(c),
-      timings: { ...c.timings },
-      retransmissionsByKind: { ...c.retransmissionsByKind },
-      messagesDropped: c.messagesDropped,
-      messages,
+      chunks: exportSelection(frozen, format, { columnNames, json: (c) => this.callJson(c) }),
+      found: frozen.length,
+      missing,
+      contentType: SELECTION_CONTENT_TYPES[format],
+      name: `callpath-${frozen.length}-calls.${format}`,
     };
   }
 
   /**
-   * One call in an export format: pcap (Wireshark/tshark, original times and
-   * addresses), txt (ladder + raw messages for a ticket), mmd (Mermaid
-   * sequenceDiagram), json (the capture model, `schemaVersion` 1).
+   * Imports a pcap/pcapng file's SIP calls, or a callpath JSON export (any
+   * schemaVersion so far), as a source of their own (never merged into live
+   * calls or another import). A file with no SIP in it is an error that says
+   * what was skipped.
    */
-  exportCall(callId: string, format: ExportFormat): { body: Buffer; contentType: string } | null {
-    const c = this.engine.calls.get(callId);
-    if (!c) return null;
-    switch (format) {
-      case 'pcap':
-        return { body: pcapFile(c.messages), contentType: 'application/vnd.tcpdump.pcap' };
-      case 'txt':
-        return { body: Buffer.from(textLadder(c.callId, c.messages)), contentType: 'text/plain; charset=utf-8' };
-      case 'svg':
-        return { body: Buffer.from(svgLadder(c.callId, c.messages)), contentType: 'image/svg+xml; charset=utf-8' };
-      case 'png':
-        // resvg ships prebuilt in its npm package: no browser and no download at run time.
-        return { body: new Resvg(svgLadder(c.callId, c.messages), { background: '#ffffff' }).render().asPng(), contentType: 'image/png' };
-      case 'mmd':
-        return { body: Buffer.from(mermaidLadder(c.callId, c.messages)), contentType: 'text/vnd.mermaid; charset=utf-8' };
-      case 'json': {
-        const doc = { schemaVersion: EXPORT_SCHEMA_VERSION, exportedBy: 'callpath', call: this.callJson(c) };
-        return { body: Buffer.from(JSON.stringify(doc, null, 2)), contentType: 'application/json; charset=utf-8' };
-      }
+  importCapture(file: Buffer, name = 'capture'): ImportOutcome {
+    const r: { format: string; events: CallEvent[]; skipped: Record<string, number> } = looksLikeJson(file) ? importJson(file) : importCapture(file);
+    const messages = r.events.filter((e) => e.kind === 'sip').length;
+    if (messages === 0) {
+      const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
+      throw new ContractError(`no SIP messages in ${name}${skipped ? ` (skipped: ${skipped})` : ''}`);
     }
-  }
-
-  /** A call as the JSON export carries it: the API's CallDetail plus each message's bytes in base64. */
-  callJson(c: CallRecord): unknown {
-    const detail = this.getCall(c.callId)!;
-    return { ...detail, messages: detail.messages.map((m, i) => ({ ...m, raw: c.messages[i]!.raw.toString('base64') })) };
-  }
-
-  /** Several calls (the UI's current filter) as one file, streamed in chunks that yield to the event loop. */
-  exportSelection(callIds: readonly string[], format: SelectionFormat): { chunks: AsyncGenerator<Buffer>; found: number; missing: number } {
-    const calls = callIds.map((id) => this.engine.calls.get(id)).filter((c): c is CallRecord => c !== undefined);
-    return { chunks: exportSelection(calls, format, (c) => this.callJson(c)), found: calls.length, missing: callIds.length - calls.length };
-  }
-
-  /** A validated export request: one call in any ladder format, several in the selection formats. */
-  exportCalls(req: ExportRequest): { chunks: AsyncGenerator<Buffer>; found: number; missing: number; contentType: string } {
-    if (req.callIds.length === 1 && req.format !== 'md') {
-      const one = this.exportCall(req.callIds[0]!, req.format);
-      return { chunks: single(one?.body), found: one ? 1 : 0, missing: one ? 0 : 1, contentType: one?.contentType ?? 'application/octet-stream' };
-    }
-    const sel = this.exportSelection(req.callIds, req.format as SelectionFormat);
-    return { ...sel, contentType: SELECTION_TYPES[req.format as SelectionFormat] };
-  }
-
-  /** Imports a pcap/pcapng file's SIP calls into the call store, like live ones. */
-  importCapture(file: Buffer): { format: string; messages: number; calls: number; skipped: Record<string, number> } {
-    const r = importCapture(file);
-    for (const ev of r.events) this.engine.events.emit(ev);
-    return { format: r.format, messages: r.events.length, calls: r.calls, skipped: r.skipped };
+    const source = this.engine.calls.addSource(name.slice(0, 200), this.engine.clock.nowUs());
+    for (const ev of r.events) this.engine.events.emit({ ...ev, source });
+    return { format: r.format, messages, calls: new Set(r.events.map((e) => e.callId)).size, skipped: r.skipped, source };
   }
 
   /** Where the console can be reached, for start-up lines. */
@@ -319,40 +307,20 @@ export class Host {
   }
 }
 
+/** A call as it is now, for an export that must not change while it streams. */
+function freeze(c: CallRecord): CallRecord {
+  return { ...c, entries: c.entries.slice(), legs: structuredClone(c.legs), timings: { ...c.timings }, laneCounts: { ...c.laneCounts }, retransmissionsByKind: { ...c.retransmissionsByKind } };
+}
+
+/** A key as a file name: anything but [A-Za-z0-9._-] becomes "_". */
+export function fileSafe(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'call';
+}
+
 /** A command the UI got wrong: reported to the caller, never thrown through the host. */
 export class ContractError extends Error {}
-
-const SELECTION_TYPES: Record<SelectionFormat, string> = {
-  pcap: 'application/vnd.tcpdump.pcap',
-  json: 'application/json; charset=utf-8',
-  txt: 'text/plain; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-  svg: 'image/svg+xml; charset=utf-8',
-};
 
 async function* single(body: Buffer | undefined): AsyncGenerator<Buffer> {
   if (body) yield body;
 }
 
-export function summarize(c: CallRecord): CallSummary {
-  return {
-    callId: c.callId,
-    state: c.state,
-    from: c.from,
-    to: c.to,
-    startedUs: c.startedUs,
-    updatedUs: c.updatedUs,
-    endedUs: c.endedUs,
-    finalStatus: c.finalStatus,
-    messageCount: c.messageCount,
-    retransmissions: c.retransmissions,
-    trying100Us: c.timings.trying100Us,
-  };
-}
-
-/** The top Via's branch, read from the bytes when the UI asks (the store does not keep it). */
-function topViaBranch(raw: Buffer): string | null {
-  const head = raw.toString('latin1', 0, Math.min(raw.length, 4096));
-  const m = /\r\n(?:via|v)[ \t]*:[^\r\n]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)/i.exec(head);
-  return m?.[1] ?? null;
-}

@@ -14,10 +14,7 @@ export function httpFromWsUrl(wsUrl: string): { origin: string; token: string | 
 const authHeaders = (token: string | null): Record<string, string> => (token ? { Authorization: `Bearer ${token}` } : {});
 
 export async function labExport(origin: string, token: string | null, req: ExportRequest, onProgress?: (bytes: number) => void): Promise<ExportOutcome> {
-  const one = req.callIds.length === 1;
-  const res = one
-    ? await fetch(`${origin}/api/calls/${encodeURIComponent(req.callIds[0]!)}/ladder.${req.format}`, { headers: authHeaders(token), credentials: 'same-origin' })
-    : await fetch(`${origin}/api/export`, {
+  const res = await fetch(`${origin}/api/export`, {
         method: 'POST',
         headers: { ...authHeaders(token), 'Content-Type': 'application/json' },
         credentials: 'same-origin',
@@ -63,8 +60,8 @@ export function pickCaptureFile(): Promise<File | null> {
   });
 }
 
-export async function labImport(origin: string, token: string | null, file: Blob): Promise<ImportOutcome> {
-  const res = await fetch(`${origin}/api/import`, { method: 'POST', headers: authHeaders(token), credentials: 'same-origin', body: file });
+export async function labImport(origin: string, token: string | null, file: Blob, name = 'capture'): Promise<ImportOutcome> {
+  const res = await fetch(`${origin}/api/import?name=${encodeURIComponent(name)}`, { method: 'POST', headers: authHeaders(token), credentials: 'same-origin', body: file });
   if (!res.ok) throw new Error(`import failed: ${await errorText(res)}`);
   return (await res.json()) as ImportOutcome;
 }

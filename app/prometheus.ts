@@ -20,23 +20,14 @@ export function renderPrometheus(s: Snapshot): string {
     'Component state: 1 running, 0 otherwise (label state gives the state).',
     s.components.map((c) => [`{component="${c.name}",state="${c.state}"}`, c.state === 'running' ? 1 : 0]),
   );
-  metric('callpath_sip_messages_total', 'counter', 'SIP messages by direction.', [
-    ['{direction="in"}', s.sip.messagesIn],
-    ['{direction="out"}', s.sip.messagesOut],
-  ]);
-  metric('callpath_sip_retransmissions_total', 'counter', 'SIP retransmissions received (in) and sent (out).', [
-    ['{direction="in"}', s.sip.retransmissionsIn],
-    ['{direction="out"}', s.sip.retransmissionsOut],
-  ]);
-  metric('callpath_sip_calls_per_second', 'gauge', 'New calls (initial INVITEs) per second.', [['', s.sip.callsPerSecond]]);
-  metric('callpath_sip_retransmissions_per_second', 'gauge', 'Retransmissions per second, both directions.', [['', s.sip.retransmissionsPerSecond]]);
-  metric('callpath_sip_active_calls', 'gauge', 'Calls not yet terminated or failed.', [['', s.sip.activeCalls]]);
-  metric('callpath_sip_active_transactions', 'gauge', 'Live SIP transactions (RFC 3261 §17).', [['', s.sip.activeTransactions]]);
-  summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE received to 100 Trying sent.', s.sip.trying100);
-  summaryLines(out, 'callpath_sip_event_loop_delay_seconds', 'Event-loop delay of the SIP worker thread.', s.sip.loopDelay);
+  if (s.sip) sipLines(s.sip, metric, out);
   summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the host thread (UI, API, call store).', s.eventLoopDelay);
-  metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store.', [['', s.calls.stored]]);
-  metric('callpath_calls_evicted_total', 'counter', 'Calls evicted from the bounded call store.', [['', s.calls.evicted]]);
+  metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store, all sources.', [['', s.calls.stored]]);
+  metric('callpath_calls_active', 'gauge', 'Stored calls still in progress.', [['', s.calls.active]]);
+  metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds (entries with their raw bytes, plus a fixed cost each).', [['', s.calls.bytes]]);
+  metric('callpath_call_store_max_bytes', 'gauge', 'The call store byte budget.', [['', s.calls.maxBytes]]);
+  metric('callpath_calls_evicted_total', 'counter', 'Calls evicted from the bounded call store, by reason.', Object.entries(s.calls.evictedBy).map(([r, n]) => [`{reason="${esc(r)}"}`, n]));
+  metric('callpath_call_entries_rotated_total', 'counter', 'Ladder entries rotated out of calls longer than the per-call bound.', [['', s.calls.entriesDropped]]);
   metric(
     'callpath_drops_total',
     'counter',
@@ -44,6 +35,26 @@ export function renderPrometheus(s: Snapshot): string {
     s.drops.map((d) => [`{where="${esc(d.where)}",reason="${esc(d.reason)}"}`, d.count]),
   );
   return out.join('\n') + '\n';
+}
+
+type Metric = (name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: [string, number][]) => void;
+
+/** The proxy's section; absent while the proxy is. */
+function sipLines(sip: NonNullable<Snapshot['sip']>, metric: Metric, out: string[]): void {
+  metric('callpath_sip_messages_total', 'counter', 'SIP messages by direction.', [
+    ['{direction="in"}', sip.messagesIn],
+    ['{direction="out"}', sip.messagesOut],
+  ]);
+  metric('callpath_sip_retransmissions_total', 'counter', 'SIP retransmissions received (in) and sent (out).', [
+    ['{direction="in"}', sip.retransmissionsIn],
+    ['{direction="out"}', sip.retransmissionsOut],
+  ]);
+  metric('callpath_sip_calls_per_second', 'gauge', 'New calls (initial INVITEs) per second.', [['', sip.callsPerSecond]]);
+  metric('callpath_sip_retransmissions_per_second', 'gauge', 'Retransmissions per second, both directions.', [['', sip.retransmissionsPerSecond]]);
+  metric('callpath_sip_active_calls', 'gauge', 'Calls not yet terminated or failed.', [['', sip.activeCalls]]);
+  metric('callpath_sip_active_transactions', 'gauge', 'Live SIP transactions (RFC 3261 §17).', [['', sip.activeTransactions]]);
+  summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE received to 100 Trying sent.', sip.trying100);
+  summaryLines(out, 'callpath_sip_event_loop_delay_seconds', 'Event-loop delay of the SIP worker thread.', sip.loopDelay);
 }
 
 function summaryLines(out: string[], name: string, help: string, l: LatencySummary): void {

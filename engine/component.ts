@@ -37,4 +37,12 @@ export interface ComponentImpl {
   /** Releases every socket, timer and connection. Must not reject for an already-broken part. */
   stop(): Promise<void>;
   detail?(): string | null;
+  /**
+   * Why the config switches this part off (`--redis off`), or null when it
+   * is on. A part switched off is not started with the others, and a start
+   * from the UI answers with this reason instead of failing.
+   */
+  offReason?(): string | null;
+  /** The figures for this part's snapshot section; absent for a part that has none yet. */
+  stats?(): unknown;
 }

@@ -1,7 +1,7 @@
 import { createMonotonicClock, type Clock } from './clock';
 import { COMPONENT_NAMES, type ComponentImpl, type ComponentName, type ComponentStatus } from './component';
-import { CallStore, DEFAULT_CALL_STORE_OPTIONS, type CallStoreOptions } from './capture/call-store';
-import { EventStream } from './events';
+import { CallStore, type CallStoreOptions } from './call/store';
+import { EventStream, isCallEvent } from './events';
 import { ManagedComponent } from './lifecycle';
 import { DropCounters } from './metrics/drops';
 import { LoopDelayMonitor } from './metrics/loop-delay';
@@ -21,6 +21,9 @@ export interface EngineOptions {
   callStore?: Partial<CallStoreOptions>;
 }
 
+/** How often calls idle past the store's bound are looked for. */
+const SWEEP_MS = 1_000;
+
 export type ComponentFactory = (ctx: EngineContext) => ComponentImpl;
 
 /**
@@ -37,13 +40,14 @@ export class Engine {
   readonly startedUs: number;
   private readonly components = new Map<ComponentName, ManagedComponent>();
   private readonly impls = new Map<ComponentName, ComponentImpl>();
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(factories: Partial<Record<ComponentName, ComponentFactory>>, options: EngineOptions = {}) {
     this.clock = options.clock ?? createMonotonicClock();
     this.startedUs = this.clock.nowUs();
-    this.calls = new CallStore({ ...DEFAULT_CALL_STORE_OPTIONS, ...options.callStore });
+    this.calls = new CallStore(options.callStore);
     this.events.on((ev) => {
-      if (ev.kind === 'sip') this.calls.record(ev);
+      if (isCallEvent(ev)) this.calls.record(ev);
     });
     const ctx: EngineContext = {
       clock: this.clock,
@@ -61,9 +65,19 @@ export class Engine {
     }
   }
 
-  /** The concrete part, for its own stats (e.g. the proxy's counters). */
+  /** The concrete part (tests and the proxy's flush). */
   impl<T extends ComponentImpl>(name: ComponentName): T {
     return this.impls.get(name) as T;
+  }
+
+  /** Whether the config switches this part on (a part that is not built is never on). */
+  enabled(name: ComponentName): boolean {
+    return this.status(name).state !== 'not-implemented' && (this.impls.get(name)!.offReason?.() ?? null) === null;
+  }
+
+  /** The part's snapshot section: null while it is absent (not built, or switched off by the config). */
+  stats(name: ComponentName): unknown {
+    return this.enabled(name) ? (this.impls.get(name)!.stats?.() ?? null) : null;
   }
 
   status(name: ComponentName): ComponentStatus {
@@ -90,10 +104,16 @@ export class Engine {
   /** Starts every implemented part that is enabled; a part that fails stays failed and visible. */
   async startAll(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<ComponentStatus[]> {
     this.loopDelay.start();
+    if (!this.sweepTimer) {
+      this.sweepTimer = setInterval(() => this.calls.sweep(this.clock.nowUs()), SWEEP_MS);
+      this.sweepTimer.unref();
+    }
     return Promise.all(names.map((n) => this.start(n)));
   }
 
   async stopAll(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     await Promise.all(COMPONENT_NAMES.map((n) => this.stop(n)));
     this.loopDelay.stop();
   }

@@ -1,5 +1,140 @@
 import type { ComponentStatus } from './component';
-import type { SipCaptureEvent } from './capture/types';
+
+/**
+ * The one event stream every component reports into. Each lane of the ladder
+ * has one event kind here — `sip`, `media`, `publish`, `record`, `note` — and
+ * the call store, the ladder and every export read the same union, so a lane
+ * added by a later part has its shape already.
+ *
+ * Times are wall-clock µs from the engine's single monotonic clock.
+ */
+export type Direction = 'in' | 'out';
+export type TransportName = 'udp' | 'tcp';
+
+/**
+ * Where a call's events came from. `live` is what crossed this engine (SIP
+ * through the proxy, NG commands to the relay); an imported file is a source
+ * of its own (`import-1`, `import-2`, …), so an import never merges into a
+ * live call or into another import.
+ */
+export type CallSourceId = string;
+export const LIVE_SOURCE: CallSourceId = 'live';
+
+/** What every lane event carries: which call, which source, when. */
+interface CallEventBase {
+  tsUs: number;
+  callId: string;
+  /** Absent means `live`. */
+  source?: CallSourceId;
+}
+
+/** A SIP message callpath received or sent (or one read from a capture file). */
+export interface SipCaptureEvent extends CallEventBase {
+  kind: 'sip';
+  direction: Direction;
+  transport: TransportName;
+  /** "ip:port" ("[v6]:port" for IPv6). */
+  src: string;
+  dst: string;
+  /** CSeq number and method, e.g. 1 and "INVITE". */
+  cseqSeq: number;
+  cseqMethod: string;
+  /** Request method, or null for a response. */
+  method: string | null;
+  /** Response status, or null for a request. */
+  status: number | null;
+  /** "INVITE" or "180 Ringing": what the ladder arrow says. */
+  label: string;
+  /** Branch of the top Via. */
+  branch: string | null;
+  size: number;
+  /** The bytes as they crossed the wire. Never copied on the hot path. */
+  raw: Buffer;
+  /**
+   * A retransmitted request we received, a retransmission we sent (Timer
+   * A/E/G), or a repeated response.
+   */
+  retransmission: boolean;
+}
+
+/**
+ * A media stream's life, never one event per packet: `opened` when the
+ * relay sets it up, `stats` every few seconds while it flows, `closed` with
+ * the reason. Figures follow Wireshark's RTP stream analysis.
+ */
+export interface MediaEvent extends CallEventBase {
+  kind: 'media';
+  phase: 'opened' | 'stats' | 'closed';
+  /** Stable within the call: which stream this is about. */
+  streamId: string;
+  /** The leg (rtpengine's monologue) the stream belongs to: its SIP tag. */
+  legTag: string | null;
+  /** Position of the m= line in the SDP (0-based). */
+  mediaIndex: number;
+  /** Where the packets come from and go to ("ip:port"). */
+  src: string;
+  dst: string;
+  /** "PCMU/8000", or null until known. */
+  codec: string | null;
+  ssrc: number | null;
+  packets: number;
+  bytes: number;
+  lost: number;
+  /** RFC 3550 interarrival jitter, µs. */
+  jitterUs: number;
+  /** Why it closed (`closed` only): "bye", "timeout", "final-timeout", "manual", "shutdown"… */
+  reason: string | null;
+  /**
+   * The SIP message whose SDP set this stream up, as its Call-ID-local
+   * identity (CSeq, and the status for an answer), so the ladder can point
+   * back to it; null when the stream came over NG with no SIP through us.
+   */
+  sdp: { cseqSeq: number; cseqMethod: string; status: number | null } | null;
+}
+
+/** A call event on its way to Redis, step by step. */
+export interface PublishEvent extends CallEventBase {
+  kind: 'publish';
+  phase: 'queued' | 'written' | 'replied' | 'delivered' | 'failed';
+  /** The call event published: "new", "early", "answered", "ended", "recording". */
+  event: string;
+  /** Redis channel, list or stream key. */
+  target: string;
+  /** Publisher ("ip:port" it publishes from, or "callpath") and Redis ("ip:port"). */
+  src: string;
+  dst: string;
+  /** PUBLISH's receiver count, once replied. */
+  receivers: number | null;
+  /** µs since `queued`, for every later phase. */
+  sinceQueuedUs: number | null;
+  error: string | null;
+}
+
+/** What the recorder did for this call. */
+export interface RecordEvent extends CallEventBase {
+  kind: 'record';
+  phase: 'started' | 'stopped' | 'file-written' | 'dropped';
+  /** The relay side it taps and the recorder ("record:DIR"). */
+  src: string;
+  dst: string;
+  path: string | null;
+  packets: number;
+  dropped: number;
+  detail: string | null;
+}
+
+/** An engine annotation on a call: a timer that fired, a session the relay closed, an eviction. */
+export interface NoteEvent extends CallEventBase {
+  kind: 'note';
+  /** The endpoint the note sits on ("ip:port" of the component that wrote it). */
+  at: string;
+  text: string;
+}
+
+/** Every event that belongs to a call: one per ladder lane. */
+export type CallEvent = SipCaptureEvent | MediaEvent | PublishEvent | RecordEvent | NoteEvent;
+export type Lane = CallEvent['kind'];
+export const LANES: readonly Lane[] = ['sip', 'media', 'publish', 'record', 'note'];
 
 /** A component changed state (started, stopped, failed). */
 export interface ComponentEvent {
@@ -16,11 +151,7 @@ export interface DropEvent {
   reason: string;
 }
 
-/**
- * The one event stream every component reports into. Later parts add their
- * own kinds here (rtp, publish, ng) so the ladder and the host see one stream.
- */
-export type EngineEvent = SipCaptureEvent | ComponentEvent | DropEvent;
+export type EngineEvent = CallEvent | ComponentEvent | DropEvent;
 
 export type EventListener = (event: EngineEvent) => void;
 
@@ -51,4 +182,8 @@ export class EventStream {
       }
     }
   }
+}
+
+export function isCallEvent(e: EngineEvent): e is CallEvent {
+  return e.kind !== 'component' && e.kind !== 'drop';
 }

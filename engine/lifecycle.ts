@@ -73,6 +73,14 @@ export class ManagedComponent {
 
   private async doStart(): Promise<void> {
     if (this.state === 'running' || this.state === 'not-implemented') return;
+    const off = this.impl.offReason?.() ?? null;
+    if (off !== null) {
+      // Not a failure: the config says off. Say so and stay stopped (from failed: stop first).
+      if (this.state === 'failed') await this.doStop();
+      this.error = `cannot start: ${off}`;
+      this.emitStatus();
+      return;
+    }
     this.transition('starting');
     try {
       await this.impl.start();
@@ -87,8 +95,11 @@ export class ManagedComponent {
   }
 
   private async doStop(): Promise<void> {
+    if (this.state === 'stopped') this.error = null;
     if (this.state === 'stopped' || this.state === 'not-implemented') return;
     this.transition('stopping');
+    // A stopped part shows no old error: only a stop that itself fails leaves one.
+    this.error = null;
     try {
       await this.impl.stop();
     } catch (err) {

@@ -7,19 +7,19 @@ import { BrowserWindow, dialog, type WebContents } from 'electron';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
+import { basename } from 'node:path';
 import { IPC, validateExportRequest, type ExportOutcome, type ImportOutcome } from '../app/contract';
 import type { Host } from '../app/host';
 
 export async function exportCalls(host: Host, sender: WebContents, input: unknown): Promise<ExportOutcome> {
   const v = validateExportRequest(input);
   if (!v.ok) throw new Error(v.error);
-  const { callIds, format } = v.value;
   const win = BrowserWindow.fromWebContents(sender) ?? undefined;
-  const base = callIds.length === 1 ? callIds[0]!.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) : `callpath-${callIds.length}-calls`;
-  const choice = await (win ? dialog.showSaveDialog(win, { defaultPath: `${base}.${format}` }) : dialog.showSaveDialog({ defaultPath: `${base}.${format}` }));
+  // The calls are frozen now, before the dialog: what the user asked for is what is saved.
+  const out = await host.exportCalls(v.value);
+  if (out.found === 0) throw new Error('none of those calls is stored any more');
+  const choice = await (win ? dialog.showSaveDialog(win, { defaultPath: out.name }) : dialog.showSaveDialog({ defaultPath: out.name }));
   if (choice.canceled || !choice.filePath) return { saved: false, bytes: 0, name: null };
-  const out = host.exportCalls(v.value);
-  if (out.found === 0) throw new Error('none of those calls is still held');
   const file = createWriteStream(choice.filePath);
   let bytes = 0;
   let lastReport = 0;
@@ -44,5 +44,5 @@ export async function openCapture(host: Host, win?: BrowserWindow): Promise<Impo
   const choice = await (win ? dialog.showOpenDialog(win, options) : dialog.showOpenDialog(options));
   const path = choice.filePaths[0];
   if (choice.canceled || !path) return null;
-  return host.importCapture(await readFile(path));
+  return host.importCapture(await readFile(path), basename(path));
 }

@@ -2,6 +2,7 @@
  * `npm run lab -- [options]`: the engine headless, the console served to a
  * browser. Bad input is one line on stderr and exit code 2, never a trace.
  */
+import { basename } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { isLoopback, parseLabArgs, USAGE, formatHostPort } from '../config';
 import { Host } from '../host';
@@ -47,9 +48,14 @@ export async function runLab(argv: readonly string[]): Promise<number> {
       await host.stop();
       return 2;
     }
-    const r = host.importCapture(file);
-    const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
-    process.stdout.write(`callpath: imported ${r.messages} SIP messages in ${r.calls} calls from ${config.open} (${r.format})${skipped ? `; skipped: ${skipped}` : ''}\n`);
+    try {
+      const r = host.importCapture(file, basename(config.open));
+      const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
+      process.stdout.write(`callpath: imported ${r.messages} SIP messages in ${r.calls} calls from ${config.open} (${r.format}) as ${r.source}${skipped ? `; skipped: ${skipped}` : ''}\n`);
+    } catch (err) {
+      // A file with nothing to show is said plainly; the console still starts.
+      process.stderr.write(`callpath: ${(err as Error).message}\n`);
+    }
   }
 
   let server: Awaited<ReturnType<typeof startLabServer>> | null = null;

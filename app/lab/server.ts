@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { COMPONENTS, validateCommand, validateExportRequest, type ApplySettingsResult, type ServerFrame } from '../contract';
-import { ContractError, EXPORT_FORMATS, type ExportFormat, type Host } from '../host';
+import { CALL_FORMATS, COMPONENT_NAMES, validateCommand, validateExportRequest, type ApplySettingsResult, type ExportRequest, type ServerFrame } from '../contract';
+import { ContractError, type Host } from '../host';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
 import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
 import { loadStatic, resolveStatic } from './static';
@@ -98,25 +98,17 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
     }
     if (method === 'GET' && a === 'calls' && b !== undefined && c === undefined) {
       const from = url.searchParams.get('from');
-      if (from !== null && !/^\d{1,15}$/.test(from)) return sendJson(res, 400, { error: 'from must be a whole number (a message index)' });
+      if (from !== null && !/^\d{1,15}$/.test(from)) return sendJson(res, 400, { error: 'from must be a whole number (an entry index)' });
       const call = host.getCall(b, from === null ? 0 : Number(from));
-      return call ? sendJson(res, 200, call) : sendJson(res, 404, { error: `no call with Call-ID ${b}` });
+      return call ? sendJson(res, 200, call) : sendJson(res, 404, { error: `no call with key ${b}` });
     }
     const format = /^ladder\.([a-z]+)$/.exec(c ?? '')?.[1];
     if (method === 'GET' && a === 'calls' && b !== undefined && format !== undefined && rest.length === 0) {
-      if (!EXPORT_FORMATS.includes(format as ExportFormat)) return sendJson(res, 404, { error: `no export format ${format}; one of ${EXPORT_FORMATS.join(', ')}` });
-      const out = host.exportCall(b, format as ExportFormat);
-      if (!out) return sendJson(res, 404, { error: `no call with Call-ID ${b}` });
-      res.writeHead(200, {
-        'Content-Type': out.contentType,
-        'Content-Disposition': `attachment; filename="${fileSafe(b)}.${format}"`,
-        'Cache-Control': 'no-store',
-      });
-      res.end(out.body);
-      return;
+      if (!(CALL_FORMATS as readonly string[]).includes(format)) return sendJson(res, 404, { error: `no export format ${format}; one of ${CALL_FORMATS.join(', ')}` });
+      return streamExport(res, { keys: [b], format: format as ExportRequest['format'] });
     }
     if (a === 'export' && b === undefined) {
-      if (method !== 'POST') return sendJson(res, 405, { error: 'POST {"callIds": [...], "format": "pcap|json|txt|md|svg"} (one call: any ladder format)' });
+      if (method !== 'POST') return sendJson(res, 405, { error: 'POST {"keys": [...], "format": "pcap|json|txt|md|svg"} or {"query": {"filter", "sort"}, "format"} (one call: any ladder format)' });
       let body: unknown;
       try {
         body = JSON.parse((await readBody(req, MAX_BODY)).toString('utf8'));
@@ -125,30 +117,17 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       }
       const v = validateExportRequest(body);
       if (!v.ok) return sendJson(res, 400, { error: v.error });
-      const out = host.exportCalls(v.value);
-      res.writeHead(200, {
-        'Content-Type': out.contentType,
-        'Content-Disposition': `attachment; filename="callpath-${out.found}-calls.${v.value.format}"`,
-        'Cache-Control': 'no-store',
-        'X-Callpath-Calls': String(out.found),
-        'X-Callpath-Missing': String(out.missing),
-      });
-      for await (const chunk of out.chunks) {
-        if (res.destroyed) break; // the client went away: stop producing
-        if (!res.write(chunk)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
-      }
-      res.end();
-      return;
+      return streamExport(res, v.value);
     }
     if (a === 'import' && b === undefined) {
-      if (method !== 'POST') return sendJson(res, 405, { error: 'POST the .pcap or .pcapng file as the request body' });
+      if (method !== 'POST') return sendJson(res, 405, { error: 'POST the .pcap or .pcapng file as the request body (?name=FILE names its source)' });
       const body = await readBody(req, MAX_IMPORT);
-      return sendJson(res, 200, host.importCapture(body));
+      return sendJson(res, 200, host.importCapture(body, url.searchParams.get('name') ?? 'capture'));
     }
     if (a === 'components' && b !== undefined && c !== undefined && rest.length === 0) {
       if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to start or stop a component' });
       await drainBody(req);
-      if (!COMPONENTS.includes(b as never)) return sendJson(res, 404, { error: `no component ${b}; one of ${COMPONENTS.join(', ')}` });
+      if (!COMPONENT_NAMES.includes(b as never)) return sendJson(res, 404, { error: `no component ${b}; one of ${COMPONENT_NAMES.join(', ')}` });
       return invoke(res, { cmd: 'setComponent', name: b, action: c });
     }
     if (a === 'settings' && b === undefined) {
@@ -165,6 +144,33 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       return invoke(res, { cmd: 'applySettings', patch }, (r) => ((r as ApplySettingsResult).ok ? 200 : 400));
     }
     return sendJson(res, 404, { error: `no API route ${method} ${url.pathname}` });
+  }
+
+  /**
+   * An export streamed with backpressure (chunked). The calls were frozen
+   * when it started, so the body is complete in its format; if producing it
+   * fails midway the connection is aborted, never ended as if complete.
+   */
+  async function streamExport(res: ServerResponse, request: ExportRequest): Promise<void> {
+    const out = await host.exportCalls(request);
+    if (out.found === 0) return sendJson(res, 404, { error: 'none of those calls is stored any more' });
+    res.writeHead(200, {
+      'Content-Type': out.contentType,
+      'Content-Disposition': `attachment; filename="${out.name}"`,
+      'Cache-Control': 'no-store',
+      'X-Callpath-Calls': String(out.found),
+      'X-Callpath-Missing': String(out.missing),
+    });
+    try {
+      for await (const chunk of out.chunks) {
+        if (res.destroyed) return; // the client went away: stop producing
+        if (!res.write(chunk)) await drained(res);
+      }
+      res.end();
+    } catch (err) {
+      host.engine.drops.count('lab.http', 'export-aborted');
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** A contract command over HTTP: 400 when it is malformed; `status` picks the code from the result (default 200). */
@@ -252,9 +258,17 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** A Call-ID as a file name: anything but [A-Za-z0-9._-] becomes "_". */
-function fileSafe(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'call';
+/** Resolves when the response can take more, or is gone; removes both listeners either way (one pair per wait, never piling up). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function safeDecode(s: string): string | null {

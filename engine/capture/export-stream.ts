@@ -2,30 +2,61 @@
  * Exports of a selection of calls, streamed in chunks that yield to the event
  * loop, so a 100,000-message export neither blocks the host (UI batches, API,
  * capture intake) nor builds the whole file in memory first.
+ *
+ * Time order everywhere: the pcap holds every call's SIP messages interleaved
+ * by timestamp; each ladder (txt, md, svg) is the one ladder model's.
  */
-import type { CallRecord } from './call-store';
+import type { CallRecord } from '../call/model';
+import type { SipCaptureEvent } from '../events';
+import { ladderEvents, sipEntriesByTime } from '../ladder/entries';
+import { buildLadder } from '../ladder/model';
+import { EXPORT_SCHEMA_VERSION, type SelectionFormat } from './formats';
 import { mermaidLadder } from './mermaid';
 import { pcapGlobalHeader, pcapRecord, type PcapFlowState } from './pcap';
-import { svgLadder, svgLadderSize } from './svg-ladder';
+import { svgLadderSize, svgOfModel } from './svg-ladder';
 import { textLadder } from './text-ladder';
 
-export const SELECTION_FORMATS = ['pcap', 'json', 'txt', 'md', 'svg'] as const;
-export type SelectionFormat = (typeof SELECTION_FORMATS)[number];
+export const SELECTION_CONTENT_TYPES: Record<SelectionFormat, string> = {
+  pcap: 'application/vnd.tcpdump.pcap',
+  json: 'application/json; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  svg: 'image/svg+xml; charset=utf-8',
+};
 
-/** Messages handled between two yields to the event loop. */
+export interface SelectionExportOptions {
+  /** Endpoint ("address:port") → name, titling the ladders' columns. */
+  columnNames: Readonly<Record<string, string>>;
+  /** A call as the JSON export carries it (the host's mapping). */
+  json: (c: CallRecord) => unknown;
+}
+
+/** Entries handled between two yields to the event loop. */
 const SLICE = 500;
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-export async function* exportSelection(calls: readonly CallRecord[], format: SelectionFormat, jsonCall: (c: CallRecord) => unknown): AsyncGenerator<Buffer> {
+export async function* exportSelection(calls: readonly CallRecord[], format: SelectionFormat, opts: SelectionExportOptions): AsyncGenerator<Buffer> {
   switch (format) {
     case 'pcap': {
-      // One file, all messages in time order across the calls: each call's
-      // messages are already in time order, so merge them (a heap over the
-      // calls) a slice at a time instead of sorting everything in one block.
+      // One file, every SIP message in time order across the calls. A call's
+      // entries are in capture order, which is not time order (a response
+      // forwarded before an earlier one is captured), so each call's SIP
+      // entries are sorted first, then merged (a heap over the calls) a
+      // slice at a time instead of sorting everything in one block.
+      const lists: SipCaptureEvent[][] = [];
+      let n = 0;
+      for (const c of calls) {
+        lists.push(sipEntriesByTime(c));
+        n += c.entries.length;
+        if (n >= SLICE) {
+          n = 0;
+          await yieldToLoop();
+        }
+      }
       const flows: PcapFlowState = new Map();
       yield pcapGlobalHeader();
-      const merge = mergeByTime(calls.map((c) => c.messages));
+      const merge = mergeByTime(lists);
       for (;;) {
         const slice = merge(SLICE);
         if (slice.length === 0) return;
@@ -34,11 +65,11 @@ export async function* exportSelection(calls: readonly CallRecord[], format: Sel
       }
     }
     case 'json': {
-      yield Buffer.from('{"schemaVersion":1,"exportedBy":"callpath","calls":[\n');
+      yield Buffer.from(`{"schemaVersion":${EXPORT_SCHEMA_VERSION},"exportedBy":"callpath","columnNames":${JSON.stringify(opts.columnNames)},"calls":[\n`);
       let n = 0;
       for (let i = 0; i < calls.length; i++) {
-        yield Buffer.from((i ? ',\n' : '') + JSON.stringify(jsonCall(calls[i]!)));
-        n += calls[i]!.messages.length;
+        yield Buffer.from((i ? ',\n' : '') + JSON.stringify(opts.json(calls[i]!)));
+        n += calls[i]!.entries.length;
         if (n >= SLICE) {
           n = 0;
           await yieldToLoop();
@@ -48,39 +79,70 @@ export async function* exportSelection(calls: readonly CallRecord[], format: Sel
       return;
     }
     case 'txt':
-    case 'md':
-    case 'svg': {
-      if (format === 'svg') yield Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${svgStackWidth(calls)}" height="${svgStackHeight(calls)}">\n`);
-      let y = 0;
+    case 'md': {
       let n = 0;
       for (const c of calls) {
-        if (format === 'txt') yield Buffer.from(textLadder(c.callId, c.messages) + '\n\n');
-        else if (format === 'md') yield Buffer.from(`## ${c.callId}\n\n\`\`\`mermaid\n${mermaidLadder(c.callId, c.messages)}\`\`\`\n\n`);
-        else {
-          const one = svgLadder(c.callId, c.messages).replace('<svg ', `<svg y="${y}" `);
-          yield Buffer.from(one);
-          y += svgLadderSize(0, c.messages.length).height;
-        }
-        n += c.messages.length;
+        if (format === 'txt') yield Buffer.from(textLadder(c, opts.columnNames) + '\n\n');
+        else yield Buffer.from(`## ${c.callId}\n\n\`\`\`mermaid\n${mermaidLadder(c, opts.columnNames)}\`\`\`\n\n`);
+        n += c.entries.length;
         if (n >= SLICE) {
           n = 0;
           await yieldToLoop();
         }
       }
-      if (format === 'svg') yield Buffer.from('</svg>\n');
+      return;
+    }
+    case 'svg': {
+      // The outer size first (one pass over the models, keeping only their
+      // sizes), then each call's ladder stacked below the previous one.
+      const sizes: { width: number; height: number }[] = [];
+      let n = 0;
+      for (const c of calls) {
+        const m = buildLadder(ladderEvents(c), { columnNames: opts.columnNames });
+        sizes.push(svgLadderSize(m.columns.length, m.arrows.length));
+        n += c.entries.length;
+        if (n >= SLICE) {
+          n = 0;
+          await yieldToLoop();
+        }
+      }
+      const width = sizes.reduce((w, s) => Math.max(w, s.width), svgLadderSize(1, 0).width);
+      const height = sizes.reduce((h, s) => h + s.height, 0);
+      yield Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">\n`);
+      let y = 0;
+      for (let i = 0; i < calls.length; i++) {
+        const c = calls[i]!;
+        const one = svgOfModel(c.callId, buildLadder(ladderEvents(c), { columnNames: opts.columnNames }));
+        yield Buffer.from(one.replace('<svg ', `<svg y="${y}" `));
+        y += sizes[i]!.height;
+        n += c.entries.length;
+        if (n >= SLICE) {
+          n = 0;
+          await yieldToLoop();
+        }
+      }
+      yield Buffer.from('</svg>\n');
       return;
     }
   }
 }
 
-/** k-way merge of time-ordered lists; each call returns up to n more items, [] at the end. */
+/**
+ * k-way merge of lists each already in time order; each call returns up to n
+ * more items, [] at the end. Equal timestamps keep list order (the earlier
+ * list first), so the merge is deterministic.
+ */
 export function mergeByTime<T extends { tsUs: number }>(lists: readonly (readonly T[])[]): (n: number) => T[] {
   const heap: [number, number][] = []; // [list, index]
-  const key = (h: [number, number]) => lists[h[0]]![h[1]]!.tsUs;
+  const less = (a: [number, number], b: [number, number]) => {
+    const ta = lists[a[0]]![a[1]]!.tsUs;
+    const tb = lists[b[0]]![b[1]]!.tsUs;
+    return ta < tb || (ta === tb && a[0] < b[0]);
+  };
   const up = (i: number) => {
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (key(heap[p]!) <= key(heap[i]!)) break;
+      if (!less(heap[i]!, heap[p]!)) break;
       [heap[p], heap[i]] = [heap[i]!, heap[p]!];
       i = p;
     }
@@ -90,8 +152,8 @@ export function mergeByTime<T extends { tsUs: number }>(lists: readonly (readonl
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < heap.length && key(heap[l]!) < key(heap[m]!)) m = l;
-      if (r < heap.length && key(heap[r]!) < key(heap[m]!)) m = r;
+      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
       if (m === i) return;
       [heap[m], heap[i]] = [heap[i]!, heap[m]!];
       i = m;
@@ -119,7 +181,3 @@ export function mergeByTime<T extends { tsUs: number }>(lists: readonly (readonl
     return out;
   };
 }
-
-const columnsOf = (c: CallRecord) => new Set(c.messages.flatMap((m) => [m.src, m.dst])).size;
-const svgStackHeight = (calls: readonly CallRecord[]) => calls.reduce((h, c) => h + svgLadderSize(0, c.messages.length).height, 0);
-const svgStackWidth = (calls: readonly CallRecord[]) => svgLadderSize(Math.max(1, ...calls.map(columnsOf)), 0).width;

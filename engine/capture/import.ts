@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { frameStream, parseMessage } from '../sip/message';
 import { readCapture } from './pcap-read';
-import type { SipCaptureEvent } from './types';
+import type { SipCaptureEvent } from '../events';
 
 export interface ImportResult {
   format: string;

@@ -1,16 +1,25 @@
 /**
- * A call as Mermaid `sequenceDiagram` text, for docs and issue trackers.
- * Retransmissions are dotted arrows marked "(retransmission)". Pure.
+ * A call as Mermaid `sequenceDiagram` text, for docs and issue trackers,
+ * drawn from the one ladder model in time order. Participants are titled with
+ * the column's name when given ("UAC (127.0.0.1:5091)"). SIP and publish/
+ * record arrows are `->>`, retransmissions dotted `-->>` and marked, a media
+ * stream one async arrow `-)` with its latest figures, a note a `Note over`.
+ * Pure.
  */
-import { ladderOf, ms, type LadderInput } from './ladder';
+import { ladderEvents, type LadderCall } from '../ladder/entries';
+import { buildLadder, columnTitle, formatMs } from '../ladder/model';
 
-export function mermaidLadder(callId: string, messages: readonly LadderInput[]): string {
-  const { columns, arrows } = ladderOf(messages);
-  const lines = ['sequenceDiagram', `  %% callpath: Call-ID ${clean(callId)}`];
-  columns.forEach((c, i) => lines.push(`  participant P${i} as ${clean(c)}`));
+export function mermaidLadder(call: LadderCall, columnNames: Readonly<Record<string, string>> = {}): string {
+  const { columns, arrows } = buildLadder(ladderEvents(call), { columnNames });
+  const lines = ['sequenceDiagram', `  %% callpath: Call-ID ${clean(call.callId)}`];
+  for (const c of columns) lines.push(`  participant P${c.position} as ${clean(columnTitle(c))}`);
   for (const a of arrows) {
-    const arrow = a.retransmission ? '-->>' : '->>';
-    const text = `${clean(a.label)} +${ms(a.atUs)} ms${a.retransmission ? ' (retransmission)' : ''}`;
+    const text = `${clean(a.label)} +${formatMs(a.relUs)} ms${a.retransmission ? ' (retransmission)' : ''}`;
+    if (a.lane === 'note') {
+      lines.push(`  Note over P${a.from}: ${text}`);
+      continue;
+    }
+    const arrow = a.retransmission ? '-->>' : a.lane === 'media' ? '-)' : '->>';
     lines.push(`  P${a.from}${arrow}P${a.to}: ${text}`);
   }
   return lines.join('\n') + '\n';

@@ -22,13 +22,13 @@ export class RedisLink implements ComponentImpl {
 
   /**
    * `url` as a function is read at every start, so a restart after new
-   * settings connects where they say; null means switched off (`offReason`
+   * settings connects where they say; null means switched off (`whyOff`
    * says by what), and starting then fails with that reason.
    */
   constructor(
     url: string | null | (() => string | null),
     private readonly ctx: EngineContext,
-    private readonly offReason = 'no Redis URL configured',
+    private readonly whyOff = 'no Redis URL configured',
   ) {
     this.urlNow = typeof url === 'function' ? url : () => url;
   }
@@ -42,8 +42,16 @@ export class RedisLink implements ComponentImpl {
     return url === null ? null : redactUrl(url);
   }
 
+  offReason(): string | null {
+    return this.urlNow() === null ? this.whyOff : null;
+  }
+
+  stats(): { link: string; reconnects: number } {
+    return { link: this.linkState, reconnects: this.reconnects };
+  }
+
   detail(): string {
-    if (this.url === null) return this.offReason;
+    if (this.url === null) return this.whyOff;
     return `${this.linkState}${this.reconnects ? `, ${this.reconnects} reconnects` : ''}; call-event publishing is not implemented yet`;
   }
 
@@ -53,7 +61,7 @@ export class RedisLink implements ComponentImpl {
 
   async start(): Promise<void> {
     const url = this.urlNow();
-    if (url === null) throw new Error(`publisher is off: ${this.offReason}`);
+    if (url === null) throw new Error(`publisher is off: ${this.whyOff}`);
     this.connectedUrl = url;
     const client = new Redis(url, {
       lazyConnect: true,

@@ -1,29 +1,27 @@
 /**
  * The SIP proxy as an engine component. Transports, transactions and the
- * proxy core run in a worker thread (`worker/entry.ts`); this side owns the
- * lifecycle, feeds the worker's capture batches into the engine's event
- * stream, and mirrors its counters.
+ * proxy core run in a worker thread (`worker/entry.ts`) that a `ThreadHost`
+ * (engine/worker/thread-host.ts) runs; this side chooses the options,
+ * feeds the worker's capture batches into the engine's event stream, and
+ * mirrors its counters.
  */
-import { Worker } from 'node:worker_threads';
 import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
-import type { NextHop } from './proxy/routing';
+import { formatHostPort, type HostPort, type NextHop } from '../net/host-port';
+import { ThreadHost, WorkerStartError } from '../worker/thread-host';
 import { EMPTY_PROXY_STATS, type ProxyStats } from './stats';
-import { peerKey } from './transport/types';
+import type { TimerValues } from './transaction/timers';
 import { decodeCaptureBatch } from './worker/capture-codec';
-import type { FromWorker, ToWorker } from './worker/protocol';
+import type { SipWorkerReady, SipWorkerStart } from './worker/start-options';
 
 export interface ProxyOptions {
-  listen: { host: string; port: number };
+  listen: HostPort;
   /** Round-robin targets for initial requests; null routes by Request-URI. */
-  route: { host: string; port: number; transport?: 'udp' | 'tcp' }[] | null;
-  timers: { t1: number; t2: number; t4: number };
+  route: NextHop[] | null;
+  timers: TimerValues;
   /** Where the worker's code is; the default works from source (tsx) and from the Electron bundle. */
   workerUrl?: URL;
 }
-
-const START_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 5_000;
 
 /**
  * The SIP worker's young generation (V8 makes each semi-space a third of it:
@@ -44,7 +42,7 @@ function defaultWorkerUrl(): URL {
 
 export class SipProxyComponent implements ComponentImpl {
   readonly name = 'proxy' as const;
-  private worker: Worker | null = null;
+  private thread: ThreadHost<SipWorkerStart, ProxyStats, SipWorkerReady> | null = null;
   private latest: ProxyStats = EMPTY_PROXY_STATS;
   private readonly options: () => ProxyOptions;
   /** The options of the current (or last) start. */
@@ -63,7 +61,7 @@ export class SipProxyComponent implements ComponentImpl {
 
   /** While stopped: what the next start will use. */
   private get shown(): ProxyOptions {
-    return this.worker ? this.opts : this.options();
+    return this.thread ? this.opts : this.options();
   }
 
   /** A restart keeps the port it had, even when the config asked the OS to pick one — unless the listen address changed. */
@@ -74,7 +72,7 @@ export class SipProxyComponent implements ComponentImpl {
 
   get endpoint(): string {
     const o = this.shown;
-    return `udp+tcp ${peerKey({ address: o.listen.host, port: this.portFor(o) })}`;
+    return `udp+tcp ${formatHostPort({ host: o.listen.host, port: this.portFor(o) })}`;
   }
 
   /** The port actually bound (differs from the config when it asked for 0). */
@@ -84,15 +82,12 @@ export class SipProxyComponent implements ComponentImpl {
 
   detail(): string | null {
     const r = this.shown.route;
-    return r ? `routes to ${r.map((t) => peerKey({ address: t.host, port: t.port }) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
+    return r ? `routes to ${r.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
   }
 
   stats(): ProxyStats {
     return this.latest;
   }
-
-  private readonly flushWaiters = new Map<number, () => void>();
-  private flushSeq = 0;
 
   /**
    * Resolves once every message the worker has handled so far is in the
@@ -100,17 +95,7 @@ export class SipProxyComponent implements ComponentImpl {
    * otherwise arrives within ~20 ms, counters within 250 ms).
    */
   flush(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return Promise.resolve();
-    const id = ++this.flushSeq;
-    return new Promise<void>((resolve) => {
-      this.flushWaiters.set(id, resolve);
-      worker.postMessage({ type: 'flush', id } satisfies ToWorker);
-      setTimeout(() => {
-        this.flushWaiters.delete(id);
-        resolve();
-      }, STOP_TIMEOUT_MS).unref();
-    });
+    return this.thread ? this.thread.flush() : Promise.resolve();
   }
 
   async start(): Promise<void> {
@@ -119,86 +104,35 @@ export class SipProxyComponent implements ComponentImpl {
     this.opts = next;
     this.boundPort = port;
     const { host } = next.listen;
-    const worker = new Worker(this.opts.workerUrl ?? defaultWorkerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
-    this.worker = worker;
-    const send = (m: ToWorker) => worker.postMessage(m);
-    const targets: NextHop[] | null = this.opts.route ? this.opts.route.map((t) => ({ address: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
-
-    const started = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the SIP worker did not start in time')), START_TIMEOUT_MS);
-      worker.on('message', (m: FromWorker) => {
-        switch (m.type) {
-          case 'started':
-            clearTimeout(timer);
-            resolve(m.port);
-            break;
-          case 'start-failed':
-            clearTimeout(timer);
-            reject(new Error(`cannot listen on ${peerKey({ address: host, port })}: ${m.message}`));
-            break;
-          case 'capture':
-            send({ type: 'ack', seq: m.seq });
-            for (const ev of decodeCaptureBatch(m.batch)) this.ctx.events.emit(ev);
-            break;
-          case 'stats':
-            this.latest = m.stats;
-            for (const d of m.drops) this.ctx.drops.setTotal(d.where, d.reason, d.count);
-            break;
-          case 'failed':
-            this.ctx.fail('proxy', new Error(m.message));
-            break;
-          case 'flushed':
-            this.flushWaiters.get(m.id)?.();
-            this.flushWaiters.delete(m.id);
-            break;
-          case 'stopped':
-            break;
-        }
-      });
-      worker.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-        this.ctx.fail('proxy', err);
-      });
-      worker.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the SIP worker exited (code ${code})`));
-        if (this.worker === worker) this.ctx.fail('proxy', new Error(`the SIP worker exited (code ${code})`));
-      });
-    });
-    send({
-      type: 'start',
-      options: {
-        host,
-        port,
-        targets,
-        timers: { T1: this.opts.timers.t1, T2: this.opts.timers.t2, T4: this.opts.timers.t4 },
-        clockOrigin: this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() },
+    const thread = new ThreadHost<SipWorkerStart, ProxyStats, SipWorkerReady>({
+      name: 'the SIP worker',
+      url: next.workerUrl ?? defaultWorkerUrl(),
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      onCapture: (batch) => {
+        for (const ev of decodeCaptureBatch(batch)) this.ctx.events.emit(ev);
       },
+      onStats: (stats, drops) => {
+        this.latest = stats;
+        for (const d of drops) this.ctx.drops.setTotal(d.where, d.reason, d.count);
+      },
+      onFailure: (err) => this.ctx.fail('proxy', err),
     });
-    this.boundPort = await started;
+    this.thread = thread;
+    // One shape for every hop the core sends to ({ host, port, transport }); a config written by hand may leave transport out.
+    const targets = next.route ? next.route.map((t) => ({ host: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
+    const clockOrigin = this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() };
+    try {
+      this.boundPort = (await thread.start({ host, port, targets, timers: next.timers, clockOrigin })).port;
+    } catch (err) {
+      if (err instanceof WorkerStartError) throw new Error(`cannot listen on ${formatHostPort({ host, port })}: ${err.message}`);
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    if (!worker) return;
-    const stopped = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-      worker.on('message', (m: FromWorker) => {
-        if (m.type === 'stopped') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      worker.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    worker.postMessage({ type: 'stop' } satisfies ToWorker);
-    await stopped;
-    await worker.terminate();
+    const thread = this.thread;
+    this.thread = null;
+    await thread?.stop();
   }
 }
 

@@ -4,7 +4,7 @@
  * input") are unit-tested.
  */
 
-export type KeyAction = 'next' | 'prev' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export' | 'settings';
+export type KeyAction = 'next' | 'prev' | 'nextCall' | 'prevCall' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export' | 'settings';
 
 export interface KeyPress {
   key: string;
@@ -18,6 +18,8 @@ export interface KeyPress {
 export const KEY_HELP: readonly { keys: string; action: string }[] = [
   { keys: '↓ / j', action: 'next message' },
   { keys: '↑ / k', action: 'previous message' },
+  { keys: '] / J', action: 'next call in the list' },
+  { keys: '[ / K', action: 'previous call in the list' },
   { keys: 'Enter', action: 'open the selected message' },
   { keys: '/', action: 'filter calls' },
   { keys: 't', action: 'time: absolute → relative → delta' },
@@ -38,6 +40,12 @@ export function keyAction(k: KeyPress): KeyAction | null {
     case 'ArrowUp':
     case 'k':
       return 'prev';
+    case ']':
+    case 'J':
+      return 'nextCall';
+    case '[':
+    case 'K':
+      return 'prevCall';
     case 'Enter':
       return 'open';
     case '/':
@@ -69,10 +77,22 @@ export function isEditable(target: EventTarget | null): boolean {
   return !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color'].includes(type);
 }
 
-/** Moves the selection through `order` (row order of message indexes); starts at the first/last when nothing is selected. */
-export function stepSelection(order: readonly number[], selected: number | null, step: 1 | -1): number | null {
+/**
+ * Moves the selection through `order` (ladder rows' message indexes, or the
+ * calls list's keys); starts at the first/last when nothing is selected.
+ */
+export function stepSelection<T>(order: readonly T[], selected: T | null, step: 1 | -1): T | null {
   if (order.length === 0) return null;
   const at = selected === null ? -1 : order.indexOf(selected);
   if (at === -1) return step === 1 ? order[0]! : order[order.length - 1]!;
   return order[Math.min(order.length - 1, Math.max(0, at + step))]!;
+}
+
+/**
+ * After a mouse click on a button (`detail` > 0; a keyboard "click" has 0)
+ * outside a dialog, the button gives its focus back, so Enter and the ladder
+ * keys reach the console instead of pressing that button again.
+ */
+export function blurAfterClick(detail: number, inDialog: boolean): boolean {
+  return detail > 0 && !inDialog;
 }

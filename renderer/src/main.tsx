@@ -4,6 +4,7 @@ import { apiFromTransport, type CallpathApi, type ContractTransport } from '../.
 import { createWsTransport, wsUrlFromLocation } from '../../app/ws-transport';
 import { ApiContext } from './api';
 import { App } from './App';
+import { startCallsQuery } from './store/callsQuery';
 import { startLive } from './store/live';
 import './styles.css';
 
@@ -19,6 +20,7 @@ const api: CallpathApi = window.callpathBridge
   : apiFromTransport(createWsTransport(wsUrlFromLocation(window.location)));
 
 startLive(api);
+startCallsQuery(api);
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { CALLS_FILTER_ID } from './components/CallsPanel';
-import { isEditable, keyAction, stepSelection } from './keys';
+import { blurAfterClick, isEditable, keyAction, stepSelection } from './keys';
+import { useCalls } from './store/calls';
 import { useFiles } from './store/files';
 import { useSettings } from './store/settings';
 import { useUi } from './store/ui';
@@ -14,7 +15,13 @@ export function setLadderOrder(order: readonly number[]): void {
   ladderOrder = order;
 }
 
-/** The console's one keydown listener (see `keys.ts` for the map). */
+/** Keys of the calls in list order (as shown: filtered and sorted), set by the calls list. */
+let callOrder: readonly string[] = [];
+export function setCallOrder(order: readonly string[]): void {
+  callOrder = order;
+}
+
+/** The console's one keydown listener (see `keys.ts` for the map), and the click listener that hands focus back from buttons. */
 export function useShortcuts(): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -34,9 +41,17 @@ export function useShortcuts(): void {
       switch (action) {
         case 'next':
         case 'prev': {
-          if (ui.selectedCallId === null || ladderOrder.length === 0) return;
+          if (ui.selectedKey === null || ladderOrder.length === 0) return;
           e.preventDefault();
           ui.moveSelection(stepSelection(ladderOrder, ui.selectedMessage, action === 'next' ? 1 : -1));
+          return;
+        }
+        case 'nextCall':
+        case 'prevCall': {
+          const key = stepSelection(callOrder, ui.selectedKey, action === 'nextCall' ? 1 : -1);
+          if (key === null) return;
+          e.preventDefault();
+          ui.selectCall(key);
           return;
         }
         case 'open':
@@ -59,14 +74,14 @@ export function useShortcuts(): void {
           ui.cycleTimeMode();
           return;
         case 'compare':
-          if (ui.selectedCallId === null || ui.selectedMessage === null) return;
+          if (ui.selectedKey === null || ui.selectedMessage === null) return;
           e.preventDefault();
           ui.markCompare();
           return;
         case 'export':
-          if (ui.selectedCallId === null) return;
+          if (ui.selectedKey === null) return;
           e.preventDefault();
-          useFiles.getState().openChooser([ui.selectedCallId]);
+          useFiles.getState().openChooser({ kind: 'keys', keys: [ui.selectedKey] }, `call ${useCalls.getState().byId.get(ui.selectedKey)?.callId ?? ui.selectedKey}`);
           return;
         case 'help':
           e.preventDefault();
@@ -85,7 +100,16 @@ export function useShortcuts(): void {
           return;
       }
     };
+    // A clicked button would keep the focus and take the next Enter (and Space) for itself.
+    const onClick = (e: MouseEvent): void => {
+      const button = e.target instanceof Element ? e.target.closest('button') : null;
+      if (button && blurAfterClick(e.detail, button.closest('[role="dialog"]') !== null)) button.blur();
+    };
     window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    window.addEventListener('click', onClick);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('click', onClick);
+    };
   }, []);
 }

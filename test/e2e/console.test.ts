@@ -12,6 +12,7 @@ import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
 import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
+import { sipEntries } from '../helpers/lab';
 
 const ARTIFACTS = 'test/artifacts';
 let lab: RunningLab;
@@ -24,7 +25,7 @@ before(async () => {
   const built = await ensureRendererBuilt(() => undefined);
   assert.ok(built.ok, built.ok ? '' : built.error);
   uasPort = await freePort();
-  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] });
   browser = await openBrowser();
   page = browser.page;
 });
@@ -80,9 +81,9 @@ test('a SIPp call appears live and its ladder has the captured messages in order
   const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
   const detail = (await res.json()) as CallDetail;
   const arrows = page.locator('[data-testid="ladder-arrow"]');
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, detail.messages.length, { timeout: 10_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
   const labels = await arrows.evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
-  assert.deepEqual(labels, detail.messages.map((m) => m.label));
+  assert.deepEqual(labels, sipEntries(detail).map((m) => m.label));
   assert.equal(labels[0], 'INVITE');
   assert.equal(labels[1], '100 Trying');
   await arrows.first().click();
@@ -216,14 +217,14 @@ test('the 100 Trying arrow is annotated with its INVITE → 100 Trying delay; th
   assert.ok(callId);
   const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
   const detail = (await res.json()) as CallDetail;
-  const invite = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'in')!;
-  const trying = detail.messages.find((m) => m.status === 100 && m.direction === 'out' && m.dst === invite.src)!;
+  const invite = sipEntries(detail).find((m) => m.method === 'INVITE' && m.direction === 'in')!;
+  const trying = sipEntries(detail).find((m) => m.status === 100 && m.direction === 'out' && m.dst === invite.src)!;
   const annot = page.locator(`[data-testid="ladder-arrow"][data-index="${trying.index}"] [data-testid="trying-delay"]`);
   assert.equal(Number(await annot.getAttribute('data-us')), trying.tsUs - invite.tsUs);
   assert.match(await annot.textContent() ?? '', /\d+\.\d{3} ms/);
   assert.equal(await page.locator('[data-testid="trying-delay"]').count() >= 1, true);
   const rtx = page.locator('[data-testid="ladder-retrans"]');
-  assert.equal(Number(await rtx.getAttribute('data-count')), detail.messages.filter((m) => m.retransmission).length);
+  assert.equal(Number(await rtx.getAttribute('data-count')), sipEntries(detail).filter((m) => m.retransmission).length);
 });
 
 test('d on one arrow then d on another diffs the two messages; shift-click compares with the selection', async () => {
@@ -231,9 +232,9 @@ test('d on one arrow then d on another diffs the two messages; shift-click compa
   assert.ok(callId);
   const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
   const detail = (await res.json()) as CallDetail;
-  const inviteIn = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'in')!;
-  const inviteOut = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'out')!;
-  const trying = detail.messages.find((m) => m.status === 100 && m.direction === 'out' && m.dst === inviteIn.src)!;
+  const inviteIn = sipEntries(detail).find((m) => m.method === 'INVITE' && m.direction === 'in')!;
+  const inviteOut = sipEntries(detail).find((m) => m.method === 'INVITE' && m.direction === 'out')!;
+  const trying = sipEntries(detail).find((m) => m.status === 100 && m.direction === 'out' && m.dst === inviteIn.src)!;
   const arrow = (i: number) => page.locator(`[data-testid="ladder-arrow"][data-index="${i}"]`);
 
   await arrow(inviteIn.index).click();
@@ -426,15 +427,15 @@ test('INVITE retransmissions (the same bytes sent 3× to the proxy) are drawn da
   await lab.settle();
   const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
   const detail = (await res.json()) as CallDetail;
-  const rtx = detail.messages.filter((m) => m.retransmission);
+  const rtx = sipEntries(detail).filter((m) => m.retransmission);
   const rtxInvites = rtx.filter((m) => m.method === 'INVITE' && m.direction === 'in');
-  assert.equal(rtxInvites.length, 2, `the 2nd and 3rd INVITE are captured as retransmissions: ${detail.messages.map((m) => `${m.direction} ${m.label}${m.retransmission ? ' (rtx)' : ''}`).join(', ')}`);
+  assert.equal(rtxInvites.length, 2, `the 2nd and 3rd INVITE are captured as retransmissions: ${sipEntries(detail).map((m) => `${m.direction} ${m.label}${m.retransmission ? ' (rtx)' : ''}`).join(', ')}`);
 
   await page.locator('[data-testid="calls-filter"]').fill(callId);
   const row = page.locator(`[data-testid="call-row"][data-call-id="${callId}"]`);
   await row.waitFor({ timeout: 10_000 });
   await row.click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, detail.messages.length, { timeout: 10_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
 
   const drawn = await drawnArrows(page);
   const rtxIdx = new Set(rtx.map((m) => m.index));

@@ -8,6 +8,7 @@ import { ARTIFACTS, openConsole, type OpenConsole } from '../helpers/console';
 import type { RunningLab } from '../helpers/lab';
 import { freePort, isPortFree } from '../helpers/ports';
 import { runSippArgs, sippArgv, startSippArgs, type SippResult } from '../helpers/sipp';
+import { sipEntries } from '../helpers/lab';
 
 // The empty calls list prints the SIPp commands that put calls through the proxy;
 // these tests run what it prints, as printed, and check that the calls succeed.
@@ -137,7 +138,7 @@ test('the --route commands, run as printed, put three calls through the proxy to
   assert.ok(printed.route, 'the route hint was read');
   const calls = await threeCallsAsPrinted(printed.route);
   for (const c of calls) {
-    assert.ok(c.messages.some((m) => m.method === 'INVITE' && m.direction === 'out' && m.dst === `127.0.0.1:${routePort}`), `${c.callId}: the proxy forwarded the INVITE to the route target`);
+    assert.ok(sipEntries(c).some((m) => m.method === 'INVITE' && m.direction === 'out' && m.dst === `127.0.0.1:${routePort}`), `${c.callId}: the proxy forwarded the INVITE to the route target`);
   }
   // The list replaces the hint as soon as calls exist.
   await page.locator('[data-testid="call-row"]').first().waitFor({ timeout: 10_000 });
@@ -150,10 +151,10 @@ test('without --route again, the no-route commands run as printed put three call
   const earlier = new Set((await listCalls()).map((c) => c.callId));
   const calls = await threeCallsAsPrinted(printed.noRoute);
   for (const c of calls) {
-    const inviteIn = c.messages.find((m) => m.method === 'INVITE' && m.direction === 'in')!;
+    const inviteIn = sipEntries(c).find((m) => m.method === 'INVITE' && m.direction === 'in')!;
     assert.equal(inviteIn.dst, `127.0.0.1:${sipPort}`, 'the UAC sent to the proxy');
     assert.match(inviteIn.text, new RegExp(`^INVITE sip:[^@\\s]+@127\\.0\\.0\\.1:${uasPort} SIP/2\\.0`), 'its Request-URI names the UAS');
-    assert.ok(c.messages.some((m) => m.method === 'INVITE' && m.direction === 'out' && m.dst === `127.0.0.1:${uasPort}`), `${c.callId}: the proxy forwarded the INVITE to the UAS`);
+    assert.ok(sipEntries(c).some((m) => m.method === 'INVITE' && m.direction === 'out' && m.dst === `127.0.0.1:${uasPort}`), `${c.callId}: the proxy forwarded the INVITE to the UAS`);
   }
 
   // Why the hint does not say `sipp -sn uac PROXY` here: that Request-URI is the proxy itself.
@@ -161,7 +162,7 @@ test('without --route again, the no-route commands run as printed put three call
   assert.equal(loop.successful, 0, loop.stdout);
   const [looped] = await newCalls(new Set([...earlier, ...calls.map((c) => c.callId)]));
   assert.ok(looped, 'the looping call was captured');
-  const labels = looped.messages.map((m) => `${m.direction} ${m.label}`);
+  const labels = sipEntries(looped).map((m) => `${m.direction} ${m.label}`);
   assert.equal(looped.finalStatus, 404, labels.join(', '));
   assert.ok(labels.includes('out 404 Not Found - No Route Beyond This Proxy'), labels.join(', '));
 });

@@ -24,7 +24,7 @@ before(async () => {
   const built = await ensureRendererBuilt(() => undefined);
   assert.ok(built.ok, built.ok ? '' : built.error);
   const uasPort = await freePort();
-  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] });
   const uas = startSipp({ scenario: 'uas', port: uasPort });
   try {
     await new Promise((r) => setTimeout(r, 300));

@@ -7,6 +7,7 @@ import { ARTIFACTS, drawnArrows, openConsole, type OpenConsole } from '../helper
 import type { RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, screenRow, startSipp } from '../helpers/sipp';
+import { sipEntries } from '../helpers/lab';
 
 // A lab whose proxy retransmits quickly (T1 100 ms), routing to one UAS port:
 // a late-answering SIPp UAS makes the proxy's own Timer A fire, and a stream of
@@ -22,7 +23,7 @@ let slowCallId: string;
 
 before(async () => {
   uasPort = await freePort();
-  c = await openConsole({ route: [{ host: '127.0.0.1', port: uasPort }], timers: { t1: 100, t2: 4000, t4: 5000 } });
+  c = await openConsole({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], timers: { T1: 100, T2: 4000, T4: 5000 } });
   ({ lab, page } = c);
   proxyAddr = `127.0.0.1:${lab.sipPort}`;
   uasAddr = `127.0.0.1:${uasPort}`;
@@ -58,9 +59,9 @@ test('a SIPp UAS that answers late makes the proxy retransmit its INVITE (Timer 
   assert.ok(call);
   slowCallId = call.callId;
   const detail = await callDetail(slowCallId);
-  const describe = detail.messages.map((m) => `${m.index} ${m.direction} ${m.src}→${m.dst} ${m.label}${m.retransmission ? ' (rtx)' : ''}`).join('\n');
-  const rtx = detail.messages.filter((m) => m.retransmission);
-  const firstOut = detail.messages.find((m) => m.method === 'INVITE' && m.direction === 'out' && !m.retransmission)!;
+  const describe = sipEntries(detail).map((m) => `${m.index} ${m.direction} ${m.src}→${m.dst} ${m.label}${m.retransmission ? ' (rtx)' : ''}`).join('\n');
+  const rtx = sipEntries(detail).filter((m) => m.retransmission);
+  const firstOut = sipEntries(detail).find((m) => m.method === 'INVITE' && m.direction === 'out' && !m.retransmission)!;
   assert.ok(rtx.length >= 2, `a second of silence at T1 = 100 ms fires Timer A more than once:\n${describe}`);
   for (const m of rtx) {
     assert.deepEqual([m.method, m.direction, m.src, m.dst], ['INVITE', 'out', proxyAddr, uasAddr], `only the proxy's INVITE to the UAS is retransmitted:\n${describe}`);
@@ -74,11 +75,11 @@ test('a SIPp UAS that answers late makes the proxy retransmit its INVITE (Timer 
   const row = page.locator(`[data-testid="call-row"][data-call-id="${slowCallId}"]`);
   await row.waitFor({ timeout: 10_000 });
   await row.click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, detail.messages.length, { timeout: 10_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
   const drawn = await drawnArrows(page);
   assert.deepEqual(
     drawn.map((a) => [a.index, a.label, a.src, a.dst, a.rtx]),
-    detail.messages.map((m) => [m.index, m.label, m.src, m.dst, String(m.retransmission)]),
+    sipEntries(detail).map((m) => [m.index, m.label, m.src, m.dst, String(m.retransmission)]),
     'one arrow per captured message, in order, between the captured endpoints',
   );
   const rtxIdx = new Set(rtx.map((m) => m.index));

@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG, type LabConfig } from '../../app/config';
 import { Host } from '../../app/host';
 import { startLabServer, type LabServer } from '../../app/lab/server';
 import { rendererDir } from '../../app/lab/renderer-bundle';
+import type { LadderEntry, SipEntry } from '../../app/contract';
 import type { SipProxyComponent } from '../../engine/sip/proxy-component';
 
 export interface RunningLab {
@@ -53,4 +54,9 @@ export async function withLab(overrides: Partial<LabConfig>, fn: (lab: RunningLa
   } finally {
     await lab.stop();
   }
+}
+
+/** A call's SIP entries (the SIP lane of its ladder); none for a call that is not stored. */
+export function sipEntries(detail: { entries: readonly LadderEntry[] } | null | undefined): SipEntry[] {
+  return (detail?.entries ?? []).filter((e): e is SipEntry => e.lane === 'sip');
 }

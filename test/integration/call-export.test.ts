@@ -9,6 +9,7 @@ import { pcapFile } from '../../engine/capture/pcap';
 import { startLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
+import { sipEntries } from '../helpers/lab';
 
 interface WireRow {
   tsUs: number;
@@ -45,7 +46,7 @@ function tsharkRows(file: string, transport: 'udp' | 'tcp'): WireRow[] {
 
 test('a call exported as pcap reads back in tshark message for message (addresses, Call-ID, CSeq, µs timestamps); txt, Mermaid and JSON carry the same messages (issue #5)', async () => {
   const uasPort = await freePort();
-  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] });
   const uas = startSipp({ scenario: 'uas', port: uasPort });
   try {
     await new Promise((r) => setTimeout(r, 300));
@@ -63,8 +64,8 @@ test('a call exported as pcap reads back in tshark message for message (addresse
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
 
     const wire = tsharkRows(file, 'udp');
-    assert.equal(wire.length, detail.messages.length, 'every captured message is in the file');
-    detail.messages.forEach((m, i) => {
+    assert.equal(wire.length, sipEntries(detail).length, 'every captured message is in the file');
+    sipEntries(detail).forEach((m, i) => {
       const w = wire[i]!;
       assert.equal(w.tsUs, m.tsUs, `timestamp of message ${i} to the microsecond`);
       assert.equal(w.src, m.src);
@@ -80,13 +81,13 @@ test('a call exported as pcap reads back in tshark message for message (addresse
     // The same call as text, Mermaid and JSON.
     const txt = await (await fetch(`${lab.base}/api/calls/${id}/ladder.txt`, { headers: auth })).text();
     assert.match(txt, new RegExp(`^Call-ID: ${call!.callId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    for (const m of detail.messages) assert.ok(txt.includes(m.label.slice(0, 12)), `the ladder shows ${m.label}`);
+    for (const m of sipEntries(detail)) assert.ok(txt.includes(m.label.slice(0, 12)), `the ladder shows ${m.label}`);
     assert.ok(txt.includes('INVITE sip:'), 'raw messages follow the ladder');
     const mmd = await (await fetch(`${lab.base}/api/calls/${id}/ladder.mmd`, { headers: auth })).text();
-    assert.equal(mmd.split('\n').filter((l) => /->>/.test(l)).length, detail.messages.length, 'one Mermaid arrow per message');
+    assert.equal(mmd.split('\n').filter((l) => /->>/.test(l)).length, sipEntries(detail).length, 'one Mermaid arrow per message');
     const json = (await (await fetch(`${lab.base}/api/calls/${id}/ladder.json`, { headers: auth })).json()) as { schemaVersion: number; call: { messages: { raw: string; text: string }[] } };
     assert.equal(json.schemaVersion, 1);
-    assert.equal(json.call.messages.length, detail.messages.length);
+    assert.equal(json.call.messages.length, sipEntries(detail).length);
     assert.equal(Buffer.from(json.call.messages[0]!.raw, 'base64').toString('utf8'), json.call.messages[0]!.text);
     assert.equal((await fetch(`${lab.base}/api/calls/${id}/ladder.exe`, { headers: auth })).status, 404);
   } finally {
@@ -118,7 +119,7 @@ test('TCP messages become one reassemblable stream per direction; IPv6 addresses
 
 test('POST /api/export streams a selection of calls as one pcap (time-ordered, all calls) or JSON; bad selections get 400', async () => {
   const uasPort = await freePort();
-  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] });
   const uas = startSipp({ scenario: 'uas', port: uasPort });
   try {
     await new Promise((r) => setTimeout(r, 300));
@@ -135,7 +136,7 @@ test('POST /api/export streams a selection of calls as one pcap (time-ordered, a
     const file = join(mkdtempSync(join(tmpdir(), 'callpath-pcap-')), 'sel.pcap');
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     const wire = tsharkRows(file, 'udp');
-    const expected = picked.reduce((n, id) => n + lab.host.getCall(id)!.messages.length, 0);
+    const expected = picked.reduce((n, id) => n + sipEntries(lab.host.getCall(id)!).length, 0);
     assert.equal(wire.length, expected, 'every message of both calls');
     assert.deepEqual([...new Set(wire.map((w) => w.callId))].sort(), [...picked].sort());
     assert.ok(wire.every((w, i) => i === 0 || w.tsUs >= wire[i - 1]!.tsUs), 'in time order across calls');

@@ -8,6 +8,7 @@ import { startLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
 import { startDumpcap } from '../helpers/tshark';
+import { sipEntries } from '../helpers/lab';
 
 const shape = (ms: { label: string; src: string; dst: string }[]) => ms.map((m) => `${m.src} ${m.label} ${m.dst}`);
 
@@ -35,7 +36,7 @@ function assertSameLadder(imported: string[], live: string[], what: string): voi
 test('a dumpcap capture of a SIPp call imports to the same ladder the live capture showed, from pcapng and pcap (issue #5)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'callpath-import-'));
   const uasPort = await freePort();
-  const live = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, { ui: false });
+  const live = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, { ui: false });
   const pcapng = join(dir, 'call.pcapng');
   const dumpcap = await startDumpcap({ filter: `udp port ${live.sipPort}`, file: pcapng });
   const uas = startSipp({ scenario: 'uas', port: uasPort });
@@ -48,7 +49,7 @@ test('a dumpcap capture of a SIPp call imports to the same ladder the live captu
     await live.settle();
     const call = live.host.listCalls(1)[0]!;
     callId = call.callId;
-    liveShape = shape(live.host.getCall(callId)!.messages);
+    liveShape = shape(sipEntries(live.host.getCall(callId)!));
   } finally {
     await new Promise((r) => setTimeout(r, 300));
     await dumpcap.stop();
@@ -68,7 +69,7 @@ test('a dumpcap capture of a SIPp call imports to the same ladder the live captu
       assert.deepEqual(r.skipped, {}, `${file}: nothing skipped`);
       const imported = offline.host.getCall(callId);
       assert.ok(imported, `${file}: the call is listed under its Call-ID`);
-      assertSameLadder(shape(imported.messages), liveShape, file);
+      assertSameLadder(shape(sipEntries(imported)), liveShape, file);
       assert.equal(imported.state, 'terminated');
       assert.equal(imported.finalStatus, 200);
     } finally {

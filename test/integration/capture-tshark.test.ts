@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { CapturedMessage } from '../../app/contract';
+import type { SipEntry } from '../../app/contract';
 import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { startSipp, type SippResult } from '../helpers/sipp';
 import { framesMatching, readSipFrames, startDumpcap, type Dumpcap, type WireSip } from '../helpers/tshark';
+import { sipEntries } from '../helpers/lab';
 
 /** Per-message tolerance between the proxy's user-space timestamp and the kernel's capture timestamp. */
 const TOLERANCE_US = 5_000;
@@ -38,18 +39,18 @@ function waitExit(child: ChildProcess, ms: number): Promise<void> {
 }
 
 /** The call's captured messages once their count reaches `expected` and stops changing (or after `ms`). */
-async function settledMessages(lab: RunningLab, callId: string, expected: number, ms = 3000): Promise<CapturedMessage[]> {
+async function settledMessages(lab: RunningLab, callId: string, expected: number, ms = 3000): Promise<SipEntry[]> {
   const deadline = Date.now() + ms;
   let last = -1;
   for (;;) {
-    const n = lab.host.getCall(callId)?.messages.length ?? 0;
+    const n = sipEntries(lab.host.getCall(callId)).length ?? 0;
     if ((n >= expected && n === last) || Date.now() > deadline) break;
     last = n;
     await sleep(50);
   }
   const call = lab.host.getCall(callId);
   assert.ok(call, `call ${callId} was captured`);
-  return call.messages;
+  return sipEntries(call);
 }
 
 type Sipp = ReturnType<typeof startSipp>;
@@ -76,7 +77,7 @@ interface Row {
   size: number;
 }
 
-const fromCapture = (m: CapturedMessage): Row => ({
+const fromCapture = (m: SipEntry): Row => ({
   tsUs: m.tsUs,
   direction: m.direction,
   src: m.src,
@@ -154,7 +155,7 @@ test(
     let uac: Sipp | null = null;
     let ok = false;
     try {
-      lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, { ui: false });
+      lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, { ui: false });
       const proxy = `127.0.0.1:${lab.sipPort}`;
       dumpcap = await startDumpcap({ filter: `udp port ${lab.sipPort} or udp port ${uacPort} or udp port ${uasPort}`, file });
 
@@ -216,7 +217,7 @@ test(
         [callId],
         'the proxy captured exactly the call on the wire',
       );
-      assert.equal(lab.host.getCall(callId)!.messagesDropped, 0, 'no message of the call was dropped from the capture');
+      assert.equal(lab.host.getCall(callId)!.entriesDropped, 0, 'no message of the call was dropped from the capture');
       assert.ok(
         messages.every((m) => m.transport === 'udp'),
         'the whole call went over UDP',

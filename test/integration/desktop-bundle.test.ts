@@ -55,7 +55,7 @@ test('the bundled SIP worker the desktop app loads starts and stops the proxy', 
       createProxy(ctx, {
         listen: { host: '127.0.0.1', port: 0 },
         route: null,
-        timers: { t1: 500, t2: 4000, t4: 5000 },
+        timers: { T1: 500, T2: 4000, T4: 5000 },
         workerUrl: pathToFileURL(join(OUT, 'main', 'sip-worker.js')),
       }),
   });

@@ -6,6 +6,7 @@ import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
 import type { CallDetail, CallSummary, ComponentStatus, LiveBatch, Snapshot } from '../../app/contract';
+import { sipEntries } from '../helpers/lab';
 
 let lab: RunningLab;
 let uasPort: number;
@@ -13,7 +14,7 @@ const auth = () => ({ Authorization: `Bearer ${lab.token}` });
 
 before(async () => {
   uasPort = await freePort();
-  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort }] });
+  lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] });
 });
 after(async () => {
   await lab.stop();
@@ -104,9 +105,9 @@ test('a SIPp call through the proxy appears in /api/calls with its captured mess
   const id = list[0]!.callId;
   const detail = (await (await fetch(`${lab.base}/api/calls/${encodeURIComponent(id)}`, { headers: auth() })).json()) as CallDetail;
   assert.equal(detail.callId, id);
-  assert.ok(detail.messages.length >= 2);
-  assert.equal(detail.messages[0]!.label, 'INVITE');
-  assert.equal(detail.messages[0]!.direction, 'in');
+  assert.ok(sipEntries(detail).length >= 2);
+  assert.equal(sipEntries(detail)[0]!.label, 'INVITE');
+  assert.equal(sipEntries(detail)[0]!.direction, 'in');
   const missing = await fetch(`${lab.base}/api/calls/nope`, { headers: auth() });
   assert.equal(missing.status, 404);
 });

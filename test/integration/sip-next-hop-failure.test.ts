@@ -9,11 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { CapturedMessage } from '../../app/contract';
+import type { SipEntry } from '../../app/contract';
 import { withLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
 import { runSipp, startSipp } from '../helpers/sipp';
+import { sipEntries } from '../helpers/lab';
 
 
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -48,7 +49,7 @@ function ackFor(ua: RawUdp, sipPort: number, callId: string, branch: string, res
 function sentLadder(lab: RunningLab, callId: string): string[] {
   const call = lab.host.getCall(callId);
   assert.ok(call, `call ${callId} was captured`);
-  return call.messages.filter((m: CapturedMessage) => m.direction === 'out').map((m) => (m.retransmission ? `${m.label} (retransmission)` : m.label));
+  return sipEntries(call).filter((m: SipEntry) => m.direction === 'out').map((m) => (m.retransmission ? `${m.label} (retransmission)` : m.label));
 }
 
 function udpCount(lab: RunningLab, reason: string): number {
@@ -61,7 +62,7 @@ test(
   async () => {
     const deadPort = await freePort();
     // T1 = 100 ms: Timer A at 100 ms, Timer B (the 408 this must beat) at 6.4 s.
-    await withLab({ route: [{ host: '127.0.0.1', port: deadPort }], timers: { t1: 100, t2: 400, t4: 500 } }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: deadPort, transport: 'udp' }], timers: { T1: 100, T2: 400, T4: 500 } }, async (lab) => {
       const ua = await RawUdp.open();
       try {
         const first = `dead-hop-${hex(6)}`;
@@ -109,7 +110,7 @@ test(
   'a UDP next hop the socket may not send to (a broadcast address: EACCES) becomes 503 at once, counted, not 408 after Timer B (RFC 3261 §16.9, §18.4)',
   { timeout: 30_000 },
   async () => {
-    await withLab({ route: [{ host: '255.255.255.255', port: 5060 }] }, async (lab) => {
+    await withLab({ route: [{ host: '255.255.255.255', port: 5060, transport: 'udp' }] }, async (lab) => {
       const ua = await RawUdp.open();
       try {
         const callId = `unsendable-${hex(6)}`;

@@ -10,11 +10,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import type { CapturedMessage } from '../../app/contract';
+import type { SipEntry } from '../../app/contract';
 import { withLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
 import { runSipp, startSipp, type SippResult } from '../helpers/sipp';
+import { sipEntries } from '../helpers/lab';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/sipp/', import.meta.url));
 const scenario = (name: string) => join(FIXTURES, name);
@@ -64,10 +65,10 @@ function sippReport(r: SippResult): string {
   return `exit ${r.code}: successful ${r.successful}, failed ${r.failed}, unexpected ${r.unexpected}, retransmissions ${r.retransmissions} (${r.dir})\n${r.stdout.slice(-1500)}`;
 }
 
-function messagesOf(lab: RunningLab, callId: string): CapturedMessage[] {
+function messagesOf(lab: RunningLab, callId: string): SipEntry[] {
   const call = lab.host.getCall(callId);
   assert.ok(call, `call ${callId} was captured`);
-  return call.messages;
+  return sipEntries(call);
 }
 
 /** The only call the lab captured (the tests that use it place exactly one). */
@@ -77,7 +78,7 @@ function onlyCallId(lab: RunningLab): string {
   return calls[0]!.callId;
 }
 
-const pick = (ms: CapturedMessage[], direction: 'in' | 'out', label: string | RegExp) =>
+const pick = (ms: SipEntry[], direction: 'in' | 'out', label: string | RegExp) =>
   ms.filter((m) => m.direction === direction && (typeof label === 'string' ? m.label === label : label.test(m.label)));
 
 
@@ -93,7 +94,7 @@ const LOAD_RATE = 200;
 
 test('relays 1,000 SIPp calls over UDP with no failed calls and no unexpected messages on either side (RFC 3261 §16)', { timeout: 90_000 }, async () => {
   const uasPort = await freePort();
-  await withLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, async (lab) => {
+  await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, async (lab) => {
     const uas = startUas({ scenario: 'uas', port: uasPort, calls: LOAD_CALLS });
     await settle();
     const uac = await runSipp({
@@ -166,7 +167,7 @@ test(
   { timeout: 60_000 },
   async () => {
     const uasPort = await freePort();
-    await withLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, async (lab) => {
       const uas = startUas({ scenario: scenario('uas-slow.xml'), port: uasPort, calls: 1 });
       await settle();
       const ua = await RawUdp.open();
@@ -248,7 +249,7 @@ test(
         );
         assert.equal(ua.inbox.filter(isResponse(180, 'INVITE')).length, 2, 'the UAC got the 180 twice');
         await lab.settle();
-        assert.ok(lab.host.proxyStats().retransmissionsIn >= 2, 'the snapshot counts the retransmissions in');
+        assert.ok(lab.host.snapshot().sip!.retransmissionsIn >= 2, 'the snapshot counts the retransmissions in');
       } finally {
         await ua.close();
         await uas.stop();
@@ -263,7 +264,7 @@ test(
   async () => {
     const uasPort = await freePort();
     const t1 = 50; // Timer B = 64·T1 = 3.2 s
-    await withLab({ route: [{ host: '127.0.0.1', port: uasPort }], timers: { t1, t2: 400, t4: 500 } }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], timers: { T1: t1, T2: 400, T4: 500 } }, async (lab) => {
       const uas = startUas({ scenario: scenario('uas-silent.xml'), port: uasPort, calls: 1 });
       await settle();
       const uac = await runSipp({ scenario: scenario('uac-expect-408.xml'), remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 20 });
@@ -302,7 +303,7 @@ test(
   { timeout: 60_000 },
   async () => {
     const uasPort = await freePort();
-    await withLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, async (lab) => {
       const uas = startUas({ scenario: scenario('uas-busy.xml'), port: uasPort, calls: 1 });
       await settle();
       const uac = await runSipp({ scenario: scenario('uac-expect-486.xml'), remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 20 });
@@ -341,7 +342,7 @@ test(
   { timeout: 60_000 },
   async () => {
     const uasPort = await freePort();
-    await withLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, async (lab) => {
       const uas = startUas({ scenario: scenario('uas-cancel.xml'), port: uasPort, calls: 1 });
       await settle();
       const uac = await runSipp({ scenario: scenario('uac-cancel.xml'), remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 20 });
@@ -376,7 +377,7 @@ test(
   { timeout: 60_000 },
   async () => {
     const uasPort = await freePort();
-    await withLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, async (lab) => {
       const ua = await RawUdp.open();
       try {
         const dropsBefore = parseDropTotal(lab);
@@ -420,7 +421,7 @@ test(
   { timeout: 60_000 },
   async () => {
     const uasPort = await freePort();
-    await withLab({ route: [{ host: '127.0.0.1', port: uasPort }] }, async (lab) => {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }] }, async (lab) => {
       const uas = startUas({ scenario: scenario('uas-cancel.xml'), port: uasPort, calls: 1 });
       await settle();
       const uac = await runSipp({ scenario: scenario('uac-cancel.xml'), remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 20 });

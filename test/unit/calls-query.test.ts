@@ -1,13 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallSummary } from '../../app/contract';
-import { DEFAULT_SORT, NO_FILTER, filterCalls, isFilterActive, nextSort, parseThresholdMs, sortCalls } from '../../renderer/src/calls/query';
+import { validateCallFilter, type CallSummary } from '../../app/contract';
+import {
+  DEFAULT_SORT,
+  NO_FILTER,
+  filterError,
+  formatLocalTime,
+  isFilterActive,
+  needsQuery,
+  nextSort,
+  outcomeOf,
+  parseLocalTime,
+  parseMethod,
+  parseStatus,
+  parseThreshold,
+  parseThresholdMs,
+  stateCell,
+} from '../../renderer/src/calls/query';
 import { mergeNewestFirst, newestFirst } from '../../renderer/src/store/calls';
 import { rowWindow, scrollToRow } from '../../renderer/src/virtual';
 
 function call(id: string, startedUs: number, over: Partial<CallSummary> = {}): CallSummary {
+  const source = over.source ?? 'live';
   return {
+    key: source === 'live' ? id : `${source}/${id}`,
     callId: id,
+    source,
     state: 'confirmed',
     from: `sip:alice-${id}@a.example`,
     to: `sip:bob-${id}@b.example`,
@@ -16,6 +34,7 @@ function call(id: string, startedUs: number, over: Partial<CallSummary> = {}): C
     endedUs: null,
     finalStatus: null,
     messageCount: 5,
+    laneCounts: { sip: 5, media: 0, publish: 0, record: 0, note: 0 },
     retransmissions: 0,
     trying100Us: 100,
     ...over,
@@ -28,51 +47,72 @@ const calls: CallSummary[] = [
   call('c1', 1_000, { state: 'failed', trying100Us: 4_000, messageCount: 9 }),
 ];
 
-test('an empty filter returns the list itself (no copy)', () => {
+test('which filters count as active, and how failed calls are told apart (486/600 busy, 487 cancelled)', () => {
+  assert.ok(validateCallFilter(NO_FILTER).ok, 'the empty filter passes the contract check');
   assert.equal(isFilterActive(NO_FILTER), false);
-  assert.equal(filterCalls(calls, NO_FILTER), calls);
+  assert.equal(isFilterActive({ ...NO_FILTER, text: '  ' }), false, 'blank text filters nothing');
+  assert.equal(isFilterActive({ ...NO_FILTER, address: ' ' }), false);
+  for (const f of [{ ...NO_FILTER, text: 'x' }, { ...NO_FILTER, header: { name: '', value: '' } }, { ...NO_FILTER, status: 486 }, { ...NO_FILTER, fromUs: 0 }, { ...NO_FILTER, source: 'import-1' }, { ...NO_FILTER, outcome: 'busy' as const }]) {
+    assert.equal(isFilterActive(f), true, JSON.stringify(f));
+  }
+  const expected = [['failed', 486, 'busy'], ['failed', 600, 'busy'], ['failed', 487, 'cancelled'], ['failed', 503, 'other-failure'], ['terminated', 200, null], ['early', null, null]] as const;
+  for (const [state, finalStatus, outcome] of expected) assert.equal(outcomeOf({ state, finalStatus }), outcome, `${state} ${finalStatus}`);
 });
 
-test('text filter matches Call-ID, From or To, case-insensitively', () => {
-  const ids = (t: string) => filterCalls(calls, { ...NO_FILTER, text: t }).map((c) => c.callId);
-  assert.deepEqual(ids('C1'), ['c1']);
-  assert.deepEqual(ids('carol'), ['c2']);
-  assert.deepEqual(ids('bob-c3@'), ['c3']);
-  assert.deepEqual(ids('  '), ['c3', 'c2', 'c1']);
-  assert.deepEqual(ids('nobody'), []);
+test('the list is an engine query whenever a filter or a non-default sort is active', () => {
+  assert.equal(needsQuery(NO_FILTER, DEFAULT_SORT), false, 'no filter, newest first: the live list');
+  assert.equal(needsQuery({ ...NO_FILTER, text: 'abc' }, DEFAULT_SORT), true);
+  assert.equal(needsQuery(NO_FILTER, { key: 'time', dir: 'asc' }), true, 'oldest first needs every stored call');
+  assert.equal(needsQuery(NO_FILTER, { key: 'msgs', dir: 'desc' }), true);
+  assert.equal(needsQuery({ ...NO_FILTER, regex: true }, DEFAULT_SORT), false, 'the regex switch alone filters nothing');
 });
 
-test('state, retransmission and 100 Trying threshold filters combine', () => {
-  assert.deepEqual(filterCalls(calls, { ...NO_FILTER, state: 'failed' }).map((c) => c.callId), ['c1']);
-  assert.deepEqual(filterCalls(calls, { ...NO_FILTER, retransmissionsOnly: true }).map((c) => c.callId), ['c2']);
-  // 100 Trying slower than 5 ms: c2 (12 ms); c3 has no 100 Trying yet and is left out.
-  assert.deepEqual(filterCalls(calls, { ...NO_FILTER, tryingSlowerThanMs: 5 }).map((c) => c.callId), ['c2']);
-  assert.deepEqual(filterCalls(calls, { ...NO_FILTER, tryingSlowerThanMs: 1, state: 'failed' }).map((c) => c.callId), ['c1']);
-  assert.deepEqual(filterCalls(calls, { ...NO_FILTER, tryingSlowerThanMs: 12 }).map((c) => c.callId), [], 'strictly slower than');
+test('busy (486/600) and cancelled (487) are told apart from other failures in the state cell', () => {
+  assert.deepEqual(stateCell({ state: 'failed', finalStatus: 486 }), { text: 'busy 486', className: 'state-busy' });
+  assert.deepEqual(stateCell({ state: 'failed', finalStatus: 600 }), { text: 'busy 600', className: 'state-busy' });
+  assert.deepEqual(stateCell({ state: 'failed', finalStatus: 487 }), { text: 'cancelled 487', className: 'state-cancelled' });
+  assert.deepEqual(stateCell({ state: 'failed', finalStatus: 503 }), { text: 'failed 503', className: 'state-failed' });
+  assert.deepEqual(stateCell({ state: 'terminated', finalStatus: 200 }), { text: 'terminated 200', className: 'state-terminated' });
+  assert.deepEqual(stateCell({ state: 'early', finalStatus: null }), { text: 'early', className: 'state-early' });
 });
 
-test('parses the threshold input, rejecting negatives and text', () => {
-  assert.equal(parseThresholdMs(''), null);
-  assert.equal(parseThresholdMs(' 2.5 '), 2.5);
-  assert.equal(parseThresholdMs('0'), 0);
-  assert.equal(parseThresholdMs('-1'), null);
+test('a regular expression that does not compile is an error to show, never a throw; plain text never is', () => {
+  assert.equal(filterError({ ...NO_FILTER, text: 'a(b' }), null, 'a substring may contain anything');
+  assert.match(filterError({ ...NO_FILTER, regex: true, text: 'a(b' }) ?? '', /^text: not a regular expression/);
+  assert.match(filterError({ ...NO_FILTER, regex: true, header: { name: 'User-Agent', value: '[' } }) ?? '', /^header value: not a regular expression/);
+  assert.equal(filterError({ ...NO_FILTER, regex: true, text: '^c[0-9]+$' }), null);
+  // What the renderer lets through, the contract accepts.
+  assert.ok(validateCallFilter({ ...NO_FILTER, regex: true, text: '^c[0-9]+$' }).ok);
+  assert.equal(validateCallFilter({ ...NO_FILTER, regex: true, text: 'a(b' }).ok, false);
+});
+
+test('typed fields: empty is off, a value applies, anything else is refused (shown invalid, not applied)', () => {
+  assert.deepEqual(parseThreshold(''), { ok: true, value: null });
+  assert.deepEqual(parseThreshold(' 2.5 '), { ok: true, value: 2.5 });
+  assert.deepEqual(parseThreshold('0'), { ok: true, value: 0 });
+  assert.deepEqual(parseThreshold('-1'), { ok: false });
+  assert.deepEqual(parseThreshold('abc'), { ok: false });
+  assert.deepEqual(parseThreshold('5ms'), { ok: false });
   assert.equal(parseThresholdMs('abc'), null);
-});
-
-test('the default sort keeps the store order; other sorts put missing 100 Trying last both ways', () => {
-  assert.equal(sortCalls(calls, DEFAULT_SORT), calls);
-  assert.deepEqual(sortCalls(calls, { key: 'trying', dir: 'asc' }).map((c) => c.callId), ['c1', 'c2', 'c3']);
-  assert.deepEqual(sortCalls(calls, { key: 'trying', dir: 'desc' }).map((c) => c.callId), ['c2', 'c1', 'c3']);
-  assert.deepEqual(sortCalls(calls, { key: 'msgs', dir: 'desc' }).map((c) => c.callId), ['c1', 'c2', 'c3']);
-  assert.deepEqual(sortCalls(calls, { key: 'state', dir: 'asc' }).map((c) => c.callId), ['c3', 'c2', 'c1']);
-  assert.deepEqual(sortCalls(calls, { key: 'callId', dir: 'asc' }).map((c) => c.callId), ['c1', 'c2', 'c3']);
-  assert.deepEqual(sortCalls(calls, { key: 'time', dir: 'asc' }).map((c) => c.callId), ['c1', 'c2', 'c3']);
+  assert.deepEqual(parseStatus('486'), { ok: true, value: 486 });
+  assert.deepEqual(parseStatus('99'), { ok: false });
+  assert.deepEqual(parseStatus('700'), { ok: false });
+  assert.deepEqual(parseStatus('4x6'), { ok: false });
+  assert.deepEqual(parseMethod(' invite '), { ok: true, value: 'INVITE' });
+  assert.deepEqual(parseMethod('IN VITE'), { ok: false });
+  assert.deepEqual(parseLocalTime(''), { ok: true, value: null });
+  assert.deepEqual(parseLocalTime('yesterday'), { ok: false });
+  const t = parseLocalTime('2026-01-02T03:04:05');
+  assert.ok(t.ok && t.value !== null);
+  assert.equal(t.ok && t.value !== null ? formatLocalTime(t.value) : '', '2026-01-02T03:04:05', 'round trip in local time');
+  assert.ok(t.ok && validateCallFilter({ ...NO_FILTER, fromUs: t.value }).ok);
 });
 
 test('clicking a sorted header flips it; a new header starts in its natural direction', () => {
   assert.deepEqual(nextSort(DEFAULT_SORT, 'time'), { key: 'time', dir: 'asc' });
   assert.deepEqual(nextSort(DEFAULT_SORT, 'callId'), { key: 'callId', dir: 'asc' });
   assert.deepEqual(nextSort({ key: 'callId', dir: 'asc' }, 'rtx'), { key: 'rtx', dir: 'desc' });
+  assert.deepEqual(nextSort(DEFAULT_SORT, 'source'), { key: 'source', dir: 'asc' });
 });
 
 test('windowing renders the visible rows plus overscan, clamped to the list', () => {
@@ -91,15 +131,26 @@ test('scrollToRow moves the least needed to show a row', () => {
 
 test('merging upserts keeps the list newest first, updates in place and adds new calls once', () => {
   const list = [...calls];
-  const byId = new Map(list.map((c) => [c.callId, c]));
+  const byId = new Map(list.map((c) => [c.key, c]));
   const updated = { ...calls[1]!, updatedUs: 9_000, messageCount: 7 };
   const stale = { ...calls[0]!, updatedUs: 0, messageCount: 0 };
   const fresh = [call('c4', 4_000), call('c0', 500), call('c2b', 2_000), call('c4', 4_000, { updatedUs: 4_500 })];
   const out = mergeNewestFirst(list, byId, [updated, stale, ...fresh]);
-  assert.deepEqual(out.list.map((c) => c.callId), ['c4', 'c3', 'c2', 'c2b', 'c1', 'c0']);
+  assert.deepEqual(out.list.map((c) => c.key), ['c4', 'c3', 'c2', 'c2b', 'c1', 'c0']);
   assert.deepEqual(out.list, [...out.byId.values()].sort(newestFirst));
   assert.equal(out.byId.get('c2')!.messageCount, 7);
   assert.equal(out.byId.get('c3')!.messageCount, 1, 'an older copy does not replace a newer one');
   assert.equal(out.byId.get('c4')!.updatedUs, 4_500);
   assert.equal(byId.size, 3, 'the previous map is not mutated');
+});
+
+test('the same Call-ID live and imported is two calls, each updated under its own key', () => {
+  const live = call('dup', 1_000);
+  const imported = call('dup', 1_000, { source: 'import-1', messageCount: 3 });
+  const out = mergeNewestFirst([], new Map(), [live, imported]);
+  assert.deepEqual(out.list.map((c) => c.key), ['dup', 'import-1/dup']);
+  const again = mergeNewestFirst(out.list, out.byId, [{ ...live, updatedUs: 2_000, messageCount: 8 }]);
+  assert.equal(again.byId.get('dup')!.messageCount, 8);
+  assert.equal(again.byId.get('import-1/dup')!.messageCount, 3, 'the import is untouched by the live update');
+  assert.equal(again.list.length, 2);
 });

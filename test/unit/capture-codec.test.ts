@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SipCaptureEvent } from '../../engine/capture/types';
+import type { SipCaptureEvent } from '../../engine/events';
 import { CaptureBatchWriter, decodeCaptureBatch, encodeCaptureBatch } from '../../engine/sip/worker/capture-codec';
 
 function ev(o: Partial<SipCaptureEvent> = {}): SipCaptureEvent {

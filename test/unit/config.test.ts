@@ -32,7 +32,7 @@ test('reads every flag, in both --flag value and --flag=value forms', () => {
   assert.equal(c.redis, 'redis://127.0.0.1:6390');
   assert.equal(c.record, '/tmp/rec');
   assert.equal(c.token, 'secret');
-  assert.equal(c.timers.t1, 50);
+  assert.equal(c.timers.T1, 50);
   assert.equal(c.maxCalls, 20);
   assert.equal(c.maxCallMessages, 10000);
 });
@@ -57,7 +57,7 @@ test('a JSON config file sets options and flags override it', () => {
   assert.deepEqual(r.config.sip, { host: '127.0.0.1', port: 5081 });
   assert.deepEqual(r.config.route, [{ host: '127.0.0.1', port: 5090, transport: 'udp' }]);
   assert.equal(r.config.redis, null);
-  assert.equal(r.config.timers.t1, 100);
+  assert.equal(r.config.timers.T1, 100);
 });
 
 test('refuses bad input with one clear line', () => {

@@ -1,18 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../engine/clock';
-import { CallStore } from '../../engine/capture/call-store';
-import type { SipCaptureEvent } from '../../engine/capture/types';
+import { CallStore } from '../../engine/call/store';
+import type { SipCaptureEvent } from '../../engine/events';
 import { Engine } from '../../engine/engine';
 import { EventStream, type EngineEvent } from '../../engine/events';
 import { Histogram } from '../../engine/metrics/histogram';
 import { validateCommand } from '../../app/contract';
+import { DEFAULT_SORT, NO_FILTER } from '../../engine/call/query';
 
 function ev(partial: Partial<SipCaptureEvent> & { label: string; direction: 'in' | 'out'; tsUs: number }): SipCaptureEvent {
   const isResponse = /^\d{3}/.test(partial.label);
   const status = isResponse ? Number(partial.label.slice(0, 3)) : null;
   const method = isResponse ? null : partial.label;
-  const raw = Buffer.from(`${isResponse ? `SIP/2.0 ${partial.label}` : `${partial.label} sip:b@x SIP/2.0`}\r\nFrom: <sip:alice@a>;tag=1\r\nTo: <sip:bob@b>\r\n\r\n`);
+  const cseq = `${partial.cseqSeq ?? 1} ${partial.cseqMethod ?? (isResponse ? 'INVITE' : partial.label)}`;
+  const raw = Buffer.from(`${isResponse ? `SIP/2.0 ${partial.label}` : `${partial.label} sip:b@x SIP/2.0`}\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:alice@a>;tag=1\r\nTo: <sip:bob@b>\r\nCall-ID: ${partial.callId ?? 'c1'}\r\nCSeq: ${cseq}\r\n\r\n`);
   return {
     kind: 'sip',
     transport: 'udp',
@@ -88,11 +90,11 @@ test('keeps only the last N finished calls and a bounded ring of messages per ca
   assert.equal(store.size, 3);
   assert.equal(store.get('c0'), undefined);
   assert.deepEqual(store.list(10).map((c) => c.callId), ['c4', 'c3', 'c2']);
-  assert.equal(store.evictedFinished, 2);
+  assert.equal(store.evicted["finished-limit"], 2);
   for (let i = 0; i < 10; i++) store.record(ev({ callId: 'long', label: 'INFO', direction: 'in', tsUs: 100 + i }));
   const long = store.get('long')!;
-  assert.equal(long.messages.length, 4);
-  assert.equal(long.messagesDropped, 6);
+  assert.equal(long.entries.length, 4);
+  assert.equal(long.entriesDropped, 6);
   assert.equal(long.messageCount, 10);
 });
 
@@ -149,8 +151,13 @@ test('a listener that throws is counted and does not reach the emitter', () => {
 
 test('UI commands are validated exactly: unknown commands, keys and values are refused', () => {
   assert.deepEqual(validateCommand({ cmd: 'setComponent', name: 'relay', action: 'start' }), { ok: true, value: { cmd: 'setComponent', name: 'relay', action: 'start' } });
-  for (const bad of [null, 'x', [], { cmd: 'rm -rf' }, { cmd: 'getSnapshot', extra: 1 }, { cmd: 'setComponent', name: 'relay', action: 'kill' }, { cmd: 'setComponent', name: '__proto__', action: 'start' }, { cmd: 'listCalls', limit: 1e9 }, { cmd: 'listCalls', limit: 1.5 }, { cmd: 'getCall', callId: '' }, { cmd: 'getCall', callId: 'x'.repeat(2000) }, { cmd: 'getCall', callId: 'x', fromIndex: -1 }, { cmd: 'getCall', callId: 'x', fromIndex: 0.5 }, { cmd: 'getCall', callId: 'x', fromIndex: '3' }]) {
+  for (const bad of [null, 'x', [], { cmd: 'rm -rf' }, { cmd: 'getSnapshot', extra: 1 }, { cmd: 'setComponent', name: 'relay', action: 'kill' }, { cmd: 'setComponent', name: '__proto__', action: 'start' }, { cmd: 'listCalls', limit: 1e9 }, { cmd: 'listCalls', limit: 1.5 }, { cmd: 'getCall', key: '' }, { cmd: 'getCall', key: 'x'.repeat(2000) }, { cmd: 'getCall', key: 'x', fromIndex: -1 }, { cmd: 'getCall', key: 'x', fromIndex: 0.5 }, { cmd: 'getCall', key: 'x', fromIndex: '3' }, { cmd: 'getCall', callId: 'x' }, { cmd: 'queryCalls', filter: {}, sort: { key: 'time', dir: 'desc' }, offset: 0, limit: 10 }]) {
     assert.equal(validateCommand(bad).ok, false, JSON.stringify(bad));
   }
-  assert.deepEqual(validateCommand({ cmd: 'getCall', callId: 'x', fromIndex: 12 }), { ok: true, value: { cmd: 'getCall', callId: 'x', fromIndex: 12 } });
+  assert.deepEqual(validateCommand({ cmd: 'getCall', key: 'x', fromIndex: 12 }), { ok: true, value: { cmd: 'getCall', key: 'x', fromIndex: 12 } });
+  const query = { cmd: 'queryCalls', filter: { ...NO_FILTER, text: '(a|b', regex: true }, sort: DEFAULT_SORT, offset: 0, limit: 10 };
+  const refused = validateCommand(query);
+  assert.equal(refused.ok, false, 'a regular expression that does not compile is refused');
+  assert.match((refused as { error: string }).error, /not a regular expression/);
+  assert.equal(validateCommand({ ...query, filter: { ...NO_FILTER, text: 'a|b', regex: true } }).ok, true);
 });

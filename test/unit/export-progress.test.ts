@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallpathApi, ExportOutcome, ImportOutcome } from '../../app/contract';
+import { validateExportRequest, type CallpathApi, type ExportOutcome, type ExportRequest, type ImportOutcome } from '../../app/contract';
+import { NO_FILTER } from '../../renderer/src/calls/query';
+import { useAliases } from '../../renderer/src/store/aliases';
 import { useFiles } from '../../renderer/src/store/files';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -11,7 +13,7 @@ function fakeApi(over: Partial<CallpathApi>): CallpathApi {
 
 test('a quick export shows no progress bar and ends in the saved line', async () => {
   const api = fakeApi({ exportCalls: async (_req, onProgress) => (onProgress?.(500), { saved: true, bytes: 12_300, name: 'call-a.pcap' }) });
-  useFiles.getState().openChooser(['a']);
+  useFiles.getState().openChooser({ kind: 'keys', keys: ['a'] });
   assert.deepEqual(useFiles.getState().chooser?.formats, ['pcap', 'txt', 'svg', 'png', 'mmd', 'json']);
   await useFiles.getState().runExport(api, 'pcap');
   assert.equal(useFiles.getState().chooser, null);
@@ -27,7 +29,7 @@ test('an export running past a second turns on the bar and follows the bytes; a 
       return new Promise<ExportOutcome>((r) => (finish = r));
     },
   });
-  useFiles.getState().openChooser(['a', 'b']);
+  useFiles.getState().openChooser({ kind: 'keys', keys: ['a', 'b'] });
   assert.deepEqual(useFiles.getState().chooser?.formats, ['pcap', 'json', 'txt', 'md', 'svg']);
   const running = useFiles.getState().runExport(api, 'json');
   progress?.(2_000);
@@ -39,7 +41,7 @@ test('an export running past a second turns on the bar and follows the bytes; a 
   await running;
   assert.deepEqual(useFiles.getState().job, { kind: 'done', ok: true, line: 'saved 4.0 MB as callpath-2-calls.json' });
 
-  useFiles.getState().openChooser(['a']);
+  useFiles.getState().openChooser({ kind: 'keys', keys: ['a'] });
   await useFiles.getState().runExport(fakeApi({ exportCalls: () => Promise.reject(new Error('export failed: no such call')) }), 'txt');
   assert.deepEqual(useFiles.getState().job, { kind: 'done', ok: false, line: 'export failed: no such call' });
 });
@@ -47,7 +49,37 @@ test('an export running past a second turns on the bar and follows the bytes; a 
 test('open capture: cancel leaves nothing, an import reports its counts', async () => {
   await useFiles.getState().runImport(fakeApi({ openCapture: async () => null }));
   assert.deepEqual(useFiles.getState().job, { kind: 'idle' });
-  const outcome: ImportOutcome = { format: 'pcapng', messages: 9, calls: 2, skipped: { truncated: 1 } };
+  const outcome: ImportOutcome = { format: 'pcapng', messages: 9, calls: 2, source: 'import-1', skipped: { truncated: 1 } };
   await useFiles.getState().runImport(fakeApi({ openCapture: async () => outcome }));
-  assert.deepEqual(useFiles.getState().job, { kind: 'done', ok: true, line: 'imported 9 messages in 2 calls (pcapng); skipped: truncated 1' });
+  assert.deepEqual(useFiles.getState().job, { kind: 'done', ok: true, line: 'imported 9 messages in 2 calls (pcapng, source import-1); skipped: truncated 1' });
+});
+
+test('a file with no SIP in it is an import error, not a green "imported 0 messages"', async () => {
+  const outcome: ImportOutcome = { format: 'pcap', messages: 0, calls: 0, source: 'import-2', skipped: { 'not SIP': 40 } };
+  await useFiles.getState().runImport(fakeApi({ openCapture: async () => outcome }));
+  const job = useFiles.getState().job;
+  assert.equal(job.kind, 'done');
+  assert.equal(job.kind === 'done' && job.ok, false);
+  assert.match(job.kind === 'done' ? job.line : '', /^import failed: no SIP calls in the file \(pcap\); skipped: not SIP 40$/);
+});
+
+test('every export carries the console column names; a filtered export sends the query, not keys', async () => {
+  const sent: ExportRequest[] = [];
+  const api = fakeApi({ exportCalls: async (req) => (sent.push(req), { saved: true, bytes: 1, name: 'x' }) });
+  useAliases.setState({ aliases: { '127.0.0.1:5061': 'UAC', '127.0.0.1:5070': 'UAS' } });
+  useFiles.getState().openChooser({ kind: 'keys', keys: ['import-1/abc'] }, 'call abc');
+  assert.equal(useFiles.getState().chooser?.subject, 'call abc', 'titled by Call-ID, not by key');
+  await useFiles.getState().runExport(api, 'png');
+  const query = { filter: { ...NO_FILTER, status: 486 }, sort: { key: 'time' as const, dir: 'desc' as const } };
+  useFiles.getState().openChooser({ kind: 'query', query, count: 12_345 });
+  assert.equal(useFiles.getState().chooser?.subject, '12,345 calls');
+  assert.deepEqual(useFiles.getState().chooser?.formats, ['pcap', 'json', 'txt', 'md', 'svg'], 'a query exports many calls into one file');
+  await useFiles.getState().runExport(api, 'pcap');
+  const names = { '127.0.0.1:5061': 'UAC', '127.0.0.1:5070': 'UAS' };
+  assert.deepEqual(sent, [
+    { keys: ['import-1/abc'], format: 'png', columnNames: names },
+    { query, format: 'pcap', columnNames: names },
+  ]);
+  for (const r of sent) assert.ok(validateExportRequest(r).ok, JSON.stringify(r));
+  useAliases.setState({ aliases: {} });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { keyAction } from '../../renderer/src/keys';
 import { useUi } from '../../renderer/src/store/ui';
 
-const reset = () => useUi.setState({ selectedCallId: 'c1', selectedMessage: null, messageOpen: false, diffBase: null, diff: null });
+const reset = () => useUi.setState({ selectedKey: 'c1', selectedMessage: null, messageOpen: false, diffBase: null, diff: null });
 
 test('d is the compare key (and is left alone while typing)', () => {
   assert.equal(keyAction({ key: 'd', ctrlKey: false, metaKey: false, altKey: false, inEditable: false }), 'compare');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isEditable, keyAction, stepSelection, type KeyPress } from '../../renderer/src/keys';
-import { buildLadder, type LadderEvent } from '../../renderer/src/ladder/model';
+import { KEY_HELP, blurAfterClick, isEditable, keyAction, stepSelection, type KeyPress } from '../../renderer/src/keys';
+import { buildLadder, type LadderEvent } from '../../app/ladder';
 import { formatArrowTime, nextTimeMode } from '../../renderer/src/ladder/time';
 
 const press = (key: string, over: Partial<KeyPress> = {}): KeyPress => ({ key, ctrlKey: false, metaKey: false, altKey: false, inEditable: false, ...over });
@@ -39,6 +39,29 @@ test('steps the selection through the ladder order and stops at both ends', () =
   assert.equal(stepSelection([], 3, 1), null);
 });
 
+test('] / J and [ / K step between calls in list order (by key), in the help too', () => {
+  assert.equal(keyAction(press(']')), 'nextCall');
+  assert.equal(keyAction(press('J')), 'nextCall');
+  assert.equal(keyAction(press('[')), 'prevCall');
+  assert.equal(keyAction(press('K')), 'prevCall');
+  assert.equal(keyAction(press(']', { inEditable: true })), null);
+  const calls = ['c3', 'import-1/c3', 'c1'];
+  assert.equal(stepSelection(calls, null, 1), 'c3', 'nothing selected: the first call');
+  assert.equal(stepSelection(calls, 'c3', 1), 'import-1/c3', 'the same Call-ID from an import is the next call, not the same one');
+  assert.equal(stepSelection(calls, 'import-1/c3', 1), 'c1');
+  assert.equal(stepSelection(calls, 'c1', 1), 'c1', 'stops at the end');
+  assert.equal(stepSelection(calls, 'c3', -1), 'c3');
+  assert.ok(KEY_HELP.some((k) => k.keys.includes(']') && /next call/.test(k.action)));
+  assert.ok(KEY_HELP.some((k) => k.keys.includes('[') && /previous call/.test(k.action)));
+});
+
+test('a mouse click on a button hands the focus back (Enter then reaches the ladder); a keyboard press or a dialog keeps it', () => {
+  assert.equal(blurAfterClick(1, false), true, 'a mouse click on a toolbar button');
+  assert.equal(blurAfterClick(2, false), true, 'a double click');
+  assert.equal(blurAfterClick(0, false), false, 'Enter/Space on a focused button: its own, focus stays');
+  assert.equal(blurAfterClick(1, true), false, 'inside a dialog the focus stays in the dialog');
+});
+
 test('the t key cycles absolute → relative → delta → absolute', () => {
   assert.equal(nextTimeMode('absolute'), 'relative');
   assert.equal(nextTimeMode('relative'), 'delta');
@@ -58,7 +81,7 @@ const UAC = '127.0.0.1:5061';
 const PROXY = '127.0.0.1:5060';
 const UAS = '127.0.0.1:5070';
 function sip(index: number, tsUs: number, src: string, dst: string, label: string, o: Partial<LadderEvent> = {}): LadderEvent {
-  return { index, lane: 'sip', tsUs, src, dst, label, retransmission: false, ...o };
+  return { index, lane: 'sip', tsUs, src, dst, label, owner: 'sip:1 INVITE', retransmission: false, ...o };
 }
 
 test('annotates each first 100 Trying with the gap since the INVITE it answers, and counts retransmissions', () => {

@@ -8,7 +8,7 @@ const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({ key, 
 
 const current: LabSettings = {
   sip: '127.0.0.1:5060', route: '', rtp: '127.0.0.1:30000-39999', ng: 'off', redis: 'off', record: 'off',
-  t1: '500', t2: '4000', t4: '5000', maxCalls: '10000', maxCallMessages: '500',
+  t1: '500', t2: '4000', t4: '5000', maxCalls: '10000', maxCallMessages: '500', maxStoreMb: '512', maxCallIdle: '3600',
 };
 
 test(', opens the settings, but not while typing in a field; the help lists it', () => {

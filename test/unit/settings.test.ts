@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG, applySettingsPatch, parseLabArgs, settingsOf, type LabConfig } from '../../app/config';
 import { SETTING_NAMES, validateCommand, type SettingName, type SettingsPatch } from '../../app/contract';
 import { createManualClock } from '../../engine/clock';
-import { CallStore } from '../../engine/capture/call-store';
-import type { SipCaptureEvent } from '../../engine/capture/types';
+import { CallStore } from '../../engine/call/store';
+import type { SipCaptureEvent } from '../../engine/events';
 import type { ComponentImpl } from '../../engine/component';
 import { EventStream } from '../../engine/events';
 import { ManagedComponent } from '../../engine/lifecycle';
@@ -72,6 +72,8 @@ test('settings are shown as the strings the CLI flags take', () => {
     t4: '5000',
     maxCalls: '10000',
     maxCallMessages: '500',
+    maxStoreMb: '512',
+    maxCallIdle: '3600',
   });
   const r = parseLabArgs(['--sip', '[::1]:5070', '--route', '127.0.0.1:5090/tcp,127.0.0.1:5091', '--rtp', '[::1]:20000-20999', '--ng', 'off', '--redis', 'off', '--record', '/tmp/rec'], {}, () => '');
   assert.ok(r.ok);
@@ -98,6 +100,8 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
     t4: '6000',
     maxCalls: '42',
     maxCallMessages: '1000',
+    maxStoreMb: '64',
+    maxCallIdle: '0',
   };
   const r = applySettingsPatch(base, patch);
   assert.ok(r.ok, r.ok ? '' : r.error);
@@ -108,9 +112,11 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.equal(c.ng, null);
   assert.equal(c.redis, 'rediss://10.0.0.5:6380');
   assert.equal(c.record, '/var/rec');
-  assert.deepEqual(c.timers, { t1: 250, t2: 8000, t4: 6000 });
+  assert.deepEqual(c.timers, { T1: 250, T2: 8000, T4: 6000 });
   assert.equal(c.maxCalls, 42);
   assert.equal(c.maxCallMessages, 1000);
+  assert.equal(c.maxStoreMb, 64);
+  assert.equal(c.maxCallIdleS, 0);
   assert.deepEqual(r.changed, [...SETTING_NAMES]);
   assert.deepEqual(base, config(), 'the config given is not modified');
 
@@ -170,7 +176,7 @@ test('rules between settings are checked against the merged config and blame the
 test('the CLI still reads the same flags through the shared parsers', () => {
   const r = parseLabArgs(['--t1', '100', '--t2', '200', '--max-call-messages', '20', '--route', ''], {}, () => '');
   assert.ok(r.ok, r.ok ? '' : r.error);
-  assert.deepEqual(r.config.timers, { t1: 100, t2: 200, t4: 5000 });
+  assert.deepEqual(r.config.timers, { T1: 100, T2: 200, T4: 5000 });
   assert.equal(r.config.maxCallMessages, 20);
   assert.equal(r.config.route, null, 'an empty --route routes by Request-URI, as the dialog shows it');
   const bad = parseLabArgs(['--t1', '300', '--t2', '200'], {}, () => '');
@@ -197,14 +203,14 @@ test('lowering the call-store bounds while running evicts the oldest finished ca
   for (let m = 0; m < 30; m++) store.record(sip('long', 'INFO', 100 + m, { direction: 'in', cseqMethod: 'INFO', cseqSeq: m }));
   store.setLimits({ maxFinishedCalls: 2, maxMessagesPerCall: 12 });
   assert.deepEqual(store.list(100).map((c) => c.callId), ['long', 'c4', 'c3']);
-  assert.equal(store.evictedFinished, 3);
+  assert.equal(store.evicted['finished-limit'], 3);
   const long = store.get('long')!;
-  assert.equal(long.messages.length, 12);
-  assert.equal(long.messagesDropped, 18);
-  assert.equal(long.messages[0]!.cseqSeq, 18, 'the oldest went, the newest stayed');
+  assert.equal(long.entries.length, 12);
+  assert.equal(long.entriesDropped, 18);
+  assert.equal((long.entries[0] as SipCaptureEvent).cseqSeq, 18, 'the oldest went, the newest stayed');
   // The new bound holds for what comes next too.
   store.record(sip('long', 'INFO', 200, { direction: 'in', cseqMethod: 'INFO', cseqSeq: 30 }));
-  assert.equal(store.get('long')!.messages.length, 12);
+  assert.equal(store.get('long')!.entries.length, 12);
   store.record(sip('c9', 'INVITE', 300, { direction: 'in' }));
   store.record(sip('c9', '486 Busy Here', 301, { direction: 'out' }));
   assert.equal(store.get('c3'), undefined);

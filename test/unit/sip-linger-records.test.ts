@@ -15,7 +15,7 @@ function roundTrip<T>(codec: LingerCodec<T>, v: T): T {
 test('a Completed non-INVITE server transaction comes back whole: response bytes, reply address, capture meta with its nulls', () => {
   const v: CompletedServer = {
     response: Buffer.from('SIP/2.0 200 OK\r\nCall-ID: ü@x\r\n\r\n'),
-    replyTo: { address: '2001:db8::1', port: 5061, transport: 'tcp' },
+    replyTo: { host: '2001:db8::1', port: 5061, transport: 'tcp' },
     meta: { callId: 'ü@x', cseqSeq: 4_294_967_295, cseqMethod: 'BYE', method: null, status: 200, label: '200 OK', branch: '' },
   };
   const back = roundTrip(lingeringServerCodec, v) as CompletedServer;
@@ -26,7 +26,7 @@ test('a Completed non-INVITE server transaction comes back whole: response bytes
 test('an Accepted INVITE client transaction keeps the statuses it saw and the 2xx it sent', () => {
   const v: AcceptedClient = {
     sent: Buffer.from([0, 1, 2, 255]),
-    replyTo: { address: '127.0.0.1', port: 5091, transport: 'udp' },
+    replyTo: { host: '127.0.0.1', port: 5091, transport: 'udp' },
     meta: { callId: 'a@b', cseqSeq: 1, cseqMethod: 'INVITE', method: 'INVITE', status: null, label: 'INVITE', branch: null },
     seenStatuses: [100, 180, 200],
   };

@@ -10,22 +10,22 @@ import { EventStream } from '../../engine/events';
 import { DropCounters } from '../../engine/metrics/drops';
 import { parseMessage } from '../../engine/sip/message';
 import { ProxyCore } from '../../engine/sip/proxy/core';
-import type { NextHop } from '../../engine/sip/proxy/routing';
 import { createManualTimerHost } from '../../engine/sip/transaction';
-import type { Peer, SendFailure, SipTransport } from '../../engine/sip/transport/types';
+import type { NextHop } from '../../engine/net/host-port';
+import type { SendFailure, SipTransport } from '../../engine/sip/transport/types';
 
 interface Sent {
-  to: Peer;
+  to: NextHop;
   text: string;
 }
 
-function rig(targets: NextHop[] | null = [{ address: '127.0.0.1', port: 5090, transport: 'udp' }], opts: { failTcp?: boolean; defer?: (drain: () => void) => void; maxPending?: number } = {}) {
+function rig(targets: NextHop[] | null = [{ host: '127.0.0.1', port: 5090, transport: 'udp' }], opts: { failTcp?: boolean; defer?: (drain: () => void) => void; maxPending?: number } = {}) {
   const clock = createManualClock();
   const timers = createManualTimerHost(clock);
   const sent: Sent[] = [];
   const transport = (name: 'udp' | 'tcp'): SipTransport => ({
     name,
-    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
+    send(data: Buffer, peer: NextHop, onFailure?: SendFailure) {
       sent.push({ to: peer, text: data.toString('latin1') });
       if (name === 'tcp' && opts.failTcp) queueMicrotask(() => onFailure?.(new Error('ECONNREFUSED')));
     },
@@ -35,7 +35,7 @@ function rig(targets: NextHop[] | null = [{ address: '127.0.0.1', port: 5090, tr
   const drops = new DropCounters();
   const core = new ProxyCore({ self: { host: '127.0.0.1', port: 5060 }, targets, timers: { T1: 500, T2: 4000, T4: 5000 }, timerHost: timers, clock, events, drops, defer: opts.defer, maxPending: opts.maxPending });
   core.attach(transport('udp'), transport('tcp'));
-  const uac: Peer = { transport: 'udp', address: '10.0.0.7', port: 40000 };
+  const uac: NextHop = { transport: 'udp', host: '10.0.0.7', port: 40000 };
   return { core, sent, timers, uac, drops, tick: () => new Promise((r) => setTimeout(r, 0)) };
 }
 
@@ -67,7 +67,7 @@ test('answers 100 Trying before anything else, then forwards with our Via, Recor
   core.receive(invite(), uac);
   assert.equal(status(sent[0]!), 100);
   const fwd = sent[1]!;
-  assert.deepEqual(fwd.to, { transport: 'udp', address: '127.0.0.1', port: 5090 });
+  assert.deepEqual(fwd.to, { transport: 'udp', host: '127.0.0.1', port: 5090 });
   const msg = parseMessage(Buffer.from(fwd.text, 'latin1'));
   assert.ok(msg.ok);
   assert.match(msg.msg.topVia.branch ?? '', /^z9hG4bK/);
@@ -90,7 +90,7 @@ test('writes received and rport into the sender\'s Via, and answers to the sourc
 test('without rport, responses go to the received address and the Via port (RFC 3261 §18.2.2)', () => {
   const { core, sent, uac } = rig();
   core.receive(invite({ via: 'SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK-norport' }), uac);
-  assert.deepEqual(sent[0]!.to, { transport: 'udp', address: '10.0.0.7', port: 5070 });
+  assert.deepEqual(sent[0]!.to, { transport: 'udp', host: '10.0.0.7', port: 5070 });
 });
 
 test('Max-Forwards 0 gets 483 Too Many Hops and is not forwarded (RFC 3261 §16.3 step 3)', () => {
@@ -109,8 +109,8 @@ test('a request already carrying our Via is a loop: 482 Loop Detected (RFC 3261 
 
 test('initial requests go round robin over the targets; in-dialog requests follow Route and Request-URI (RFC 3261 §16.5)', () => {
   const targets: NextHop[] = [
-    { address: '127.0.0.1', port: 5090, transport: 'udp' },
-    { address: '127.0.0.1', port: 5092, transport: 'udp' },
+    { host: '127.0.0.1', port: 5090, transport: 'udp' },
+    { host: '127.0.0.1', port: 5092, transport: 'udp' },
   ];
   const { core, sent, uac } = rig(targets);
   for (let i = 0; i < 4; i++) core.receive(invite(), uac);
@@ -134,12 +134,12 @@ test('initial requests go round robin over the targets; in-dialog requests follo
   );
   core.receive(bye, uac);
   const fwd = sent.find((s) => s.text.startsWith('BYE'))!;
-  assert.deepEqual(fwd.to, { transport: 'udp', address: '127.0.0.1', port: 6000 }, 'to the remote target, not a round-robin target');
+  assert.deepEqual(fwd.to, { transport: 'udp', host: '127.0.0.1', port: 6000 }, 'to the remote target, not a round-robin target');
   assert.doesNotMatch(fwd.text, /\r\nRoute:/, 'our own Route entry is removed (loose routing, §16.4)');
 });
 
 test('a TCP next hop that refuses the connection turns into 503 upstream (RFC 3261 §16.9)', async () => {
-  const { core, sent, uac, tick } = rig([{ address: '127.0.0.1', port: 5090, transport: 'tcp' }], { failTcp: true });
+  const { core, sent, uac, tick } = rig([{ host: '127.0.0.1', port: 5090, transport: 'tcp' }], { failTcp: true });
   core.receive(invite(), uac);
   await tick();
   const statuses = sent.filter((s) => s.text.startsWith('SIP/2.0')).map(status);
@@ -147,7 +147,7 @@ test('a TCP next hop that refuses the connection turns into 503 upstream (RFC 32
 });
 
 test('a CANCEL before the next hop turned out unreachable: the UAC gets 200 to its CANCEL and 487, not 503 (RFC 3261 §9.2, §16.10)', async () => {
-  const { core, sent, uac, tick } = rig([{ address: '127.0.0.1', port: 5090, transport: 'tcp' }], { failTcp: true });
+  const { core, sent, uac, tick } = rig([{ host: '127.0.0.1', port: 5090, transport: 'tcp' }], { failTcp: true });
   const inv = invite();
   core.receive(inv, uac);
   const cancel = Buffer.from(inv.toString('latin1').replace('INVITE sip:', 'CANCEL sip:').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL'), 'latin1');
@@ -165,7 +165,7 @@ test('a UAS that never answers: Timer A retransmits, Timer B gives 408 upstream 
   const retransmitted = sent.filter((s) => s.text.startsWith('INVITE')).length;
   assert.equal(retransmitted, 7, 'the INVITE plus Timer A at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s');
   timers.advance(2);
-  assert.ok(sent.some((s) => status(s) === 408 && s.to.address === uac.address));
+  assert.ok(sent.some((s) => status(s) === 408 && s.to.host === uac.host));
 });
 
 test('garbage is dropped and counted, never answered', () => {
@@ -192,7 +192,7 @@ test('past a 2xx, a retransmitted INVITE is absorbed and a retransmitted 200 sti
   const inv = invite();
   core.receive(inv, uac);
   const fwd = sent.find((s) => s.text.startsWith('INVITE'))!;
-  const uas: Peer = { transport: 'udp', address: '127.0.0.1', port: 5090 };
+  const uas: NextHop = { transport: 'udp', host: '127.0.0.1', port: 5090 };
   const ok = answer(fwd.text, 200, 'OK');
   core.receive(ok, uas);
   assert.deepEqual(sent.map((s) => (s.text.startsWith('SIP') ? status(s) : s.text.split(' ')[0])), [100, 'INVITE', 200]);
@@ -221,7 +221,7 @@ test('past its final response, a non-INVITE server transaction re-sends that res
   );
   core.receive(options, uac);
   const fwd = sent.find((s) => s.text.startsWith('OPTIONS'))!;
-  const uas: Peer = { transport: 'udp', address: '127.0.0.1', port: 5090 };
+  const uas: NextHop = { transport: 'udp', host: '127.0.0.1', port: 5090 };
   core.receive(answer(fwd.text, 200, 'OK'), uas);
   const first = sent.find((s) => status(s) === 200)!;
   assert.equal(core.stats().activeTransactions, 2, 'server (Timer J) and client (Timer K) linger');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { DropCounters } from '../../engine/metrics/drops';
 import { PROBE_PAYLOAD, UdpReachability } from '../../engine/sip/transport/udp-reachability';
-import type { Peer } from '../../engine/sip/transport/types';
+import type { NextHop } from '../../engine/net/host-port';
 import { freePort } from '../helpers/ports';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,17 +19,17 @@ function rig(probeIntervalMs = 200) {
   return { r, drops };
 }
 
-async function liveHop(): Promise<{ peer: Peer; received: Buffer[]; close: () => void }> {
+async function liveHop(): Promise<{ peer: NextHop; received: Buffer[]; close: () => void }> {
   const sock = dgram.createSocket('udp4');
   const received: Buffer[] = [];
   sock.on('message', (m) => received.push(m));
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
-  return { peer: { transport: 'udp', address: '127.0.0.1', port: sock.address().port }, received, close: () => sock.close() };
+  return { peer: { transport: 'udp', host: '127.0.0.1', port: sock.address().port }, received, close: () => sock.close() };
 }
 
 test('every transaction waiting on a dead hop hears of its ICMP error from one probe, and the error is counted once', async () => {
   const { r, drops } = rig(5_000);
-  const peer: Peer = { transport: 'udp', address: '127.0.0.1', port: await freePort() };
+  const peer: NextHop = { transport: 'udp', host: '127.0.0.1', port: await freePort() };
   const heard: string[] = [];
   try {
     for (let i = 0; i < 20; i++) r.probe(peer, (err) => heard.push((err as NodeJS.ErrnoException).code ?? '?'));
@@ -75,7 +75,7 @@ test('a live hop gets one keep-alive per interval however many ask, and no asker
 test('a hop that comes back after an ICMP error is not failed once a new interval has begun', async () => {
   const { r } = rig(100);
   const port = await freePort();
-  const peer: Peer = { transport: 'udp', address: '127.0.0.1', port };
+  const peer: NextHop = { transport: 'udp', host: '127.0.0.1', port };
   try {
     let first: unknown;
     r.probe(peer, (err) => (first = err));
@@ -99,7 +99,7 @@ test('a hop that comes back after an ICMP error is not failed once a new interva
 
 test('a hop the kernel will not connect to (a broadcast address) is unreachable at once, and asked again later it still is', async () => {
   const { r, drops } = rig(50);
-  const peer: Peer = { transport: 'udp', address: '255.255.255.255', port: 5060 };
+  const peer: NextHop = { transport: 'udp', host: '255.255.255.255', port: 5060 };
   try {
     const codes: string[] = [];
     r.probe(peer, (err) => codes.push((err as NodeJS.ErrnoException).code ?? '?'));
@@ -116,11 +116,11 @@ test('a hop the kernel will not connect to (a broadcast address) is unreachable 
 test('after close, probes still in flight report nothing and a new probe is not sent', async () => {
   const { r } = rig(50);
   const heard: unknown[] = [];
-  for (let i = 0; i < 10; i++) r.probe({ transport: 'udp', address: '127.0.0.1', port: await freePort() }, (err) => heard.push(err));
+  for (let i = 0; i < 10; i++) r.probe({ transport: 'udp', host: '127.0.0.1', port: await freePort() }, (err) => heard.push(err));
   r.close();
   await sleep(100);
   assert.equal(heard.length, 0, 'nothing is reported after close');
-  r.probe({ transport: 'udp', address: '127.0.0.1', port: 9 }, (err) => heard.push(err));
+  r.probe({ transport: 'udp', host: '127.0.0.1', port: 9 }, (err) => heard.push(err));
   await sleep(50);
   assert.equal(heard.length, 0, 'a closed watcher probes nothing');
 });

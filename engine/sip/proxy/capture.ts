@@ -1,6 +1,5 @@
-import type { SipCaptureEvent, TransportName } from '../../capture/types';
+import type { SipCaptureEvent, TransportName } from '../../events';
 import type { SipMessage } from '../message';
-import { peerKey, type Peer } from '../transport/types';
 
 /** The fields of a message the capture needs, known without re-parsing what we send. */
 export type CaptureMeta = Pick<SipCaptureEvent, 'callId' | 'cseqSeq' | 'cseqMethod' | 'method' | 'status' | 'label' | 'branch'>;
@@ -52,6 +51,3 @@ export function captureEvent(
     retransmission,
   };
 }
-
-export { peerKey };
-export type { Peer };

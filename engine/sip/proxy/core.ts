@@ -28,10 +28,11 @@ import {
   type TimerValues,
   deriveTimers,
 } from '../transaction';
-import { peerKey, type Peer, type SendFailure, type SipTransport } from '../transport/types';
+import { formatHostPort, type HostPort, type NextHop } from '../../net/host-port';
+import type { SendFailure, SipTransport } from '../transport/types';
 import { captureEvent, metaOf, responseMeta, type CaptureMeta } from './capture';
 import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type AcceptedClient, type LingeringServer } from './linger-records';
-import { decideRoute, responseDestination, roundRobin, type HostPort, type NextHop } from './routing';
+import { decideRoute, responseDestination, roundRobin } from './routing';
 
 export interface ProxyCoreOptions {
   self: HostPort;
@@ -81,7 +82,7 @@ const MIN_QUEUE_AGE_MS = 100;
 const SLICE_MS = 0.5;
 
 /** One message waiting behind the fast path: a new INVITE to route (its server transaction exists), or anything else to dispatch. */
-type Pending = { ctx: ProxyContext; msg: null; peer: Peer; tIn: number } | { ctx: null; msg: SipMessage; peer: Peer; tIn: number };
+type Pending = { ctx: ProxyContext; msg: null; peer: NextHop; tIn: number } | { ctx: null; msg: SipMessage; peer: NextHop; tIn: number };
 
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
@@ -158,11 +159,10 @@ export class ProxyCore {
     this.lingeringServers = new LingerTable(t.L, o.timerHost, now, lingeringServerCodec, lingerOptions);
     this.lingeringInviteClients = new LingerTable(t.M, o.timerHost, now, acceptedClientCodec, lingerOptions);
     this.lingeringClients = new LingerTable(t.K, o.timerHost, now, constantCodec(COMPLETED_CLIENT), lingerOptions);
-    this.pickTarget = o.targets && o.targets.length > 0 ? roundRobin(o.targets) : () => ({ address: o.self.host, port: o.self.port, transport: 'udp' });
-    const h = o.self.host.includes(':') ? `[${o.self.host}]` : o.self.host;
-    this.selfSentBy = `${h}:${o.self.port}`;
+    this.pickTarget = o.targets && o.targets.length > 0 ? roundRobin(o.targets) : () => ({ host: o.self.host, port: o.self.port, transport: 'udp' });
+    this.selfSentBy = formatHostPort(o.self);
     this.recordRoute = `<sip:${this.selfSentBy};lr>`;
-    this.selfKey = peerKey({ address: o.self.host, port: o.self.port });
+    this.selfKey = this.selfSentBy;
     this.loopDelay = o.loopDelay;
     // Never under 100 ms: a short T1 must not turn one GC pause or one slow slice into refused calls.
     this.maxQueueAgeUs = (o.maxQueueAgeMs ?? Math.max(o.timers.T1 / 2, MIN_QUEUE_AGE_MS)) * 1000;
@@ -201,7 +201,7 @@ export class ProxyCore {
   }
 
   /** Transport entry point: never throws, whatever the bytes. */
-  receive(data: Buffer, peer: Peer): void {
+  receive(data: Buffer, peer: NextHop): void {
     const tIn = this.o.clock.nowUs();
     this.messagesIn++;
     const parsed = parseMessage(data, { stream: peer.transport === 'tcp' });
@@ -298,7 +298,7 @@ export class ProxyCore {
    * retransmission, or one that needs a stateless answer); 'done' means it was
    * answered already (table full).
    */
-  private acceptNewInvite(msg: SipMessage, peer: Peer, tIn: number): ProxyContext | 'defer' | 'done' {
+  private acceptNewInvite(msg: SipMessage, peer: NextHop, tIn: number): ProxyContext | 'defer' | 'done' {
     const key = serverKeyFor(requestFields(msg));
     if (key === undefined || this.servers.get(key) !== undefined || this.lingeringServers.get(key) !== undefined) return 'defer';
     const meta = metaOf(msg);
@@ -317,7 +317,7 @@ export class ProxyCore {
 
   // ---------------------------------------------------------------- requests
 
-  private onRequest(msg: SipMessage, peer: Peer, tIn: number): void {
+  private onRequest(msg: SipMessage, peer: NextHop, tIn: number): void {
     const method = msg.method;
     const fields = requestFields(msg);
     const key = serverKeyFor(fields);
@@ -363,7 +363,7 @@ export class ProxyCore {
    * A new server transaction and its proxy context; for an INVITE, its 100
    * Trying at once. Null when the table is full (answered 503 statelessly).
    */
-  private openServerTransaction(msg: SipMessage, peer: Peer, key: string, meta: CaptureMeta, tIn: number): ProxyContext | null {
+  private openServerTransaction(msg: SipMessage, peer: NextHop, key: string, meta: CaptureMeta, tIn: number): ProxyContext | null {
     const method = msg.method;
     const replyTo = responseDestination(msg, peer);
     const reliable = peer.transport === 'tcp';
@@ -414,7 +414,7 @@ export class ProxyCore {
   }
 
   /** §16.3 validation, §16.4-16.6 routing and forwarding, one client transaction. */
-  private proxyRequest(ctx: ProxyContext, peer: Peer): void {
+  private proxyRequest(ctx: ProxyContext, peer: NextHop): void {
     const msg = ctx.request;
     if (!msg) return;
     const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
@@ -437,7 +437,7 @@ export class ProxyCore {
       // RFC 3581 §4: rport gets the source port, and received is then set even when the host matches (§18.2.1 sets it when not).
       const rport = msg.topVia.params.has('rport');
       if (rport) topViaParams.push(['rport', String(peer.port)]);
-      if (rport || msg.topVia.host !== peer.address) topViaParams.push(['received', peer.address]);
+      if (rport || msg.topVia.host !== peer.host) topViaParams.push(['received', peer.host]);
     }
     const isInitialInvite = msg.method === 'INVITE' && !route.inDialog;
     const forwarded = spliceMessage(msg, {
@@ -508,7 +508,7 @@ export class ProxyCore {
   }
 
   /** §16.10: 200 to the CANCEL, CANCEL the pending branch; the 487 comes back from downstream. */
-  private onCancel(msg: SipMessage, peer: Peer, key: string, fields: Parameters<typeof cancelTargetKey>[0], meta: CaptureMeta): void {
+  private onCancel(msg: SipMessage, peer: NextHop, key: string, fields: Parameters<typeof cancelTargetKey>[0], meta: CaptureMeta): void {
     const inviteKey = cancelTargetKey(fields);
     const invite = inviteKey === undefined ? undefined : this.servers.get(inviteKey);
     const ctx = invite ? this.contexts.get(invite) : undefined;
@@ -565,7 +565,7 @@ export class ProxyCore {
 
   // --------------------------------------------------------------- responses
 
-  private onResponse(msg: SipMessage, peer: Peer, tIn: number): void {
+  private onResponse(msg: SipMessage, peer: NextHop, tIn: number): void {
     const branch = msg.topVia.branch;
     const meta = metaOf(msg);
     const key = branch === undefined ? undefined : clientKey(branch, msg.cseq.method);
@@ -647,7 +647,7 @@ export class ProxyCore {
   }
 
   /** A request matching a server transaction that has lingered past its final response. */
-  private onLingeringServer(tx: LingeringServer, msg: SipMessage, peer: Peer, tIn: number, meta: CaptureMeta): void {
+  private onLingeringServer(tx: LingeringServer, msg: SipMessage, peer: NextHop, tIn: number, meta: CaptureMeta): void {
     if (msg.method === 'ACK') {
       // Only an RFC 2543 peer's ACK for a 2xx matches the INVITE; Accepted passes it on (RFC 6026 §7.1).
       this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
@@ -662,7 +662,7 @@ export class ProxyCore {
   }
 
   /** A response matching a client transaction that has lingered past its final response. */
-  private onLingeringClient(tx: AcceptedClient | typeof COMPLETED_CLIENT, msg: SipMessage, peer: Peer, tIn: number, meta: CaptureMeta): void {
+  private onLingeringClient(tx: AcceptedClient | typeof COMPLETED_CLIENT, msg: SipMessage, peer: NextHop, tIn: number, meta: CaptureMeta): void {
     const status = msg.status;
     const repeat = tx === COMPLETED_CLIENT || tx.seenStatuses.includes(status);
     if (repeat) {
@@ -711,14 +711,14 @@ export class ProxyCore {
 
   // ------------------------------------------------------------ stateless
 
-  private forwardStateless(msg: SipMessage, peer: Peer): void {
+  private forwardStateless(msg: SipMessage, peer: NextHop): void {
     const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
     if (mf <= 0) return this.o.drops.count('sip.proxy', 'ack-max-forwards');
     const route = decideRoute(msg, this.o.self, this.o.targets, this.pickTarget);
     if (!route.ok) return this.o.drops.count('sip.proxy', `stateless-unroutable-${route.status}`);
     const hop = route.hop;
     const topViaParams: [string, string | null][] = [];
-    if (peer.transport === 'udp' && msg.topVia.params.has('rport')) topViaParams.push(['rport', String(peer.port)], ['received', peer.address]);
+    if (peer.transport === 'udp' && msg.topVia.params.has('rport')) topViaParams.push(['rport', String(peer.port)], ['received', peer.host]);
     // §16.11: a stateless branch must be the same for retransmissions; derive it from the incoming branch.
     const branch = `z9hG4bK-cp-${msg.topVia.branch ?? msg.callId}`;
     const out = spliceMessage(msg, {
@@ -738,10 +738,10 @@ export class ProxyCore {
     const rport = next.params.get('rport');
     const port = rport ? Number(rport) : (next.port ?? 5060);
     const transport = next.transport === 'TCP' ? 'tcp' : 'udp';
-    this.sendTo(spliceMessage(msg, { removeTopVia: true }), { address: received, port, transport }, meta, false);
+    this.sendTo(spliceMessage(msg, { removeTopVia: true }), { host: received, port, transport }, meta, false);
   }
 
-  private replyStateless(msg: SipMessage, peer: Peer, status: number, reason: string, meta: CaptureMeta, headers?: ReadonlyArray<readonly [string, string]>): void {
+  private replyStateless(msg: SipMessage, peer: NextHop, status: number, reason: string, meta: CaptureMeta, headers?: ReadonlyArray<readonly [string, string]>): void {
     const dest = responseDestination(msg, peer);
     this.sendTo(buildResponse(msg, status, reason, { toTag: this.newTag(), headers }), dest, responseMeta(meta, status, reason, meta.branch), false);
   }
@@ -796,7 +796,7 @@ export class ProxyCore {
     });
   }
 
-  private sendRaw(bytes: Buffer, peer: Peer, meta: CaptureMeta | null, retrans: boolean): void {
+  private sendRaw(bytes: Buffer, peer: NextHop, meta: CaptureMeta | null, retrans: boolean): void {
     const t = peer.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
     if (!t) return;
     this.messagesOut++;
@@ -809,12 +809,12 @@ export class ProxyCore {
    * inside `send()` (its lookup answers IP literals at once, see udp.ts) and
    * TCP hands the bytes to the socket there, so the stamp is taken after it.
    */
-  private captureSent(to: { transport: 'udp' | 'tcp'; address: string; port: number }, meta: CaptureMeta, bytes: Buffer, retrans: boolean): void {
-    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', to.transport, this.selfKey, peerKey(to), meta, bytes, retrans));
+  private captureSent(to: NextHop, meta: CaptureMeta, bytes: Buffer, retrans: boolean): void {
+    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', to.transport, this.selfKey, formatHostPort(to), meta, bytes, retrans));
   }
 
-  private capture(tsUs: number, direction: 'in' | 'out', peer: Peer, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
-    this.o.events.emit(captureEvent(tsUs, direction, peer.transport, peerKey(peer), self, meta, raw, retrans));
+  private capture(tsUs: number, direction: 'in' | 'out', peer: NextHop, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
+    this.o.events.emit(captureEvent(tsUs, direction, peer.transport, formatHostPort(peer), self, meta, raw, retrans));
   }
 }
 

@@ -4,10 +4,10 @@
  * transaction). Pure encode/decode; a record is decoded only when a
  * retransmission hits it.
  */
-import type { TransportName } from '../../capture/types';
+import type { TransportName } from '../../events';
 import type { LingerCodec } from '../transaction';
 import type { CaptureMeta } from './capture';
-import type { NextHop } from './routing';
+import type { NextHop } from '../../net/host-port';
 
 /** A non-INVITE server transaction in Completed: re-sends `response` to each retransmission (RFC 3261 §17.2.2). */
 export interface CompletedServer {
@@ -95,20 +95,20 @@ class Reader {
 
 // Strings are SIP header values (≤ 64 KiB messages), so a u16 length prefix holds them.
 const strSize = (s: string): number => 2 + Math.min(Buffer.byteLength(s, 'utf8'), 0xffff);
-const hopSize = (h: NextHop): number => 1 + 2 + strSize(h.address);
+const hopSize = (h: NextHop): number => 1 + 2 + strSize(h.host);
 const metaSize = (m: CaptureMeta): number =>
   1 + strSize(m.callId) + 4 + strSize(m.cseqMethod) + strSize(m.method ?? '') + 2 + strSize(m.label) + strSize(m.branch ?? '');
 
 function writeHop(w: Writer, h: NextHop): void {
   w.u8(TRANSPORTS.indexOf(h.transport));
   w.u16(h.port);
-  w.str(h.address);
+  w.str(h.host);
 }
 
 function readHop(r: Reader): NextHop {
   const transport = TRANSPORTS[r.u8()] ?? 'udp';
   const port = r.u16();
-  return { address: r.str(), port, transport };
+  return { host: r.str(), port, transport };
 }
 
 const HAS_METHOD = 1;

@@ -3,18 +3,7 @@
  * the parsed message and our own address.
  */
 import { parseNameAddr, parseUri, type SipMessage } from '../message';
-import type { TransportName } from '../../capture/types';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-export interface NextHop {
-  address: string;
-  port: number;
-  transport: TransportName;
-}
+import type { HostPort, NextHop } from '../../net/host-port';
 
 export type RouteDecision =
   | { ok: true; hop: NextHop; removeFirstRoute: boolean; inDialog: boolean }
@@ -70,14 +59,14 @@ export function decideRoute(msg: SipMessage, self: HostPort, targets: readonly N
 }
 
 function hopFrom(host: string, port: number | undefined, transport: string | null | undefined, removeFirstRoute: boolean, inDialog: boolean): RouteDecision {
-  const address = host.startsWith('[') ? host.slice(1, -1) : host;
+  const literal = host.startsWith('[') ? host.slice(1, -1) : host;
   // DNS (RFC 3263) on the signalling path would wait on a resolver; targets must be IP literals.
-  if (!/^[\d.]+$/.test(address) && !address.includes(':')) {
+  if (!/^[\d.]+$/.test(literal) && !literal.includes(':')) {
     return { ok: false, status: 503, reason: 'Service Unavailable - Host Names Are Not Resolved Here' };
   }
   const t = (transport ?? 'udp').toLowerCase();
   if (t !== 'udp' && t !== 'tcp') return { ok: false, status: 503, reason: `Service Unavailable - Transport ${t} Not Supported` };
-  return { ok: true, hop: { address, port: port ?? 5060, transport: t }, removeFirstRoute, inDialog };
+  return { ok: true, hop: { host: literal, port: port ?? 5060, transport: t }, removeFirstRoute, inDialog };
 }
 
 /** Round robin over the configured targets. */
@@ -91,9 +80,9 @@ export function roundRobin(targets: readonly NextHop[]): () => NextHop {
  * the connection it came on; over UDP the source address when `rport` was
  * asked for, else the `received` address and the Via port.
  */
-export function responseDestination(msg: SipMessage, src: { address: string; port: number; transport: TransportName }): NextHop {
+export function responseDestination(msg: SipMessage, src: NextHop): NextHop {
   if (src.transport === 'tcp') return src;
   const via = msg.topVia;
   if (via.params.has('rport')) return src;
-  return { address: src.address, port: via.port ?? 5060, transport: 'udp' };
+  return { host: src.host, port: via.port ?? 5060, transport: 'udp' };
 }

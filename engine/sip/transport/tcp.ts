@@ -1,6 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { DropCounters } from '../../metrics/drops';
-import { peerKey, type InboundHandler, type Peer, type SendFailure, type SipTransport } from './types';
+import { formatHostPort, type NextHop } from '../../net/host-port';
+import type { InboundHandler, SendFailure, SipTransport } from './types';
 
 /** How a byte stream is cut into SIP messages (RFC 3261 §18.3: by Content-Length). */
 /** `length` covers the whole message including `skip` leading CRLF keepalives. */
@@ -29,8 +30,8 @@ export async function openTcpTransport(
   /** Why a connection failed, for the writes it fails: theirs may only say "closed before connection". */
   const failures = new WeakMap<Socket, Error>();
 
-  const adopt = (sock: Socket, peer: Peer) => {
-    const key = peerKey(peer);
+  const adopt = (sock: Socket, peer: NextHop) => {
+    const key = formatHostPort(peer);
     conns.set(key, sock);
     sock.setNoDelay(true);
     sock.setTimeout(IDLE_TIMEOUT_MS, () => sock.destroy());
@@ -71,7 +72,7 @@ export async function openTcpTransport(
   };
 
   const server: Server = createServer((sock) => {
-    adopt(sock, { transport: 'tcp', address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 });
+    adopt(sock, { transport: 'tcp', host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -84,11 +85,11 @@ export async function openTcpTransport(
 
   return {
     name: 'tcp',
-    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
-      const key = peerKey(peer);
+    send(data: Buffer, peer: NextHop, onFailure?: SendFailure) {
+      const key = formatHostPort(peer);
       let sock = conns.get(key);
       if (!sock) {
-        sock = connect({ host: peer.address, port: peer.port });
+        sock = connect({ host: peer.host, port: peer.port });
         adopt(sock, peer);
       }
       if (sock.writableLength > MAX_PENDING_WRITE) {

@@ -23,7 +23,8 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { DropCounters } from '../../metrics/drops';
-import { peerKey, type Peer, type SendFailure } from './types';
+import { formatHostPort, type NextHop } from '../../net/host-port';
+import type { SendFailure } from './types';
 
 /** What SIP peers take for a keep-alive and otherwise ignore. */
 export const PROBE_PAYLOAD = Buffer.from('\r\n\r\n');
@@ -81,10 +82,10 @@ export class UdpReachability {
   }
 
   /** Whether `peer` was found unreachable within the last `suspectMs`, so a new request to it should be probed at once. */
-  suspect(peer: Peer): boolean {
+  suspect(peer: NextHop): boolean {
     const now = this.#o.monoMs();
     if (now - this.#lastUnreachableAt >= this.#o.suspectMs) return false;
-    const w = this.#hops.get(peerKey(peer));
+    const w = this.#hops.get(formatHostPort(peer));
     return w !== undefined && now - w.unreachableAt < this.#o.suspectMs;
   }
 
@@ -93,7 +94,7 @@ export class UdpReachability {
    * synchronously) if an ICMP error or a refused send says it is not. No
    * answer means no evidence either way.
    */
-  probe(peer: Peer, onUnreachable: SendFailure): void {
+  probe(peer: NextHop, onUnreachable: SendFailure): void {
     if (this.#closed) return;
     const now = this.#o.monoMs();
     const w = this.#watch(peer, now);
@@ -126,8 +127,8 @@ export class UdpReachability {
   }
 
   /** The hop's watch, moved to the most recently used end; a new one gets a socket connected to it. */
-  #watch(peer: Peer, now: number): HopWatch | null {
-    const key = peerKey(peer);
+  #watch(peer: NextHop, now: number): HopWatch | null {
+    const key = formatHostPort(peer);
     let w: HopWatch | null | undefined = this.#hops.get(key);
     if (w && w.state === 'broken' && now - w.probedAt >= this.#o.probeIntervalMs) {
       const unreachableAt = w.unreachableAt;
@@ -147,8 +148,8 @@ export class UdpReachability {
     return w;
   }
 
-  #open(key: string, peer: Peer): HopWatch | null {
-    const v6 = isIP(peer.address) === 6;
+  #open(key: string, peer: NextHop): HopWatch | null {
+    const v6 = isIP(peer.host) === 6;
     let socket: dgram.Socket;
     try {
       socket = dgram.createSocket(v6 ? 'udp6' : 'udp4');
@@ -169,7 +170,7 @@ export class UdpReachability {
     const local = isIP(this.#o.localHost) === (v6 ? 6 : 4) ? this.#o.localHost : undefined;
     // A socket closed while binding (idle, evicted, closed) never gets here.
     socket.bind({ address: local, port: 0 }, () => {
-      socket.connect(peer.port, peer.address, (err?: Error) => {
+      socket.connect(peer.port, peer.host, (err?: Error) => {
         // A refused connect (EACCES for a broadcast address, ENETUNREACH without a route) is a verdict too.
         if (err) {
           w.state = 'broken';

@@ -2,7 +2,8 @@ import type { SocketOptions } from 'node:dgram';
 import { isIP } from 'node:net';
 import DgramAsPromised from 'dgram-as-promised';
 import type { DropCounters } from '../../metrics/drops';
-import type { InboundHandler, Peer, SendFailure, SipTransport } from './types';
+import type { NextHop } from '../../net/host-port';
+import type { InboundHandler, SendFailure, SipTransport } from './types';
 import { UdpReachability } from './udp-reachability';
 
 /** Above this a datagram is not SIP we accept (issue #3: drop and count). */
@@ -55,7 +56,7 @@ export async function openUdpTransport(
       drops.count('sip.keepalive', 'udp');
       return;
     }
-    onMessage(data, { transport: 'udp', address: rinfo.address, port: rinfo.port });
+    onMessage(data, { transport: 'udp', host: rinfo.address, port: rinfo.port });
   });
   // A bound, unconnected socket reports nothing here but its own failure:
   // send errors go to send callbacks (below), ICMP to no one (udp-reachability.ts).
@@ -80,9 +81,9 @@ export async function openUdpTransport(
      * (`onFailure`: a client transaction's request, whose transport error is
      * a 503, RFC 3261 §16.9, §18.4), one that reports it too.
      */
-    send(data: Buffer, peer: Peer, onFailure?: SendFailure) {
-      if (!onFailure) return raw.send(data, peer.port, peer.address, countFailureCallback);
-      raw.send(data, peer.port, peer.address, (err) => {
+    send(data: Buffer, peer: NextHop, onFailure?: SendFailure) {
+      if (!onFailure) return raw.send(data, peer.port, peer.host, countFailureCallback);
+      raw.send(data, peer.port, peer.host, (err) => {
         if (!err) return;
         countFailure(err);
         onFailure(err);

@@ -10,7 +10,7 @@
  *   7 strings: src, dst, callId, cseqMethod, method, label, branch — each u16 byteLength + UTF-8 ("" = null for method/branch)
  *   raw bytes
  */
-import type { SipCaptureEvent } from '../../capture/types';
+import type { SipCaptureEvent } from '../../events';
 
 const FIXED = 8 + 4 + 2 + 4 + 4;
 /** Worst case of the seven strings' prefixes and UTF-8 (3 bytes per UTF-16 unit, capped at a u16 each). */

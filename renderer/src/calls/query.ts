@@ -1,101 +1,107 @@
 /**
- * Filtering and sorting of the calls list: pure functions over
- * `CallSummary`, so the list view stays a thin renderer and the rules are
- * unit-tested.
+ * The calls list's filter and sort, the renderer's part: the filter and sort
+ * types are the engine's (`engine/call/query.ts`, through the contract) and
+ * the engine runs every query over all the calls it stores (`queryCalls`).
+ * Here: what the list needs without a round trip, and the parsing of the
+ * filter fields the user types.
  */
-import type { CallState, CallSummary } from '../../../app/contract';
+import { DEFAULT_SORT, NO_FILTER, isFilterActive, outcomeOf, type CallFilter, type CallOutcome, type CallSort, type CallSortKey, type CallState, type CallSummary } from '../../../app/contract';
+
+export { DEFAULT_SORT, NO_FILTER, isFilterActive, outcomeOf };
+
+export type { CallFilter, CallSort, CallOutcome };
+export type SortKey = CallSortKey;
 
 export const CALL_STATES: readonly CallState[] = ['trying', 'early', 'confirmed', 'terminated', 'failed'];
+export const OUTCOMES: readonly { value: CallOutcome; label: string }[] = [
+  { value: 'busy', label: 'busy (486/600)' },
+  { value: 'cancelled', label: 'cancelled (487)' },
+  { value: 'other-failure', label: 'other failure' },
+];
 
-export interface CallFilter {
-  /** Case-insensitive substring of Call-ID, From or To; '' matches all. */
-  text: string;
-  state: CallState | 'all';
-  retransmissionsOnly: boolean;
-  /** Keep only calls whose 100 Trying took longer than this (ms); null = off. */
-  tryingSlowerThanMs: number | null;
+export const isDefaultSort = (s: CallSort): boolean => s.key === DEFAULT_SORT.key && s.dir === DEFAULT_SORT.dir;
+
+/** Whether the list must come from an engine query (any filter, or another order than newest first). */
+export const needsQuery = (f: CallFilter, s: CallSort): boolean => isFilterActive(f) || !isDefaultSort(s);
+
+/** The state cell: "busy 486", "cancelled 487", "failed 503", "terminated 200", "early"… and its class. */
+export function stateCell(c: Pick<CallSummary, 'state' | 'finalStatus'>): { text: string; className: string } {
+  const outcome = outcomeOf(c);
+  const status = c.finalStatus !== null && (c.state === 'failed' || c.state === 'terminated') ? ` ${c.finalStatus}` : '';
+  if (outcome === 'busy') return { text: `busy${status}`, className: 'state-busy' };
+  if (outcome === 'cancelled') return { text: `cancelled${status}`, className: 'state-cancelled' };
+  return { text: `${c.state}${status}`, className: `state-${c.state}` };
 }
 
-export const NO_FILTER: CallFilter = { text: '', state: 'all', retransmissionsOnly: false, tryingSlowerThanMs: null };
-
-export function isFilterActive(f: CallFilter): boolean {
-  return f.text.trim() !== '' || f.state !== 'all' || f.retransmissionsOnly || f.tryingSlowerThanMs !== null;
-}
-
-export function matchesFilter(c: CallSummary, f: CallFilter, needle = f.text.trim().toLowerCase()): boolean {
-  if (f.state !== 'all' && c.state !== f.state) return false;
-  if (f.retransmissionsOnly && c.retransmissions === 0) return false;
-  if (f.tryingSlowerThanMs !== null && (c.trying100Us === null || c.trying100Us <= f.tryingSlowerThanMs * 1000)) return false;
-  if (needle !== '') {
-    return c.callId.toLowerCase().includes(needle) || c.from.toLowerCase().includes(needle) || c.to.toLowerCase().includes(needle);
-  }
-  return true;
-}
-
-export function filterCalls(list: readonly CallSummary[], f: CallFilter): readonly CallSummary[] {
-  if (!isFilterActive(f)) return list;
-  const needle = f.text.trim().toLowerCase();
-  return list.filter((c) => matchesFilter(c, f, needle));
-}
-
-/** "100 Trying slower than" input → threshold (ms), or null when empty or not a non-negative number. */
-export function parseThresholdMs(input: string): number | null {
-  const s = input.trim();
-  if (s === '') return null;
-  const n = Number(s);
-  return Number.isFinite(n) && n >= 0 ? n : null;
-}
-
-export type SortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying';
-export type SortDir = 'asc' | 'desc';
-export interface CallSort {
-  key: SortKey;
-  dir: SortDir;
-}
-
-/** The store's own order (newest first): sorting it again is skipped. */
-export const DEFAULT_SORT: CallSort = { key: 'time', dir: 'desc' };
-
-const STATE_ORDER: Record<CallState, number> = { trying: 0, early: 1, confirmed: 2, terminated: 3, failed: 4 };
-
-type Value = number | string | null;
-const valueOf: Record<SortKey, (c: CallSummary) => Value> = {
-  time: (c) => c.startedUs,
-  callId: (c) => c.callId,
-  from: (c) => c.from,
-  to: (c) => c.to,
-  state: (c) => STATE_ORDER[c.state],
-  msgs: (c) => c.messageCount,
-  rtx: (c) => c.retransmissions,
-  trying: (c) => c.trying100Us,
-};
-
-/** Compares by the sort key; missing values (no 100 Trying yet) go last either way; ties fall back to newest first. */
-export function compareCalls(sort: CallSort): (a: CallSummary, b: CallSummary) => number {
-  const get = valueOf[sort.key];
-  const sign = sort.dir === 'asc' ? 1 : -1;
-  return (a, b) => {
-    const va = get(a);
-    const vb = get(b);
-    if (va !== vb) {
-      if (va === null) return 1;
-      if (vb === null) return -1;
-      const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
-      if (c !== 0) return sign * c;
+/**
+ * Why the filter cannot be sent as it is (a regular expression that does not
+ * compile), or null. The engine would refuse it too; the list says why instead.
+ */
+export function filterError(f: CallFilter): string | null {
+  if (!f.regex) return null;
+  for (const [what, re] of [['text', f.text], ['header value', f.header?.value ?? '']] as const) {
+    try {
+      new RegExp(re, 'i');
+    } catch (err) {
+      return `${what}: not a regular expression: ${(err as Error).message}`;
     }
-    return b.startedUs - a.startedUs || (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0);
-  };
+  }
+  return null;
 }
 
-/** Sorted copy; the input (newest first) is returned as is for the default sort. */
-export function sortCalls(list: readonly CallSummary[], sort: CallSort): readonly CallSummary[] {
-  if (sort.key === DEFAULT_SORT.key && sort.dir === DEFAULT_SORT.dir) return list;
-  return [...list].sort(compareCalls(sort));
+/** A typed field's value: empty (off), a value, or refused (shown invalid, filter not applied). */
+export type Parsed<T> = { ok: true; value: T | null } | { ok: false };
+
+/** "100 Trying slower than" input → threshold (ms); empty is off; text or a negative is refused. */
+export function parseThreshold(input: string): Parsed<number> {
+  const s = input.trim();
+  if (s === '') return { ok: true, value: null };
+  const n = Number(s);
+  return Number.isFinite(n) && n >= 0 ? { ok: true, value: n } : { ok: false };
+}
+
+/** Kept for callers that only need the number: null when empty or refused. */
+export function parseThresholdMs(input: string): number | null {
+  const p = parseThreshold(input);
+  return p.ok ? p.value : null;
+}
+
+/** A SIP status code, 100 to 699. */
+export function parseStatus(input: string): Parsed<number> {
+  const s = input.trim();
+  if (s === '') return { ok: true, value: null };
+  if (!/^\d{3}$/.test(s)) return { ok: false };
+  const n = Number(s);
+  return n >= 100 && n <= 699 ? { ok: true, value: n } : { ok: false };
+}
+
+/** A SIP method name (letters only), upper-cased. */
+export function parseMethod(input: string): Parsed<string> {
+  const s = input.trim();
+  if (s === '') return { ok: true, value: null };
+  return /^[A-Za-z]{1,32}$/.test(s) ? { ok: true, value: s.toUpperCase() } : { ok: false };
+}
+
+/** A `datetime-local` value ("2026-01-02T03:04:05") → µs since the epoch, read as local time. */
+export function parseLocalTime(input: string): Parsed<number> {
+  const s = input.trim();
+  if (s === '') return { ok: true, value: null };
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(s)) return { ok: false };
+  const ms = new Date(s).getTime();
+  return Number.isFinite(ms) && ms >= 0 ? { ok: true, value: ms * 1000 } : { ok: false };
+}
+
+/** µs since the epoch → a `datetime-local` value in local time, to the second. */
+export function formatLocalTime(us: number | null): string {
+  if (us === null) return '';
+  const d = new Date(Math.floor(us / 1000));
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /** Header click: same column flips the direction, another column starts with its natural one. */
 export function nextSort(current: CallSort, key: SortKey): CallSort {
   if (current.key === key) return { key, dir: current.dir === 'asc' ? 'desc' : 'asc' };
-  const numericDesc = key === 'time' || key === 'msgs' || key === 'rtx' || key === 'trying';
+  const numericDesc = key === 'time' || key === 'msgs' || key === 'rtx' || key === 'trying' || key === 'status';
   return { key, dir: numericDesc ? 'desc' : 'asc' };
 }

@@ -1,7 +1,8 @@
 import { memo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { COMPONENTS, type ComponentName, type ComponentStatus } from '../../../app/contract';
+import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../../../app/contract';
 import { useApi } from '../api';
+import { shownError, toggleNotice } from '../controls/logic';
 import { useConnection } from '../store/connection';
 import { describeError } from '../store/live';
 import { useSnapshot } from '../store/snapshot';
@@ -11,7 +12,7 @@ export function ControlBar() {
   const byName = new Map(components.map((c) => [c.name, c]));
   return (
     <nav className="control-bar" aria-label="Components">
-      {COMPONENTS.map((name) => (
+      {COMPONENT_NAMES.map((name) => (
         <ComponentToggle key={name} name={name} status={byName.get(name) ?? null} />
       ))}
     </nav>
@@ -23,21 +24,28 @@ const ComponentToggle = memo(function ComponentToggle({ name, status }: { name: 
   const applyComponent = useSnapshot((s) => s.applyComponent);
   const online = useConnection((s) => s.status === 'connected');
   const [busy, setBusy] = useState(false);
-  const [callError, setCallError] = useState<string | null>(null);
+  // The last click's result when it did not do what was asked (or the call failed); cleared by the next click.
+  const [notice, setNotice] = useState<string | null>(null);
 
   const state = status?.state ?? 'unknown';
   const running = state === 'running';
+  // A failed component is switched on but broken: the click switches it off, which clears the failure.
+  const on = running || state === 'failed';
   const transitional = state === 'starting' || state === 'stopping';
   const disabled = !online || !status || state === 'not-implemented' || transitional || busy;
-  const error = callError ?? status?.error ?? null;
+  const error = shownError(status, notice);
 
   const onClick = () => {
+    const action = on ? 'stop' : 'start';
     setBusy(true);
-    setCallError(null);
+    setNotice(null);
     api
-      .setComponent(name, running ? 'stop' : 'start')
-      .then(applyComponent)
-      .catch((err: unknown) => setCallError(describeError(err)))
+      .setComponent(name, action)
+      .then((next) => {
+        applyComponent(next);
+        setNotice(toggleNotice(action, next));
+      })
+      .catch((err: unknown) => setNotice(describeError(err)))
       .finally(() => setBusy(false));
   };
 
@@ -48,7 +56,7 @@ const ComponentToggle = memo(function ComponentToggle({ name, status }: { name: 
         className="toggle"
         data-testid={`toggle-${name}`}
         data-state={state}
-        aria-pressed={running}
+        aria-pressed={on}
         disabled={disabled}
         onClick={onClick}
         title={
@@ -56,9 +64,11 @@ const ComponentToggle = memo(function ComponentToggle({ name, status }: { name: 
             ? 'Not connected to the engine'
             : state === 'not-implemented'
               ? (status?.detail ?? 'Not implemented yet')
-              : running
-                ? `Stop the ${name}`
-                : `Start the ${name}`
+              : state === 'failed'
+                ? `The ${name} failed${status?.error ? `: ${status.error}` : ''} — click to switch it off (clears the error)`
+                : running
+                  ? `Stop the ${name}`
+                  : `Start the ${name}`
         }
       >
         <span className="toggle-track" aria-hidden="true">
@@ -70,12 +80,12 @@ const ComponentToggle = memo(function ComponentToggle({ name, status }: { name: 
       <div className="component-info">
         {status?.endpoint ? <span className="component-endpoint">{status.endpoint}</span> : null}
         {error ? (
-          <span className="component-error" title={error}>
+          <span className="component-error" data-testid={`component-error-${name}`} title={error}>
             {error}
           </span>
         ) : null}
-        {status?.detail ? (
-          <span className="component-detail" title={status.detail}>
+        {status?.detail && status.detail !== error ? (
+          <span className="component-detail" data-testid={`component-detail-${name}`} title={status.detail}>
             {status.detail}
           </span>
         ) : null}

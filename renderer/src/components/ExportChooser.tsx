@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useApi } from '../api';
-import { chooserKey } from '../files/logic';
+import { FORMAT_KEYS, chooserKey } from '../files/logic';
 import { useFiles } from '../store/files';
 
 const FORMAT_HINT: Record<string, string> = {
@@ -17,7 +17,7 @@ const FORMAT_HINT: Record<string, string> = {
 export function ExportChooser() {
   const chooser = useFiles((s) => s.chooser);
   if (chooser === null) return null;
-  return <ChooserCard key={chooser.callIds.join('\n')} />;
+  return <ChooserCard key={chooser.target.kind === 'keys' ? chooser.target.keys.join('\n') : `query ${chooser.target.count}`} />;
 }
 
 function ChooserCard() {
@@ -75,11 +75,11 @@ function ChooserCard() {
               onMouseEnter={() => setCurrent(i)}
               onClick={() => pick(i)}
             >
-              <kbd>{f[0]}</kbd> <b className="mono">{f}</b> <span className="muted">{FORMAT_HINT[f] ?? ''}</span>
+              <kbd data-testid="export-format-key">{FORMAT_KEYS[f]}</kbd> <b className="mono">{f}</b> <span className="muted">{FORMAT_HINT[f] ?? ''}</span>
             </li>
           ))}
         </ul>
-        <p className="muted small-print">↑/↓ and Enter, or the first letter; Esc closes.</p>
+        <p className="muted small-print">↑/↓ and Enter, or a format's key; Esc closes.</p>
       </div>
     </div>
   );

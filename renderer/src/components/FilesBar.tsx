@@ -1,29 +1,34 @@
-import { MAX_EXPORT_CALLS, type CallSummary } from '../../../app/contract';
 import { useApi } from '../api';
-import { formatBytes, selectionIds } from '../files/logic';
+import { formatBytes, targetCount, type ExportTarget } from '../files/logic';
 import { useConnection } from '../store/connection';
 import { useFiles } from '../store/files';
 
-/** Calls panel row: export the listed calls, open a capture, and the last file job's progress or result. */
-export function FilesBar({ rows }: { rows: readonly CallSummary[] }) {
+/**
+ * Calls panel row: export the listed calls (with a filter: every stored call
+ * that matches, through the engine's query), open a capture, and the last
+ * file job's progress or result.
+ */
+export function FilesBar({ target }: { target: ExportTarget | null }) {
   const api = useApi();
   const online = useConnection((s) => s.status === 'connected');
   const job = useFiles((s) => s.job);
   const openChooser = useFiles((s) => s.openChooser);
   const runImport = useFiles((s) => s.runImport);
   const working = job.kind === 'exporting' || job.kind === 'importing';
-  const n = Math.min(rows.length, MAX_EXPORT_CALLS);
+  const n = target === null ? 0 : targetCount(target);
   return (
     <div className="files-bar">
       <button
         type="button"
         className="btn"
         data-testid="export-calls"
+        data-count={n}
+        data-scope={target?.kind ?? 'none'}
         disabled={!online || working || n === 0}
-        title="Export the calls that match the filter as one file"
-        onClick={() => openChooser(selectionIds(rows))}
+        title={target?.kind === 'query' ? 'Export every stored call that matches the filter, as one file' : 'Export the listed calls as one file'}
+        onClick={() => target && openChooser(target)}
       >
-        Export {n} call{n === 1 ? '' : 's'}…
+        Export {n.toLocaleString('en-US')} call{n === 1 ? '' : 's'}…
       </button>
       <button type="button" className="btn" data-testid="open-capture" disabled={!online || working} title="Import the SIP calls of a .pcap or .pcapng file" onClick={() => void runImport(api)}>
         Open capture…

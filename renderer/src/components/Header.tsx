@@ -3,6 +3,7 @@ import { useConnection } from '../store/connection';
 import { useSettings } from '../store/settings';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
+import { storeLine, storeTitle } from '../calls/counts';
 import { rate, usToMs } from '../format';
 
 export function Header() {
@@ -49,13 +50,16 @@ function Counters() {
     useShallow((s) => {
       const snap = s.snapshot;
       if (!snap) return null;
+      const sip = snap.sip;
       return {
-        cps: snap.sip.callsPerSecond,
-        active: snap.sip.activeCalls,
-        retrans: snap.sip.retransmissionsPerSecond,
-        trying99: snap.sip.trying100.p99,
-        tryingCount: snap.sip.trying100.count,
-        eld99: snap.sip.loopDelay.p99,
+        // The proxy's figures are absent (null) while it is not built or switched off.
+        sip: sip !== null,
+        cps: sip?.callsPerSecond ?? 0,
+        active: sip?.activeCalls ?? 0,
+        retrans: sip?.retransmissionsPerSecond ?? 0,
+        trying99: sip?.trying100.p99 ?? 0,
+        tryingCount: sip?.trying100.count ?? 0,
+        eld99: sip?.loopDelay.p99 ?? 0,
         hostEld99: snap.eventLoopDelay.p99,
         drops: snap.drops,
       };
@@ -65,19 +69,40 @@ function Counters() {
   const dropTotal = c.drops.reduce((n, d) => n + d.count, 0);
   const dropTitle =
     c.drops.length === 0 ? 'No drops counted' : c.drops.map((d) => `${d.where} / ${d.reason}: ${d.count}`).join('\n');
+  const none = 'The SIP proxy reports no figures while it is not running';
   return (
     <div className="counters">
-      <Counter label="calls/s" value={rate(c.cps)} testId="counter-cps" />
-      <Counter label="active" value={String(c.active)} testId="counter-active" />
-      <Counter label="retrans/s" value={rate(c.retrans)} warn={c.retrans > 0} testId="counter-retrans" />
+      <Counter label="calls/s" value={c.sip ? rate(c.cps) : '—'} testId="counter-cps" title={c.sip ? undefined : none} />
+      <Counter label="active" value={c.sip ? String(c.active) : '—'} testId="counter-active" title={c.sip ? 'Calls in progress in the SIP proxy' : none} />
+      <Counter label="retrans/s" value={c.sip ? rate(c.retrans) : '—'} warn={c.retrans > 0} testId="counter-retrans" title={c.sip ? undefined : none} />
       <Counter
         label="100 Trying p99"
-        value={c.tryingCount > 0 ? `${usToMs(c.trying99, 3)} ms` : '—'}
+        value={c.sip && c.tryingCount > 0 ? `${usToMs(c.trying99, 3)} ms` : '—'}
         testId="counter-trying"
-        title={`INVITE received → 100 Trying sent, 99th percentile over ${c.tryingCount} INVITEs`}
+        title={c.sip ? `INVITE received → 100 Trying sent, 99th percentile over ${c.tryingCount} INVITEs` : none}
       />
-      <Counter label="loop delay p99" value={`${usToMs(c.eld99, 1)} ms`} testId="counter-eld" title={`Event-loop delay p99 of the SIP thread (the host thread: ${usToMs(c.hostEld99, 1)} ms)`} />
+      <Counter
+        label="loop delay p99"
+        value={c.sip ? `${usToMs(c.eld99, 1)} ms` : '—'}
+        testId="counter-eld"
+        title={`Event-loop delay p99 of the SIP thread${c.sip ? '' : ' (not running)'} (the host thread: ${usToMs(c.hostEld99, 1)} ms)`}
+      />
       <Counter label="drops" value={String(dropTotal)} warn={dropTotal > 0} title={dropTitle} testId="counter-drops" />
+      <StoreCounter />
+    </div>
+  );
+}
+
+/** What the engine's call store holds and let go: "2,000 active of 10,000 stored · 120 MB / 512 MB · 3,400 evicted (bytes 3,000, idle 400)". */
+function StoreCounter() {
+  const line = useSnapshot((s) => (s.snapshot ? storeLine(s.snapshot.calls) : null));
+  const title = useSnapshot((s) => (s.snapshot ? storeTitle(s.snapshot.calls) : ''));
+  const evicted = useSnapshot((s) => s.snapshot?.calls.evicted ?? 0);
+  if (line === null) return null;
+  return (
+    <div className={evicted > 0 ? 'counter counter-store counter-warn' : 'counter counter-store'} title={title} data-testid="counter-store" data-evicted={evicted}>
+      <span className="counter-value ellipsis">{line}</span>
+      <span className="counter-label">call store</span>
     </div>
   );
 }

@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
-import type { CallDetail, CapturedMessage } from '../../../app/contract';
+import type { CallDetail, LadderEntry, SipEntry } from '../../../app/contract';
 import { LADDER_BLOCK_ROWS, LADDER_ROW_H, LadderBody, LadderHeader, type LadderSvgProps } from '../ladder/LadderSvg';
 import { DiffView } from '../ladder/DiffView';
 import { MessageView } from '../ladder/MessageView';
-import { buildLadder, formatRelMs } from '../ladder/model';
+import { buildLadder, formatRelMs } from '../../../app/ladder';
 import { useCallDetail } from '../ladder/useCallDetail';
 import { usToMs } from '../format';
+import { useCalls } from '../store/calls';
 import { useUi } from '../store/ui';
 import { setLadderOrder } from '../useShortcuts';
 import { rowWindow, scrollToRow } from '../virtual';
@@ -14,23 +15,24 @@ import { rowWindow, scrollToRow } from '../virtual';
 const OVERSCAN = 12;
 
 export function LadderPanel() {
-  const callId = useUi((s) => s.selectedCallId);
+  const callKey = useUi((s) => s.selectedKey);
   return (
     <section className="panel ladder-panel" aria-label="Ladder">
-      {callId === null ? (
+      {callKey === null ? (
         <div className="empty" data-testid="ladder-empty">
           <p>No call selected.</p>
           <p>Pick a call on the left to see its message ladder; click an arrow to read the message.</p>
         </div>
       ) : (
-        <CallLadder key={callId} callId={callId} />
+        <CallLadder key={callKey} callKey={callKey} />
       )}
     </section>
   );
 }
 
-function CallLadder({ callId }: { callId: string }) {
-  const { detail, error } = useCallDetail(callId);
+function CallLadder({ callKey }: { callKey: string }) {
+  const { detail, error } = useCallDetail(callKey);
+  const callId = useCalls((s) => s.byId.get(callKey)?.callId ?? callKey);
   if (detail === undefined) {
     return <div className="empty">{error ? <span className="error">{error}</span> : 'Loading call…'}</div>;
   }
@@ -56,15 +58,15 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   const setHelp = useUi((s) => s.setHelp);
   const selectMessage = useUi((s) => s.selectMessage);
   const moveSelection = useUi((s) => s.moveSelection);
-  const model = useMemo(() => buildLadder(detail.messages), [detail.messages]);
+  const model = useMemo(() => buildLadder(detail.entries), [detail.entries]);
   useEffect(() => {
     setLadderOrder(model.arrows.map((a) => a.index));
     return () => setLadderOrder([]);
   }, [model]);
-  const byIndex = useMemo(() => new Map<number, CapturedMessage>(detail.messages.map((m) => [m.index, m])), [detail.messages]);
+  const byIndex = useMemo(() => new Map<number, LadderEntry>(detail.entries.map((m) => [m.index, m])), [detail.entries]);
   const titleOf = useCallback((index: number) => {
     const m = byIndex.get(index);
-    return m ? `${m.label}${m.retransmission ? ' (retransmission)' : ''}\n${m.src} → ${m.dst} ${m.transport.toUpperCase()} ${m.size} B\nCSeq ${m.cseq}${m.branch ? `\nbranch ${m.branch}` : ''}` : undefined;
+    return m ? entryTitle(m) : undefined;
   }, [byIndex]);
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -92,8 +94,10 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   const onClose = useCallback(() => useUi.getState().closeMessage(), []);
   const onCloseDiff = useCallback(() => useUi.getState().closeDiff(), []);
   const message = selected === null || !open ? undefined : byIndex.get(selected);
+  // Only SIP messages have text to compare; a diff that names another lane says so.
   const diffA = diff === null ? undefined : byIndex.get(diff.a);
   const diffB = diff === null ? undefined : byIndex.get(diff.b);
+  const diffSip = diffA?.lane === 'sip' && diffB?.lane === 'sip' ? { a: diffA, b: diffB } : null;
 
   return (
     <div className="ladder-layout">
@@ -132,8 +136,12 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
           </div>
         </LadderScroller>
       )}
-      {diffA && diffB && model.startUs !== null ? (
-        <DiffView a={diffA} b={diffB} startUs={model.startUs} onClose={onCloseDiff} />
+      {diffSip && model.startUs !== null ? (
+        <DiffView a={diffSip.a} b={diffSip.b} startUs={model.startUs} onClose={onCloseDiff} />
+      ) : diffA && diffB ? (
+        <div className="message-hint muted" data-testid="diff-not-sip">
+          Only SIP messages can be compared ({diffA.lane} and {diffB.lane} chosen). Esc closes.
+        </div>
       ) : message && model.startUs !== null ? (
         <MessageView message={message} startUs={model.startUs} onClose={onClose} />
       ) : (
@@ -199,6 +207,7 @@ function CallHeader({ detail }: { detail: CallDetail }) {
   const t = detail.timings;
   const kinds = Object.entries(detail.retransmissionsByKind).filter(([, n]) => n > 0);
   const duration = (detail.endedUs ?? detail.updatedUs) - detail.startedUs;
+  const nonSip = Object.entries(detail.laneCounts).filter(([lane, n]) => lane !== 'sip' && n > 0);
   return (
     <div className="call-header">
       <div className="call-header-main">
@@ -228,14 +237,23 @@ function CallHeader({ detail }: { detail: CallDetail }) {
           retrans <b className="mono">{detail.retransmissions}</b>
           {kinds.length > 0 ? ` (${kinds.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}
         </span>
-        {detail.messagesDropped > 0 ? (
-          <span className="warn" title="Messages not kept for this call (per-call capture bound)">
-            dropped <b className="mono">{detail.messagesDropped}</b>
+        {nonSip.length > 0 ? <span title="Entries of the other lanes">{nonSip.map(([lane, n]) => `${lane} ${n}`).join(' · ')}</span> : null}
+        {detail.source !== 'live' ? <span title="Where this call came from">source <b className="mono">{detail.source}</b></span> : null}
+        {detail.entriesDropped > 0 ? (
+          <span className="warn" title="Entries not kept for this call (per-call capture bound)">
+            dropped <b className="mono">{detail.entriesDropped}</b>
           </span>
         ) : null}
       </div>
     </div>
   );
+}
+
+/** An arrow's tooltip: a SIP message's transport, size and transaction; another lane's label and endpoints. */
+function entryTitle(m: LadderEntry): string {
+  if (m.lane !== 'sip') return `${m.label}\n${m.src} → ${m.dst}\n${m.lane} · ${m.owner}`;
+  const s: SipEntry = m;
+  return `${s.label}${s.retransmission ? ' (retransmission)' : ''}\n${s.src} → ${s.dst} ${s.transport.toUpperCase()} ${s.size} B\nCSeq ${s.cseq}${s.branch ? `\nbranch ${s.branch}` : ''}`;
 }
 
 function Fact({ label, value }: { label: string; value: number | null }) {

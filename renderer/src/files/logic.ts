@@ -2,29 +2,61 @@
  * Export and import in the console, the pure part: which formats a chooser
  * offers, what a key press in it does, and the lines the UI shows.
  */
-import { EXPORT_FORMAT_NAMES, MAX_EXPORT_CALLS, SELECTION_FORMAT_NAMES, type ExportFormatName, type ExportOutcome, type ImportOutcome } from '../../../app/contract';
+import { ALIAS_MAX_LENGTH, EXPORT_FORMATS, MAX_COLUMN_NAMES, MAX_EXPORT_CALLS, SELECTION_FORMATS, type CallFilter, type CallSort, type ExportFormat, type ExportOutcome, type ExportRequest, type ImportOutcome, type SelectionFormat } from '../../../app/contract';
 
 /** One call exports in every format but `md` (its diagram is `mmd`). */
-export const ONE_CALL_FORMATS: readonly ExportFormatName[] = EXPORT_FORMAT_NAMES.filter((f) => f !== 'md');
+export const ONE_CALL_FORMATS: readonly ExportFormat[] = EXPORT_FORMATS.filter((f) => f !== 'md');
 
 /** The formats offered for this many calls. */
-export function formatsFor(callCount: number): readonly ExportFormatName[] {
-  return callCount === 1 ? ONE_CALL_FORMATS : SELECTION_FORMAT_NAMES;
+export function formatsFor(callCount: number): readonly ExportFormat[] {
+  return callCount === 1 ? ONE_CALL_FORMATS : SELECTION_FORMATS;
 }
 
-/** The Call-IDs an "Export N calls" exports: the ones shown, capped at the export limit. */
-export function selectionIds(calls: readonly { callId: string }[]): string[] {
-  return calls.slice(0, MAX_EXPORT_CALLS).map((c) => c.callId);
+/** The call keys an "Export N calls" exports: the ones shown, capped at the export limit. */
+export function selectionKeys(calls: readonly { key: string }[]): string[] {
+  return calls.slice(0, MAX_EXPORT_CALLS).map((c) => c.key);
+}
+
+/** What an export covers: calls by key, or every stored call a query matches (`count` of them, for the title). */
+export type ExportTarget = { kind: 'keys'; keys: string[] } | { kind: 'query'; query: { filter: CallFilter; sort: CallSort }; count: number };
+
+export const targetCount = (t: ExportTarget): number => (t.kind === 'keys' ? t.keys.length : t.count);
+
+/** The formats offered for a target: a query exports as one file of many calls. */
+export function formatsForTarget(t: ExportTarget): readonly ExportFormat[] {
+  return t.kind === 'query' ? SELECTION_FORMATS : formatsFor(t.keys.length);
+}
+
+/** The column names the console gives endpoints, as the contract takes them (at most MAX_COLUMN_NAMES, each short enough). */
+export function columnNamesOf(aliases: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const [endpoint, name] of Object.entries(aliases)) {
+    if (n === MAX_COLUMN_NAMES) break;
+    if (endpoint === '' || name === '' || name.length > ALIAS_MAX_LENGTH) continue;
+    out[endpoint] = name;
+    n++;
+  }
+  return out;
+}
+
+/** The request for a target in a format, with the console's column names. */
+export function exportRequestOf(t: ExportTarget, format: ExportFormat, aliases: Readonly<Record<string, string>>): ExportRequest {
+  const columnNames = columnNamesOf(aliases);
+  if (t.kind === 'keys') return { keys: t.keys, format, columnNames };
+  return { query: t.query, format: format as SelectionFormat, columnNames };
 }
 
 export type ChooserStep = { kind: 'move'; index: number } | { kind: 'pick'; index: number } | { kind: 'close' } | null;
 
 /**
- * A key in the format chooser: arrows (and j/k) move, Enter picks, Escape
- * closes; a letter picks the format it starts, or — when several start with
- * it (pcap, png) — moves to the next of those, so Enter picks.
+ * Each format's own key in the chooser (pcap and png both start with p; mmd and
+ * md never share a chooser: one call offers mmd, several md).
  */
-export function chooserKey(formats: readonly string[], current: number, key: string): ChooserStep {
+export const FORMAT_KEYS: Readonly<Record<ExportFormat, string>> = { pcap: 'p', txt: 't', svg: 's', png: 'n', mmd: 'm', json: 'j', md: 'm' };
+
+/** A key in the format chooser: arrows move, Enter picks, Escape closes, a format's own key picks it. */
+export function chooserKey(formats: readonly ExportFormat[], current: number, key: string): ChooserStep {
   const n = formats.length;
   if (n === 0) return key === 'Escape' ? { kind: 'close' } : null;
   switch (key) {
@@ -43,11 +75,8 @@ export function chooserKey(formats: readonly string[], current: number, key: str
       return current >= 0 && current < n ? { kind: 'pick', index: current } : null;
   }
   if (key.length !== 1) return null;
-  const letter = key.toLowerCase();
-  const matches = formats.map((f, i) => (f.startsWith(letter) ? i : -1)).filter((i) => i >= 0);
-  if (matches.length === 0) return null;
-  if (matches.length === 1) return { kind: 'pick', index: matches[0]! };
-  return { kind: 'move', index: matches.find((i) => i > current) ?? matches[0]! };
+  const index = formats.findIndex((f) => FORMAT_KEYS[f] === key.toLowerCase());
+  return index === -1 ? null : { kind: 'pick', index };
 }
 
 /** 999 → "999 B", 12_345 → "12.3 kB", 4_200_000 → "4.2 MB" (SI units, as file managers show). */
@@ -77,11 +106,17 @@ export function exportErrorLine(message: string): string {
   return /^export failed/i.test(message) ? message : `export failed: ${message}`;
 }
 
+/** A file with no SIP call in it is an import error, not "imported 0 messages". */
+export function importFailed(o: ImportOutcome): boolean {
+  return o.calls === 0 || o.messages === 0;
+}
+
 export function importResultLine(o: ImportOutcome): string {
   const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
   const skipped = Object.entries(o.skipped).filter(([, n]) => n > 0);
   const skippedText = skipped.length === 0 ? 'nothing' : skipped.map(([why, n]) => `${why} ${n}`).join(', ');
-  return `imported ${plural(o.messages, 'message')} in ${plural(o.calls, 'call')} (${o.format}); skipped: ${skippedText}`;
+  if (importFailed(o)) return `import failed: no SIP calls in the file (${o.format}); skipped: ${skippedText}`;
+  return `imported ${plural(o.messages, 'message')} in ${plural(o.calls, 'call')} (${o.format}, source ${o.source}); skipped: ${skippedText}`;
 }
 
 export function importErrorLine(message: string): string {

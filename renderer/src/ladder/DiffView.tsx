@@ -1,13 +1,13 @@
 import { memo, useMemo } from 'react';
-import type { CapturedMessage } from '../../../app/contract';
+import type { SipEntry } from '../../../app/contract';
 import { diffLines, diffStats, messageLines } from './diff';
-import { formatRelMs } from './model';
+import { formatRelMs } from '../../../app/ladder';
 
 /** Unified line diff of two captured messages: removed lines (first only) and added lines (second only) coloured. */
-export const DiffView = memo(function DiffView({ a, b, startUs, onClose }: { a: CapturedMessage; b: CapturedMessage; startUs: number; onClose: () => void }) {
+export const DiffView = memo(function DiffView({ a, b, startUs, onClose }: { a: SipEntry; b: SipEntry; startUs: number; onClose: () => void }) {
   const lines = useMemo(() => diffLines(messageLines(a.text), messageLines(b.text)), [a.text, b.text]);
   const stats = useMemo(() => diffStats(lines), [lines]);
-  const side = (m: CapturedMessage) => `${m.label}${m.retransmission ? ' ⟳' : ''} · ${m.src} → ${m.dst} · +${formatRelMs(m.tsUs - startUs)}`;
+  const side = (m: SipEntry) => `${m.label}${m.retransmission ? ' ⟳' : ''} · ${m.src} → ${m.dst} · +${formatRelMs(m.tsUs - startUs)}`;
   return (
     <section className="message-view diff-view" data-testid="diff-view" data-a={a.index} data-b={b.index} aria-label="Message diff">
       <div className="message-meta">

@@ -1,7 +1,7 @@
 import { memo, useEffect, useRef, useState } from 'react';
 import { useAliases } from '../store/aliases';
 import { ALIAS_MAX } from './aliases';
-import { formatRelMs, type LadderArrow, type LadderModel } from './model';
+import { formatRelMs, type LadderArrow, type LadderModel } from '../../../app/ladder';
 import { TIME_MODE_LABEL, formatArrowTime, type TimeMode } from './time';
 
 const GUTTER = 108; // timestamps
@@ -272,6 +272,8 @@ const Arrow = memo(function Arrow(props: {
       data-testid="ladder-arrow"
       data-label={a.label}
       data-index={a.index}
+      data-lane={a.lane}
+      data-owner={a.owner}
       data-src={props.src}
       data-dst={props.dst}
       data-retransmission={a.retransmission ? 'true' : 'false'}

@@ -1,9 +1,57 @@
 import { memo, useMemo } from 'react';
-import type { CapturedMessage } from '../../../app/contract';
-import { formatRelMs } from './model';
+import type { LadderEntry, SipEntry } from '../../../app/contract';
+import { formatRelMs } from '../../../app/ladder';
 import { tokenizeSip, type HeaderLine, type StartLine, type TokenizedSip } from './sipText';
 
-export function MessageView({ message, startUs, onClose }: { message: CapturedMessage; startUs: number; onClose: () => void }) {
+/** The selected ladder entry: a SIP message's text, or another lane's fields. */
+export function MessageView({ message, startUs, onClose }: { message: LadderEntry; startUs: number; onClose: () => void }) {
+  return message.lane === 'sip' ? <SipMessageView message={message} startUs={startUs} onClose={onClose} /> : <EntryView entry={message} startUs={startUs} onClose={onClose} />;
+}
+
+/** Fields every entry has, shown in the meta line rather than the table. */
+const COMMON = new Set(['index', 'lane', 'tsUs', 'src', 'dst', 'label']);
+
+/** The value of one field as text ("—" for none). */
+export function fieldText(v: unknown): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+function EntryView({ entry, startUs, onClose }: { entry: Exclude<LadderEntry, SipEntry>; startUs: number; onClose: () => void }) {
+  const fields = Object.entries(entry).filter(([k]) => !COMMON.has(k));
+  return (
+    <section className="message-view" data-testid="message-view" data-index={entry.index} data-lane={entry.lane} aria-label="Entry">
+      <div className="message-meta">
+        <strong>{entry.label}</strong>
+        <span className="mono">
+          {entry.src} → {entry.dst}
+        </span>
+        <span>{entry.lane}</span>
+        <span className="mono">+{formatRelMs(entry.tsUs - startUs)}</span>
+        <span className="header-spacer" />
+        <button type="button" className="btn btn-ghost" onClick={onClose} title="Close">
+          ✕
+        </button>
+      </div>
+      <div className="message-text">
+        <table className="entry-fields" data-testid="entry-fields">
+          <tbody>
+            {fields.map(([k, v]) => (
+              <tr key={k} data-field={k}>
+                <th>{k}</th>
+                <td className="mono">{fieldText(v)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function SipMessageView({ message, startUs, onClose }: { message: SipEntry; startUs: number; onClose: () => void }) {
   const tokens = useMemo(() => tokenizeSip(message.text), [message.text]);
   return (
     <section className="message-view" data-testid="message-view" data-index={message.index} aria-label="Message">

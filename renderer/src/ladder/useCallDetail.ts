@@ -15,16 +15,16 @@ export interface CallDetailState {
 }
 
 /**
- * Fetches `getCall(callId)` and, whenever the call changes in a live batch
- * (its updatedUs or message count moves), fetches the messages that are new
+ * Fetches `getCall(key)` and, whenever the call changes in a live batch
+ * (its updatedUs or message count moves), fetches the entries that are new
  * since the last one held — throttled to one request per `REFETCH_MIN_MS`,
  * never more than one in flight. An answer that does not continue what is
  * held is thrown away and the whole call fetched again.
  */
-export function useCallDetail(callId: string): CallDetailState {
+export function useCallDetail(key: string): CallDetailState {
   const api = useApi();
   const version = useCalls((s) => {
-    const c = s.byId.get(callId);
+    const c = s.byId.get(key);
     return c ? `${c.updatedUs}/${c.messageCount}/${c.state}` : '';
   });
   const [state, setState] = useState<CallDetailState>({ detail: undefined, error: null });
@@ -60,7 +60,7 @@ export function useCallDetail(callId: string): CallDetailState {
       r.lastStartMs = performance.now();
       const from = nextFromIndex(r.held);
       api
-        .getCall(callId, from === 0 ? undefined : from)
+        .getCall(key, from === 0 ? undefined : from)
         .then((fresh) => {
           if (!r.alive) return;
           const detail = fresh === null ? null : mergeCallDetail(r.held, fresh, from);
@@ -92,7 +92,7 @@ export function useCallDetail(callId: string): CallDetailState {
       r.timer = setTimeout(run, wait);
     };
     schedule();
-  }, [api, callId, version]);
+  }, [api, key, version]);
 
   return state;
 }

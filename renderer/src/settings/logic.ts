@@ -57,7 +57,9 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     title: 'Call store (applied live)',
     fields: [
       { name: 'maxCalls', label: 'Finished calls kept', hint: 'oldest evicted' },
-      { name: 'maxCallMessages', label: 'Messages per call', hint: 'oldest rotated out' },
+      { name: 'maxCallMessages', label: 'Entries per call', hint: 'oldest rotated out' },
+      { name: 'maxStoreMb', label: 'Store budget', hint: 'MiB; oldest calls evicted beyond it' },
+      { name: 'maxCallIdle', label: 'Idle call bound', hint: 's without news before a call in progress is evicted; 0 = never' },
     ],
   },
 ];
@@ -72,7 +74,7 @@ export function patchOf(current: LabSettings, draft: LabSettings): SettingsPatch
   return patch;
 }
 
-const LIVE_LABEL: Record<string, string> = { maxCalls: 'finished calls kept', maxCallMessages: 'messages per call' };
+const LIVE_LABEL: Record<string, string> = { maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
 
 /**
  * What Apply will do with this patch, before it is sent: which components

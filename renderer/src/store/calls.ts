@@ -1,11 +1,12 @@
 import { create } from 'zustand';
-import type { CallSummary } from '../../../app/contract';
+import { MAX_LIST_LIMIT, type CallSummary } from '../../../app/contract';
 
 /** Calls kept in the renderer (the list is virtualized); the engine holds the rest. */
 export const MAX_CALLS_KEPT = 10_000;
-/** Asked for at start and on every re-list. */
-export const LIST_LIMIT = 2_000;
+/** Asked for at start and on every re-list: every call the engine stores, up to the contract's limit. */
+export const LIST_LIMIT = MAX_LIST_LIMIT;
 
+/** Everything is keyed by `CallSummary.key`: the same Call-ID can be stored twice (live and imported). */
 interface CallsSlice {
   byId: ReadonlyMap<string, CallSummary>;
   /** Newest first. Replaced on every write. */
@@ -18,7 +19,7 @@ interface CallsSlice {
   replaceFromList(calls: readonly CallSummary[]): void;
 }
 
-export const newestFirst = (a: CallSummary, b: CallSummary) => b.startedUs - a.startedUs || (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0);
+export const newestFirst = (a: CallSummary, b: CallSummary) => b.startedUs - a.startedUs || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 function finish(byId: Map<string, CallSummary>): Pick<CallsSlice, 'byId' | 'list'> {
   return capped(byId, [...byId.values()].sort(newestFirst));
@@ -26,7 +27,7 @@ function finish(byId: Map<string, CallSummary>): Pick<CallsSlice, 'byId' | 'list
 
 function capped(byId: Map<string, CallSummary>, list: CallSummary[]): Pick<CallsSlice, 'byId' | 'list'> {
   if (list.length > MAX_CALLS_KEPT) {
-    for (let i = MAX_CALLS_KEPT; i < list.length; i++) byId.delete(list[i]!.callId);
+    for (let i = MAX_CALLS_KEPT; i < list.length; i++) byId.delete(list[i]!.key);
     list = list.slice(0, MAX_CALLS_KEPT);
   }
   return { byId, list };
@@ -51,17 +52,17 @@ export function mergeNewestFirst(
   const added: CallSummary[] = [];
   let moved = false;
   for (const u of updates) {
-    const prev = byId.get(u.callId);
+    const prev = byId.get(u.key);
     const next = fresher(prev, u);
     if (prev === undefined) added.push(next);
     else if (prev.startedUs !== next.startedUs) moved = true;
-    byId.set(u.callId, next);
+    byId.set(u.key, next);
   }
   if (moved) return { byId, list: [...byId.values()].sort(newestFirst) };
-  const kept = list.map((c) => byId.get(c.callId) ?? c);
+  const kept = list.map((c) => byId.get(c.key) ?? c);
   if (added.length === 0) return { byId, list: kept };
   // The same call can be in `updates` twice; the map holds its freshest copy.
-  const unique = [...new Set(added.map((c) => c.callId))].map((id) => byId.get(id)!).sort(newestFirst);
+  const unique = [...new Set(added.map((c) => c.key))].map((id) => byId.get(id)!).sort(newestFirst);
   const out: CallSummary[] = [];
   let i = 0;
   let j = 0;
@@ -82,11 +83,11 @@ export const useCalls = create<CallsSlice>()((set, get) => ({
   replaceFromList(calls) {
     const prev = get().byId;
     const byId = new Map<string, CallSummary>();
-    for (const c of calls) byId.set(c.callId, fresher(prev.get(c.callId), c));
+    for (const c of calls) byId.set(c.key, fresher(prev.get(c.key), c));
     // Calls newer than the listed window (arrived while the list was in flight) stay.
     let oldestListed = calls.length > 0 ? Infinity : -Infinity;
     for (const c of calls) if (c.startedUs < oldestListed) oldestListed = c.startedUs;
-    for (const c of prev.values()) if (!byId.has(c.callId) && c.startedUs >= oldestListed) byId.set(c.callId, c);
+    for (const c of prev.values()) if (!byId.has(c.key) && c.startedUs >= oldestListed) byId.set(c.key, c);
     set({ ...finish(byId), loaded: true });
   },
 }));

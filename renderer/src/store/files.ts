@@ -1,28 +1,30 @@
 import { create } from 'zustand';
-import type { CallpathApi, ExportFormatName } from '../../../app/contract';
-import { PROGRESS_AFTER_MS, exportErrorLine, exportResultLine, formatsFor, importErrorLine, importResultLine } from '../files/logic';
+import type { CallpathApi, ExportFormat } from '../../../app/contract';
+import { PROGRESS_AFTER_MS, exportErrorLine, exportRequestOf, exportResultLine, formatsForTarget, importErrorLine, importFailed, importResultLine, targetCount, type ExportTarget } from '../files/logic';
+import { useAliases } from './aliases';
 import { describeError, requestRelist } from './live';
 
-/** The open format chooser: which calls, and which formats it offers. */
+/** The open format chooser: what it exports, and which formats it offers. */
 export interface ExportChooser {
-  callIds: string[];
-  formats: readonly ExportFormatName[];
+  target: ExportTarget;
+  formats: readonly ExportFormat[];
   /** What the chooser's title says ("call X" or "12 calls"). */
   subject: string;
 }
 
 export type FileJob =
   | { kind: 'idle' }
-  | { kind: 'exporting'; format: ExportFormatName; bytes: number; slow: boolean }
+  | { kind: 'exporting'; format: ExportFormat; bytes: number; slow: boolean }
   | { kind: 'importing' }
   | { kind: 'done'; ok: boolean; line: string };
 
 interface FilesSlice {
   chooser: ExportChooser | null;
   job: FileJob;
-  openChooser(callIds: string[]): void;
+  /** `subject`: how the title names one call (its Call-ID, not its key). */
+  openChooser(target: ExportTarget, subject?: string): void;
   closeChooser(): void;
-  runExport(api: CallpathApi, format: ExportFormatName): Promise<void>;
+  runExport(api: CallpathApi, format: ExportFormat): Promise<void>;
   runImport(api: CallpathApi): Promise<void>;
 }
 
@@ -31,9 +33,11 @@ const busy = (job: FileJob) => job.kind === 'exporting' || job.kind === 'importi
 export const useFiles = create<FilesSlice>()((set, get) => ({
   chooser: null,
   job: { kind: 'idle' },
-  openChooser(callIds) {
-    if (callIds.length === 0) return;
-    set({ chooser: { callIds, formats: formatsFor(callIds.length), subject: callIds.length === 1 ? `call ${callIds[0]}` : `${callIds.length} calls` } });
+  openChooser(target, subject) {
+    const n = targetCount(target);
+    if (n === 0) return;
+    const one = target.kind === 'keys' && n === 1;
+    set({ chooser: { target, formats: formatsForTarget(target), subject: subject ?? (one ? `call ${target.keys[0]}` : `${n.toLocaleString('en-US')} calls`) } });
   },
   closeChooser() {
     set({ chooser: null });
@@ -47,7 +51,9 @@ export const useFiles = create<FilesSlice>()((set, get) => ({
       if (job.kind === 'exporting') set({ job: { ...job, slow: true } });
     }, PROGRESS_AFTER_MS);
     try {
-      const outcome = await api.exportCalls({ callIds: chooser.callIds, format }, (bytes) => {
+      // The column names given in the console travel with every export.
+      const request = exportRequestOf(chooser.target, format, useAliases.getState().aliases);
+      const outcome = await api.exportCalls(request, (bytes) => {
         const job = get().job;
         if (job.kind === 'exporting') set({ job: { ...job, bytes } });
       });
@@ -67,7 +73,7 @@ export const useFiles = create<FilesSlice>()((set, get) => ({
         set({ job: { kind: 'idle' } });
         return;
       }
-      set({ job: { kind: 'done', ok: true, line: importResultLine(outcome) } });
+      set({ job: { kind: 'done', ok: !importFailed(outcome), line: importResultLine(outcome) } });
       requestRelist();
     } catch (err) {
       set({ job: { kind: 'done', ok: false, line: importErrorLine(describeError(err)) } });

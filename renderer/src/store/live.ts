@@ -129,7 +129,7 @@ export function startLive(api: CallpathApi): () => void {
     snapshot = batch.snapshot;
     points.push(pointOf(batch.snapshot));
     if (points.length > HISTORY_POINTS) points = points.slice(-HISTORY_POINTS);
-    for (const c of batch.calls) calls.set(c.callId, c);
+    for (const c of batch.calls) calls.set(c.key, c);
     if (batch.callsOmitted > 0) relistWanted = true;
     if (calls.size > MAX_CALLS_KEPT) {
       calls = new Map();

@@ -5,9 +5,9 @@ import type { ComponentStatus, Snapshot } from '../../../app/contract';
 export interface MetricPoint {
   /** Seconds since the engine started. */
   t: number;
-  callsPerSecond: number;
-  /** 100 Trying p99, ms. */
-  trying100P99Ms: number;
+  callsPerSecond: number | null;
+  /** 100 Trying p99, ms; null while the proxy is absent (its section of the snapshot is null). */
+  trying100P99Ms: number | null;
 }
 
 /** ~2 minutes at one point every two seconds. */
@@ -32,8 +32,8 @@ interface SnapshotSlice {
 export function pointOf(s: Snapshot): MetricPoint {
   return {
     t: Math.round((s.nowUs - s.startedUs) / 1000) / 1000,
-    callsPerSecond: s.sip.callsPerSecond,
-    trying100P99Ms: s.sip.trying100.p99 / 1000,
+    callsPerSecond: s.sip ? s.sip.callsPerSecond : null,
+    trying100P99Ms: s.sip ? s.sip.trying100.p99 / 1000 : null,
   };
 }
 

@@ -13,8 +13,9 @@ function initialTheme(): Theme {
 }
 
 interface UiSlice {
-  selectedCallId: string | null;
-  /** `CapturedMessage.index` of the selected ladder arrow (the keyboard cursor). */
+  /** `CallSummary.key` of the selected call (not its Call-ID: a live and an imported call may share one). */
+  selectedKey: string | null;
+  /** `SipEntry.index` of the selected ladder arrow (the keyboard cursor). */
   selectedMessage: number | null;
   /** Whether the message view shows the selected message. */
   messageOpen: boolean;
@@ -25,7 +26,7 @@ interface UiSlice {
   diff: { a: number; b: number } | null;
   helpOpen: boolean;
   theme: Theme;
-  selectCall(callId: string | null): void;
+  selectCall(key: string | null): void;
   /** Selects a message and opens it (a click); null closes. */
   selectMessage(index: number | null): void;
   /** Moves the selection (keyboard); an open message view follows it. */
@@ -47,7 +48,7 @@ interface UiSlice {
 }
 
 export const useUi = create<UiSlice>()((set, get) => ({
-  selectedCallId: null,
+  selectedKey: null,
   selectedMessage: null,
   messageOpen: false,
   timeMode: 'relative',
@@ -55,8 +56,8 @@ export const useUi = create<UiSlice>()((set, get) => ({
   diff: null,
   helpOpen: false,
   theme: initialTheme(),
-  selectCall(callId) {
-    if (get().selectedCallId !== callId) set({ selectedCallId: callId, selectedMessage: null, messageOpen: false, diffBase: null, diff: null });
+  selectCall(key) {
+    if (get().selectedKey !== key) set({ selectedKey: key, selectedMessage: null, messageOpen: false, diffBase: null, diff: null });
   },
   selectMessage(index) {
     set({ selectedMessage: index, messageOpen: index !== null });

@@ -1,0 +1,149 @@
+/**
+ * A stored call as the contract shows it: summaries for lists, and each
+ * engine event as the `LadderEntry` of its lane. One mapping, used by the
+ * API, the live ladder and the JSON export.
+ */
+import type { CallRecord } from '../engine/call/model';
+import type { CallFacts } from '../engine/call/query';
+import type { CallEvent, SipCaptureEvent } from '../engine/events';
+import { ladderEvents } from '../engine/ladder/entries';
+import type { LadderEvent } from '../engine/ladder/model';
+import { parseMessage } from '../engine/sip/message';
+import type { CallDetail, CallSummary, LadderEntry } from './contract';
+
+export function summarize(c: CallRecord): CallSummary {
+  return {
+    key: c.key,
+    callId: c.callId,
+    source: c.source,
+    state: c.state,
+    from: c.from,
+    to: c.to,
+    startedUs: c.startedUs,
+    updatedUs: c.updatedUs,
+    endedUs: c.endedUs,
+    finalStatus: c.finalStatus,
+    messageCount: c.messageCount,
+    laneCounts: { ...c.laneCounts },
+    retransmissions: c.retransmissions,
+    trying100Us: c.timings.trying100Us,
+  };
+}
+
+/** What a filter or a sort reads of a call (a summary without copies). */
+export function factsOf(c: CallRecord): CallFacts {
+  return {
+    callId: c.callId,
+    source: c.source,
+    state: c.state,
+    from: c.from,
+    to: c.to,
+    startedUs: c.startedUs,
+    finalStatus: c.finalStatus,
+    messageCount: c.messageCount,
+    retransmissions: c.retransmissions,
+    trying100Us: c.timings.trying100Us,
+  };
+}
+
+/** The call with its entries from `fromIndex` on (all it keeps by default). */
+export function detailOf(c: CallRecord, fromIndex = 0): CallDetail {
+  const skip = Math.max(0, fromIndex - c.entriesDropped);
+  const ladder = ladderEvents(c);
+  const entries = c.entries.slice(skip).map((e, i) => entryOf(e, ladder[skip + i]!));
+  return {
+    ...summarize(c),
+    timings: { ...c.timings },
+    retransmissionsByKind: { ...c.retransmissionsByKind },
+    entriesDropped: c.entriesDropped,
+    legs: structuredClone(c.legs),
+    entries,
+  };
+}
+
+/** One stored event as the contract's entry; `at` is the same event as ladder input (index, label, owner, SDP link — one mapping with the exports). */
+export function entryOf(e: CallEvent, at: LadderEvent): LadderEntry {
+  const { index, label, owner } = at;
+  switch (e.kind) {
+    case 'sip':
+      return {
+        index,
+        lane: 'sip',
+        tsUs: e.tsUs,
+        src: e.src,
+        dst: e.dst,
+        label,
+        owner,
+        direction: e.direction,
+        transport: e.transport,
+        method: e.method,
+        status: e.status,
+        cseq: `${e.cseqSeq} ${e.cseqMethod}`,
+        branch: e.branch ?? topViaBranch(e),
+        size: e.size,
+        retransmission: e.retransmission,
+        text: e.raw.toString('utf8'),
+      };
+    case 'media':
+      return {
+        index,
+        lane: 'media',
+        tsUs: e.tsUs,
+        src: e.src,
+        dst: e.dst,
+        label,
+        owner,
+        phase: e.phase,
+        streamId: e.streamId,
+        legTag: e.legTag,
+        mediaIndex: e.mediaIndex,
+        codec: e.codec,
+        ssrc: e.ssrc,
+        packets: e.packets,
+        bytes: e.bytes,
+        lost: e.lost,
+        jitterUs: e.jitterUs,
+        reason: e.reason,
+        sdpIndex: at.sdpIndex ?? null,
+      };
+    case 'publish':
+      return {
+        index,
+        lane: 'publish',
+        tsUs: e.tsUs,
+        src: e.src,
+        dst: e.dst,
+        label,
+        owner,
+        phase: e.phase,
+        event: e.event,
+        target: e.target,
+        receivers: e.receivers,
+        sinceQueuedUs: e.sinceQueuedUs,
+        error: e.error,
+      };
+    case 'record':
+      return {
+        index,
+        lane: 'record',
+        tsUs: e.tsUs,
+        src: e.src,
+        dst: e.dst,
+        label,
+        owner,
+        phase: e.phase,
+        path: e.path,
+        packets: e.packets,
+        dropped: e.dropped,
+        detail: e.detail,
+      };
+    case 'note':
+      return { index, lane: 'note', tsUs: e.tsUs, src: e.at, dst: e.at, label, owner, text: e.text };
+  }
+}
+
+/** The top Via's branch, read from the bytes when asked (the store does not keep it). */
+function topViaBranch(e: SipCaptureEvent): string | null {
+  const r = parseMessage(e.raw, { stream: e.transport === 'tcp' });
+  return r.ok ? (r.msg.topVia.branch ?? null) : null;
+}

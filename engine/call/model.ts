@@ -1,0 +1,98 @@
+/**
+ * One call, modelled as rtpengine models it (`include/call.h`): a call has
+ * legs (rtpengine's "monologue", one per SIP tag), a leg has media sections
+ * (one per m= line) and a section has streams. A call is born from whatever
+ * reports it first — SIP through our proxy, an NG `offer` with no SIP through
+ * us, a capture file — and gains children from every lane.
+ */
+import type { CallEvent, CallSourceId, Lane } from '../events';
+
+/** Where one call is (RFC 3261 dialog states, plus how it ended). */
+export type CallState = 'trying' | 'early' | 'confirmed' | 'terminated' | 'failed';
+
+/** Microsecond offsets from the first INVITE received, per RFC 3261 milestones. */
+export interface CallTimings {
+  /** INVITE received → 100 Trying sent. */
+  trying100Us: number | null;
+  /** INVITE received → INVITE forwarded downstream. */
+  forwardedUs: number | null;
+  /** INVITE received → first 18x sent upstream. */
+  ringingUs: number | null;
+  /** INVITE received → first 2xx for the INVITE sent upstream. */
+  answeredUs: number | null;
+}
+
+/** One RTP/RTCP flow of a media section, with its latest figures. */
+export interface Stream {
+  id: string;
+  src: string;
+  dst: string;
+  codec: string | null;
+  ssrc: number | null;
+  packets: number;
+  bytes: number;
+  lost: number;
+  jitterUs: number;
+  open: boolean;
+  closeReason: string | null;
+}
+
+export interface MediaSection {
+  /** Position of the m= line (0-based). */
+  index: number;
+  streams: Stream[];
+}
+
+/** rtpengine's monologue: one side of the call, named by its SIP tag. */
+export interface Leg {
+  /** From-tag of the caller, To-tag of a callee; "" while not known (an NG offer without a tag). */
+  tag: string;
+  role: 'caller' | 'callee';
+  /** The From or To header as written. */
+  address: string;
+  media: MediaSection[];
+}
+
+/** Lane counts, for the list and for what a lane adds to a call. */
+export type LaneCounts = Record<Lane, number>;
+
+export const emptyLaneCounts = (): LaneCounts => ({ sip: 0, media: 0, publish: 0, record: 0, note: 0 });
+
+export interface CallRecord {
+  /**
+   * Unique within the store: the Call-ID for a live call, `import-N/Call-ID`
+   * for a call read from a file, so the same Call-ID in two sources is two calls.
+   */
+  key: string;
+  callId: string;
+  source: CallSourceId;
+  state: CallState;
+  from: string;
+  to: string;
+  startedUs: number;
+  updatedUs: number;
+  endedUs: number | null;
+  /** Final status of the initial INVITE (or of the first non-INVITE request of a call with no INVITE). */
+  finalStatus: number | null;
+  /** SIP messages ever recorded for this call (rotated ones included). */
+  messageCount: number;
+  /** Entries of every lane ever recorded, by lane. */
+  laneCounts: LaneCounts;
+  /** Entries rotated out of the front of this call's ring (every lane). */
+  entriesDropped: number;
+  retransmissions: number;
+  /** Retransmissions by what was repeated: "INVITE", "BYE", "180", "200"… */
+  retransmissionsByKind: Record<string, number>;
+  timings: CallTimings;
+  /** Capture order; a SIP entry keeps its bytes in a buffer of its own. */
+  entries: CallEvent[];
+  legs: Leg[];
+  /** Bytes this call holds (entries, their raw bytes, and a fixed overhead), for the store's byte budget. */
+  bytes: number;
+  /** Internal: when the first INVITE arrived. */
+  inviteInUs: number | null;
+  /** Internal: non-INVITE transactions (`CSeq`) still waiting for a final response. */
+  openRequests: Set<string> | null;
+  /** Internal: the call had an INVITE, so it ends by the dialog rules, not by its transactions. */
+  sawInvite: boolean;
+}

@@ -1,0 +1,186 @@
+/**
+ * Call filters and sorts: the pure part, shared by the engine (which runs
+ * queries over every stored call, `scan.ts`) and the renderer (which matches
+ * live updates against the filter it shows). No Node, no I/O.
+ */
+import type { CallState } from './model';
+
+export type CallSortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying' | 'status' | 'source';
+export type SortDir = 'asc' | 'desc';
+export interface CallSort {
+  key: CallSortKey;
+  dir: SortDir;
+}
+export const DEFAULT_SORT: CallSort = { key: 'time', dir: 'desc' };
+
+/** How a failed call failed: 486/600 busy, 487 cancelled, anything else. */
+export type CallOutcome = 'busy' | 'cancelled' | 'other-failure';
+
+export interface CallFilter {
+  /** Call-ID, From or To: a case-insensitive substring, or a regular expression with `regex`. '' matches all. */
+  text: string;
+  /** `text` and `header.value` are regular expressions (case-insensitive). */
+  regex: boolean;
+  /** Any header's value (or one header's, by name: "User-Agent", "Reason", "X-Anything") in any SIP message of the call. */
+  header: { name: string; value: string } | null;
+  state: CallState | 'all';
+  outcome: CallOutcome | null;
+  /** A response with this status anywhere in the call. */
+  status: number | null;
+  /** A request with this method anywhere in the call. */
+  method: string | null;
+  /** An address:port (substring) any entry of the call came from or went to. */
+  address: string;
+  /** The call started within [fromUs, toUs] (either may be null). */
+  fromUs: number | null;
+  toUs: number | null;
+  /** One source only ("live", "import-1"); null = all. */
+  source: string | null;
+  retransmissionsOnly: boolean;
+  /** Only calls whose 100 Trying took longer than this (ms); null = off. */
+  tryingSlowerThanMs: number | null;
+}
+
+export const NO_FILTER: CallFilter = {
+  text: '',
+  regex: false,
+  header: null,
+  state: 'all',
+  outcome: null,
+  status: null,
+  method: null,
+  address: '',
+  fromUs: null,
+  toUs: null,
+  source: null,
+  retransmissionsOnly: false,
+  tryingSlowerThanMs: null,
+};
+
+/** The fields of a call a filter or a sort reads without its entries (a summary has them all). */
+export interface CallFacts {
+  callId: string;
+  source: string;
+  state: CallState;
+  from: string;
+  to: string;
+  startedUs: number;
+  finalStatus: number | null;
+  messageCount: number;
+  retransmissions: number;
+  trying100Us: number | null;
+}
+
+export function isFilterActive(f: CallFilter): boolean {
+  return (
+    f.text.trim() !== '' ||
+    f.header !== null ||
+    f.state !== 'all' ||
+    f.outcome !== null ||
+    f.status !== null ||
+    f.method !== null ||
+    f.address.trim() !== '' ||
+    f.fromUs !== null ||
+    f.toUs !== null ||
+    f.source !== null ||
+    f.retransmissionsOnly ||
+    f.tryingSlowerThanMs !== null
+  );
+}
+
+/** Whether the filter reads the call's entries (headers, methods, statuses, addresses), which only the engine holds. */
+export function needsEntries(f: CallFilter): boolean {
+  return f.header !== null || f.status !== null || f.method !== null || f.address.trim() !== '';
+}
+
+export function outcomeOf(c: Pick<CallFacts, 'state' | 'finalStatus'>): CallOutcome | null {
+  if (c.state !== 'failed') return null;
+  if (c.finalStatus === 486 || c.finalStatus === 600) return 'busy';
+  if (c.finalStatus === 487) return 'cancelled';
+  return 'other-failure';
+}
+
+export type Matcher = (s: string) => boolean;
+
+/** A filter's text as a test: substring (case-insensitive) or regular expression; throws a readable error for a bad one. */
+export function textMatcher(text: string, regex: boolean): Matcher | null {
+  const t = regex ? text : text.trim();
+  if (t === '') return null;
+  if (regex) {
+    let re: RegExp;
+    try {
+      re = new RegExp(t, 'i');
+    } catch (err) {
+      throw new QueryError(`not a regular expression: ${(err as Error).message}`);
+    }
+    return (s) => re.test(s);
+  }
+  const needle = t.toLowerCase();
+  return (s) => s.toLowerCase().includes(needle);
+}
+
+export class QueryError extends Error {}
+
+/** A filter compiled once for a whole scan. */
+export interface CompiledFilter {
+  filter: CallFilter;
+  text: Matcher | null;
+  header: { name: string | null; value: Matcher } | null;
+}
+
+export function compileFilter(f: CallFilter): CompiledFilter {
+  const value = f.header ? textMatcher(f.header.value, f.regex) : null;
+  return {
+    filter: f,
+    text: textMatcher(f.text, f.regex),
+    header: f.header && value ? { name: f.header.name.trim() || null, value } : null,
+  };
+}
+
+/** The part of a filter a summary answers. */
+export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
+  const f = cf.filter;
+  if (f.state !== 'all' && c.state !== f.state) return false;
+  if (f.outcome !== null && outcomeOf(c) !== f.outcome) return false;
+  if (f.source !== null && c.source !== f.source) return false;
+  if (f.retransmissionsOnly && c.retransmissions === 0) return false;
+  if (f.tryingSlowerThanMs !== null && (c.trying100Us === null || c.trying100Us <= f.tryingSlowerThanMs * 1000)) return false;
+  if (f.fromUs !== null && c.startedUs < f.fromUs) return false;
+  if (f.toUs !== null && c.startedUs > f.toUs) return false;
+  if (cf.text && !(cf.text(c.callId) || cf.text(c.from) || cf.text(c.to))) return false;
+  return true;
+}
+
+const STATE_ORDER: Record<CallState, number> = { trying: 0, early: 1, confirmed: 2, terminated: 3, failed: 4 };
+
+type Value = number | string | null;
+const valueOf: Record<CallSortKey, (c: CallFacts) => Value> = {
+  time: (c) => c.startedUs,
+  callId: (c) => c.callId,
+  from: (c) => c.from,
+  to: (c) => c.to,
+  state: (c) => STATE_ORDER[c.state],
+  msgs: (c) => c.messageCount,
+  rtx: (c) => c.retransmissions,
+  trying: (c) => c.trying100Us,
+  status: (c) => c.finalStatus,
+  source: (c) => c.source,
+};
+
+/** Compares by the sort key; missing values (no 100 Trying yet) go last either way; ties fall back to newest first. */
+export function compareCalls(sort: CallSort): (a: CallFacts, b: CallFacts) => number {
+  const get = valueOf[sort.key];
+  const sign = sort.dir === 'asc' ? 1 : -1;
+  return (a, b) => {
+    const va = get(a);
+    const vb = get(b);
+    if (va !== vb) {
+      if (va === null) return 1;
+      if (vb === null) return -1;
+      const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
+      if (c !== 0) return sign * c;
+    }
+    return b.startedUs - a.startedUs || (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
+  };
+}
+

@@ -1,0 +1,484 @@
+/**
+ * The call store: one record per (source, Call-ID), built only from call
+ * events of every lane, so a live call and an imported one produce the same
+ * ladder. Bounded on every axis — finished calls, active calls, idle time,
+ * entries per call and stored bytes — and every eviction is counted by reason.
+ */
+import { LIVE_SOURCE, type CallEvent, type CallSourceId, type SipCaptureEvent } from '../events';
+import { Histogram } from '../metrics/histogram';
+import { parseMessage } from '../sip/message';
+import { emptyLaneCounts, type CallRecord, type CallState, type Leg } from './model';
+
+/** Distinct addresses/labels/methods worth sharing; beyond this strings are kept as they come. */
+const MAX_INTERNED = 4096;
+/** What a stored entry costs beside its raw bytes (object, strings, array slot), and a call beside its entries. */
+export const ENTRY_OVERHEAD_BYTES = 200;
+export const CALL_OVERHEAD_BYTES = 1_000;
+
+export interface CallStoreOptions {
+  /** Finished calls kept before the oldest is evicted. */
+  maxFinishedCalls: number;
+  /** Calls still in progress kept at once; beyond it the oldest is evicted and counted. */
+  maxActiveCalls: number;
+  /** Entries kept per call; beyond it the oldest are dropped and counted. */
+  maxMessagesPerCall: number;
+  /** Bytes the whole store may hold (entries and their raw bytes); beyond it the oldest calls go. */
+  maxBytes: number;
+  /** A call still in progress with nothing new for this long is evicted (µs); 0 = never. */
+  maxIdleUs: number;
+}
+
+export const DEFAULT_CALL_STORE_OPTIONS: CallStoreOptions = {
+  maxFinishedCalls: 10_000,
+  maxActiveCalls: 100_000,
+  maxMessagesPerCall: 500,
+  maxBytes: 512 * 2 ** 20,
+  maxIdleUs: 3_600 * 1e6,
+};
+
+/** Why a call left the store. */
+export type EvictionReason = 'finished-limit' | 'active-limit' | 'idle' | 'bytes';
+export const EVICTION_REASONS: readonly EvictionReason[] = ['finished-limit', 'active-limit', 'idle', 'bytes'];
+
+/** A file's calls as one source. */
+export interface SourceInfo {
+  id: CallSourceId;
+  /** "live", or the imported file's name. */
+  name: string;
+  /** When it was added (µs). */
+  addedUs: number;
+}
+
+export class CallStore {
+  /** Insertion order = creation order, so newest-first is reverse iteration. Keyed by `CallRecord.key`. */
+  private readonly calls = new Map<string, CallRecord>();
+  /** Finished calls in the order they finished; ones already evicted for another reason are skipped. */
+  private finished: CallRecord[] = [];
+  private finishedHead = 0;
+  /** Entries of `finished` past the head that were evicted for another reason. */
+  private finishedHoles = 0;
+  /** Finished calls still stored. */
+  private finishedCount = 0;
+  private activeCount = 0;
+  private dirty = new Set<string>();
+  private bytesHeld = 0;
+  private readonly sourceList: SourceInfo[] = [{ id: LIVE_SOURCE, name: 'live', addedUs: 0 }];
+  private importSeq = 0;
+  readonly trying100 = new Histogram();
+  readonly evicted: Record<EvictionReason, number> = { 'finished-limit': 0, 'active-limit': 0, idle: 0, bytes: 0 };
+  messagesDropped = 0;
+  /** Bumped whenever a call leaves the store, so an export can tell it raced an eviction. */
+  evictions = 0;
+
+  /** Our own copy: `setLimits` changes it, never the caller's (or the defaults). */
+  readonly options: CallStoreOptions;
+
+  constructor(options: Partial<CallStoreOptions> = {}) {
+    this.options = { ...DEFAULT_CALL_STORE_OPTIONS, ...options };
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  get active(): number {
+    return this.activeCount;
+  }
+
+  /** Bytes held by every stored call. */
+  get bytes(): number {
+    return this.bytesHeld;
+  }
+
+  get evictedTotal(): number {
+    let n = 0;
+    for (const r of EVICTION_REASONS) n += this.evicted[r];
+    return n;
+  }
+
+  sources(): readonly SourceInfo[] {
+    return this.sourceList;
+  }
+
+  /** A new source for one imported file; its calls never merge with any other source's. */
+  addSource(name: string, nowUs: number): CallSourceId {
+    const id = `import-${++this.importSeq}`;
+    this.sourceList.push({ id, name, addedUs: nowUs });
+    return id;
+  }
+
+  /** A call by its key (`CallRecord.key`): the Call-ID of a live call, or `import-N/Call-ID`. */
+  get(key: string): CallRecord | undefined {
+    return this.calls.get(key);
+  }
+
+  /** Every stored call, oldest first (the caller must not keep the iterator across a mutation). */
+  values(): IterableIterator<CallRecord> {
+    return this.calls.values();
+  }
+
+  /** Newest first. */
+  list(limit: number, filter?: (c: CallRecord) => boolean): CallRecord[] {
+    const out: CallRecord[] = [];
+    const all = [...this.calls.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const c = all[i]!;
+      if (!filter || filter(c)) out.push(c);
+    }
+    return out;
+  }
+
+  /** Keys of calls changed since the last drain; the host batches them to the UI. */
+  drainDirty(): string[] {
+    const ids = [...this.dirty];
+    this.dirty = new Set();
+    return ids;
+  }
+
+  record(ev: CallEvent): void {
+    const source = ev.source ?? LIVE_SOURCE;
+    const key = callKey(source, ev.callId);
+    let call = this.calls.get(key);
+    if (!call) call = this.create(key, source, ev);
+    if (ev.tsUs > call.updatedUs) call.updatedUs = ev.tsUs;
+    call.laneCounts[ev.kind]++;
+    if (call.entries.length >= this.options.maxMessagesPerCall) this.rotate(call, 1);
+    const stored = ev.kind === 'sip' ? this.compact(ev, call.callId) : ev;
+    const cost = entryBytes(stored);
+    call.entries.push(stored);
+    call.bytes += cost;
+    this.bytesHeld += cost;
+    if (ev.kind === 'sip') {
+      call.messageCount++;
+      if (ev.retransmission) {
+        call.retransmissions++;
+        const kind = ev.method ?? String(ev.status);
+        call.retransmissionsByKind[kind] = (call.retransmissionsByKind[kind] ?? 0) + 1;
+      }
+      this.learnLegs(call, ev);
+      this.advance(call, ev);
+    } else if (ev.kind === 'media') {
+      this.learnStream(call, ev);
+    }
+    this.dirty.add(call.key);
+    if (this.bytesHeld > this.options.maxBytes) this.evictForBytes(call.key);
+  }
+
+  /**
+   * Evicts calls in progress that have been idle past `maxIdleUs` (an INVITE
+   * whose BYE never came through us, a request nobody answered). The engine
+   * calls it about once a second.
+   */
+  sweep(nowUs: number): void {
+    const max = this.options.maxIdleUs;
+    if (max <= 0 || this.activeCount === 0) return;
+    for (const c of this.calls.values()) {
+      if (c.endedUs === null && nowUs - c.updatedUs > max) this.evict(c, 'idle');
+    }
+  }
+
+  /**
+   * What a call keeps of a SIP message. Strings parsed from a message are
+   * slices that keep its whole header text alive, so repeated strings are
+   * interned, the Call-ID is the call's own, the branch is dropped (re-read
+   * from the bytes on demand), and the bytes are copied into a buffer of
+   * their own outside the JS heap: a view would pin the whole capture batch
+   * (up to 192 KiB) it arrived in for as long as the call is stored.
+   */
+  private compact(ev: SipCaptureEvent, callId: string): SipCaptureEvent {
+    const raw = Buffer.allocUnsafeSlow(ev.raw.length);
+    ev.raw.copy(raw);
+    return {
+      kind: 'sip',
+      tsUs: ev.tsUs,
+      callId,
+      source: ev.source,
+      direction: ev.direction,
+      transport: ev.transport,
+      src: this.intern(ev.src),
+      dst: this.intern(ev.dst),
+      cseqSeq: ev.cseqSeq,
+      cseqMethod: this.intern(ev.cseqMethod),
+      method: ev.method === null ? null : this.intern(ev.method),
+      status: ev.status,
+      label: this.intern(ev.label),
+      branch: null,
+      size: ev.size,
+      raw,
+      retransmission: ev.retransmission,
+    };
+  }
+
+  private readonly interned = new Map<string, string>();
+
+  private intern(s: string): string {
+    const hit = this.interned.get(s);
+    if (hit !== undefined) return hit;
+    if (this.interned.size >= MAX_INTERNED) return s;
+    const flat = Buffer.from(s, 'utf8').toString('utf8'); // a copy that owns its characters
+    this.interned.set(flat, flat);
+    return flat;
+  }
+
+  private create(key: string, source: CallSourceId, ev: CallEvent): CallRecord {
+    if (this.activeCount >= this.options.maxActiveCalls) this.evictOldestActive();
+    const call: CallRecord = {
+      key: flatCopy(key),
+      callId: flatCopy(ev.callId),
+      source,
+      state: 'trying',
+      from: '',
+      to: '',
+      startedUs: ev.tsUs,
+      updatedUs: ev.tsUs,
+      endedUs: null,
+      finalStatus: null,
+      messageCount: 0,
+      laneCounts: emptyLaneCounts(),
+      entriesDropped: 0,
+      retransmissions: 0,
+      retransmissionsByKind: {},
+      timings: { trying100Us: null, forwardedUs: null, ringingUs: null, answeredUs: null },
+      entries: [],
+      legs: [],
+      bytes: CALL_OVERHEAD_BYTES,
+      inviteInUs: null,
+      openRequests: null,
+      sawInvite: false,
+    };
+    this.bytesHeld += CALL_OVERHEAD_BYTES;
+    this.calls.set(call.key, call);
+    this.activeCount++;
+    return call;
+  }
+
+  /**
+   * The legs a SIP message names (RFC 3261 §19.3: the From tag is the
+   * caller's, each To tag a callee's — one per fork). Only messages that can
+   * bring a new leg are parsed: the first one, and responses to the INVITE
+   * while no callee is known or the call is still early (forking).
+   */
+  private learnLegs(call: CallRecord, ev: SipCaptureEvent): void {
+    const first = call.messageCount === 1;
+    const mayFork = ev.status !== null && ev.status > 100 && ev.status < 300 && ev.cseqMethod === 'INVITE' && call.state !== 'confirmed';
+    if (!first && !mayFork) return;
+    const r = parseMessage(ev.raw, { stream: ev.transport === 'tcp' });
+    if (!r.ok) return;
+    const m = r.msg;
+    if (first) {
+      call.from = m.from.raw;
+      call.to = m.to.raw;
+    }
+    if (m.from.tag !== undefined) addLeg(call, m.from.tag, 'caller', m.from.raw);
+    if (m.to.tag !== undefined && ev.status !== null) addLeg(call, m.to.tag, 'callee', m.to.raw);
+  }
+
+  private learnStream(call: CallRecord, ev: Extract<CallEvent, { kind: 'media' }>): void {
+    const leg = call.legs.find((l) => l.tag === (ev.legTag ?? '')) ?? addLeg(call, ev.legTag ?? '', call.legs.length === 0 ? 'caller' : 'callee', '');
+    let media = leg.media.find((m) => m.index === ev.mediaIndex);
+    if (!media) leg.media.push((media = { index: ev.mediaIndex, streams: [] }));
+    let s = media.streams.find((x) => x.id === ev.streamId);
+    if (!s) {
+      media.streams.push(
+        (s = { id: ev.streamId, src: ev.src, dst: ev.dst, codec: null, ssrc: null, packets: 0, bytes: 0, lost: 0, jitterUs: 0, open: true, closeReason: null }),
+      );
+    }
+    s.src = ev.src;
+    s.dst = ev.dst;
+    s.codec = ev.codec ?? s.codec;
+    s.ssrc = ev.ssrc ?? s.ssrc;
+    s.packets = ev.packets;
+    s.bytes = ev.bytes;
+    s.lost = ev.lost;
+    s.jitterUs = ev.jitterUs;
+    if (ev.phase === 'closed') {
+      s.open = false;
+      s.closeReason = ev.reason;
+    }
+    // A call that only the relay knows (an NG offer, no SIP through us) ends when its last stream closes.
+    if (call.messageCount === 0 && call.endedUs === null && ev.phase === 'closed' && call.legs.every((l) => l.media.every((m) => m.streams.every((x) => !x.open)))) {
+      this.finish(call, 'terminated', ev.tsUs);
+    }
+  }
+
+  /** Call state from what crossed the proxy (RFC 3261 §12, §13.2.2.4, §15, §17). */
+  private advance(call: CallRecord, ev: SipCaptureEvent): void {
+    const t = call.timings;
+    if (ev.method === 'INVITE') call.sawInvite = true;
+    if (ev.method === 'INVITE' && ev.direction === 'in' && call.inviteInUs === null) {
+      call.inviteInUs = ev.tsUs;
+      return;
+    }
+    if (!call.sawInvite) return this.advanceWithoutDialog(call, ev);
+    const since = call.inviteInUs === null ? null : ev.tsUs - call.inviteInUs;
+    if (ev.method === 'INVITE' && ev.direction === 'out' && since !== null && t.forwardedUs === null) {
+      t.forwardedUs = since;
+      return;
+    }
+    if (ev.status === null || ev.direction !== 'out') {
+      return;
+    }
+    // Responses we send upstream mark the milestones the UAC experiences.
+    if (ev.cseqMethod === 'INVITE') {
+      if (ev.status === 100) {
+        if (since !== null && t.trying100Us === null) {
+          t.trying100Us = since;
+          this.trying100.record(since);
+        }
+      } else if (ev.status < 200) {
+        if (since !== null && t.ringingUs === null) t.ringingUs = since;
+        if (call.state === 'trying') call.state = 'early';
+      } else if (ev.status < 300) {
+        if (since !== null && t.answeredUs === null) t.answeredUs = since;
+        if (call.state === 'trying' || call.state === 'early') {
+          call.finalStatus = ev.status;
+          call.state = 'confirmed';
+        }
+      } else if (call.state === 'trying' || call.state === 'early') {
+        call.finalStatus = ev.status;
+        this.finish(call, 'failed', ev.tsUs);
+      }
+    } else if (ev.cseqMethod === 'BYE' && ev.status >= 200 && call.state !== 'terminated' && call.state !== 'failed') {
+      this.finish(call, 'terminated', ev.tsUs);
+    }
+  }
+
+  /**
+   * A Call-ID with no INVITE (OPTIONS, REGISTER, MESSAGE…) has no dialog: it
+   * is finished once every request it carried has its final response
+   * (RFC 3261 §17.2.2: the transaction is then over for the UAC).
+   */
+  private advanceWithoutDialog(call: CallRecord, ev: SipCaptureEvent): void {
+    const cseq = `${ev.cseqSeq} ${ev.cseqMethod}`;
+    if (ev.method !== null) {
+      if (ev.method !== 'ACK' && call.endedUs === null) (call.openRequests ??= new Set()).add(cseq);
+      return;
+    }
+    if (ev.status === null || ev.status < 200 || ev.direction !== 'out') return;
+    if (!call.openRequests?.delete(cseq) || call.openRequests.size > 0 || call.endedUs !== null) return;
+    call.finalStatus ??= ev.status;
+    this.finish(call, ev.status < 300 ? 'terminated' : 'failed', ev.tsUs);
+  }
+
+  /**
+   * New bounds while running (the console's settings). Lower ones take effect
+   * at once: the oldest calls are evicted, and calls holding more entries
+   * drop their oldest (counted like any rotation, so entry indexes stay stable).
+   */
+  setLimits(limits: Partial<CallStoreOptions>): void {
+    Object.assign(this.options, Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)));
+    if (limits.maxFinishedCalls !== undefined) this.evictFinished();
+    if (limits.maxMessagesPerCall !== undefined) {
+      const max = limits.maxMessagesPerCall;
+      for (const call of this.calls.values()) {
+        const excess = call.entries.length - max;
+        if (excess <= 0) continue;
+        this.rotate(call, excess);
+        this.dirty.add(call.key);
+      }
+    }
+    if (limits.maxBytes !== undefined && this.bytesHeld > this.options.maxBytes) this.evictForBytes(null);
+  }
+
+  /** Drops a call's oldest entries (counted; indexes of the rest do not move). */
+  private rotate(call: CallRecord, n: number): void {
+    const gone = call.entries.splice(0, n);
+    let freed = 0;
+    for (const e of gone) freed += entryBytes(e);
+    call.bytes -= freed;
+    this.bytesHeld -= freed;
+    call.entriesDropped += gone.length;
+    this.messagesDropped += gone.length;
+  }
+
+  private finish(call: CallRecord, state: CallState, tsUs: number): void {
+    call.state = state;
+    call.endedUs = tsUs;
+    this.activeCount--;
+    this.finishedCount++;
+    this.finished.push(call);
+    this.evictFinished();
+  }
+
+  private evictFinished(): void {
+    while (this.finishedCount > this.options.maxFinishedCalls && this.finishedHead < this.finished.length) {
+      const c = this.finished[this.finishedHead++]!;
+      if (this.calls.get(c.key) === c) this.evict(c, 'finished-limit');
+      else this.finishedHoles--;
+    }
+    if (this.finishedHoles > 1024 && this.finishedHoles > this.finishedCount) {
+      this.finished = this.finished.slice(this.finishedHead).filter((c) => this.calls.get(c.key) === c);
+      this.finishedHead = 0;
+      this.finishedHoles = 0;
+    } else if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
+      this.finished.splice(0, this.finishedHead);
+      this.finishedHead = 0;
+    }
+  }
+
+  private evictOldestActive(): void {
+    for (const c of this.calls.values()) {
+      if (c.endedUs === null) return this.evict(c, 'active-limit');
+    }
+  }
+
+  /** Oldest calls first until the store is within its byte budget; the call being recorded goes last. */
+  private evictForBytes(keep: string | null): void {
+    for (const c of this.calls.values()) {
+      if (this.bytesHeld <= this.options.maxBytes) return;
+      if (c.key !== keep) this.evict(c, 'bytes');
+    }
+  }
+
+  /** A finished call evicted for another reason leaves a hole in `finished` that `evictFinished` skips. */
+  private evict(c: CallRecord, reason: EvictionReason): void {
+    if (this.calls.get(c.key) !== c) return;
+    this.calls.delete(c.key);
+    this.dirty.delete(c.key);
+    this.bytesHeld -= c.bytes;
+    if (c.endedUs === null) this.activeCount--;
+    else {
+      this.finishedCount--;
+      if (reason !== 'finished-limit') {
+        this.finishedHoles++;
+        this.evictFinished();
+      }
+    }
+    // What the record still points at is freed now; only its small shell may wait in `finished`.
+    c.entries = [];
+    c.legs = [];
+    this.evicted[reason]++;
+    this.evictions++;
+  }
+}
+
+const PREFIXED = /^(?:import-\d+|live)\//;
+
+/**
+ * The store key of a call: its Call-ID when live, `import-N/Call-ID` for a
+ * file's. A live Call-ID that itself looks like a prefixed key is prefixed
+ * with `live/`, so two sources can never share a key.
+ */
+export function callKey(source: CallSourceId, callId: string): string {
+  if (source === LIVE_SOURCE) return PREFIXED.test(callId) ? `live/${callId}` : callId;
+  return `${source}/${callId}`;
+}
+
+function addLeg(call: CallRecord, tag: string, role: Leg['role'], address: string): Leg {
+  const known = call.legs.find((l) => l.tag === tag);
+  if (known) {
+    if (!known.address) known.address = address;
+    return known;
+  }
+  const leg: Leg = { tag, role, address, media: [] };
+  call.legs.push(leg);
+  return leg;
+}
+
+function entryBytes(e: CallEvent): number {
+  return e.kind === 'sip' ? ENTRY_OVERHEAD_BYTES + e.raw.length : ENTRY_OVERHEAD_BYTES;
+}
+
+function flatCopy(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
+}

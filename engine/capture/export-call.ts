@@ -1,0 +1,53 @@
+/**
+ * One call in any call format: pcap (its SIP messages' bytes in time order,
+ * original addresses, for Wireshark/tshark), txt (ladder + raw messages for a
+ * ticket), svg, png (that SVG rendered by resvg), mmd (Mermaid
+ * sequenceDiagram) and json (the host's document). Every ladder is the one
+ * ladder model's, in time order, columns titled with `columnNames`.
+ */
+import { Resvg } from '@resvg/resvg-js';
+import type { CallRecord } from '../call/model';
+import { sipEntriesByTime } from '../ladder/entries';
+import type { CallFormat } from './formats';
+import { mermaidLadder } from './mermaid';
+import { pcapFile } from './pcap';
+import { svgLadder } from './svg-ladder';
+import { textLadder } from './text-ladder';
+
+export interface CallExportOptions {
+  /** Endpoint ("address:port") → name, titling the ladder's columns. */
+  columnNames: Record<string, string>;
+  /** The JSON document of a call (the host's mapping, with its `schemaVersion`). */
+  json: (c: CallRecord) => unknown;
+}
+
+export const CALL_CONTENT_TYPES: Record<CallFormat, string> = {
+  pcap: 'application/vnd.tcpdump.pcap',
+  txt: 'text/plain; charset=utf-8',
+  svg: 'image/svg+xml; charset=utf-8',
+  png: 'image/png',
+  mmd: 'text/vnd.mermaid; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
+
+export function exportCall(c: CallRecord, format: CallFormat, opts: CallExportOptions): { body: Buffer; contentType: string } {
+  return { body: callBody(c, format, opts), contentType: CALL_CONTENT_TYPES[format] };
+}
+
+function callBody(c: CallRecord, format: CallFormat, opts: CallExportOptions): Buffer {
+  switch (format) {
+    case 'pcap':
+      return pcapFile(sipEntriesByTime(c));
+    case 'txt':
+      return Buffer.from(textLadder(c, opts.columnNames));
+    case 'svg':
+      return Buffer.from(svgLadder(c, opts.columnNames));
+    case 'png':
+      // resvg ships prebuilt in its npm package: no browser and no download at run time.
+      return new Resvg(svgLadder(c, opts.columnNames), { background: '#ffffff' }).render().asPng();
+    case 'mmd':
+      return Buffer.from(mermaidLadder(c, opts.columnNames));
+    case 'json':
+      return Buffer.from(JSON.stringify(opts.json(c), null, 2));
+  }
+}

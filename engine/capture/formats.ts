@@ -1,0 +1,19 @@
+/**
+ * The one list of export formats. One call exports in any ladder format; a
+ * selection of calls goes into one file, so only in formats that hold many
+ * calls (Mermaid's is `md`: one fenced block per call).
+ */
+export const EXPORT_FORMATS = ['pcap', 'txt', 'svg', 'png', 'mmd', 'json', 'md'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const CALL_FORMATS = ['pcap', 'txt', 'svg', 'png', 'mmd', 'json'] as const;
+export type CallFormat = (typeof CALL_FORMATS)[number];
+
+export const SELECTION_FORMATS = ['pcap', 'json', 'txt', 'md', 'svg'] as const;
+export type SelectionFormat = (typeof SELECTION_FORMATS)[number];
+
+export const isCallFormat = (f: string): f is CallFormat => (CALL_FORMATS as readonly string[]).includes(f);
+export const isSelectionFormat = (f: string): f is SelectionFormat => (SELECTION_FORMATS as readonly string[]).includes(f);
+
+/** `schemaVersion` of the JSON export. 2: a call's `entries` of every lane (one `LadderEntry` union), calls keyed by source. */
+export const EXPORT_SCHEMA_VERSION = 2;

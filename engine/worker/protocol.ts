@@ -1,0 +1,35 @@
+/**
+ * Messages between a thread host (main thread, `thread-host.ts`) and the
+ * worker it runs (`thread-side.ts`). Generic over what a start takes
+ * (`Start`), what a started worker reports back (`Ready`, e.g. the port it
+ * bound) and its counters (`Stats`). Structured clone carries all of it
+ * except capture batches, which are transferred ArrayBuffers.
+ *
+ *   main                          worker
+ *   start ───────────────────────▶
+ *        ◀─────────────── started | start-failed
+ *        ◀─────────────── capture (seq, batch) ... ─▶ ack (seq)
+ *        ◀─────────────── stats (every few hundred ms)
+ *   flush (id) ──────────────────▶
+ *        ◀─────────────── capture, stats, flushed (id)
+ *        ◀─────────────── failed (at any time after started)
+ *   stop ────────────────────────▶
+ *        ◀─────────────── capture, stats, stopped
+ */
+import type { DropCount } from '../metrics/drops';
+
+export type ToWorker<Start> =
+  | { type: 'start'; options: Start }
+  | { type: 'stop' }
+  /** Every batch up to `seq` is in the main thread's hands. */
+  | { type: 'ack'; seq: number }
+  | { type: 'flush'; id: number };
+
+export type FromWorker<Stats, Ready> =
+  | { type: 'started'; ready: Ready }
+  | { type: 'start-failed'; message: string }
+  | { type: 'failed'; message: string }
+  | { type: 'capture'; seq: number; batch: ArrayBuffer; count: number }
+  | { type: 'stats'; stats: Stats; drops: DropCount[] }
+  | { type: 'flushed'; id: number }
+  | { type: 'stopped' };

@@ -1,0 +1,151 @@
+/**
+ * The main-thread side of a worker thread that does hot-path work (the SIP
+ * proxy; the RTP relay's packet loops): spawns it with resource limits,
+ * starts it with a handshake and a timeout, hands its capture batches on
+ * (acknowledging each, which is what bounds the worker's batches in flight),
+ * mirrors its counters, flushes, and stops it with a timeout before
+ * terminating it. The worker side is `thread-side.ts`; the messages are
+ * `protocol.ts`.
+ *
+ * A worker that fails, errors or exits on its own after starting is
+ * reported to `onFailure` once per cause; one that is being stopped is not.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { DropCount } from '../metrics/drops';
+import type { FromWorker, ToWorker } from './protocol';
+
+export interface ThreadHostOptions<Stats> {
+  /** For messages: "the SIP worker did not start in time". */
+  name: string;
+  /** The worker's script (a built .js, or a boot file that builds one). */
+  url: URL;
+  resourceLimits?: ResourceLimits;
+  /**
+   * One capture batch, already acknowledged. Called in the order the worker
+   * sent them; decode and emit here. The buffer is this side's (transferred).
+   */
+  onCapture(batch: ArrayBuffer, count: number): void;
+  /** The worker's counters and drop totals (every few hundred ms, and after a flush and at stop). */
+  onStats(stats: Stats, drops: DropCount[]): void;
+  /** The worker failed after it started (it reported a failure, threw, or exited). */
+  onFailure(err: Error): void;
+  startTimeoutMs?: number;
+  /** How long stop (and flush) wait for the worker's answer. */
+  stopTimeoutMs?: number;
+}
+
+/** The worker's own reason a start failed (e.g. "address in use"), as opposed to a timeout or an exit. */
+export class WorkerStartError extends Error {}
+
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+export class ThreadHost<Start, Stats, Ready> {
+  private worker: Worker | null = null;
+  private readonly flushWaiters = new Map<number, () => void>();
+  private flushSeq = 0;
+
+  constructor(private readonly o: ThreadHostOptions<Stats>) {}
+
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
+  /**
+   * Spawns a worker and starts it with `options`. Rejects with a
+   * `WorkerStartError` carrying the worker's message when it could not
+   * start, or with an Error when it did not answer in time or exited.
+   * A rejected start leaves the host running nothing it can use: call `stop()`.
+   */
+  start(options: Start): Promise<Ready> {
+    const { name, onFailure } = this.o;
+    const worker = new Worker(this.o.url, this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {});
+    this.worker = worker;
+    const send = (m: ToWorker<Start>) => worker.postMessage(m);
+    const started = new Promise<Ready>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} did not start in time`)), this.o.startTimeoutMs ?? START_TIMEOUT_MS);
+      worker.on('message', (m: FromWorker<Stats, Ready>) => {
+        switch (m.type) {
+          case 'started':
+            clearTimeout(timer);
+            resolve(m.ready);
+            break;
+          case 'start-failed':
+            clearTimeout(timer);
+            reject(new WorkerStartError(m.message));
+            break;
+          case 'capture':
+            send({ type: 'ack', seq: m.seq });
+            this.o.onCapture(m.batch, m.count);
+            break;
+          case 'stats':
+            this.o.onStats(m.stats, m.drops);
+            break;
+          case 'failed':
+            onFailure(new Error(m.message));
+            break;
+          case 'flushed':
+            this.flushWaiters.get(m.id)?.();
+            this.flushWaiters.delete(m.id);
+            break;
+          case 'stopped':
+            break;
+        }
+      });
+      worker.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+        onFailure(err);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        const err = new Error(`${name} exited (code ${code})`);
+        reject(err);
+        if (this.worker === worker) onFailure(err);
+      });
+    });
+    send({ type: 'start', options });
+    return started;
+  }
+
+  /**
+   * Resolves once everything the worker has handled so far has reached
+   * `onCapture` and its counters `onStats` — or after the stop timeout.
+   */
+  flush(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    const id = ++this.flushSeq;
+    return new Promise<void>((resolve) => {
+      this.flushWaiters.set(id, resolve);
+      worker.postMessage({ type: 'flush', id } satisfies ToWorker<Start>);
+      setTimeout(() => {
+        this.flushWaiters.delete(id);
+        resolve();
+      }, this.o.stopTimeoutMs ?? STOP_TIMEOUT_MS).unref();
+    });
+  }
+
+  /** Asks the worker to stop (its last capture and stats arrive first), waits for it at most the stop timeout, then terminates it. */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (!worker) return;
+    const stopped = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.o.stopTimeoutMs ?? STOP_TIMEOUT_MS);
+      worker.on('message', (m: FromWorker<Stats, Ready>) => {
+        if (m.type === 'stopped') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    worker.postMessage({ type: 'stop' } satisfies ToWorker<Start>);
+    await stopped;
+    await worker.terminate();
+  }
+}
