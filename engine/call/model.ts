@@ -95,4 +95,8 @@ export interface CallRecord {
   openRequests: Set<string> | null;
   /** Internal: the call had an INVITE, so it ends by the dialog rules, not by its transactions. */
   sawInvite: boolean;
+  /** Internal: something was recorded since the last idle sweep. */
+  touched: boolean;
+  /** Internal: engine time (µs) of the sweep since which nothing was recorded; null before the first sweep. */
+  idleSinceUs: number | null;
 }

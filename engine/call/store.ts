@@ -141,6 +141,7 @@ export class CallStore {
     let call = this.calls.get(key);
     if (!call) call = this.create(key, source, ev);
     if (ev.tsUs > call.updatedUs) call.updatedUs = ev.tsUs;
+    call.touched = true;
     call.laneCounts[ev.kind]++;
     if (call.entries.length >= this.options.maxMessagesPerCall) this.rotate(call, 1);
     const stored = ev.kind === 'sip' ? this.compact(ev, call.callId) : ev;
@@ -166,14 +167,20 @@ export class CallStore {
 
   /**
    * Evicts calls in progress that have been idle past `maxIdleUs` (an INVITE
-   * whose BYE never came through us, a request nobody answered). The engine
-   * calls it about once a second.
+   * whose BYE never came through us, a request nobody answered). Idle is
+   * measured on the engine's clock between sweeps (about once a second),
+   * not from the events' own timestamps: an imported call carries the times
+   * of its capture file, which may be years old.
    */
   sweep(nowUs: number): void {
     const max = this.options.maxIdleUs;
     if (max <= 0 || this.activeCount === 0) return;
     for (const c of this.calls.values()) {
-      if (c.endedUs === null && nowUs - c.updatedUs > max) this.evict(c, 'idle');
+      if (c.endedUs !== null) continue;
+      if (c.touched || c.idleSinceUs === null) {
+        c.touched = false;
+        c.idleSinceUs = nowUs;
+      } else if (nowUs - c.idleSinceUs > max) this.evict(c, 'idle');
     }
   }
 
@@ -245,6 +252,8 @@ export class CallStore {
       inviteInUs: null,
       openRequests: null,
       sawInvite: false,
+      touched: true,
+      idleSinceUs: null,
     };
     this.bytesHeld += CALL_OVERHEAD_BYTES;
     this.calls.set(call.key, call);

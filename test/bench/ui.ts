@@ -256,7 +256,7 @@ export async function main(args: string[]): Promise<void> {
     const work = frameWork(events, taskEvents);
     const { metrics } = await cdp.send('Performance.getMetrics');
     const nodes = metrics.find((m) => m.name === 'Nodes')?.value ?? null;
-    const listed = Number(await page.getByTestId('calls-count').textContent());
+    const listed = Number(await page.getByTestId('calls-count').getAttribute('data-matched'));
     log(`trace: ${tasks.length} tasks, ${longTasks.length} over 50 ms; ${frames.length} frames`);
 
     // Memory: traffic keeps flowing; scroll a little each sample so the ladder keeps re-rendering.

@@ -323,8 +323,8 @@ test('the calls list is windowed, sortable, and narrowed by text, state, retrans
     await uas.stop();
   }
   const count = page.locator('[data-testid="calls-count"]');
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.textContent) >= n, total + 1, { timeout: 15_000 });
-  const listed = Number(await count.textContent());
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.getAttribute('data-matched')) >= n, total + 1, { timeout: 15_000 });
+  const listed = Number(await count.getAttribute('data-matched'));
   const rows = page.locator('[data-testid="call-row"]');
   const rendered = await rows.count();
   assert.ok(rendered > 10 && rendered < 100, `only the rows in view are in the DOM (${rendered} of ${listed})`);
@@ -340,12 +340,20 @@ test('the calls list is windowed, sortable, and narrowed by text, state, retrans
 
   // Sorting by Call-ID: the rendered rows are in Call-ID order; clicking again reverses.
   const ids = () => rows.evaluateAll((els) => els.map((e) => ({ id: e.getAttribute('data-call-id') ?? '', y: e.getBoundingClientRect().top })).sort((a, b) => a.y - b.y).map((e) => e.id));
+  // The sort runs in the engine over every stored call: wait for its answer.
+  const sortedAs = async (cmp: (a: string, b: string) => number) => {
+    const deadline = Date.now() + 5_000;
+    let shown = await ids();
+    while (JSON.stringify(shown) !== JSON.stringify([...shown].sort(cmp)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      shown = await ids();
+    }
+    assert.deepEqual(shown, [...shown].sort(cmp));
+  };
   await page.locator('[data-testid="sort-callId"]').click();
-  let shown = await ids();
-  assert.deepEqual(shown, [...shown].sort((a, b) => a.localeCompare(b)));
+  await sortedAs((a, b) => a.localeCompare(b));
   await page.locator('[data-testid="sort-callId"]').click();
-  shown = await ids();
-  assert.deepEqual(shown, [...shown].sort((a, b) => b.localeCompare(a)));
+  await sortedAs((a, b) => b.localeCompare(a));
   await page.locator('[data-testid="sort-time"]').click();
 
   // Text filter by one Call-ID.
@@ -353,7 +361,8 @@ test('the calls list is windowed, sortable, and narrowed by text, state, retrans
   await filter.fill(firstCall);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="call-row"]').length === 1, undefined, { timeout: 5_000 });
   assert.equal(await rows.first().getAttribute('data-call-id'), firstCall);
-  assert.equal(await count.textContent(), `1 of ${listed}`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="calls-count"]')?.getAttribute('data-matched') === '1', null, { timeout: 5_000 });
+  assert.equal(await count.getAttribute('data-stored'), String(listed), 'one match of every stored call');
   await page.screenshot({ path: `${ARTIFACTS}/console-calls-filtered.png` });
   await filter.fill('');
 
@@ -361,7 +370,7 @@ test('the calls list is windowed, sortable, and narrowed by text, state, retrans
   await page.locator('[data-testid="calls-filter-state"]').selectOption('failed');
   await page.locator('[data-testid="calls-no-match"]').waitFor({ timeout: 5_000 });
   await page.locator('[data-testid="calls-filter-state"]').selectOption('all');
-  await page.waitForFunction((n) => document.querySelector('[data-testid="calls-count"]')?.textContent === String(n), listed, { timeout: 5_000 });
+  await page.waitForFunction((n) => document.querySelector('[data-testid="calls-count"]')?.getAttribute('data-matched') === String(n), listed, { timeout: 5_000 });
 
   // No retransmissions on loopback, and no 100 Trying took a minute.
   await page.locator('[data-testid="calls-filter-rtx"]').check();
@@ -372,7 +381,7 @@ test('the calls list is windowed, sortable, and narrowed by text, state, retrans
   await page.locator('[data-testid="calls-filter-trying"]').fill('0');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="call-row"]').length > 10, undefined, { timeout: 5_000 });
   await page.locator('[data-testid="calls-filter-clear"]').click();
-  assert.equal(await count.textContent(), String(listed));
+  await page.waitForFunction((n) => document.querySelector('[data-testid="calls-count"]')?.getAttribute('data-matched') === String(n), listed, { timeout: 5_000 });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -122,7 +122,7 @@ test('"Export N calls…" exports the calls matching the filter; j picks json', 
   const file = join(scratch, download.suggestedFilename());
   await download.saveAs(file);
   const doc = JSON.parse(readFileSync(file, 'utf8')) as { schemaVersion: number; calls: { callId: string }[] };
-  assert.equal(doc.schemaVersion, 1);
+  assert.equal(doc.schemaVersion, 2);
   assert.deepEqual(doc.calls.map((c) => c.callId).sort(), all.map((c) => c.callId).sort(), 'both calls, and only them');
   assert.ok(doc.calls.some((c) => c.callId === callId), 'the selected call is in the export');
   await page.locator('[data-testid="files-status"][data-state="ok"]').waitFor({ timeout: 10_000 });
@@ -143,7 +143,7 @@ test('"Open capture…" on a fresh lab imports a pcap exported from this one, an
     await chooser.setFiles(pcap);
     const status = page2.locator('[data-testid="files-status"][data-state="ok"]');
     await status.waitFor({ timeout: 15_000 });
-    assert.match((await status.textContent()) ?? '', /^imported \d+ messages? in 1 call \(pcap\); skipped: /);
+    assert.match((await status.textContent()) ?? '', /^imported \d+ messages? in 1 call \(pcap, source import-\d+\); skipped: /);
     await page2.locator(`[data-testid="call-row"][data-call-id="${callId}"]`).waitFor({ timeout: 10_000 });
     await page2.locator(`[data-testid="call-row"][data-call-id="${callId}"]`).click();
     await page2.locator('[data-testid="ladder-arrow"]').first().waitFor({ timeout: 10_000 });

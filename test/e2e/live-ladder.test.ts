@@ -114,7 +114,7 @@ async function ladderState() {
   };
 }
 
-const listed = async () => Number(await page.locator('[data-testid="calls-count"]').textContent());
+const listed = async () => Number(await page.locator('[data-testid="calls-count"]').getAttribute('data-matched'));
 
 test('a finished call’s ladder stays as it was — same arrows, selection and open message — while 200 more SIPp calls arrive and the list grows', { timeout: 90_000 }, async () => {
   const kept = await ladderState();
@@ -128,7 +128,7 @@ test('a finished call’s ladder stays as it was — same arrows, selection and 
     await sleep(300);
     // 50 calls/s, each up for 2 s: about a hundred are live at once.
     const run = runSipp({ scenario: 'uac', remote: proxyAddr, port: await freePort(), calls: 200, rate: 50, duration: 2000, timeoutSec: 60 });
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.textContent) >= n, before + 50, { timeout: 30_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.getAttribute('data-matched')) >= n, before + 50, { timeout: 30_000 });
     assert.deepEqual(await ladderState(), kept, 'mid-run, the ladder is untouched');
     const liveRow = page.locator('[data-testid="call-row"]:has(.state-confirmed)').first();
     await liveRow.waitFor({ timeout: 10_000 });
@@ -138,7 +138,7 @@ test('a finished call’s ladder stays as it was — same arrows, selection and 
 
     const r = await run;
     assert.deepEqual([r.successful, r.failed], [200, 0], r.stdout);
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.textContent) >= n, before + 200, { timeout: 30_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="calls-count"]')?.getAttribute('data-matched')) >= n, before + 200, { timeout: 30_000 });
     assert.equal(await listed(), before + 200);
     assert.deepEqual(await ladderState(), kept, 'after the run, the ladder is untouched');
 

@@ -85,10 +85,11 @@ test('a call exported as pcap reads back in tshark message for message (addresse
     assert.ok(txt.includes('INVITE sip:'), 'raw messages follow the ladder');
     const mmd = await (await fetch(`${lab.base}/api/calls/${id}/ladder.mmd`, { headers: auth })).text();
     assert.equal(mmd.split('\n').filter((l) => /->>/.test(l)).length, sipEntries(detail).length, 'one Mermaid arrow per message');
-    const json = (await (await fetch(`${lab.base}/api/calls/${id}/ladder.json`, { headers: auth })).json()) as { schemaVersion: number; call: { messages: { raw: string; text: string }[] } };
-    assert.equal(json.schemaVersion, 1);
-    assert.equal(json.call.messages.length, sipEntries(detail).length);
-    assert.equal(Buffer.from(json.call.messages[0]!.raw, 'base64').toString('utf8'), json.call.messages[0]!.text);
+    const json = (await (await fetch(`${lab.base}/api/calls/${id}/ladder.json`, { headers: auth })).json()) as { schemaVersion: number; call: { entries: { lane: string; raw: string; text: string }[] } };
+    assert.equal(json.schemaVersion, 2);
+    const sipInJson = json.call.entries.filter((e) => e.lane === 'sip');
+    assert.equal(sipInJson.length, sipEntries(detail).length);
+    assert.equal(Buffer.from(sipInJson[0]!.raw, 'base64').toString('utf8'), sipInJson[0]!.text);
     assert.equal((await fetch(`${lab.base}/api/calls/${id}/ladder.exe`, { headers: auth })).status, 404);
   } finally {
     await uas.stop();
@@ -129,7 +130,7 @@ test('POST /api/export streams a selection of calls as one pcap (time-ordered, a
     const auth = { Authorization: `Bearer ${lab.token}`, 'Content-Type': 'application/json' };
     const calls = lab.host.listCalls(10);
     const picked = calls.slice(0, 2).map((c) => c.callId);
-    const res = await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ callIds: [...picked, 'missing-call'], format: 'pcap' }) });
+    const res = await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ keys: [...picked, 'missing-call'], format: 'pcap' }) });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-callpath-calls'), '2');
     assert.equal(res.headers.get('x-callpath-missing'), '1');
@@ -141,11 +142,11 @@ test('POST /api/export streams a selection of calls as one pcap (time-ordered, a
     assert.deepEqual([...new Set(wire.map((w) => w.callId))].sort(), [...picked].sort());
     assert.ok(wire.every((w, i) => i === 0 || w.tsUs >= wire[i - 1]!.tsUs), 'in time order across calls');
 
-    const json = (await (await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ callIds: picked, format: 'json' }) })).json()) as { schemaVersion: number; calls: { callId: string }[] };
-    assert.equal(json.schemaVersion, 1);
+    const json = (await (await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ keys: picked, format: 'json' }) })).json()) as { schemaVersion: number; calls: { callId: string }[] };
+    assert.equal(json.schemaVersion, 2);
     assert.deepEqual(json.calls.map((c) => c.callId), picked);
 
-    for (const body of ['nope', '{"callIds":[],"format":"pcap"}', '{"callIds":["a"],"format":"exe"}', '{"callIds":["a"],"format":"pcap","x":1}']) {
+    for (const body of ['nope', '{"keys":[],"format":"pcap"}', '{"keys":["a"],"format":"exe"}', '{"keys":["a"],"format":"pcap","x":1}']) {
       const bad = await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body });
       assert.equal(bad.status, 400, body);
     }

@@ -67,8 +67,10 @@ test('a dumpcap capture of a SIPp call imports to the same ladder the live captu
       const r = offline.host.importCapture(readFileSync(file));
       assert.equal(r.calls, 1, `${file}: one call`);
       assert.deepEqual(r.skipped, {}, `${file}: nothing skipped`);
-      const imported = offline.host.getCall(callId);
-      assert.ok(imported, `${file}: the call is listed under its Call-ID`);
+      assert.equal(offline.host.getCall(callId), null, `${file}: an imported call is not a live one`);
+      const imported = offline.host.getCall(`${r.source}/${callId}`);
+      assert.ok(imported, `${file}: the call is listed under its source and Call-ID`);
+      assert.equal(imported.source, r.source);
       assertSameLadder(shape(sipEntries(imported)), liveShape, file);
       assert.equal(imported.state, 'terminated');
       assert.equal(imported.finalStatus, 200);
@@ -91,13 +93,13 @@ test('a truncated or foreign file imports what is readable and says what was ski
     ]);
     const file = join(dir, 'cut.pcap');
     writeFileSync(file, whole.subarray(0, whole.length - 40));
-    const r = lab.host.importCapture(readFileSync(file));
+    const r = lab.host.importCapture(readFileSync(file), 'cut.pcap');
     assert.equal(r.messages, 1);
     assert.deepEqual(r.skipped, { 'truncated packet': 1 });
-    assert.ok(lab.host.getCall('trunc-1'));
-    const junk = lab.host.importCapture(Buffer.from('definitely not a capture'));
-    assert.equal(junk.messages, 0);
-    assert.deepEqual(junk.skipped, { 'not a pcap or pcapng file': 1 });
+    assert.ok(lab.host.getCall(`${r.source}/trunc-1`));
+    // A file with no SIP in it is an error that says what was skipped, and adds no source.
+    assert.throws(() => lab.host.importCapture(Buffer.from('definitely not a capture'), 'junk.bin'), /^Error: no SIP messages in junk\.bin \(skipped: 1 not a pcap or pcapng file\)$/);
+    assert.deepEqual(lab.host.snapshot().calls.sources.map((x) => x.name), ['live', 'cut.pcap']);
   } finally {
     await lab.stop();
   }
@@ -119,7 +121,7 @@ test('npm run lab -- --open FILE imports at start and says so in one line; a mis
   while (!out.includes('console off') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
-  assert.match(out, new RegExp(`^callpath: imported 1 SIP messages in 1 calls from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pcap\\)$`, 'm'));
+  assert.match(out, new RegExp(`^callpath: imported 1 SIP messages in 1 calls from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pcap\\) as import-1$`, 'm'));
 
   const missing = spawnSync(process.execPath, ['--import', 'tsx', 'app/lab/cli.ts', '--ui', 'off', '--redis', 'off', '--ng', 'off', '--sip', '127.0.0.1:0', '--open', join(dir, 'nope.pcap')], { env, encoding: 'utf8', timeout: 20_000 });
   assert.equal(missing.status, 2);

@@ -92,7 +92,7 @@ export function CallsPanel() {
     <section className="panel calls-panel" aria-label="Calls">
       <div className="panel-title">
         Calls
-        <span className="panel-sub ellipsis" data-testid="calls-count" data-matched={matched ?? undefined} data-stored={stored ?? undefined} title={countText}>
+        <span className="panel-sub ellipsis" data-testid="calls-count" data-matched={queried ? (matched ?? undefined) : rows.length} data-shown={rows.length} data-stored={stored ?? undefined} title={countText}>
           {countText}
           {queried && loading ? ' …' : ''}
         </span>

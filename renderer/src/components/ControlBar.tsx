@@ -29,8 +29,8 @@ const ComponentToggle = memo(function ComponentToggle({ name, status }: { name: 
 
   const state = status?.state ?? 'unknown';
   const running = state === 'running';
-  // A failed component is switched on but broken: the click switches it off, which clears the failure.
-  const on = running || state === 'failed';
+  // A failed component is off; a click tries to start it again (a stop from the API clears its error).
+  const on = running;
   const transitional = state === 'starting' || state === 'stopping';
   const disabled = !online || !status || state === 'not-implemented' || transitional || busy;
   const error = shownError(status, notice);
@@ -65,7 +65,7 @@ const ComponentToggle = memo(function ComponentToggle({ name, status }: { name: 
             : state === 'not-implemented'
               ? (status?.detail ?? 'Not implemented yet')
               : state === 'failed'
-                ? `The ${name} failed${status?.error ? `: ${status.error}` : ''} — click to switch it off (clears the error)`
+                ? `The ${name} failed${status?.error ? `: ${status.error}` : ''} — click to start it again`
                 : running
                   ? `Stop the ${name}`
                   : `Start the ${name}`
