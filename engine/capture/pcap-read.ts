@@ -1,5 +1,5 @@
 /**
- * Reads pcap and pcapng files (issue #5 import): every UDP datagram and
+ * Reads pcap and pcapng files for import: every UDP datagram and
  * in-order TCP payload, with its timestamp (µs) and addresses. Pure and
  * forgiving: a broken or truncated file yields what was readable plus a
  * count of what was skipped and why. Never throws.

@@ -1,5 +1,5 @@
 /**
- * libpcap export of captured SIP (issue #5): one file Wireshark and tshark
+ * libpcap export of captured SIP: one file Wireshark and tshark
  * open as is. Pure: messages in, bytes out.
  *
  * Format: classic pcap (magic a1b2c3d4, µs timestamps — the capture's own

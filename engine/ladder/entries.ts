@@ -7,7 +7,7 @@
  */
 import type { CallRecord } from '../call/model';
 import type { CallEvent, MediaEvent, SipCaptureEvent } from '../events';
-import type { LadderEvent } from './model';
+import { formatMs, type LadderEvent } from './model';
 
 /** What the ladder needs of a stored call. */
 export type LadderCall = Pick<CallRecord, 'callId' | 'entries' | 'entriesDropped'>;
@@ -47,7 +47,7 @@ export function entryLabel(e: CallEvent): string {
 function mediaLabel(e: MediaEvent): string {
   const codec = e.codec ? `${e.codec} ` : '';
   if (e.phase === 'opened') return `RTP ${codec}opened`;
-  const figures = `${e.packets} pkts, ${e.lost} lost, jitter ${(e.jitterUs / 1000).toFixed(1)} ms`;
+  const figures = `${e.packets} pkts, ${e.lost} lost, jitter ${formatMs(e.jitterUs, 1)} ms`;
   return e.phase === 'closed' ? `RTP ${codec}closed (${e.reason ?? 'closed'}): ${figures}` : `RTP ${codec}${figures}`;
 }
 

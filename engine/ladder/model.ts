@@ -267,9 +267,9 @@ export function columnTitle(c: LadderColumn): string {
   return c.name === null ? c.endpoint : `${c.name} (${c.endpoint})`;
 }
 
-/** µs → "12.345" (ms with µs precision): the one µs→ms formatter. */
-export function formatMs(us: number): string {
-  return (us / 1000).toFixed(3);
+/** µs → "12.345" (ms, with µs precision unless fewer digits are asked for): the one µs→ms formatter. */
+export function formatMs(us: number, digits = 3): string {
+  return (us / 1000).toFixed(digits);
 }
 
 /** µs → "12.345 ms". */

@@ -1,8 +1,10 @@
 /** Display helpers: engine figures are µs, people read ms. */
+import { formatMs } from '../../app/ladder';
 
+/** µs → ms for a figure that may be missing ("—"). */
 export function usToMs(us: number | null | undefined, digits = 2): string {
   if (us === null || us === undefined) return '—';
-  return (us / 1000).toFixed(digits);
+  return formatMs(us, digits);
 }
 
 /** Wall-clock µs → "14:03:07.123". */

@@ -25,8 +25,8 @@ test('the list count says so when the engine has more than the list holds', () =
 const stats = (over: Partial<StoreStats> = {}): StoreStats => ({
   active: 2_000,
   stored: 10_000,
-  bytes: 120_000_000,
-  maxBytes: 512_000_000,
+  bytes: 120 * 2 ** 20,
+  maxBytes: 512 * 2 ** 20,
   evicted: 3_400,
   evictedBy: { 'finished-limit': 0, 'active-limit': 0, idle: 400, bytes: 3_000 },
   entriesDropped: 7,
@@ -38,14 +38,15 @@ const stats = (over: Partial<StoreStats> = {}): StoreStats => ({
 });
 
 test('the header store line: active of stored, bytes of the budget, evictions by reason', () => {
-  assert.equal(storeLine(stats()), '2,000 active of 10,000 stored · 120 MB / 512 MB · 3,400 evicted (idle 400, bytes 3,000)');
-  assert.equal(storeLine(stats({ evicted: 0, evictedBy: { 'finished-limit': 0, 'active-limit': 0, idle: 0, bytes: 0 }, bytes: 900 })), '2,000 active of 10,000 stored · 900 B / 512 MB · none evicted');
+  assert.equal(storeLine(stats()), '2,000 active of 10,000 stored · 120 MiB / 512 MiB · 3,400 evicted (idle 400, bytes 3,000)');
+  assert.equal(storeLine(stats({ evicted: 0, evictedBy: { 'finished-limit': 0, 'active-limit': 0, idle: 0, bytes: 0 }, bytes: 900 })), '2,000 active of 10,000 stored · 900 B / 512 MiB · none evicted');
   const title = storeTitle(stats());
   assert.match(title, /engine call store, since the engine started/);
   assert.match(title, /live, trace\.pcap/);
   assert.match(title, /entries rotated out of long calls 7/);
-  assert.equal(shortBytes(1_500_000_000), '1.5 GB');
-  assert.equal(shortBytes(536_870_912), '537 MB');
+  assert.equal(shortBytes(1.5 * 2 ** 30), '1.5 GiB');
+  assert.equal(shortBytes(536_870_912), '512 MiB', 'the default --max-store-mb reads as given');
+  assert.equal(shortBytes(1023), '1023 B');
 });
 
 test('the Source column shows only with more than one source', () => {

@@ -207,7 +207,7 @@ export class ProxyCore {
     const parsed = parseMessage(data, { stream: peer.transport === 'tcp' });
     if (!parsed.ok) {
       this.o.drops.count('sip.parse', parsed.error.reason);
-      // "a request with a usable Via gets 400 with a precise reason phrase" (issue #3); responses and ACKs are dropped.
+      // A request with a usable Via gets 400 with a precise reason phrase; responses and ACKs are dropped.
       const reply = buildErrorResponse(parsed.error, this.newTag());
       if (reply) this.sendRaw(reply, peer, null, false);
       return;

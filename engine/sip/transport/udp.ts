@@ -6,7 +6,7 @@ import type { NextHop } from '../../net/host-port';
 import type { InboundHandler, SendFailure, SipTransport } from './types';
 import { UdpReachability } from './udp-reachability';
 
-/** Above this a datagram is not SIP we accept (issue #3: drop and count). */
+/** Above this a datagram is not SIP we accept: dropped and counted. */
 export const MAX_DATAGRAM = 65_536;
 /** A deep kernel buffer absorbs bursts at 1,000+ calls/s without drops. */
 const RECV_BUFFER_BYTES = 8 * 1024 * 1024;

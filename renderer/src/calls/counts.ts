@@ -34,13 +34,14 @@ export function listCountText(c: ListCounts): string {
   return `${n(stored)} stored${evicted}${more}`;
 }
 
-/** 120 MB, 512 MB, 1.5 GB, 900 kB (SI units; no decimals from 10 up). */
+/** 120 MiB, 512 MiB, 1.5 GiB, 900 KiB (binary units; no decimals from 10 up). */
 export function shortBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  // Binary units, as --max-store-mb counts them: a 512 MiB budget reads "512 MiB", not "537 MB".
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;
   let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
     u++;
   }
   return `${u === 0 || v >= 10 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;

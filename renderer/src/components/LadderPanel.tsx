@@ -93,7 +93,9 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   }, [moveSelection]);
   const onClose = useCallback(() => useUi.getState().closeMessage(), []);
   const onCloseDiff = useCallback(() => useUi.getState().closeDiff(), []);
-  const message = selected === null || !open ? undefined : byIndex.get(selected);
+  // A stream is one arrow placed at its first entry; opening it shows its latest figures.
+  const latestOf = useMemo(() => new Map<number, number>(model.arrows.flatMap((a) => (a.stream ? [[a.index, a.stream.lastIndex] as [number, number]] : []))), [model]);
+  const message = selected === null || !open ? undefined : byIndex.get(latestOf.get(selected) ?? selected);
   // Only SIP messages have text to compare; a diff that names another lane says so.
   const diffA = diff === null ? undefined : byIndex.get(diff.a);
   const diffB = diff === null ? undefined : byIndex.get(diff.b);

@@ -2,6 +2,7 @@
  * The ladder's time column, sngrep-style: one key cycles between wall-clock
  * time, time since the first message, and time since the previous message.
  */
+import { formatMs } from '../../../app/ladder';
 import { clockTime } from '../format';
 
 export type TimeMode = 'absolute' | 'relative' | 'delta';
@@ -24,8 +25,8 @@ export function formatArrowTime(mode: TimeMode, tsUs: number, startUs: number, p
     case 'absolute':
       return `${clockTime(tsUs)}${String(Math.floor(tsUs) % 1000).padStart(3, '0')}`;
     case 'relative':
-      return `+${((tsUs - startUs) / 1000).toFixed(3)} ms`;
+      return `+${formatMs(tsUs - startUs)} ms`;
     case 'delta':
-      return `Δ${((prevTsUs === null ? 0 : tsUs - prevTsUs) / 1000).toFixed(3)} ms`;
+      return `Δ${formatMs(prevTsUs === null ? 0 : tsUs - prevTsUs)} ms`;
   }
 }
