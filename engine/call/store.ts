@@ -6,8 +6,8 @@
  */
 import { LIVE_SOURCE, type CallEvent, type CallSourceId, type SipCaptureEvent } from '../events';
 import { Histogram } from '../metrics/histogram';
-import { parseMessage } from '../sip/message';
-import { emptyLaneCounts, type CallRecord, type CallState, type Leg } from './model';
+import { emptyLaneCounts, type CallRecord, type CallState } from './model';
+import { advance, learnLegs, learnStream } from './progress';
 
 /** Distinct addresses/labels/methods worth sharing; beyond this strings are kept as they come. */
 const MAX_INTERNED = 4096;
@@ -156,10 +156,12 @@ export class CallStore {
         const kind = ev.method ?? String(ev.status);
         call.retransmissionsByKind[kind] = (call.retransmissionsByKind[kind] ?? 0) + 1;
       }
-      this.learnLegs(call, ev);
-      this.advance(call, ev);
+      learnLegs(call, ev);
+      const end = advance(call, ev, (us) => this.trying100.record(us));
+      if (end !== null) this.finish(call, end, ev.tsUs);
     } else if (ev.kind === 'media') {
-      this.learnStream(call, ev);
+      // A call that only the relay knows (an NG offer, no SIP through us) ends when its last stream closes.
+      if (learnStream(call, ev) && call.messageCount === 0 && call.endedUs === null) this.finish(call, 'terminated', ev.tsUs);
     }
     this.dirty.add(call.key);
     if (this.bytesHeld > this.options.maxBytes) this.evictForBytes(call.key);
@@ -259,114 +261,6 @@ export class CallStore {
     this.calls.set(call.key, call);
     this.activeCount++;
     return call;
-  }
-
-  /**
-   * The legs a SIP message names (RFC 3261 §19.3: the From tag is the
-   * caller's, each To tag a callee's — one per fork). Only messages that can
-   * bring a new leg are parsed: the first one, and responses to the INVITE
-   * while no callee is known or the call is still early (forking).
-   */
-  private learnLegs(call: CallRecord, ev: SipCaptureEvent): void {
-    const first = call.messageCount === 1;
-    const mayFork = ev.status !== null && ev.status > 100 && ev.status < 300 && ev.cseqMethod === 'INVITE' && call.state !== 'confirmed';
-    if (!first && !mayFork) return;
-    const r = parseMessage(ev.raw, { stream: ev.transport === 'tcp' });
-    if (!r.ok) return;
-    const m = r.msg;
-    if (first) {
-      call.from = m.from.raw;
-      call.to = m.to.raw;
-    }
-    if (m.from.tag !== undefined) addLeg(call, m.from.tag, 'caller', m.from.raw);
-    if (m.to.tag !== undefined && ev.status !== null) addLeg(call, m.to.tag, 'callee', m.to.raw);
-  }
-
-  private learnStream(call: CallRecord, ev: Extract<CallEvent, { kind: 'media' }>): void {
-    const leg = call.legs.find((l) => l.tag === (ev.legTag ?? '')) ?? addLeg(call, ev.legTag ?? '', call.legs.length === 0 ? 'caller' : 'callee', '');
-    let media = leg.media.find((m) => m.index === ev.mediaIndex);
-    if (!media) leg.media.push((media = { index: ev.mediaIndex, streams: [] }));
-    let s = media.streams.find((x) => x.id === ev.streamId);
-    if (!s) {
-      media.streams.push(
-        (s = { id: ev.streamId, src: ev.src, dst: ev.dst, codec: null, ssrc: null, packets: 0, bytes: 0, lost: 0, jitterUs: 0, open: true, closeReason: null }),
-      );
-    }
-    s.src = ev.src;
-    s.dst = ev.dst;
-    s.codec = ev.codec ?? s.codec;
-    s.ssrc = ev.ssrc ?? s.ssrc;
-    s.packets = ev.packets;
-    s.bytes = ev.bytes;
-    s.lost = ev.lost;
-    s.jitterUs = ev.jitterUs;
-    if (ev.phase === 'closed') {
-      s.open = false;
-      s.closeReason = ev.reason;
-    }
-    // A call that only the relay knows (an NG offer, no SIP through us) ends when its last stream closes.
-    if (call.messageCount === 0 && call.endedUs === null && ev.phase === 'closed' && call.legs.every((l) => l.media.every((m) => m.streams.every((x) => !x.open)))) {
-      this.finish(call, 'terminated', ev.tsUs);
-    }
-  }
-
-  /** Call state from what crossed the proxy (RFC 3261 §12, §13.2.2.4, §15, §17). */
-  private advance(call: CallRecord, ev: SipCaptureEvent): void {
-    const t = call.timings;
-    if (ev.method === 'INVITE') call.sawInvite = true;
-    if (ev.method === 'INVITE' && ev.direction === 'in' && call.inviteInUs === null) {
-      call.inviteInUs = ev.tsUs;
-      return;
-    }
-    if (!call.sawInvite) return this.advanceWithoutDialog(call, ev);
-    const since = call.inviteInUs === null ? null : ev.tsUs - call.inviteInUs;
-    if (ev.method === 'INVITE' && ev.direction === 'out' && since !== null && t.forwardedUs === null) {
-      t.forwardedUs = since;
-      return;
-    }
-    if (ev.status === null || ev.direction !== 'out') {
-      return;
-    }
-    // Responses we send upstream mark the milestones the UAC experiences.
-    if (ev.cseqMethod === 'INVITE') {
-      if (ev.status === 100) {
-        if (since !== null && t.trying100Us === null) {
-          t.trying100Us = since;
-          this.trying100.record(since);
-        }
-      } else if (ev.status < 200) {
-        if (since !== null && t.ringingUs === null) t.ringingUs = since;
-        if (call.state === 'trying') call.state = 'early';
-      } else if (ev.status < 300) {
-        if (since !== null && t.answeredUs === null) t.answeredUs = since;
-        if (call.state === 'trying' || call.state === 'early') {
-          call.finalStatus = ev.status;
-          call.state = 'confirmed';
-        }
-      } else if (call.state === 'trying' || call.state === 'early') {
-        call.finalStatus = ev.status;
-        this.finish(call, 'failed', ev.tsUs);
-      }
-    } else if (ev.cseqMethod === 'BYE' && ev.status >= 200 && call.state !== 'terminated' && call.state !== 'failed') {
-      this.finish(call, 'terminated', ev.tsUs);
-    }
-  }
-
-  /**
-   * A Call-ID with no INVITE (OPTIONS, REGISTER, MESSAGE…) has no dialog: it
-   * is finished once every request it carried has its final response
-   * (RFC 3261 §17.2.2: the transaction is then over for the UAC).
-   */
-  private advanceWithoutDialog(call: CallRecord, ev: SipCaptureEvent): void {
-    const cseq = `${ev.cseqSeq} ${ev.cseqMethod}`;
-    if (ev.method !== null) {
-      if (ev.method !== 'ACK' && call.endedUs === null) (call.openRequests ??= new Set()).add(cseq);
-      return;
-    }
-    if (ev.status === null || ev.status < 200 || ev.direction !== 'out') return;
-    if (!call.openRequests?.delete(cseq) || call.openRequests.size > 0 || call.endedUs !== null) return;
-    call.finalStatus ??= ev.status;
-    this.finish(call, ev.status < 300 ? 'terminated' : 'failed', ev.tsUs);
   }
 
   /**
@@ -471,17 +365,6 @@ const PREFIXED = /^(?:import-\d+|live)\//;
 export function callKey(source: CallSourceId, callId: string): string {
   if (source === LIVE_SOURCE) return PREFIXED.test(callId) ? `live/${callId}` : callId;
   return `${source}/${callId}`;
-}
-
-function addLeg(call: CallRecord, tag: string, role: Leg['role'], address: string): Leg {
-  const known = call.legs.find((l) => l.tag === tag);
-  if (known) {
-    if (!known.address) known.address = address;
-    return known;
-  }
-  const leg: Leg = { tag, role, address, media: [] };
-  call.legs.push(leg);
-  return leg;
 }
 
 function entryBytes(e: CallEvent): number {

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { CALLS_FILTER_ID } from './components/CallsPanel';
+import { CALLS_FILTER_ID } from './components/CallsFilterBar';
 import { blurAfterClick, isEditable, keyAction, stepSelection } from './keys';
 import { useCalls } from './store/calls';
 import { useFiles } from './store/files';
