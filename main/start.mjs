@@ -12,10 +12,7 @@ const args = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 // The V8 flags `npm run lab` starts node with (package.json): single-threaded GC and 4 MB semi-spaces, for the
 // 100 Trying tail (README, "How it is built"). V8 takes them only at process start, so the desktop app gets them here.
-const labScript = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.lab.split(' ');
-const v8Flags = labScript.filter((a) => /^--(single-threaded-gc|max-semi-space-size=)/.test(a));
-// And its environment: glibc's malloc reads MALLOC_MMAP_THRESHOLD_ only at process start (README, "How it is built").
-const env = { ...process.env, ...Object.fromEntries(labScript.filter((a) => /^[A-Z_]+=/.test(a)).map((a) => a.split('='))) };
+const v8Flags = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.lab.split(' ').filter((a) => /^--(single-threaded-gc|max-semi-space-size=)/.test(a));
 
 function electronBinary() {
   const dir = join(root, 'node_modules', 'electron');
@@ -42,12 +39,12 @@ const [why, bin] = whyNoDesktop();
 if (why) {
   console.log(`callpath: ${why}; starting the headless lab console instead (npm run lab)`);
   const tsx = require.resolve('tsx');
-  const child = spawn(process.execPath, [...v8Flags, '--import', tsx, join(root, 'app', 'lab', 'cli.ts'), ...args], { stdio: 'inherit', env });
+  const child = spawn(process.execPath, [...v8Flags, '--import', tsx, join(root, 'app', 'lab', 'cli.ts'), ...args], { stdio: 'inherit' });
   forward(child);
 } else {
   const build = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
-  const child = spawn(bin, [`--js-flags=${v8Flags.join(' ')}`, root, '--', ...args], { stdio: 'inherit', env });
+  const child = spawn(bin, [`--js-flags=${v8Flags.join(' ')}`, root, '--', ...args], { stdio: 'inherit' });
   forward(child);
 }
 

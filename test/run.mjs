@@ -4,7 +4,7 @@
 // integration and end-to-end tests drive real SIPp, Redis and Chromium on a
 // 2-core box, and timing-sensitive scenarios must not fight each other.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const suites = process.argv.length > 2 ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
@@ -16,8 +16,5 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-// The tests' in-process labs get the allocator setting `npm run lab` starts with (package.json), so memory tests measure what a user runs.
-const lab = JSON.parse(readFileSync('package.json', 'utf8')).scripts.lab.split(' ');
-const env = { ...process.env, ...Object.fromEntries(lab.filter((a) => /^[A-Z_]+=/.test(a)).map((a) => a.split('='))) };
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 child.on('exit', (code) => process.exit(code ?? 1));
