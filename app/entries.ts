@@ -5,10 +5,9 @@
  */
 import type { CallRecord } from '../engine/call/model';
 import type { CallFacts } from '../engine/call/query';
-import type { CallEvent, SipCaptureEvent } from '../engine/events';
-import { ladderEvents } from '../engine/ladder/entries';
-import type { LadderEvent } from '../engine/ladder/model';
-import { parseMessage } from '../engine/sip/message';
+import type { CallEvent } from '../engine/events';
+import { entryLabel, entryOwner, sdpPositions } from '../engine/ladder/entries';
+import { topViaBranchOf } from '../engine/sip/message';
 import type { CallDetail, CallSummary, LadderEntry } from './contract';
 
 export function summarize(c: CallRecord): CallSummary {
@@ -49,8 +48,9 @@ export function factsOf(c: CallRecord): CallFacts {
 /** The call with its entries from `fromIndex` on (all it keeps by default). */
 export function detailOf(c: CallRecord, fromIndex = 0): CallDetail {
   const skip = Math.max(0, fromIndex - c.entriesDropped);
-  const ladder = ladderEvents(c);
-  const entries = c.entries.slice(skip).map((e, i) => entryOf(e, ladder[skip + i]!));
+  const sdp = c.laneCounts.media > 0 ? sdpPositions(c) : null;
+  const entries: LadderEntry[] = new Array(Math.max(0, c.entries.length - skip));
+  for (let i = skip; i < c.entries.length; i++) entries[i - skip] = entryOf(c.entries[i]!, c.entriesDropped + i, sdp?.get(i) ?? null);
   return {
     ...summarize(c),
     timings: { ...c.timings },
@@ -61,9 +61,10 @@ export function detailOf(c: CallRecord, fromIndex = 0): CallDetail {
   };
 }
 
-/** One stored event as the contract's entry; `at` is the same event as ladder input (index, label, owner, SDP link — one mapping with the exports). */
-export function entryOf(e: CallEvent, at: LadderEvent): LadderEntry {
-  const { index, label, owner } = at;
+/** One stored event as the contract's entry, with the labels and owners the exports use (`engine/ladder/entries.ts`). */
+export function entryOf(e: CallEvent, index: number, sdpIndex: number | null): LadderEntry {
+  const label = entryLabel(e);
+  const owner = entryOwner(e);
   switch (e.kind) {
     case 'sip':
       return {
@@ -79,7 +80,7 @@ export function entryOf(e: CallEvent, at: LadderEvent): LadderEntry {
         method: e.method,
         status: e.status,
         cseq: `${e.cseqSeq} ${e.cseqMethod}`,
-        branch: e.branch ?? topViaBranch(e),
+        branch: e.branch ?? topViaBranchOf(e.raw),
         size: e.size,
         retransmission: e.retransmission,
         text: e.raw.toString('utf8'),
@@ -104,7 +105,7 @@ export function entryOf(e: CallEvent, at: LadderEvent): LadderEntry {
         lost: e.lost,
         jitterUs: e.jitterUs,
         reason: e.reason,
-        sdpIndex: at.sdpIndex ?? null,
+        sdpIndex,
       };
     case 'publish':
       return {
@@ -140,10 +141,4 @@ export function entryOf(e: CallEvent, at: LadderEvent): LadderEntry {
     case 'note':
       return { index, lane: 'note', tsUs: e.tsUs, src: e.at, dst: e.at, label, owner, text: e.text };
   }
-}
-
-/** The top Via's branch, read from the bytes when asked (the store does not keep it). */
-function topViaBranch(e: SipCaptureEvent): string | null {
-  const r = parseMessage(e.raw, { stream: e.transport === 'tcp' });
-  return r.ok ? (r.msg.topVia.branch ?? null) : null;
 }

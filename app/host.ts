@@ -35,6 +35,7 @@ import {
   type LiveBatch,
   type PublisherStats,
   type SettingsPatch,
+  type SipEntry,
   type Snapshot,
 } from './contract';
 import { detailOf, factsOf, summarize } from './entries';
@@ -245,7 +246,12 @@ export class Host {
   /** A call as the JSON export carries it: the API's CallDetail plus each SIP entry's bytes in base64. */
   callJson(c: CallRecord): unknown {
     const detail = detailOf(c);
-    return { ...detail, entries: detail.entries.map((m, i) => { const e = c.entries[i]!; return e.kind === 'sip' ? { ...m, raw: e.raw.toString('base64') } : m; }) };
+    // The entries were made for this answer: add the bytes in place rather than copy every one.
+    detail.entries.forEach((m, i) => {
+      const e = c.entries[i]!;
+      if (e.kind === 'sip') (m as SipEntry & { raw?: string }).raw = e.raw.toString('base64');
+    });
+    return detail;
   }
 
   /**

@@ -57,49 +57,73 @@ function mediaLabel(e: MediaEvent): string {
  * later than the media event. Null when the stream came with no SIP through
  * us, or that entry has rotated out.
  */
-function sdpPosition(e: MediaEvent, sips: readonly { e: SipCaptureEvent; at: number }[]): number | null {
+function sdpPosition(e: MediaEvent, call: LadderCall): number | null {
   const sdp = e.sdp;
   if (!sdp) return null;
-  for (let i = sips.length - 1; i >= 0; i--) {
-    const m = sips[i]!.e;
-    if (m.cseqSeq === sdp.cseqSeq && m.cseqMethod === sdp.cseqMethod && m.status === sdp.status && m.tsUs <= e.tsUs) return sips[i]!.at;
+  for (let i = call.entries.length - 1; i >= 0; i--) {
+    const m = call.entries[i]!;
+    if (m.kind === 'sip' && m.cseqSeq === sdp.cseqSeq && m.cseqMethod === sdp.cseqMethod && m.status === sdp.status && m.tsUs <= e.tsUs) return call.entriesDropped + i;
   }
   return null;
 }
 
-/** A call's entries as ladder input, in capture order (`buildLadder` sorts them by time). */
+/**
+ * Where each media entry's stream was set up (`sdpPosition`), by position in
+ * `call.entries`; empty for a call with no media (the common case, and no cost).
+ */
+export function sdpPositions(call: LadderCall): Map<number, number | null> {
+  const out = new Map<number, number | null>();
+  call.entries.forEach((e, i) => {
+    if (e.kind === 'media') out.set(i, sdpPosition(e, call));
+  });
+  return out;
+}
+
+/**
+ * A call's entries as ladder input, in capture order (`buildLadder` sorts
+ * them by time). Objects are built whole, one shape per lane: this runs for
+ * every call of a 100,000-message export.
+ */
 export function ladderEvents(call: LadderCall): LadderEvent[] {
   const base = call.entriesDropped;
-  const sips: { e: SipCaptureEvent; at: number }[] = [];
-  call.entries.forEach((e, i) => {
-    if (e.kind === 'sip') sips.push({ e, at: base + i });
-  });
-  return call.entries.map((e, i): LadderEvent => {
-    const common = { index: base + i, tsUs: e.tsUs, label: entryLabel(e), owner: entryOwner(e) };
+  const entries = call.entries;
+  const out: LadderEvent[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const index = base + i;
     switch (e.kind) {
       case 'sip':
-        return { ...common, lane: 'sip', src: e.src, dst: e.dst, retransmission: e.retransmission, method: e.method, status: e.status, branch: e.branch };
+        out[i] = { index, lane: 'sip', tsUs: e.tsUs, src: e.src, dst: e.dst, label: e.label, owner: entryOwner(e), retransmission: e.retransmission, method: e.method, status: e.status, branch: e.branch };
+        break;
       case 'media':
-        return {
-          ...common,
+        out[i] = {
+          index,
           lane: 'media',
+          tsUs: e.tsUs,
           src: e.src,
           dst: e.dst,
+          label: entryLabel(e),
+          owner: entryOwner(e),
           phase: e.phase,
           streamId: e.streamId,
           packets: e.packets,
           lost: e.lost,
           jitterUs: e.jitterUs,
-          sdpIndex: sdpPosition(e, sips),
+          sdpIndex: sdpPosition(e, call),
         };
+        break;
       case 'publish':
-        return { ...common, lane: 'publish', src: e.src, dst: e.dst, phase: e.phase };
+        out[i] = { index, lane: 'publish', tsUs: e.tsUs, src: e.src, dst: e.dst, label: entryLabel(e), owner: entryOwner(e), phase: e.phase };
+        break;
       case 'record':
-        return { ...common, lane: 'record', src: e.src, dst: e.dst, phase: e.phase, packets: e.packets };
+        out[i] = { index, lane: 'record', tsUs: e.tsUs, src: e.src, dst: e.dst, label: entryLabel(e), owner: entryOwner(e), phase: e.phase, packets: e.packets };
+        break;
       case 'note':
-        return { ...common, lane: 'note', src: e.at, dst: e.at };
+        out[i] = { index, lane: 'note', tsUs: e.tsUs, src: e.at, dst: e.at, label: entryLabel(e), owner: entryOwner(e) };
+        break;
     }
-  });
+  }
+  return out;
 }
 
 /** The call's SIP entries, sorted by (tsUs, index): what a pcap holds. */

@@ -35,7 +35,7 @@ async function sendPaced(sock: Socket, port: number, n: number, perTick: number,
 
 const MB = 2 ** 20;
 
-test('20,000 unanswered OPTIONS and 3,000 of 60 kB leave the store within its byte budget and memory back within a bound', { timeout: 120_000 }, async () => {
+test('20,000 unanswered OPTIONS and 3,000 of 60 kB leave the store within its byte budget and memory back within a bound', { timeout: 120_000 }, async (t) => {
   const blackHole = createSocket('udp4');
   blackHole.on('message', () => undefined); // reads, never answers
   const uasPort = await bind(blackHole);
@@ -56,7 +56,9 @@ test('20,000 unanswered OPTIONS and 3,000 of 60 kB leave the store within its by
     const s = lab.host.snapshot();
     assert.ok(s.calls.bytes <= budgetMb * MB, `the store holds ${(s.calls.bytes / MB).toFixed(1)} MB of a ${budgetMb} MB budget`);
     assert.ok(s.calls.evictedBy.bytes > 0, 'the budget evicted the oldest calls, and counted them');
-    assert.ok(lab.host.getCall('large-2999'), 'the newest call is still there');
+    // The kernel may drop some of the burst; what arrived last is kept, what came first went first.
+    assert.match(lab.host.listCalls(1)[0]?.callId ?? '', /^large-/, 'the newest calls are still there');
+    assert.equal(lab.host.getCall('small-0'), null, 'the oldest went first');
     gc();
     await sleep(200);
     gc();
@@ -65,9 +67,13 @@ test('20,000 unanswered OPTIONS and 3,000 of 60 kB leave the store within its by
     const rss = (after.rss - before.rss) / MB;
     // Without the budget the 60 kB messages alone (received, forwarded, retransmitted) are over 500 MB of raw bytes.
     assert.ok(external < budgetMb + 32, `external (Buffer) memory grew by ${external.toFixed(1)} MB`);
-    // RSS also holds what the allocator keeps after the proxy worker's transactions freed their copies
-    // (about 600 MB after the first round here); what must hold is that a second round adds nothing.
-    process.stderr.write(`call-store-bounds: RSS +${rss.toFixed(0)} MB, external +${external.toFixed(0)} MB after the first round\n`);
+    // Beside the store's budget, RSS holds the SIP worker's working set for 20,000 concurrent transactions
+    // (about 250 MB here; V8 keeps its heap for reuse) and what glibc's malloc keeps in its arenas after the
+    // proxy and the store freed their 60 kB copies (about 400 MB, reused, not returned even after the engine
+    // stops; forcing such buffers into their own mappings cost the proxy half its capacity). What must hold is
+    // that this is a ceiling: a second round adds nothing.
+    t.diagnostic(`RSS +${rss.toFixed(0)} MB, external +${external.toFixed(0)} MB after the first round`);
+    assert.ok(rss < budgetMb + 900, `RSS grew by ${rss.toFixed(1)} MB`);
 
     // Not growing: the same again lands in the same bound.
     await sendPaced(sender, lab.sipPort, 3_000, 10, (i) => options(`again-${i}`, senderPort, big));
@@ -103,8 +109,11 @@ test('an answered OPTIONS is a finished call: 20,000 of them stay under the fini
   const senderPort = await bind(sender);
   try {
     await sendPaced(sender, lab.sipPort, 20_000, 40, (i) => options(`ok-${i}`, senderPort));
-    await sleep(1_000);
-    await lab.settle();
+    // A request or response the kernel dropped in the burst is retransmitted by the proxy (Timer E) and answered late.
+    for (let waited = 0; waited < 10_000 && lab.host.snapshot().calls.active > 0; waited += 250) {
+      await sleep(250);
+      await lab.settle();
+    }
     const s = lab.host.snapshot();
     assert.ok(s.calls.stored <= 2_000 + s.calls.active, `stored ${s.calls.stored}, active ${s.calls.active}`);
     assert.ok(s.calls.active < 500, `answered OPTIONS are not left active (${s.calls.active})`);

@@ -12,6 +12,7 @@ import {
   parseUri,
   parseVia,
   spliceMessage,
+  topViaBranchOf,
 } from '../../engine/sip/message/index';
 import type { ParseOptions, SipMessage, SipParseError } from '../../engine/sip/message/index';
 
@@ -647,4 +648,13 @@ describe('frameStream', () => {
     assert.ok('error' in r);
     assert.equal(r.error.reason, 'too-large');
   });
+});
+
+test('the top Via branch is read from the bytes alone: the first via-parm of the first Via line, long or compact form', () => {
+  const msg = (vias: string[]) => Buffer.from(['OPTIONS sip:a@b SIP/2.0', ...vias, 'Call-ID: x', 'CSeq: 1 OPTIONS', '', ''].join('\r\n'));
+  assert.equal(topViaBranchOf(msg(['Via: SIP/2.0/UDP p1:5060;branch=z9hG4bKtop, SIP/2.0/UDP p2;branch=z9hG4bKsecond', 'Via: SIP/2.0/UDP p3;branch=z9hG4bKthird'])), 'z9hG4bKtop');
+  assert.equal(topViaBranchOf(msg(['v: SIP/2.0/TCP [::1]:5060;rport;branch=z9hG4bKcompact'])), 'z9hG4bKcompact');
+  assert.equal(topViaBranchOf(msg(['Via: SIP/2.0/UDP p1:5060;rport'])), null, 'a Via without a branch (RFC 2543)');
+  assert.equal(topViaBranchOf(msg([])), null, 'no Via at all');
+  assert.equal(topViaBranchOf(Buffer.from('garbage')), null);
 });

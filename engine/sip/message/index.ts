@@ -18,7 +18,7 @@ export { parseUri } from './uri';
 export type { SipUri } from './uri';
 export { parseNameAddr } from './name-addr';
 export type { NameAddr } from './name-addr';
-export { parseVia, parseViaValue, setViaParams } from './via';
+export { parseVia, parseViaValue, setViaParams, topViaBranchOf } from './via';
 export type { Via } from './via';
 export { parseCSeq } from './fields';
 export type { CSeq } from './fields';
