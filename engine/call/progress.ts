@@ -4,7 +4,7 @@
  * store decides what a finished call means for its bounds.
  */
 import type { MediaEvent, SipCaptureEvent } from '../events';
-import { parseMessage } from '../sip/message';
+import { parseNameAddr, peekHeader } from '../sip/message';
 import type { CallRecord, Leg } from './model';
 
 /**
@@ -15,17 +15,19 @@ import type { CallRecord, Leg } from './model';
  */
 export function learnLegs(call: CallRecord, ev: SipCaptureEvent): void {
   const first = call.messageCount === 1;
-  const mayFork = ev.status !== null && ev.status > 100 && ev.status < 300 && ev.cseqMethod === 'INVITE' && call.state !== 'confirmed';
+  // A callee's tag comes with the responses we send upstream (the ones received carry the same tags).
+  const mayFork = ev.status !== null && ev.status > 100 && ev.status < 300 && ev.direction === 'out' && ev.cseqMethod === 'INVITE' && call.state !== 'confirmed';
   if (!first && !mayFork) return;
-  const r = parseMessage(ev.raw, { stream: ev.transport === 'tcp' });
-  if (!r.ok) return;
-  const m = r.msg;
+  const from = peekHeader(ev.raw, 'from');
+  const to = peekHeader(ev.raw, 'to');
   if (first) {
-    call.from = m.from.raw;
-    call.to = m.to.raw;
+    call.from = from ?? '';
+    call.to = to ?? '';
   }
-  if (m.from.tag !== undefined) addLeg(call, m.from.tag, 'caller', m.from.raw);
-  if (m.to.tag !== undefined && ev.status !== null) addLeg(call, m.to.tag, 'callee', m.to.raw);
+  const fromTag = from === null ? undefined : parseNameAddr(from)?.tag;
+  if (fromTag !== undefined) addLeg(call, fromTag, 'caller', from!);
+  const toTag = to === null || ev.status === null ? undefined : parseNameAddr(to)?.tag;
+  if (toTag !== undefined) addLeg(call, toTag, 'callee', to!);
 }
 
 /** A stream's latest figures, under its leg and media section; true when this closed the call's last open stream. */

@@ -20,13 +20,16 @@ export function textLadder(call: LadderCall, columnNames: Readonly<Record<string
   const titles = columns.map(columnTitle);
   const col = Math.max(MIN_COL, ...titles.map((t) => t.length + 2));
   const sips = arrows.filter((a) => a.lane === 'sip');
-  const others = call.entries.length - call.entries.filter((e) => e.kind === 'sip').length;
+  let others = 0;
+  for (const e of call.entries) if (e.kind !== 'sip') others++;
   const out: string[] = [`Call-ID: ${call.callId}`, `Messages: ${sips.length}${others > 0 ? `; other entries: ${others}` : ''}`, ''];
   const width = TIME + col * Math.max(columns.length - 1, 0) + 1;
   out.push(' '.repeat(TIME) + titles.map((t) => t.padEnd(col)).join('').trimEnd());
+  // One blank row with the lifelines, copied for each arrow.
+  const blank: string[] = new Array<string>(width).fill(' ');
+  for (let i = 0; i < columns.length; i++) blank[TIME + i * col] = '|';
   for (const a of arrows) {
-    const row = Array.from({ length: width }, () => ' ');
-    columns.forEach((_, i) => (row[TIME + i * col] = '|'));
+    const row = blank.slice();
     const label = (a.retransmission ? 'R ' : '') + a.label;
     let after = '';
     if (a.from === a.to) {

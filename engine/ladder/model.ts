@@ -256,9 +256,11 @@ export function buildLadder(events: readonly LadderEvent[], options: LadderOptio
       sdpRow: null,
     });
   }
-  const rowOfIndex = new Map<number, number>();
-  for (const a of arrows) rowOfIndex.set(a.index, a.row);
-  for (const a of arrows) if (a.sdpIndex !== null) a.sdpRow = rowOfIndex.get(a.sdpIndex) ?? null;
+  if (streams.size > 0) {
+    const rowOfIndex = new Map<number, number>();
+    for (const a of arrows) rowOfIndex.set(a.index, a.row);
+    for (const a of arrows) if (a.sdpIndex !== null) a.sdpRow = rowOfIndex.get(a.sdpIndex) ?? null;
+  }
   return { columns, arrows, retransmissions, startUs, spanUs: ordered[ordered.length - 1]!.tsUs - startUs };
 }
 

@@ -11,6 +11,7 @@ import {
   parseNameAddr,
   parseUri,
   parseVia,
+  peekHeader,
   spliceMessage,
   topViaBranchOf,
 } from '../../engine/sip/message/index';
@@ -657,4 +658,12 @@ test('the top Via branch is read from the bytes alone: the first via-parm of the
   assert.equal(topViaBranchOf(msg(['Via: SIP/2.0/UDP p1:5060;rport'])), null, 'a Via without a branch (RFC 2543)');
   assert.equal(topViaBranchOf(msg([])), null, 'no Via at all');
   assert.equal(topViaBranchOf(Buffer.from('garbage')), null);
+});
+
+test('one header is read from the bytes alone: long or compact name, any case, UTF-8 kept, the first line of its name', () => {
+  const raw = Buffer.from(['SIP/2.0 180 Ringing', 'v: SIP/2.0/UDP p1;branch=z9hG4bK1', 'f: "Zoë" <sip:zoe@a>;tag=a1', 'TO: <sip:bob@b>;tag=b7', 'To: <sip:second@b>', 'Call-ID: x', 'CSeq: 1 INVITE', '', 'To: not-a-header'].join('\r\n'));
+  assert.equal(peekHeader(raw, 'From'), '"Zoë" <sip:zoe@a>;tag=a1');
+  assert.equal(peekHeader(raw, 't'), '<sip:bob@b>;tag=b7');
+  assert.equal(peekHeader(raw, 'Contact'), null);
+  assert.equal(parseNameAddr(peekHeader(raw, 'to')!)?.tag, 'b7');
 });

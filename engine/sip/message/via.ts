@@ -4,7 +4,7 @@
  *   sent-protocol = protocol-name SLASH protocol-version SLASH transport
  *   sent-by = host [ COLON port ]
  */
-import { canonicalName, firstItemEnd, isTokenCode, isWs, lowerAscii, splitList } from './headers';
+import { isTokenCode, isWs, lowerAscii, splitList } from './headers';
 import { parseParams } from './params';
 import type { Params } from './params';
 import { isHostname, isIpv6Reference, parsePort } from './uri';
@@ -178,29 +178,3 @@ function slash(s: string, i: number, end: number): number {
   return i;
 }
 
-/**
- * The top Via's branch read straight from a message's bytes, without parsing
- * the rest of it: for stored messages whose branch was not kept (a whole
- * parse per message made a 100,000-message JSON export three times slower).
- * Folded header lines are not joined; a folded top Via reads as no branch.
- */
-export function topViaBranchOf(raw: Buffer): string | null {
-  let end = raw.indexOf('\r\n\r\n');
-  if (end < 0) end = Math.min(raw.length, 8192);
-  const head = raw.toString('latin1', 0, end);
-  for (let i = head.indexOf('\r\n'); i >= 0 && i < head.length; ) {
-    const start = i + 2;
-    const next = head.indexOf('\r\n', start);
-    const stop = next < 0 ? head.length : next;
-    const colon = head.indexOf(':', start);
-    if (colon > start && colon < stop) {
-      const name = canonicalName(head.slice(start, colon).trim());
-      if (name === 'via') {
-        const via = parseViaValue(head, colon + 1, firstItemEnd(head, colon + 1, stop));
-        return via?.branch ?? null;
-      }
-    }
-    i = next;
-  }
-  return null;
-}
