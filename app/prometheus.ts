@@ -24,7 +24,7 @@ export function renderPrometheus(s: Snapshot): string {
   summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the host thread (UI, API, call store).', s.eventLoopDelay);
   metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store, all sources.', [['', s.calls.stored]]);
   metric('callpath_calls_active', 'gauge', 'Stored calls still in progress.', [['', s.calls.active]]);
-  metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds (entries with their raw bytes, plus a fixed cost each).', [['', s.calls.bytes]]);
+  metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds: the slabs holding stored messages, plus a fixed cost per entry and call.', [['', s.calls.bytes]]);
   metric('callpath_call_store_max_bytes', 'gauge', 'The call store byte budget.', [['', s.calls.maxBytes]]);
   metric('callpath_calls_evicted_total', 'counter', 'Calls evicted from the bounded call store, by reason.', Object.entries(s.calls.evictedBy).map(([r, n]) => [`{reason="${esc(r)}"}`, n]));
   metric('callpath_call_entries_rotated_total', 'counter', 'Ladder entries rotated out of calls longer than the per-call bound.', [['', s.calls.entriesDropped]]);

@@ -84,11 +84,9 @@ export interface CallRecord {
   /** Retransmissions by what was repeated: "INVITE", "BYE", "180", "200"… */
   retransmissionsByKind: Record<string, number>;
   timings: CallTimings;
-  /** Capture order; a SIP entry keeps its bytes in a buffer of its own. */
+  /** Capture order; a SIP entry's bytes are a copy in the store's own slabs. */
   entries: CallEvent[];
   legs: Leg[];
-  /** Bytes this call holds (entries, their raw bytes, and a fixed overhead), for the store's byte budget. */
-  bytes: number;
   /** Internal: when the first INVITE arrived. */
   inviteInUs: number | null;
   /** Internal: non-INVITE transactions (`CSeq`) still waiting for a final response. */

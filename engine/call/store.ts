@@ -8,6 +8,7 @@ import { LIVE_SOURCE, type CallEvent, type CallSourceId, type SipCaptureEvent } 
 import { Histogram } from '../metrics/histogram';
 import { emptyLaneCounts, type CallRecord, type CallState } from './model';
 import { advance, learnLegs, learnStream } from './progress';
+import { RawSlabs } from './raw-slabs';
 
 /** Distinct addresses/labels/methods worth sharing; beyond this strings are kept as they come. */
 const MAX_INTERNED = 4096;
@@ -61,7 +62,9 @@ export class CallStore {
   private finishedCount = 0;
   private activeCount = 0;
   private dirty = new Set<string>();
-  private bytesHeld = 0;
+  /** Bytes of the records and entries themselves (a fixed cost each); the messages' bytes are in `raw`. */
+  private objectBytes = 0;
+  private readonly raw = new RawSlabs();
   private readonly sourceList: SourceInfo[] = [{ id: LIVE_SOURCE, name: 'live', addedUs: 0 }];
   private importSeq = 0;
   readonly trying100 = new Histogram();
@@ -85,9 +88,9 @@ export class CallStore {
     return this.activeCount;
   }
 
-  /** Bytes held by every stored call. */
+  /** Bytes held by every stored call: a fixed cost per record and entry, and the slabs holding the messages' bytes. */
   get bytes(): number {
-    return this.bytesHeld;
+    return this.objectBytes + this.raw.bytes;
   }
 
   get evictedTotal(): number {
@@ -144,11 +147,8 @@ export class CallStore {
     call.touched = true;
     call.laneCounts[ev.kind]++;
     if (call.entries.length >= this.options.maxMessagesPerCall) this.rotate(call, 1);
-    const stored = ev.kind === 'sip' ? this.compact(ev, call.callId) : ev;
-    const cost = entryBytes(stored);
-    call.entries.push(stored);
-    call.bytes += cost;
-    this.bytesHeld += cost;
+    call.entries.push(ev.kind === 'sip' ? this.compact(ev, call.callId) : ev);
+    this.objectBytes += ENTRY_OVERHEAD_BYTES;
     if (ev.kind === 'sip') {
       call.messageCount++;
       if (ev.retransmission) {
@@ -164,7 +164,7 @@ export class CallStore {
       if (learnStream(call, ev) && call.messageCount === 0 && call.endedUs === null) this.finish(call, 'terminated', ev.tsUs);
     }
     this.dirty.add(call.key);
-    if (this.bytesHeld > this.options.maxBytes) this.evictForBytes(call.key);
+    if (this.bytes > this.options.maxBytes) this.evictForBytes(call.key);
   }
 
   /**
@@ -190,13 +190,12 @@ export class CallStore {
    * What a call keeps of a SIP message. Strings parsed from a message are
    * slices that keep its whole header text alive, so repeated strings are
    * interned, the Call-ID is the call's own, the branch is dropped (re-read
-   * from the bytes on demand), and the bytes are copied into a buffer of
-   * their own outside the JS heap: a view would pin the whole capture batch
+   * from the bytes on demand), and the bytes are copied into the store's
+   * own slabs outside the JS heap: a view would pin the whole capture batch
    * (up to 192 KiB) it arrived in for as long as the call is stored.
    */
   private compact(ev: SipCaptureEvent, callId: string): SipCaptureEvent {
-    const raw = Buffer.allocUnsafeSlow(ev.raw.length);
-    ev.raw.copy(raw);
+    const raw = this.raw.store(ev.raw);
     return {
       kind: 'sip',
       tsUs: ev.tsUs,
@@ -250,14 +249,13 @@ export class CallStore {
       timings: { trying100Us: null, forwardedUs: null, ringingUs: null, answeredUs: null },
       entries: [],
       legs: [],
-      bytes: CALL_OVERHEAD_BYTES,
       inviteInUs: null,
       openRequests: null,
       sawInvite: false,
       touched: true,
       idleSinceUs: null,
     };
-    this.bytesHeld += CALL_OVERHEAD_BYTES;
+    this.objectBytes += CALL_OVERHEAD_BYTES;
     this.calls.set(call.key, call);
     this.activeCount++;
     return call;
@@ -280,16 +278,13 @@ export class CallStore {
         this.dirty.add(call.key);
       }
     }
-    if (limits.maxBytes !== undefined && this.bytesHeld > this.options.maxBytes) this.evictForBytes(null);
+    if (limits.maxBytes !== undefined && this.bytes > this.options.maxBytes) this.evictForBytes(null);
   }
 
   /** Drops a call's oldest entries (counted; indexes of the rest do not move). */
   private rotate(call: CallRecord, n: number): void {
     const gone = call.entries.splice(0, n);
-    let freed = 0;
-    for (const e of gone) freed += entryBytes(e);
-    call.bytes -= freed;
-    this.bytesHeld -= freed;
+    this.letGo(gone);
     call.entriesDropped += gone.length;
     this.messagesDropped += gone.length;
   }
@@ -328,7 +323,7 @@ export class CallStore {
   /** Oldest calls first until the store is within its byte budget; the call being recorded goes last. */
   private evictForBytes(keep: string | null): void {
     for (const c of this.calls.values()) {
-      if (this.bytesHeld <= this.options.maxBytes) return;
+      if (this.bytes <= this.options.maxBytes) return;
       if (c.key !== keep) this.evict(c, 'bytes');
     }
   }
@@ -338,7 +333,8 @@ export class CallStore {
     if (this.calls.get(c.key) !== c) return;
     this.calls.delete(c.key);
     this.dirty.delete(c.key);
-    this.bytesHeld -= c.bytes;
+    this.letGo(c.entries);
+    this.objectBytes -= CALL_OVERHEAD_BYTES;
     if (c.endedUs === null) this.activeCount--;
     else {
       this.finishedCount--;
@@ -353,6 +349,14 @@ export class CallStore {
     this.evicted[reason]++;
     this.evictions++;
   }
+
+  /** Entries leaving the store: their fixed cost, and their bytes' place in a slab. */
+  private letGo(entries: readonly CallEvent[]): void {
+    for (const e of entries) {
+      this.objectBytes -= ENTRY_OVERHEAD_BYTES;
+      if (e.kind === 'sip') this.raw.release(e.raw);
+    }
+  }
 }
 
 const PREFIXED = /^(?:import-\d+|live)\//;
@@ -365,10 +369,6 @@ const PREFIXED = /^(?:import-\d+|live)\//;
 export function callKey(source: CallSourceId, callId: string): string {
   if (source === LIVE_SOURCE) return PREFIXED.test(callId) ? `live/${callId}` : callId;
   return `${source}/${callId}`;
-}
-
-function entryBytes(e: CallEvent): number {
-  return e.kind === 'sip' ? ENTRY_OVERHEAD_BYTES + e.raw.length : ENTRY_OVERHEAD_BYTES;
 }
 
 function flatCopy(s: string): string {

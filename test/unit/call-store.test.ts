@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallStore, callKey, ENTRY_OVERHEAD_BYTES, CALL_OVERHEAD_BYTES } from '../../engine/call/store';
 import type { CallEvent, MediaEvent, SipCaptureEvent } from '../../engine/events';
+import { RawSlabs, SLAB_BYTES } from '../../engine/call/raw-slabs';
 
 interface Msg {
   label: string;
@@ -141,10 +142,11 @@ test('the byte budget evicts the oldest calls first, counts them, and the store 
   assert.equal(store.size + store.evicted.bytes, 30);
   assert.ok(store.get('big29'), 'the newest call stays');
   assert.equal(store.get('big0'), undefined, 'the oldest went first');
-  let sum = 0;
-  for (const c of store.values()) sum += c.bytes;
-  assert.equal(store.bytes, sum);
   assert.equal(store.active, store.size);
+  // What was evicted is let go: evicting everything leaves nothing counted but the slab being filled.
+  store.setLimits({ maxBytes: 1 });
+  assert.equal(store.size, 0);
+  assert.ok(store.bytes <= SLAB_BYTES, `${store.bytes} bytes left`);
 });
 
 test('stored bytes are a copy of their own: they never pin the batch they arrived in', () => {
@@ -154,9 +156,10 @@ test('stored bytes are a copy of their own: they never pin the batch they arrive
   e.raw.copy(batch, 1_000);
   store.record({ ...e, raw: batch.subarray(1_000, 1_000 + e.raw.length) });
   const kept = store.get('c1')!.entries[0] as SipCaptureEvent;
-  assert.equal(kept.raw.buffer.byteLength, e.raw.length, 'its own ArrayBuffer, not the 200 kB batch');
+  assert.notEqual(kept.raw.buffer, batch.buffer);
+  assert.equal(kept.raw.buffer.byteLength, SLAB_BYTES, 'a store slab, not the 200 kB batch');
   assert.deepEqual(kept.raw, e.raw);
-  assert.equal(store.bytes, CALL_OVERHEAD_BYTES + ENTRY_OVERHEAD_BYTES + e.raw.length);
+  assert.equal(store.bytes, CALL_OVERHEAD_BYTES + ENTRY_OVERHEAD_BYTES + SLAB_BYTES, 'the slab is counted whole');
 });
 
 test('a call in progress idle past the bound (on the engine clock) is evicted by the sweep, and counted as idle', () => {
@@ -241,4 +244,30 @@ test('entries of every lane rotate under the per-call bound with stable indexes'
   assert.equal(c.entriesDropped, 5);
   assert.equal((c.entries[0] as { text: string }).text, 'note 5');
   assert.equal(store.messagesDropped, 5);
+});
+
+test('message bytes share slabs; a slab is freed and uncounted when its last message goes, and bytes handed out are never written over', () => {
+  const slabs = new RawSlabs();
+  const msg = (fill: string, n = 16_000) => Buffer.alloc(n, fill);
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((f) => slabs.store(msg(f)));
+  assert.ok(a!.buffer === b!.buffer && b!.buffer === d!.buffer, 'four 16 kB messages share one 64 KiB slab');
+  assert.equal(slabs.bytes, SLAB_BYTES);
+  const e = slabs.store(msg('e'));
+  assert.ok(e.buffer !== a!.buffer, 'a message that does not fit opens the next slab');
+  assert.equal(slabs.bytes, 2 * SLAB_BYTES);
+  for (const x of [a, b, c]) slabs.release(x!);
+  assert.equal(slabs.bytes, 2 * SLAB_BYTES, 'one message left holds the first slab');
+  slabs.release(d!);
+  assert.equal(slabs.bytes, SLAB_BYTES, 'the first slab is let go');
+  slabs.release(e);
+  assert.equal(slabs.bytes, SLAB_BYTES, 'the slab being filled stays, counted');
+  const f = slabs.store(msg('f', 100));
+  assert.equal(e.toString('latin1', 0, 3), 'eee', 'released bytes are not written over while a view may still be read');
+  assert.equal(f.toString('latin1', 0, 3), 'fff');
+  const big = slabs.store(msg('x', 40_000));
+  assert.equal(big.buffer.byteLength, 40_000, 'a large message gets a buffer of its own');
+  assert.equal(slabs.bytes, SLAB_BYTES + 40_000);
+  slabs.release(big);
+  slabs.release(big);
+  assert.equal(slabs.bytes, SLAB_BYTES, 'released once, counted once');
 });
