@@ -18,14 +18,14 @@ export function learnLegs(call: CallRecord, ev: SipCaptureEvent): void {
   // A callee's tag comes with the responses we send upstream (the ones received carry the same tags).
   const mayFork = ev.status !== null && ev.status > 100 && ev.status < 300 && ev.direction === 'out' && ev.cseqMethod === 'INVITE' && call.state !== 'confirmed';
   if (!first && !mayFork) return;
-  const from = peekHeader(ev.raw, 'from');
   const to = peekHeader(ev.raw, 'to');
   if (first) {
+    const from = peekHeader(ev.raw, 'from');
     call.from = from ?? '';
     call.to = to ?? '';
+    const fromTag = from === null ? undefined : parseNameAddr(from)?.tag;
+    if (fromTag !== undefined) addLeg(call, fromTag, 'caller', from!);
   }
-  const fromTag = from === null ? undefined : parseNameAddr(from)?.tag;
-  if (fromTag !== undefined) addLeg(call, fromTag, 'caller', from!);
   const toTag = to === null || ev.status === null ? undefined : parseNameAddr(to)?.tag;
   if (toTag !== undefined) addLeg(call, toTag, 'callee', to!);
 }
