@@ -49,8 +49,8 @@ export function factsOf(c: CallRecord): CallFacts {
 export function detailOf(c: CallRecord, fromIndex = 0): CallDetail {
   const skip = Math.max(0, fromIndex - c.entriesDropped);
   const sdp = c.laneCounts.media > 0 ? sdpPositions(c) : null;
-  const entries: LadderEntry[] = new Array(Math.max(0, c.entries.length - skip));
-  for (let i = skip; i < c.entries.length; i++) entries[i - skip] = entryOf(c.entries[i]!, c.entriesDropped + i, sdp?.get(i) ?? null);
+  const entries: LadderEntry[] = [];
+  for (let i = skip; i < c.entries.length; i++) entries.push(entryOf(c.entries[i]!, c.entriesDropped + i, sdp?.get(i) ?? null));
   return {
     ...summarize(c),
     timings: { ...c.timings },

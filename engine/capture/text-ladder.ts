@@ -26,7 +26,7 @@ export function textLadder(call: LadderCall, columnNames: Readonly<Record<string
   const width = TIME + col * Math.max(columns.length - 1, 0) + 1;
   out.push(' '.repeat(TIME) + titles.map((t) => t.padEnd(col)).join('').trimEnd());
   // One blank row with the lifelines, copied for each arrow.
-  const blank: string[] = new Array<string>(width).fill(' ');
+  const blank: string[] = Array.from({ length: width }, () => ' ');
   for (let i = 0; i < columns.length; i++) blank[TIME + i * col] = '|';
   for (const a of arrows) {
     const row = blank.slice();

@@ -87,16 +87,16 @@ export function sdpPositions(call: LadderCall): Map<number, number | null> {
 export function ladderEvents(call: LadderCall): LadderEvent[] {
   const base = call.entriesDropped;
   const entries = call.entries;
-  const out: LadderEvent[] = new Array(entries.length);
+  const out: LadderEvent[] = [];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const index = base + i;
     switch (e.kind) {
       case 'sip':
-        out[i] = { index, lane: 'sip', tsUs: e.tsUs, src: e.src, dst: e.dst, label: e.label, owner: entryOwner(e), retransmission: e.retransmission, method: e.method, status: e.status, branch: e.branch };
+        out.push({ index, lane: 'sip', tsUs: e.tsUs, src: e.src, dst: e.dst, label: e.label, owner: entryOwner(e), retransmission: e.retransmission, method: e.method, status: e.status, branch: e.branch });
         break;
       case 'media':
-        out[i] = {
+        out.push({
           index,
           lane: 'media',
           tsUs: e.tsUs,
@@ -110,16 +110,16 @@ export function ladderEvents(call: LadderCall): LadderEvent[] {
           lost: e.lost,
           jitterUs: e.jitterUs,
           sdpIndex: sdpPosition(e, call),
-        };
+        });
         break;
       case 'publish':
-        out[i] = { index, lane: 'publish', tsUs: e.tsUs, src: e.src, dst: e.dst, label: entryLabel(e), owner: entryOwner(e), phase: e.phase };
+        out.push({ index, lane: 'publish', tsUs: e.tsUs, src: e.src, dst: e.dst, label: entryLabel(e), owner: entryOwner(e), phase: e.phase });
         break;
       case 'record':
-        out[i] = { index, lane: 'record', tsUs: e.tsUs, src: e.src, dst: e.dst, label: entryLabel(e), owner: entryOwner(e), phase: e.phase, packets: e.packets };
+        out.push({ index, lane: 'record', tsUs: e.tsUs, src: e.src, dst: e.dst, label: entryLabel(e), owner: entryOwner(e), phase: e.phase, packets: e.packets });
         break;
       case 'note':
-        out[i] = { index, lane: 'note', tsUs: e.tsUs, src: e.at, dst: e.at, label: entryLabel(e), owner: entryOwner(e) };
+        out.push({ index, lane: 'note', tsUs: e.tsUs, src: e.at, dst: e.at, label: entryLabel(e), owner: entryOwner(e) });
         break;
     }
   }
