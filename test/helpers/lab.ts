@@ -30,6 +30,11 @@ export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: 
   };
   const host = new Host(config);
   await host.start();
+  const proxy = host.engine.status('proxy');
+  if (config.sip.port === 0 && proxy.state !== 'running') {
+    await host.stop();
+    throw new Error(`the lab's proxy did not start on a port of the OS's choosing: ${proxy.error ?? proxy.state}`);
+  }
   const server = config.ui ? await startLabServer(host, { host: config.ui.host, port: config.ui.port, token, rendererDir: rendererDir() }) : null;
   const sipPort = host.engine.impl<SipProxyComponent>('proxy').port;
   return {

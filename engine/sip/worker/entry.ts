@@ -41,6 +41,9 @@ async function closeTransports(): Promise<void> {
   tcp = null;
 }
 
+/** Times a port the OS picked for UDP is tried again when TCP already has it. */
+const PICK_PORT_ATTEMPTS = 5;
+
 async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
   const clock = createMonotonicClock(o.clockOrigin);
   const events = new EventStream();
@@ -49,13 +52,25 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
   });
   let c: ProxyCore | null = null;
   const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => c?.receive(data, peer);
-  const u = await openUdpTransport(o.host, o.port, deliver, drops, (err) => side.fail(err.message), {
-    monoMs: () => clock.monoMs(),
-    probeIntervalMs: o.timers.T1,
-  });
-  udp = u;
-  // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both).
-  tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops);
+  const openUdp = () =>
+    openUdpTransport(o.host, o.port, deliver, drops, (err) => side.fail(err.message), {
+      monoMs: () => clock.monoMs(),
+      probeIntervalMs: o.timers.T1,
+    });
+  // TCP shares the UDP port number (RFC 3261 §18: one sent-by for both). When the OS picks the
+  // UDP port (port 0), that number may already be taken on TCP: pick again, a few times.
+  let u = await openUdp();
+  for (let attempt = 1; ; attempt++) {
+    udp = u;
+    try {
+      tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops);
+      break;
+    } catch (err) {
+      if (o.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= PICK_PORT_ATTEMPTS) throw err;
+      await u.close();
+      u = await openUdp();
+    }
+  }
   c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerHost: createRealTimerHost(), clock, events, drops, loopDelay, defer: setImmediate });
   loopDelay.start();
   c.attach(udp, tcp);
