@@ -13,14 +13,14 @@
 import { EXPORT_FORMATS, SELECTION_FORMATS, isSelectionFormat, type ExportFormat, type SelectionFormat } from '../engine/capture/formats';
 import { COMPONENT_NAMES, type ComponentName, type ComponentState, type ComponentStatus } from '../engine/component';
 import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName } from '../engine/events';
-import type { CallState, Leg, LaneCounts } from '../engine/call/model';
+import type { CallState, CallSummary, CallTimings, Leg, LaneCounts } from '../engine/call/model';
 import type { CallFilter, CallOutcome, CallSort, CallSortKey } from '../engine/call/query';
 import type { EvictionReason, SourceInfo } from '../engine/call/store';
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { DropCount } from '../engine/metrics/drops';
 
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount };
-export type { Lane, Leg, LaneCounts, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
+export type { Lane, Leg, LaneCounts, CallSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
 export { COMPONENT_NAMES };
 /** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
 export { DEFAULT_SORT, NO_FILTER, compareCalls, isFilterActive, needsEntries, outcomeOf } from '../engine/call/query';
@@ -86,27 +86,6 @@ export interface Snapshot {
   drops: DropCount[];
 }
 
-export interface CallSummary {
-  /** Unique in the store: the Call-ID of a live call, `import-N/Call-ID` for a call read from a file. */
-  key: string;
-  callId: string;
-  /** "live" or the import it came from ("import-1"). */
-  source: string;
-  state: CallState;
-  from: string;
-  to: string;
-  startedUs: number;
-  updatedUs: number;
-  endedUs: number | null;
-  finalStatus: number | null;
-  /** SIP messages ever recorded (rotated ones included). */
-  messageCount: number;
-  /** Entries ever recorded, by lane. */
-  laneCounts: LaneCounts;
-  retransmissions: number;
-  /** INVITE received → 100 Trying sent, µs. */
-  trying100Us: number | null;
-}
 
 /**
  * What every ladder entry has: its place in the call, its time, the two
@@ -165,7 +144,7 @@ export interface NoteEntry extends EntryBase {
 export type LadderEntry = SipEntry | MediaEntry | PublishEntry | RecordEntry | NoteEntry;
 
 export interface CallDetail extends CallSummary {
-  timings: { trying100Us: number | null; forwardedUs: number | null; ringingUs: number | null; answeredUs: number | null };
+  timings: CallTimings;
   retransmissionsByKind: Record<string, number>;
   /** Entries rotated out of the front of the call (their indexes are below this). */
   entriesDropped: number;

@@ -4,7 +4,6 @@
  * API, the live ladder and the JSON export.
  */
 import type { CallRecord } from '../engine/call/model';
-import type { CallFacts } from '../engine/call/query';
 import type { CallEvent } from '../engine/events';
 import { entryLabel, entryOwner, sdpPositions } from '../engine/ladder/entries';
 import { topViaBranchOf } from '../engine/sip/message';
@@ -24,22 +23,6 @@ export function summarize(c: CallRecord): CallSummary {
     finalStatus: c.finalStatus,
     messageCount: c.messageCount,
     laneCounts: { ...c.laneCounts },
-    retransmissions: c.retransmissions,
-    trying100Us: c.timings.trying100Us,
-  };
-}
-
-/** What a filter or a sort reads of a call (a summary without copies). */
-export function factsOf(c: CallRecord): CallFacts {
-  return {
-    callId: c.callId,
-    source: c.source,
-    state: c.state,
-    from: c.from,
-    to: c.to,
-    startedUs: c.startedUs,
-    finalStatus: c.finalStatus,
-    messageCount: c.messageCount,
     retransmissions: c.retransmissions,
     trying100Us: c.timings.trying100Us,
   };

@@ -38,7 +38,7 @@ import {
   type SipEntry,
   type Snapshot,
 } from './contract';
-import { detailOf, factsOf, summarize } from './entries';
+import { detailOf, summarize } from './entries';
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
@@ -234,7 +234,7 @@ export class Host {
 
   private async matching(filter: CallFilter, sort: CallSort): Promise<CallRecord[]> {
     const store = this.engine.calls;
-    const found = await scanCalls(() => store.values(), (c) => store.get(c.key) === c, filter, sort, factsOf);
+    const found = await scanCalls(() => store.values(), (c) => store.get(c.key) === c, filter, sort, summarize);
     return found.map((f) => f.call);
   }
 

@@ -5,7 +5,7 @@
  * reports it first — SIP through our proxy, an NG `offer` with no SIP through
  * us, a capture file — and gains children from every lane.
  */
-import type { CallEvent, CallSourceId, Lane } from '../events';
+import type { CallEvent, CallSourceId, Lane, MediaEvent } from '../events';
 
 /** Where one call is (RFC 3261 dialog states, plus how it ended). */
 export type CallState = 'trying' | 'early' | 'confirmed' | 'terminated' | 'failed';
@@ -22,17 +22,9 @@ export interface CallTimings {
   answeredUs: number | null;
 }
 
-/** One RTP/RTCP flow of a media section, with its latest figures. */
-export interface Stream {
+/** One RTP/RTCP flow of a media section, with its latest figures (those of its last media event). */
+export interface Stream extends Pick<MediaEvent, 'src' | 'dst' | 'codec' | 'ssrc' | 'packets' | 'bytes' | 'lost' | 'jitterUs'> {
   id: string;
-  src: string;
-  dst: string;
-  codec: string | null;
-  ssrc: number | null;
-  packets: number;
-  bytes: number;
-  lost: number;
-  jitterUs: number;
   open: boolean;
   closeReason: string | null;
 }
@@ -58,15 +50,18 @@ export type LaneCounts = Record<Lane, number>;
 
 export const emptyLaneCounts = (): LaneCounts => ({ sip: 0, media: 0, publish: 0, record: 0, note: 0 });
 
-export interface CallRecord {
+/** A call as a list shows it: what the UI, the API and queries read of it without its entries. */
+export interface CallSummary {
   /**
    * Unique within the store: the Call-ID for a live call, `import-N/Call-ID`
    * for a call read from a file, so the same Call-ID in two sources is two calls.
    */
   key: string;
   callId: string;
+  /** "live", or the import it came from ("import-1"). */
   source: CallSourceId;
   state: CallState;
+  /** The From and To headers of its first message, as written. */
   from: string;
   to: string;
   startedUs: number;
@@ -78,9 +73,14 @@ export interface CallRecord {
   messageCount: number;
   /** Entries of every lane ever recorded, by lane. */
   laneCounts: LaneCounts;
+  retransmissions: number;
+  /** INVITE received → 100 Trying sent, µs (`timings.trying100Us`). */
+  trying100Us: number | null;
+}
+
+export interface CallRecord extends Omit<CallSummary, 'trying100Us'> {
   /** Entries rotated out of the front of this call's ring (every lane). */
   entriesDropped: number;
-  retransmissions: number;
   /** Retransmissions by what was repeated: "INVITE", "BYE", "180", "200"… */
   retransmissionsByKind: Record<string, number>;
   timings: CallTimings;

@@ -3,7 +3,7 @@
  * queries over every stored call, `scan.ts`) and the renderer (which matches
  * live updates against the filter it shows). No Node, no I/O.
  */
-import type { CallState } from './model';
+import type { CallState, CallSummary } from './model';
 
 export type CallSortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying' | 'status' | 'source';
 export type SortDir = 'asc' | 'desc';
@@ -57,19 +57,8 @@ export const NO_FILTER: CallFilter = {
   tryingSlowerThanMs: null,
 };
 
-/** The fields of a call a filter or a sort reads without its entries (a summary has them all). */
-export interface CallFacts {
-  callId: string;
-  source: string;
-  state: CallState;
-  from: string;
-  to: string;
-  startedUs: number;
-  finalStatus: number | null;
-  messageCount: number;
-  retransmissions: number;
-  trying100Us: number | null;
-}
+/** The fields of a call a filter or a sort reads without its entries. */
+export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us'>;
 
 export function isFilterActive(f: CallFilter): boolean {
   return (
