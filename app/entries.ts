@@ -3,7 +3,7 @@
  * engine event as the `LadderEntry` of its lane. One mapping, used by the
  * API, the live ladder and the JSON export.
  */
-import type { CallRecord } from '../engine/call/model';
+import type { CallRecord, Leg } from '../engine/call/model';
 import type { CallEvent } from '../engine/events';
 import { entryLabel, entryOwner, sdpPositions } from '../engine/ladder/entries';
 import { topViaBranchOf } from '../engine/sip/message';
@@ -39,7 +39,7 @@ export function detailOf(c: CallRecord, fromIndex = 0): CallDetail {
     timings: { ...c.timings },
     retransmissionsByKind: { ...c.retransmissionsByKind },
     entriesDropped: c.entriesDropped,
-    legs: structuredClone(c.legs),
+    legs: copyLegs(c.legs),
     entries,
   };
 }
@@ -62,7 +62,7 @@ export function entryOf(e: CallEvent, index: number, sdpIndex: number | null): L
         transport: e.transport,
         method: e.method,
         status: e.status,
-        cseq: `${e.cseqSeq} ${e.cseqMethod}`,
+        cseq: owner.slice(4), // the owner is "sip:" and the CSeq
         branch: e.branch ?? topViaBranchOf(e.raw),
         size: e.size,
         retransmission: e.retransmission,
@@ -124,4 +124,9 @@ export function entryOf(e: CallEvent, index: number, sdpIndex: number | null): L
     case 'note':
       return { index, lane: 'note', tsUs: e.tsUs, src: e.at, dst: e.at, label, owner, text: e.text };
   }
+}
+
+/** A copy of a call's legs, media sections and streams (the record's change as the call goes on). */
+export function copyLegs(legs: readonly Leg[]): Leg[] {
+  return legs.map((l) => ({ ...l, media: l.media.map((m) => ({ index: m.index, streams: m.streams.map((s) => ({ ...s })) })) }));
 }

@@ -38,7 +38,7 @@ import {
   type SipEntry,
   type Snapshot,
 } from './contract';
-import { detailOf, summarize } from './entries';
+import { copyLegs, detailOf, summarize } from './entries';
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
@@ -315,7 +315,7 @@ export class Host {
 
 /** A call as it is now, for an export that must not change while it streams. */
 function freeze(c: CallRecord): CallRecord {
-  return { ...c, entries: c.entries.slice(), legs: structuredClone(c.legs), timings: { ...c.timings }, laneCounts: { ...c.laneCounts }, retransmissionsByKind: { ...c.retransmissionsByKind } };
+  return { ...c, entries: c.entries.slice(), legs: copyLegs(c.legs), timings: { ...c.timings }, laneCounts: { ...c.laneCounts }, retransmissionsByKind: { ...c.retransmissionsByKind } };
 }
 
 /** A key as a file name: anything but [A-Za-z0-9._-] becomes "_". */

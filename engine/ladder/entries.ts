@@ -128,10 +128,13 @@ export function ladderEvents(call: LadderCall): LadderEvent[] {
 
 /** The call's SIP entries, sorted by (tsUs, index): what a pcap holds. */
 export function sipEntriesByTime(call: LadderCall): SipCaptureEvent[] {
-  const withIndex: { e: SipCaptureEvent; index: number }[] = [];
-  call.entries.forEach((e, i) => {
-    if (e.kind === 'sip') withIndex.push({ e, index: i });
-  });
-  withIndex.sort((a, b) => a.e.tsUs - b.e.tsUs || a.index - b.index);
-  return withIndex.map((x) => x.e);
+  const sips: SipCaptureEvent[] = [];
+  let ordered = true;
+  for (const e of call.entries) {
+    if (e.kind !== 'sip') continue;
+    if (sips.length > 0 && e.tsUs < sips[sips.length - 1]!.tsUs) ordered = false;
+    sips.push(e);
+  }
+  // Most calls are captured in time order already; a stable sort keeps capture order for equal times.
+  return ordered ? sips : sips.sort((a, b) => a.tsUs - b.tsUs);
 }

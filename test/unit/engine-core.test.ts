@@ -4,6 +4,7 @@ import { createManualClock } from '../../engine/clock';
 import { CallStore } from '../../engine/call/store';
 import type { SipCaptureEvent } from '../../engine/events';
 import { Engine } from '../../engine/engine';
+import { RedisLink } from '../../engine/publish/redis-link';
 import { EventStream, type EngineEvent } from '../../engine/events';
 import { Histogram } from '../../engine/metrics/histogram';
 import { validateCommand } from '../../app/contract';
@@ -117,6 +118,21 @@ test('a component that fails to start shows failed with its error, and a missing
   assert.equal((await engine.stop('relay')).state, 'stopped');
   const states = seen.filter((e) => e.kind === 'component').map((e) => (e.kind === 'component' ? `${e.status.name}:${e.status.state}` : ''));
   assert.deepEqual(states, ['proxy:starting', 'proxy:failed', 'relay:starting', 'relay:running', 'relay:stopping', 'relay:stopped']);
+});
+
+test('a part the config switches off says why when started, stays stopped rather than failed, and a stop clears an old error', async () => {
+  const engine = new Engine({ publisher: (ctx) => new RedisLink(null, ctx, 'disabled with --redis off') }, { clock: createManualClock() });
+  assert.equal(engine.enabled('publisher'), false, 'not started with the others');
+  assert.equal(engine.stats('publisher'), null, 'no snapshot section while it is off');
+  const tried = await engine.start('publisher');
+  assert.equal(tried.state, 'stopped');
+  assert.equal(tried.error, 'cannot start: disabled with --redis off');
+  assert.equal((await engine.stop('publisher')).error, null, 'a stop clears what the last click said');
+  // A part that really failed shows its error until it is stopped.
+  const failing = new Engine({ proxy: () => ({ name: 'proxy', endpoint: null, start: () => Promise.reject(new Error('address in use')), stop: () => Promise.resolve() }) }, { clock: createManualClock() });
+  assert.equal((await failing.start('proxy')).error, 'address in use');
+  const stopped = await failing.stop('proxy');
+  assert.deepEqual([stopped.state, stopped.error], ['stopped', null]);
 });
 
 test('concurrent start and stop calls are serialized, never interleaved', async () => {

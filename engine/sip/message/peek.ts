@@ -9,12 +9,16 @@
  * none); folded header lines are not joined, so a folded value reads as its
  * first line.
  */
-import { canonicalName, firstItemEnd } from './headers';
-import { parseViaValue } from './via';
+import { COMPACT_FORMS, canonicalName, firstItemEnd } from './headers';
+
+/** Long name → compact form ("via" → "v"). */
+const COMPACT_OF = new Map(Object.entries(COMPACT_FORMS).map(([short, long]) => [long, short]));
 
 /** The value of the first header line with this name (long or compact form), or null. */
 export function peekHeader(raw: Buffer, name: string): string | null {
   const want = canonicalName(name);
+  // A header's name starts with the first letter of its long or its compact form.
+  const firsts = `${want[0]}${COMPACT_OF.get(want) ?? ''}`;
   let end = raw.indexOf('\r\n\r\n');
   if (end < 0) end = Math.min(raw.length, 8192);
   const head = raw.toString('latin1', 0, end);
@@ -22,19 +26,27 @@ export function peekHeader(raw: Buffer, name: string): string | null {
     const start = i + 2;
     const next = head.indexOf('\r\n', start);
     const stop = next < 0 ? head.length : next;
+    i = next;
+    if (!firsts.includes((head[start] ?? '').toLowerCase())) continue;
     const colon = head.indexOf(':', start);
     if (colon > start && colon < stop && canonicalName(head.slice(start, colon).trim()) === want) {
       // Header values are UTF-8 (RFC 3261 §25.1); the head was read as latin1 to keep offsets in bytes.
       return Buffer.from(head.slice(colon + 1, stop), 'latin1').toString('utf8').trim();
     }
-    i = next;
   }
   return null;
 }
 
-/** The top Via's branch: the first via-parm of the first Via line. */
+/** `;branch=` in a via-parm (parameter names are case-insensitive, RFC 3261 §7.3.1). */
+const BRANCH_PARAM = /;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)/i;
+
+/**
+ * The top Via's branch: the first via-parm of the first Via line. Only the
+ * parameter is read, not the whole via-parm (host, port, every parameter):
+ * this runs for every message of a 100,000-message export.
+ */
 export function topViaBranchOf(raw: Buffer): string | null {
   const value = peekHeader(raw, 'via');
   if (value === null) return null;
-  return parseViaValue(value, 0, firstItemEnd(value, 0, value.length))?.branch ?? null;
+  return BRANCH_PARAM.exec(value.slice(0, firstItemEnd(value, 0, value.length)))?.[1] ?? null;
 }
