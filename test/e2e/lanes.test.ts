@@ -86,3 +86,30 @@ test('a call with SIP, media, publish and note entries is one ladder, in time or
   assert.match(fields, /packets1500/);
   await page.screenshot({ path: 'test/artifacts/lanes.png' });
 });
+
+test('after a mouse click on a toolbar button, Enter and the ladder keys act on the ladder; ] and [ move between calls', { timeout: 30_000 }, async () => {
+  // A second call, newer, so ] / [ have somewhere to go.
+  const t = 1_800_000_100_000_000;
+  lab.host.engine.events.emit({ ...sip('INVITE', t, UAC, PROXY), callId: 'lanes-2' });
+  await page.locator('[data-testid="call-row"][data-key="lanes-2"]').waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid="call-row"][data-key="lanes-1"]').click();
+  await page.locator('[data-testid="ladder-arrow"]').first().click();
+  await page.keyboard.press('Escape');
+  await page.locator('[data-testid="message-view"]').waitFor({ state: 'detached', timeout: 5_000 });
+  const mode = await page.locator('[data-testid="time-mode"]').getAttribute('data-mode');
+  await page.locator('[data-testid="time-mode"]').click();
+  const clicked = await page.locator('[data-testid="time-mode"]').getAttribute('data-mode');
+  assert.notEqual(clicked, mode, 'the click did its job');
+  await page.keyboard.press('Enter');
+  await page.locator('[data-testid="message-view"]').waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('[data-testid="time-mode"]').getAttribute('data-mode'), clicked, 'Enter opened the message instead of pressing the button again');
+  await page.keyboard.press('Escape');
+  const selectedKey = () => page.locator('[data-testid="call-row"][aria-selected="true"]').first().getAttribute('data-key');
+  assert.equal(await selectedKey(), 'lanes-1');
+  // The list is newest first: lanes-2 is above lanes-1, so [ goes up to it and ] comes back down.
+  const selectedIs = (k: string) => page.waitForFunction((want) => document.querySelector('[data-testid="call-row"][aria-selected="true"]')?.getAttribute('data-key') === want, k, { timeout: 5_000 });
+  await page.keyboard.press('[');
+  await selectedIs('lanes-2');
+  await page.keyboard.press(']');
+  await selectedIs('lanes-1');
+});
