@@ -13,8 +13,8 @@
 import { EXPORT_FORMATS, SELECTION_FORMATS, isSelectionFormat, type ExportFormat, type SelectionFormat } from '../engine/capture/formats';
 import { COMPONENT_NAMES, type ComponentName, type ComponentState, type ComponentStatus } from '../engine/component';
 import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName } from '../engine/events';
-import type { CallState, CallSummary, CallTimings, Leg, LaneCounts } from '../engine/call/model';
-import type { CallFilter, CallOutcome, CallSort, CallSortKey } from '../engine/call/query';
+import { CALL_STATES, type CallState, type CallSummary, type CallTimings, type Leg, type LaneCounts } from '../engine/call/model';
+import { CALL_OUTCOMES, filterError, type CallFilter, type CallOutcome, type CallSort, type CallSortKey } from '../engine/call/query';
 import type { EvictionReason, SourceInfo } from '../engine/call/store';
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { DropCount } from '../engine/metrics/drops';
@@ -23,7 +23,8 @@ export type { ComponentName, ComponentState, ComponentStatus, CallState, Directi
 export type { Lane, Leg, LaneCounts, CallSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
 export { COMPONENT_NAMES };
 /** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
-export { DEFAULT_SORT, NO_FILTER, compareCalls, isFilterActive, needsEntries, outcomeOf } from '../engine/call/query';
+export { CALL_OUTCOMES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, outcomeOf } from '../engine/call/query';
+export { CALL_STATES } from '../engine/call/model';
 
 /** 2: every lane in one `LadderEntry` union, calls keyed by source, per-component snapshot sections, engine-side queries. */
 export const CONTRACT_VERSION = 2;
@@ -32,6 +33,7 @@ export type ComponentAction = 'start' | 'stop';
 /** Signalling figures of the SIP proxy (all latencies in µs). */
 export interface SipStats {
   callsPerSecond: number;
+  /** Live calls in progress (the call store's, imported calls not counted). */
   activeCalls: number;
   activeTransactions: number;
   retransmissionsPerSecond: number;
@@ -411,8 +413,7 @@ export const MAX_LIST_LIMIT = 10_000;
 const MAX_CALL_KEY_LENGTH = 1100;
 const isCallKey = (k: unknown): k is string => typeof k === 'string' && k.length > 0 && k.length <= MAX_CALL_KEY_LENGTH;
 
-const CALL_STATES: readonly (CallState | 'all')[] = ['all', 'trying', 'early', 'confirmed', 'terminated', 'failed'];
-const OUTCOMES: readonly CallOutcome[] = ['busy', 'cancelled', 'other-failure'];
+const FILTER_STATES: readonly (CallState | 'all')[] = ['all', ...CALL_STATES];
 const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source'];
 const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs'];
 const MAX_FILTER_TEXT = 512;
@@ -435,8 +436,8 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (h !== null && (typeof h !== 'object' || Array.isArray(h) || Object.keys(h).some((k) => k !== 'name' && k !== 'value') || !shortText(h.name) || !shortText(h.value))) {
     return bad('filter.header must be null or {"name": "...", "value": "..."} ("name" may be "" for any header)');
   }
-  if (!CALL_STATES.includes(o.state as CallState)) return bad(`filter.state must be one of ${CALL_STATES.join(', ')}`);
-  if (!nullOr(o.outcome, (x): x is CallOutcome => OUTCOMES.includes(x as CallOutcome))) return bad(`filter.outcome must be null or one of ${OUTCOMES.join(', ')}`);
+  if (!FILTER_STATES.includes(o.state as CallState)) return bad(`filter.state must be one of ${FILTER_STATES.join(', ')}`);
+  if (!nullOr(o.outcome, (x): x is CallOutcome => (CALL_OUTCOMES as readonly unknown[]).includes(x))) return bad(`filter.outcome must be null or one of ${CALL_OUTCOMES.join(', ')}`);
   if (!nullOr(o.status, (x): x is number => Number.isInteger(x) && (x as number) >= 100 && (x as number) <= 699)) return bad('filter.status must be null or a SIP status from 100 to 699');
   if (!nullOr(o.method, (x): x is string => typeof x === 'string' && /^[A-Za-z]{1,32}$/.test(x))) return bad('filter.method must be null or a SIP method name');
   if (!shortText(o.address)) return bad('filter.address must be a string');
@@ -444,15 +445,8 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (!nullOr(o.source, shortText)) return bad('filter.source must be null or a source id');
   if (typeof o.retransmissionsOnly !== 'boolean') return bad('filter.retransmissionsOnly must be true or false');
   if (!nullOr(o.tryingSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.tryingSlowerThanMs must be null or a number of ms ≥ 0');
-  if (o.regex) {
-    for (const [what, re] of [['text', o.text], ['header value', h?.value ?? '']] as const) {
-      try {
-        new RegExp(re as string, 'i');
-      } catch (err) {
-        return bad(`filter ${what} is not a regular expression: ${(err as Error).message}`);
-      }
-    }
-  }
+  const regexError = filterError(o as unknown as CallFilter);
+  if (regexError !== null) return bad(`filter ${regexError}`);
   return { ok: true, value: o as unknown as CallFilter };
 }
 

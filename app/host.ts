@@ -202,7 +202,8 @@ export class Host {
       nowUs: e.clock.nowUs(),
       startedUs: e.startedUs,
       components: e.statuses(),
-      sip: p && { ...p, activeCalls: store.active },
+      // The proxy's section counts live calls only: an imported call that never ended is not in progress here.
+      sip: p && { ...p, activeCalls: store.activeLive },
       relay: null,
       recorder: null,
       publisher: e.stats('publisher') as PublisherStats | null,

@@ -51,7 +51,7 @@ function sipLines(sip: NonNullable<Snapshot['sip']>, metric: Metric, out: string
   ]);
   metric('callpath_sip_calls_per_second', 'gauge', 'New calls (initial INVITEs) per second.', [['', sip.callsPerSecond]]);
   metric('callpath_sip_retransmissions_per_second', 'gauge', 'Retransmissions per second, both directions.', [['', sip.retransmissionsPerSecond]]);
-  metric('callpath_sip_active_calls', 'gauge', 'Calls not yet terminated or failed.', [['', sip.activeCalls]]);
+  metric('callpath_sip_active_calls', 'gauge', 'Live calls not yet terminated or failed (imported calls not counted).', [['', sip.activeCalls]]);
   metric('callpath_sip_active_transactions', 'gauge', 'Live SIP transactions (RFC 3261 §17).', [['', sip.activeTransactions]]);
   summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE received to 100 Trying sent.', sip.trying100);
   summaryLines(out, 'callpath_sip_event_loop_delay_seconds', 'Event-loop delay of the SIP worker thread.', sip.loopDelay);

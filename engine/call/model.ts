@@ -7,8 +7,9 @@
  */
 import type { CallEvent, CallSourceId, Lane, MediaEvent } from '../events';
 
-/** Where one call is (RFC 3261 dialog states, plus how it ended). */
-export type CallState = 'trying' | 'early' | 'confirmed' | 'terminated' | 'failed';
+/** Where one call is (RFC 3261 dialog states, plus how it ended), in the order a call goes through them. */
+export const CALL_STATES = ['trying', 'early', 'confirmed', 'terminated', 'failed'] as const;
+export type CallState = (typeof CALL_STATES)[number];
 
 /** Microsecond offsets from the first INVITE received, per RFC 3261 milestones. */
 export interface CallTimings {

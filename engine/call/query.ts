@@ -3,7 +3,7 @@
  * queries over every stored call, `scan.ts`) and the renderer (which matches
  * live updates against the filter it shows). No Node, no I/O.
  */
-import type { CallState, CallSummary } from './model';
+import { CALL_STATES, type CallState, type CallSummary } from './model';
 
 export type CallSortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying' | 'status' | 'source';
 export type SortDir = 'asc' | 'desc';
@@ -14,7 +14,8 @@ export interface CallSort {
 export const DEFAULT_SORT: CallSort = { key: 'time', dir: 'desc' };
 
 /** How a failed call failed: 486/600 busy, 487 cancelled, anything else. */
-export type CallOutcome = 'busy' | 'cancelled' | 'other-failure';
+export const CALL_OUTCOMES = ['busy', 'cancelled', 'other-failure'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 export interface CallFilter {
   /** Call-ID, From or To: a case-insensitive substring, or a regular expression with `regex`. '' matches all. */
@@ -91,24 +92,34 @@ export function outcomeOf(c: Pick<CallFacts, 'state' | 'finalStatus'>): CallOutc
 
 export type Matcher = (s: string) => boolean;
 
-/** A filter's text as a test: substring (case-insensitive) or regular expression; throws a readable error for a bad one. */
+/**
+ * Why a filter cannot run as it is — a regular expression that does not
+ * compile — or null. The contract refuses such a filter with this line and
+ * the console shows it, so `textMatcher` only ever sees ones that compile.
+ */
+export function filterError(f: CallFilter): string | null {
+  if (!f.regex) return null;
+  for (const [what, re] of [['text', f.text], ['header value', f.header?.value ?? '']] as const) {
+    try {
+      new RegExp(re, 'i');
+    } catch (err) {
+      return `${what}: not a regular expression: ${(err as Error).message}`;
+    }
+  }
+  return null;
+}
+
+/** A filter's text as a test: substring (case-insensitive) or regular expression (checked by `filterError`). */
 export function textMatcher(text: string, regex: boolean): Matcher | null {
   const t = regex ? text : text.trim();
   if (t === '') return null;
   if (regex) {
-    let re: RegExp;
-    try {
-      re = new RegExp(t, 'i');
-    } catch (err) {
-      throw new QueryError(`not a regular expression: ${(err as Error).message}`);
-    }
+    const re = new RegExp(t, 'i');
     return (s) => re.test(s);
   }
   const needle = t.toLowerCase();
   return (s) => s.toLowerCase().includes(needle);
 }
-
-export class QueryError extends Error {}
 
 /** A filter compiled once for a whole scan. */
 export interface CompiledFilter {
@@ -140,7 +151,8 @@ export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
   return true;
 }
 
-const STATE_ORDER: Record<CallState, number> = { trying: 0, early: 1, confirmed: 2, terminated: 3, failed: 4 };
+/** States sort in the order a call goes through them. */
+const stateOrder = (s: CallState) => CALL_STATES.indexOf(s);
 
 type Value = number | string | null;
 const valueOf: Record<CallSortKey, (c: CallFacts) => Value> = {
@@ -148,7 +160,7 @@ const valueOf: Record<CallSortKey, (c: CallFacts) => Value> = {
   callId: (c) => c.callId,
   from: (c) => c.from,
   to: (c) => c.to,
-  state: (c) => STATE_ORDER[c.state],
+  state: (c) => stateOrder(c.state),
   msgs: (c) => c.messageCount,
   rtx: (c) => c.retransmissions,
   trying: (c) => c.trying100Us,

@@ -25,11 +25,6 @@ export class RawSlabs {
     return this.held;
   }
 
-  /** Slabs and own buffers held. */
-  get count(): number {
-    return this.live.size;
-  }
-
   /** A copy of `raw` in memory of the store's own. */
   store(raw: Buffer): Buffer {
     const n = raw.length;

@@ -61,6 +61,8 @@ export class CallStore {
   /** Finished calls still stored. */
   private finishedCount = 0;
   private activeCount = 0;
+  /** Of those, the calls of the live source (what the proxy has in progress). */
+  private activeLiveCount = 0;
   private dirty = new Set<string>();
   /** Bytes of the records and entries themselves (a fixed cost each); the messages' bytes are in `raw`. */
   private objectBytes = 0;
@@ -70,8 +72,6 @@ export class CallStore {
   readonly trying100 = new Histogram();
   readonly evicted: Record<EvictionReason, number> = { 'finished-limit': 0, 'active-limit': 0, idle: 0, bytes: 0 };
   messagesDropped = 0;
-  /** Bumped whenever a call leaves the store, so an export can tell it raced an eviction. */
-  evictions = 0;
 
   /** Our own copy: `setLimits` changes it, never the caller's (or the defaults). */
   readonly options: CallStoreOptions;
@@ -86,6 +86,11 @@ export class CallStore {
 
   get active(): number {
     return this.activeCount;
+  }
+
+  /** Calls in progress that crossed this engine; imported calls that never ended are not among them. */
+  get activeLive(): number {
+    return this.activeLiveCount;
   }
 
   /** Bytes held by every stored call: a fixed cost per record and entry, and the slabs holding the messages' bytes. */
@@ -121,14 +126,9 @@ export class CallStore {
   }
 
   /** Newest first. */
-  list(limit: number, filter?: (c: CallRecord) => boolean): CallRecord[] {
-    const out: CallRecord[] = [];
+  list(limit: number): CallRecord[] {
     const all = [...this.calls.values()];
-    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
-      const c = all[i]!;
-      if (!filter || filter(c)) out.push(c);
-    }
-    return out;
+    return all.slice(Math.max(0, all.length - limit)).reverse();
   }
 
   /** Keys of calls changed since the last drain; the host batches them to the UI. */
@@ -258,6 +258,7 @@ export class CallStore {
     this.objectBytes += CALL_OVERHEAD_BYTES;
     this.calls.set(call.key, call);
     this.activeCount++;
+    if (source === LIVE_SOURCE) this.activeLiveCount++;
     return call;
   }
 
@@ -293,6 +294,7 @@ export class CallStore {
     call.state = state;
     call.endedUs = tsUs;
     this.activeCount--;
+    if (call.source === LIVE_SOURCE) this.activeLiveCount--;
     this.finishedCount++;
     this.finished.push(call);
     this.evictFinished();
@@ -335,8 +337,10 @@ export class CallStore {
     this.dirty.delete(c.key);
     this.letGo(c.entries);
     this.objectBytes -= CALL_OVERHEAD_BYTES;
-    if (c.endedUs === null) this.activeCount--;
-    else {
+    if (c.endedUs === null) {
+      this.activeCount--;
+      if (c.source === LIVE_SOURCE) this.activeLiveCount--;
+    } else {
       this.finishedCount--;
       if (reason !== 'finished-limit') {
         this.finishedHoles++;
@@ -347,7 +351,6 @@ export class CallStore {
     c.entries = [];
     c.legs = [];
     this.evicted[reason]++;
-    this.evictions++;
   }
 
   /** Entries leaving the store: their fixed cost, and their bytes' place in a slab. */
@@ -367,7 +370,8 @@ const PREFIXED = /^(?:import-\d+|live)\//;
  * with `live/`, so two sources can never share a key.
  */
 export function callKey(source: CallSourceId, callId: string): string {
-  if (source === LIVE_SOURCE) return PREFIXED.test(callId) ? `live/${callId}` : callId;
+  // Runs for every captured message: the regular expression only for the rare Call-ID that starts like a prefix.
+  if (source === LIVE_SOURCE) return (callId.startsWith('import-') || callId.startsWith('live/')) && PREFIXED.test(callId) ? `live/${callId}` : callId;
   return `${source}/${callId}`;
 }
 

@@ -85,6 +85,7 @@ test('an import never merges into a live call with the same Call-ID, nor into an
   assert.equal(store.get('c1')!.entries.length, 1, 'the live call keeps only its own message');
   assert.equal(store.get(`${first}/c1`)!.entries.length, 1);
   assert.equal(store.get(`${second}/c1`)!.entries.length, 2);
+  assert.deepEqual([store.active, store.activeLive], [3, 1], 'unfinished imports are stored calls in progress, not live ones');
   assert.deepEqual(
     store.sources().map((s) => [s.id, s.name]),
     [
@@ -177,6 +178,7 @@ test('a call in progress idle past the bound (on the engine clock) is evicted by
   assert.ok(store.get('fresh'), 'news within the bound keeps a call');
   assert.equal(store.evicted.idle, 1);
   assert.equal(store.active, 1);
+  assert.equal(store.activeLive, 1);
 });
 
 test('a finished call evicted for bytes frees its place: the finished bound still keeps the newest ones', () => {

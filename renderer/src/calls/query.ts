@@ -5,19 +5,15 @@
  * Here: what the list needs without a round trip, and the parsing of the
  * filter fields the user types.
  */
-import { DEFAULT_SORT, NO_FILTER, isFilterActive, outcomeOf, type CallFilter, type CallOutcome, type CallSort, type CallSortKey, type CallState, type CallSummary } from '../../../app/contract';
+import { CALL_OUTCOMES, CALL_STATES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, outcomeOf, type CallFilter, type CallOutcome, type CallSort, type CallSortKey, type CallSummary } from '../../../app/contract';
 
-export { DEFAULT_SORT, NO_FILTER, isFilterActive, outcomeOf };
+export { CALL_STATES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, outcomeOf };
 
 export type { CallFilter, CallSort, CallOutcome };
 export type SortKey = CallSortKey;
 
-export const CALL_STATES: readonly CallState[] = ['trying', 'early', 'confirmed', 'terminated', 'failed'];
-export const OUTCOMES: readonly { value: CallOutcome; label: string }[] = [
-  { value: 'busy', label: 'busy (486/600)' },
-  { value: 'cancelled', label: 'cancelled (487)' },
-  { value: 'other-failure', label: 'other failure' },
-];
+const OUTCOME_LABEL: Record<CallOutcome, string> = { busy: 'busy (486/600)', cancelled: 'cancelled (487)', 'other-failure': 'other failure' };
+export const OUTCOMES: readonly { value: CallOutcome; label: string }[] = CALL_OUTCOMES.map((value) => ({ value, label: OUTCOME_LABEL[value] }));
 
 export const isDefaultSort = (s: CallSort): boolean => s.key === DEFAULT_SORT.key && s.dir === DEFAULT_SORT.dir;
 
@@ -33,22 +29,6 @@ export function stateCell(c: Pick<CallSummary, 'state' | 'finalStatus'>): { text
   return { text: `${c.state}${status}`, className: `state-${c.state}` };
 }
 
-/**
- * Why the filter cannot be sent as it is (a regular expression that does not
- * compile), or null. The engine would refuse it too; the list says why instead.
- */
-export function filterError(f: CallFilter): string | null {
-  if (!f.regex) return null;
-  for (const [what, re] of [['text', f.text], ['header value', f.header?.value ?? '']] as const) {
-    try {
-      new RegExp(re, 'i');
-    } catch (err) {
-      return `${what}: not a regular expression: ${(err as Error).message}`;
-    }
-  }
-  return null;
-}
-
 /** A typed field's value: empty (off), a value, or refused (shown invalid, filter not applied). */
 export type Parsed<T> = { ok: true; value: T | null } | { ok: false };
 
@@ -58,12 +38,6 @@ export function parseThreshold(input: string): Parsed<number> {
   if (s === '') return { ok: true, value: null };
   const n = Number(s);
   return Number.isFinite(n) && n >= 0 ? { ok: true, value: n } : { ok: false };
-}
-
-/** Kept for callers that only need the number: null when empty or refused. */
-export function parseThresholdMs(input: string): number | null {
-  const p = parseThreshold(input);
-  return p.ok ? p.value : null;
 }
 
 /** A SIP status code, 100 to 699. */
