@@ -10,8 +10,8 @@ import { scanCalls } from '../engine/call/scan';
 import { EVICTION_REASONS } from '../engine/call/store';
 import { Engine, type ComponentFactory } from '../engine/engine';
 import { exportCall } from '../engine/capture/export-call';
-import { exportSelection, SELECTION_CONTENT_TYPES } from '../engine/capture/export-stream';
-import { EXPORT_SCHEMA_VERSION, type CallFormat, type SelectionFormat } from '../engine/capture/formats';
+import { exportSelection } from '../engine/capture/export-stream';
+import { CONTENT_TYPES, EXPORT_SCHEMA_VERSION, type CallFormat, type SelectionFormat } from '../engine/capture/formats';
 import { importCapture } from '../engine/capture/import';
 import { importJson, looksLikeJson } from '../engine/capture/import-json';
 import type { CallEvent } from '../engine/events';
@@ -285,7 +285,7 @@ export class Host {
       chunks: exportSelection(frozen, format, { columnNames, json: (c) => this.callJson(c) }),
       found: frozen.length,
       missing,
-      contentType: SELECTION_CONTENT_TYPES[format],
+      contentType: CONTENT_TYPES[format],
       name: `callpath-${frozen.length}-calls.${format}`,
     };
   }

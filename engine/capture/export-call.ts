@@ -8,33 +8,17 @@
 import { Resvg } from '@resvg/resvg-js';
 import type { CallRecord } from '../call/model';
 import { sipEntriesByTime } from '../ladder/entries';
-import type { CallFormat } from './formats';
+import { CONTENT_TYPES, type CallFormat, type ExportOptions } from './formats';
 import { mermaidLadder } from './mermaid';
 import { pcapFile } from './pcap';
 import { svgLadder } from './svg-ladder';
 import { textLadder } from './text-ladder';
 
-export interface CallExportOptions {
-  /** Endpoint ("address:port") → name, titling the ladder's columns. */
-  columnNames: Record<string, string>;
-  /** The JSON document of a call (the host's mapping, with its `schemaVersion`). */
-  json: (c: CallRecord) => unknown;
+export function exportCall(c: CallRecord, format: CallFormat, opts: ExportOptions): { body: Buffer; contentType: string } {
+  return { body: callBody(c, format, opts), contentType: CONTENT_TYPES[format] };
 }
 
-export const CALL_CONTENT_TYPES: Record<CallFormat, string> = {
-  pcap: 'application/vnd.tcpdump.pcap',
-  txt: 'text/plain; charset=utf-8',
-  svg: 'image/svg+xml; charset=utf-8',
-  png: 'image/png',
-  mmd: 'text/vnd.mermaid; charset=utf-8',
-  json: 'application/json; charset=utf-8',
-};
-
-export function exportCall(c: CallRecord, format: CallFormat, opts: CallExportOptions): { body: Buffer; contentType: string } {
-  return { body: callBody(c, format, opts), contentType: CALL_CONTENT_TYPES[format] };
-}
-
-function callBody(c: CallRecord, format: CallFormat, opts: CallExportOptions): Buffer {
+function callBody(c: CallRecord, format: CallFormat, opts: ExportOptions): Buffer {
   switch (format) {
     case 'pcap':
       return pcapFile(sipEntriesByTime(c));

@@ -10,33 +10,18 @@ import type { CallRecord } from '../call/model';
 import type { SipCaptureEvent } from '../events';
 import { ladderEvents, sipEntriesByTime } from '../ladder/entries';
 import { buildLadder } from '../ladder/model';
-import { EXPORT_SCHEMA_VERSION, type SelectionFormat } from './formats';
+import { EXPORT_SCHEMA_VERSION, type ExportOptions, type SelectionFormat } from './formats';
 import { mermaidLadder } from './mermaid';
 import { pcapGlobalHeader, pcapRecord, type PcapFlowState } from './pcap';
 import { svgLadderSize, svgOfModel } from './svg-ladder';
 import { textLadder } from './text-ladder';
-
-export const SELECTION_CONTENT_TYPES: Record<SelectionFormat, string> = {
-  pcap: 'application/vnd.tcpdump.pcap',
-  json: 'application/json; charset=utf-8',
-  txt: 'text/plain; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-  svg: 'image/svg+xml; charset=utf-8',
-};
-
-export interface SelectionExportOptions {
-  /** Endpoint ("address:port") → name, titling the ladders' columns. */
-  columnNames: Readonly<Record<string, string>>;
-  /** A call as the JSON export carries it (the host's mapping). */
-  json: (c: CallRecord) => unknown;
-}
 
 /** Entries handled between two yields to the event loop. */
 const SLICE = 500;
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-export async function* exportSelection(calls: readonly CallRecord[], format: SelectionFormat, opts: SelectionExportOptions): AsyncGenerator<Buffer> {
+export async function* exportSelection(calls: readonly CallRecord[], format: SelectionFormat, opts: ExportOptions): AsyncGenerator<Buffer> {
   switch (format) {
     case 'pcap': {
       // One file, every SIP message in time order across the calls. A call's

@@ -1,3 +1,5 @@
+import type { CallRecord } from '../call/model';
+
 /**
  * The one list of export formats. One call exports in any ladder format; a
  * selection of calls goes into one file, so only in formats that hold many
@@ -17,3 +19,22 @@ export const isSelectionFormat = (f: string): f is SelectionFormat => (SELECTION
 
 /** `schemaVersion` of the JSON export. 2: a call's `entries` of every lane (one `LadderEntry` union), calls keyed by source. */
 export const EXPORT_SCHEMA_VERSION = 2;
+
+/** The media type of each export format (one call or a selection alike). */
+export const CONTENT_TYPES: Record<ExportFormat, string> = {
+  pcap: 'application/vnd.tcpdump.pcap',
+  txt: 'text/plain; charset=utf-8',
+  svg: 'image/svg+xml; charset=utf-8',
+  png: 'image/png',
+  mmd: 'text/vnd.mermaid; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+};
+
+/** What an export needs beside the calls: the console's column names, and the host's JSON for a call. */
+export interface ExportOptions {
+  /** Endpoint ("address:port") → name, titling the ladders' columns. */
+  columnNames: Readonly<Record<string, string>>;
+  /** A call as the JSON export carries it (one call: the whole document, with its `schemaVersion`). */
+  json: (c: CallRecord) => unknown;
+}

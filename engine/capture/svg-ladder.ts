@@ -12,7 +12,8 @@
  * `context-stroke`, which drew every leftward head pointing right. Pure.
  */
 import { ladderEvents, type LadderCall } from '../ladder/entries';
-import { buildLadder, columnTitle, formatMs, type LadderArrow, type LadderLane, type LadderModel } from '../ladder/model';
+import type { Lane } from '../events';
+import { buildLadder, columnTitle, formatMs, type LadderArrow, type LadderModel } from '../ladder/model';
 
 const COL_W = 220;
 const ROW_H = 28;
@@ -27,7 +28,7 @@ const SELF_DROP = 10;
 /** Characters a column title can hold at 12 px monospace before it is squeezed to fit. */
 const TITLE_FITS = 28;
 
-const LANE_COLOUR: Record<LadderLane, string> = { sip: '#1f2937', media: '#2563eb', publish: '#7c3aed', record: '#059669', note: '#6b7280' };
+const LANE_COLOUR: Record<Lane, string> = { sip: '#1f2937', media: '#2563eb', publish: '#7c3aed', record: '#059669', note: '#6b7280' };
 const RETRANSMISSION_COLOUR = '#d97706';
 
 /** Pixel size of a ladder with this many columns and arrows. */

@@ -17,7 +17,6 @@
  */
 import type { Lane } from '../events';
 
-export type LadderLane = Lane;
 export type ArrowDirection = 'right' | 'left' | 'self';
 
 /**
@@ -27,7 +26,7 @@ export type ArrowDirection = 'right' | 'left' | 'self';
 export interface LadderEvent {
   /** Stable index of the entry within its call, across lanes (used to select it). */
   index: number;
-  lane: LadderLane;
+  lane: Lane;
   /** Wall-clock µs from the engine clock. */
   tsUs: number;
   src: string;
@@ -82,7 +81,7 @@ export interface LadderArrow {
   index: number;
   /** Row from the top, 0-based, in time order. */
   row: number;
-  lane: LadderLane;
+  lane: Lane;
   owner: string;
   from: number;
   to: number;

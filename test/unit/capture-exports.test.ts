@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { CallRecord } from '../../engine/call/model';
 import type { CallEvent, MediaEvent, SipCaptureEvent } from '../../engine/events';
 import { exportCall } from '../../engine/capture/export-call';
-import { exportSelection, mergeByTime, SELECTION_CONTENT_TYPES } from '../../engine/capture/export-stream';
+import { exportSelection, mergeByTime } from '../../engine/capture/export-stream';
+import { CONTENT_TYPES } from '../../engine/capture/formats';
 import { EXPORT_SCHEMA_VERSION, SELECTION_FORMATS } from '../../engine/capture/formats';
 import { mermaidLadder } from '../../engine/capture/mermaid';
 import { readCapture } from '../../engine/capture/pcap-read';
@@ -294,5 +295,5 @@ test('the txt, md and svg selections hold every call in its own time-ordered lad
   const svg = (await collect(exportSelection(calls, 'svg', opts))).toString();
   assert.equal((svg.match(/<svg /g) ?? []).length, 3, 'one outer, one per call');
   assert.ok(svg.indexOf('data-label="200 OK"') < svg.indexOf('data-label="180 Ringing"'));
-  for (const f of SELECTION_FORMATS) assert.ok(SELECTION_CONTENT_TYPES[f], f);
+  for (const f of SELECTION_FORMATS) assert.ok(CONTENT_TYPES[f], f);
 });
