@@ -215,7 +215,7 @@ export class Host {
         maxBytes: store.options.maxBytes,
         evicted: store.evictedTotal,
         evictedBy: Object.fromEntries(EVICTION_REASONS.map((r) => [r, store.evicted[r]])) as Snapshot['calls']['evictedBy'],
-        entriesDropped: store.messagesDropped,
+        entriesDropped: store.entriesDropped,
         sources: store.sources().map((s) => ({ ...s })),
       },
       drops: e.drops.list(),

@@ -71,7 +71,8 @@ export class CallStore {
   private importSeq = 0;
   readonly trying100 = new Histogram();
   readonly evicted: Record<EvictionReason, number> = { 'finished-limit': 0, 'active-limit': 0, idle: 0, bytes: 0 };
-  messagesDropped = 0;
+  /** Entries rotated out of calls longer than the per-call bound, since start. */
+  entriesDropped = 0;
 
   /** Our own copy: `setLimits` changes it, never the caller's (or the defaults). */
   readonly options: CallStoreOptions;
@@ -287,7 +288,7 @@ export class CallStore {
     const gone = call.entries.splice(0, n);
     this.letGo(gone);
     call.entriesDropped += gone.length;
-    this.messagesDropped += gone.length;
+    this.entriesDropped += gone.length;
   }
 
   private finish(call: CallRecord, state: CallState, tsUs: number): void {

@@ -245,7 +245,7 @@ test('entries of every lane rotate under the per-call bound with stable indexes'
   assert.equal(c.entries.length, 10);
   assert.equal(c.entriesDropped, 5);
   assert.equal((c.entries[0] as { text: string }).text, 'note 5');
-  assert.equal(store.messagesDropped, 5);
+  assert.equal(store.entriesDropped, 5);
 });
 
 test('message bytes share slabs; a slab is freed and uncounted when its last message goes, and bytes handed out are never written over', () => {
