@@ -12,9 +12,7 @@ import { Engine, type ComponentFactory } from '../engine/engine';
 import { exportCall } from '../engine/capture/export-call';
 import { exportSelection } from '../engine/capture/export-stream';
 import { CONTENT_TYPES, EXPORT_SCHEMA_VERSION, type CallFormat, type SelectionFormat } from '../engine/capture/formats';
-import { importCapture } from '../engine/capture/import';
-import { importJson, looksLikeJson } from '../engine/capture/import-json';
-import type { CallEvent } from '../engine/events';
+import { importFile } from '../engine/capture/import';
 import { RedisLink, redactUrl } from '../engine/publish/redis-link';
 import { createProxy } from '../engine/sip/proxy-component';
 import type { ProxyStats } from '../engine/sip/stats';
@@ -297,7 +295,7 @@ export class Host {
    * what was skipped.
    */
   importCapture(file: Buffer, name = 'capture'): ImportOutcome {
-    const r: { format: string; events: CallEvent[]; skipped: Record<string, number> } = looksLikeJson(file) ? importJson(file) : importCapture(file);
+    const r = importFile(file);
     const messages = r.events.filter((e) => e.kind === 'sip').length;
     if (messages === 0) {
       const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`).join(', ');

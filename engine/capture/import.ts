@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { frameStream, parseMessage } from '../sip/message';
 import { readCapture } from './pcap-read';
-import type { SipCaptureEvent } from '../events';
+import type { CallEvent, SipCaptureEvent } from '../events';
+import { importJson, looksLikeJson } from './import-json';
 
 export interface ImportResult {
   format: string;
@@ -90,4 +91,9 @@ export function importCapture(file: Buffer): ImportResult {
   for (const f of flows.values()) if (f.buf.length > 0) skip('TCP message cut at the end of the capture');
   events.sort((a, b) => a.tsUs - b.tsUs);
   return { format: read.format, events, calls: new Set(events.map((e) => e.callId)).size, skipped };
+}
+
+/** Any file the console opens: a callpath JSON export (any schemaVersion so far), else a pcap or pcapng capture. */
+export function importFile(file: Buffer): { format: string; events: CallEvent[]; skipped: Record<string, number> } {
+  return looksLikeJson(file) ? importJson(file) : importCapture(file);
 }
