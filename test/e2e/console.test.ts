@@ -12,7 +12,7 @@ import { startLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
 import { RawUdp, headerLines, isResponse, sipMessage } from '../helpers/raw-udp';
-import { sipEntries } from '../helpers/lab';
+import { inTimeOrder, sipEntries } from '../helpers/lab';
 
 const ARTIFACTS = 'test/artifacts';
 let lab: RunningLab;
@@ -83,7 +83,7 @@ test('a SIPp call appears live and its ladder has the captured messages in order
   const arrows = page.locator('[data-testid="ladder-arrow"]');
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
   const labels = await arrows.evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
-  assert.deepEqual(labels, sipEntries(detail).map((m) => m.label));
+  assert.deepEqual(labels, inTimeOrder(sipEntries(detail)).map((m) => m.label), 'time order, as the ladder draws it');
   assert.equal(labels[0], 'INVITE');
   assert.equal(labels[1], '100 Trying');
   await arrows.first().click();

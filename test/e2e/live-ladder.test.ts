@@ -7,7 +7,7 @@ import { ARTIFACTS, drawnArrows, openConsole, type OpenConsole } from '../helper
 import type { RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, screenRow, startSipp } from '../helpers/sipp';
-import { sipEntries } from '../helpers/lab';
+import { inTimeOrder, sipEntries } from '../helpers/lab';
 
 // A lab whose proxy retransmits quickly (T1 100 ms), routing to one UAS port:
 // a late-answering SIPp UAS makes the proxy's own Timer A fire, and a stream of
@@ -79,7 +79,7 @@ test('a SIPp UAS that answers late makes the proxy retransmit its INVITE (Timer 
   const drawn = await drawnArrows(page);
   assert.deepEqual(
     drawn.map((a) => [a.index, a.label, a.src, a.dst, a.rtx]),
-    sipEntries(detail).map((m) => [m.index, m.label, m.src, m.dst, String(m.retransmission)]),
+    inTimeOrder(sipEntries(detail)).map((m) => [m.index, m.label, m.src, m.dst, String(m.retransmission)]),
     'one arrow per captured message, in order, between the captured endpoints',
   );
   const rtxIdx = new Set(rtx.map((m) => m.index));

@@ -65,3 +65,8 @@ export async function withLab(overrides: Partial<LabConfig>, fn: (lab: RunningLa
 export function sipEntries(detail: { entries: readonly LadderEntry[] } | null | undefined): SipEntry[] {
   return (detail?.entries ?? []).filter((e): e is SipEntry => e.lane === 'sip');
 }
+
+/** Entries as every ladder and export draws them: in time order, capture order breaking ties. */
+export function inTimeOrder<T extends { tsUs: number; index: number }>(entries: readonly T[]): T[] {
+  return [...entries].sort((a, b) => a.tsUs - b.tsUs || a.index - b.index);
+}
