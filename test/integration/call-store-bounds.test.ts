@@ -118,7 +118,10 @@ test('an answered OPTIONS is a finished call: 20,000 of them stay under the fini
     assert.ok(s.calls.stored <= 2_000 + s.calls.active, `stored ${s.calls.stored}, active ${s.calls.active}`);
     assert.ok(s.calls.active < 500, `answered OPTIONS are not left active (${s.calls.active})`);
     assert.ok(s.calls.evictedBy['finished-limit'] >= 17_000, `evicted as finished: ${s.calls.evictedBy['finished-limit']}`);
-    assert.equal(lab.host.getCall('ok-19999')?.state, 'terminated');
+    // The kernel may drop a datagram of the burst before the proxy reads it (the sender does not retransmit): the newest stored call stands for the last ones.
+    const newest = lab.host.listCalls(1)[0];
+    assert.match(newest?.callId ?? '', /^ok-/);
+    assert.equal(newest?.state, 'terminated');
   } finally {
     sender.close();
     uas.close();
