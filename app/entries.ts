@@ -67,6 +67,8 @@ export function entryOf(e: CallEvent, index: number, sdpIndex: number | null): L
         size: e.size,
         retransmission: e.retransmission,
         text: e.raw.toString('utf8'),
+        ...(e.engineTsUs !== undefined && { engineTsUs: e.engineTsUs }),
+        ...(e.seen !== undefined && { seen: e.seen }),
       };
     case 'media':
       return {

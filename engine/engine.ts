@@ -1,7 +1,7 @@
 import { createMonotonicClock, type Clock } from './clock';
 import { COMPONENT_NAMES, type ComponentImpl, type ComponentName, type ComponentStatus } from './component';
 import { CallStore, type CallStoreOptions } from './call/store';
-import { EventStream, isCallEvent } from './events';
+import { EventStream, isCallEvent, type SipCaptureEvent } from './events';
 import { ManagedComponent } from './lifecycle';
 import { DropCounters } from './metrics/drops';
 import { LoopDelayMonitor } from './metrics/loop-delay';
@@ -14,6 +14,12 @@ export interface EngineContext {
   drops: DropCounters;
   /** Lets a running part report that it broke on its own. */
   fail(name: ComponentName, err: unknown): void;
+  /**
+   * Where the proxy hands each live SIP message it captured: straight to the
+   * event stream, or through the wire tap's stage first (`setSipStage`),
+   * which pairs it with its copy on the wire before letting it go on.
+   */
+  captureSip(ev: SipCaptureEvent): void;
 }
 
 export interface EngineOptions {
@@ -41,6 +47,7 @@ export class Engine {
   private readonly components = new Map<ComponentName, ManagedComponent>();
   private readonly impls = new Map<ComponentName, ComponentImpl>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private sipStage: ((ev: SipCaptureEvent) => void) | null = null;
 
   constructor(factories: Partial<Record<ComponentName, ComponentFactory>>, options: EngineOptions = {}) {
     this.clock = options.clock ?? createMonotonicClock();
@@ -54,6 +61,7 @@ export class Engine {
       events: this.events,
       drops: this.drops,
       fail: (name, err) => this.components.get(name)?.fail(err),
+      captureSip: (ev) => (this.sipStage ? this.sipStage(ev) : this.events.emit(ev)),
     };
     for (const name of COMPONENT_NAMES) {
       const factory = factories[name];
@@ -63,6 +71,15 @@ export class Engine {
       this.components.set(name, managed);
       this.impls.set(name, impl);
     }
+  }
+
+  /**
+   * Puts a stage between the proxy's capture and the event stream (the wire
+   * tap, engine/wire/tap.ts), or takes it away (null). The stage emits
+   * what it lets go on `events` itself.
+   */
+  setSipStage(stage: ((ev: SipCaptureEvent) => void) | null): void {
+    this.sipStage = stage;
   }
 
   /** The concrete part (tests and the proxy's flush). */

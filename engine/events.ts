@@ -15,10 +15,15 @@ export type TransportName = 'udp' | 'tcp';
  * Where a call's events came from. `live` is what crossed this engine (SIP
  * through the proxy, NG commands to the relay); an imported file is a source
  * of its own (`import-1`, `import-2`, …), so an import never merges into a
- * live call or into another import.
+ * live call or into another import; `watch` is what `--watch` saw on the wire.
  */
 export type CallSourceId = string;
 export const LIVE_SOURCE: CallSourceId = 'live';
+/**
+ * Calls built from the wire alone by `--watch` (traffic that does not cross
+ * this engine, e.g. a Kamailio on the same box), as sngrep builds them.
+ */
+export const WATCH_SOURCE: CallSourceId = 'watch';
 
 /** What every lane event carries: which call, which source, when. */
 interface CallEventBase {
@@ -55,7 +60,29 @@ export interface SipCaptureEvent extends CallEventBase {
    * A/E/G), or a repeated response.
    */
   retransmission: boolean;
+  /**
+   * With the wire tap on (engine/wire): when the engine itself read (`in`) or
+   * wrote (`out`) this message, µs on the engine clock, while `tsUs` is the
+   * kernel's timestamp from the wire mapped onto the same clock. The gap
+   * `engineTsUs - tsUs`: for an incoming message, the time it spent in the
+   * kernel's socket queue and waiting for the SIP worker's event loop; for an
+   * outgoing one, how long after the datagram reached the wire the worker
+   * stamped it (after its send call returned: a few µs). Absent
+   * when the tap is off, for imported and watched calls, and for a message
+   * only one side saw (`seen`).
+   */
+  engineTsUs?: number;
+  /**
+   * With the wire tap on, who saw this message: `both` (matched; `tsUs` is
+   * the wire's time, `engineTsUs` the engine's), `wire` (on the wire, never
+   * read by the engine — an incoming one the kernel dropped before we read
+   * it, or one the tap could not match), `engine` (the engine handled it, the
+   * tap never saw it; `tsUs` is the engine's time). Absent without a tap.
+   */
+  seen?: WireSeen;
 }
+
+export type WireSeen = 'both' | 'wire' | 'engine';
 
 /**
  * A media stream's life, never one event per packet: `opened` when the

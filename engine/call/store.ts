@@ -116,6 +116,12 @@ export class CallStore {
     return id;
   }
 
+  /** A source with an id of its own (`watch`), added once: later calls return it unchanged. */
+  ensureSource(id: CallSourceId, name: string, nowUs: number): CallSourceId {
+    if (!this.sourceList.some((s) => s.id === id)) this.sourceList.push({ id, name, addedUs: nowUs });
+    return id;
+  }
+
   /** A call by its key (`CallRecord.key`): the Call-ID of a live call, or `import-N/Call-ID`. */
   get(key: string): CallRecord | undefined {
     return this.calls.get(key);
@@ -215,6 +221,8 @@ export class CallStore {
       size: ev.size,
       raw,
       retransmission: ev.retransmission,
+      ...(ev.engineTsUs !== undefined && { engineTsUs: ev.engineTsUs }),
+      ...(ev.seen !== undefined && { seen: ev.seen }),
     };
   }
 

@@ -17,8 +17,11 @@ export type SelectionFormat = (typeof SELECTION_FORMATS)[number];
 export const isCallFormat = (f: string): f is CallFormat => (CALL_FORMATS as readonly string[]).includes(f);
 export const isSelectionFormat = (f: string): f is SelectionFormat => (SELECTION_FORMATS as readonly string[]).includes(f);
 
-/** `schemaVersion` of the JSON export. 2: a call's `entries` of every lane (one `LadderEntry` union), calls keyed by source. */
-export const EXPORT_SCHEMA_VERSION = 2;
+/**
+ * `schemaVersion` of the JSON export. 2: a call's `entries` of every lane (one `LadderEntry` union), calls keyed by
+ * source. 3: a SIP entry may carry `engineTsUs` and `seen` (the wire tap: `tsUs` is then the wire's time).
+ */
+export const EXPORT_SCHEMA_VERSION = 3;
 
 /** The media type of each export format (one call or a selection alike). */
 export const CONTENT_TYPES: Record<ExportFormat, string> = {

@@ -1,7 +1,8 @@
 /**
  * callpath's own JSON export read back: one call (`ladder.json`) or a
  * selection (`{calls: [...]}`), `schemaVersion` 1 (SIP messages under
- * `messages`) or 2 (every lane under `entries`). SIP entries come back with
+ * `messages`), 2 (every lane under `entries`) or 3 (SIP entries with the wire
+ * tap's `engineTsUs` and `seen`). SIP entries come back with
  * their exact bytes; other lanes with their figures. What cannot be read is
  * counted by reason, never thrown.
  */
@@ -97,6 +98,8 @@ function eventOf(e: Obj, callId: string): CallEvent | null {
       size: raw.length,
       raw,
       retransmission: e.retransmission === true,
+      ...(typeof e.engineTsUs === 'number' && Number.isFinite(e.engineTsUs) && { engineTsUs: e.engineTsUs }),
+      ...((e.seen === 'both' || e.seen === 'wire' || e.seen === 'engine') && { seen: e.seen }),
     };
   }
   const base = { tsUs, callId };

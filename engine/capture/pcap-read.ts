@@ -1,8 +1,9 @@
 /**
- * Reads pcap and pcapng files for import: every UDP datagram and
- * in-order TCP payload, with its timestamp (µs) and addresses. Pure and
- * forgiving: a broken or truncated file yields what was readable plus a
- * count of what was skipped and why. Never throws.
+ * Reads pcap and pcapng files for import, and a pcapng stream as it arrives
+ * (the wire tap's dumpcap): every UDP datagram and in-order TCP payload, with
+ * its timestamp (µs) and addresses. Pure and forgiving: a broken or
+ * truncated file yields what was readable plus a count of what was skipped
+ * and why. Never throws.
  */
 export interface CapturedPacket {
   tsUs: number;
@@ -40,7 +41,7 @@ export function readCapture(buf: Buffer): ReadResult {
   return out;
 }
 
-type Skip = (why: string) => void;
+export type Skip = (why: string) => void;
 
 function readPcap(buf: Buffer, packets: CapturedPacket[], skip: Skip): void {
   const magic = buf.readUInt32LE(0);
@@ -64,36 +65,105 @@ function readPcap(buf: Buffer, packets: CapturedPacket[], skip: Skip): void {
 }
 
 function readPcapng(buf: Buffer, packets: CapturedPacket[], skip: Skip): void {
-  let le = true;
-  const ifaces: { linktype: number; unitsPerSec: number }[] = [];
-  let o = 0;
-  while (o + 12 <= buf.length) {
-    const type = le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
-    if (type === 0x0a0d0d0a) {
-      le = buf.readUInt32LE(o + 8) === 0x1a2b3c4d;
-      ifaces.length = 0; // a new section starts its own interface list
+  const blocks = new PcapngBlocks();
+  const used = blocks.read(buf, packets, skip);
+  if (used < buf.length) skip('truncated block');
+}
+
+/**
+ * pcapng block by block, keeping what a stream needs between chunks: the
+ * section's byte order and its interface list (link type, timestamp unit).
+ * `read` decodes every whole block in `buf` and returns how many bytes it
+ * used; the rest is the start of a block still to come.
+ */
+class PcapngBlocks {
+  private le = true;
+  private readonly ifaces: { linktype: number; unitsPerSec: number }[] = [];
+
+  read(buf: Buffer, packets: CapturedPacket[], skip: Skip): number {
+    let o = 0;
+    while (o + 12 <= buf.length) {
+      const type = this.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+      let le = this.le;
+      if (type === 0x0a0d0d0a) le = buf.readUInt32LE(o + 8) === 0x1a2b3c4d;
+      const len = le ? buf.readUInt32LE(o + 4) : buf.readUInt32BE(o + 4);
+      if (len < 12) {
+        skip('truncated block');
+        return buf.length; // nothing after a bad length can be framed
+      }
+      if (o + len > buf.length) return o;
+      if (type === 0x0a0d0d0a) {
+        this.le = le;
+        this.ifaces.length = 0; // a new section starts its own interface list
+      }
+      const u32 = (p: number) => (le ? buf.readUInt32LE(p) : buf.readUInt32BE(p));
+      const u16 = (p: number) => (le ? buf.readUInt16LE(p) : buf.readUInt16BE(p));
+      if (type === 1) {
+        this.ifaces.push({ linktype: u16(o + 8), unitsPerSec: tsresol(buf, o + 16, o + len - 4, le) });
+      } else if (type === 6) {
+        const iface = this.ifaces[u32(o + 8)];
+        const ts = u32(o + 12) * 2 ** 32 + u32(o + 16);
+        const incl = u32(o + 20);
+        const orig = u32(o + 24);
+        if (!iface) skip('packet on an undeclared interface');
+        else if (o + 28 + incl > o + len) skip('malformed packet block');
+        else if (incl < orig) skip('packet cut by snaplen');
+        else decodeFrame(buf.subarray(o + 28, o + 28 + incl), iface.linktype, Math.round((ts / iface.unitsPerSec) * 1e6), packets, skip);
+      } else if (type === 3) {
+        skip('simple packet block (no timestamp)');
+      }
+      o += len;
     }
-    const len = le ? buf.readUInt32LE(o + 4) : buf.readUInt32BE(o + 4);
-    if (len < 12 || o + len > buf.length) return skip('truncated block');
-    const u32 = (p: number) => (le ? buf.readUInt32LE(p) : buf.readUInt32BE(p));
-    const u16 = (p: number) => (le ? buf.readUInt16LE(p) : buf.readUInt16BE(p));
-    if (type === 1) {
-      ifaces.push({ linktype: u16(o + 8), unitsPerSec: tsresol(buf, o + 16, o + len - 4, le) });
-    } else if (type === 6) {
-      const iface = ifaces[u32(o + 8)];
-      const ts = u32(o + 12) * 2 ** 32 + u32(o + 16);
-      const incl = u32(o + 20);
-      const orig = u32(o + 24);
-      if (!iface) skip('packet on an undeclared interface');
-      else if (o + 28 + incl > o + len) skip('malformed packet block');
-      else if (incl < orig) skip('packet cut by snaplen');
-      else decodeFrame(buf.subarray(o + 28, o + 28 + incl), iface.linktype, Math.round((ts / iface.unitsPerSec) * 1e6), packets, skip);
-    } else if (type === 3) {
-      skip('simple packet block (no timestamp)');
-    }
-    o += len;
+    return o;
   }
-  if (o < buf.length) skip('truncated block');
+}
+
+/**
+ * A pcapng byte stream (dumpcap `-w -`) read as it arrives: push each chunk,
+ * get the packets whose blocks are now whole. The bytes of a block cut
+ * between chunks wait for the next one; a block longer than `maxBlockBytes`
+ * cannot be a packet we asked for (snaplen) and ends the stream as unreadable.
+ */
+export class PcapngStream {
+  private readonly blocks = new PcapngBlocks();
+  private pending: Buffer | null = null;
+  /** Reason → count, since the stream started. */
+  readonly skipped: Record<string, number> = {};
+  private readonly skip: Skip = (why) => (this.skipped[why] = (this.skipped[why] ?? 0) + 1);
+  private broken = false;
+
+  constructor(private readonly maxBlockBytes = 1 << 20) {}
+
+  push(chunk: Buffer): CapturedPacket[] {
+    const packets: CapturedPacket[] = [];
+    if (this.broken) return packets;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (!this.pending && buf.length >= 4 && buf.readUInt32LE(0) !== 0x0a0d0d0a && this.fresh) {
+      this.broken = true;
+      this.skip('not a pcapng stream');
+      return packets;
+    }
+    this.fresh = false;
+    let used: number;
+    try {
+      used = this.blocks.read(buf, packets, this.skip);
+    } catch {
+      this.skip('unreadable block');
+      used = buf.length;
+    }
+    const rest = buf.length - used;
+    if (rest > this.maxBlockBytes) {
+      this.broken = true;
+      this.skip('block too long');
+      this.pending = null;
+    } else {
+      // A copy: a view would pin the whole chunk until the block completes.
+      this.pending = rest > 0 ? Buffer.from(buf.subarray(used)) : null;
+    }
+    return packets;
+  }
+
+  private fresh = true;
 }
 
 /** if_tsresol option (code 9): 10^-n or 2^-n seconds; default µs. */
@@ -113,7 +183,7 @@ function tsresol(buf: Buffer, start: number, end: number, le: boolean): number {
 }
 
 /** Link layer → IP. Ethernet, Linux cooked (v1, v2), raw IP, BSD loopback. */
-function decodeFrame(f: Buffer, linktype: number, tsUs: number, packets: CapturedPacket[], skip: Skip): void {
+export function decodeFrame(f: Buffer, linktype: number, tsUs: number, packets: CapturedPacket[], skip: Skip): void {
   let ip: Buffer;
   let ethertype: number;
   switch (linktype) {

@@ -44,6 +44,17 @@ export class Histogram {
     return { count: this.count, p50: this.percentile(50), p90: this.percentile(90), p99: this.percentile(99), max: this.max };
   }
 
+  /** Adds every value `other` holds (same bucket layout), for merging windows. */
+  merge(other: Histogram): void {
+    if (other.count === 0) return;
+    const a = this.counts;
+    const b = other.counts;
+    for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.max > this.max) this.max = other.max;
+  }
+
   reset(): void {
     this.counts.fill(0);
     this.count = 0;

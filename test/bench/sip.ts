@@ -3,7 +3,10 @@
  * load, in one invocation, through the shared reference harness.
  *   - compare at 500 and 1,000 calls/s: 100 Trying p50/p99 on the wire (dumpcap), CPU, ratios;
  *   - the highest clean rate (0 failed, 0 retransmissions) of each over rising rates.
- * Args: [SECONDS=20] [RATES="250 500 750 1000 1500 2000 3000"]
+ * Args: [SECONDS=20] [RATES="250 500 750 1000 1500 2000 3000"] [WIRE=auto]
+ * WIRE is the lab's `--wire` (auto: the wire tap runs where dumpcap can
+ * capture, as it does for a user; off: without it), so the tap's cost is
+ * measured as the difference between two invocations.
  */
 import { join } from 'node:path';
 import { labCommand, runScript, runScriptAll, sharedBench, type Json } from './shared-bench';
@@ -13,7 +16,9 @@ export async function main(args: string[]): Promise<void> {
   // Past 3,000 calls/s both proxies were still clean on a quiet box: go on until one is not (or SIPp is the limit).
   const rates = args[1] ?? '250 500 750 1000 1500 2000 3000 4000 5000';
   const bench = sharedBench();
-  const sut = labCommand('--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui off --redis off --ng off');
+  const wire = args[2] ?? 'auto';
+  if (!/^(auto|off|[\w.:-]+)$/.test(wire)) throw new Error(`WIRE must be auto, off or an interface name, not ${wire}`);
+  const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui off --redis off --ng off --wire ${wire}`);
   const env = { SUT_CMD: sut, IMPL: 'callpath' };
 
   const compare: Json[] = [];
@@ -49,6 +54,7 @@ export async function main(args: string[]): Promise<void> {
   const result = {
     bench: 'sip',
     seconds: Number(seconds),
+    wire,
     max_clean_rate: { callpath: cMax, kamailio: kMax, ratio: kMax > 0 ? Math.round((cMax / kMax) * 1000) / 1000 : null },
     at_500: fig(500),
     at_1000: fig(1000),

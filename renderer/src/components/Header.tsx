@@ -5,6 +5,8 @@ import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
 import { storeLine, storeTitle } from '../calls/counts';
 import { rate, usToMs } from '../format';
+import { tryingFigure, wireCounter } from '../wire';
+import type { Snapshot } from '../../../app/contract';
 
 export function Header() {
   return (
@@ -57,8 +59,9 @@ function Counters() {
         cps: sip?.callsPerSecond ?? 0,
         active: sip?.activeCalls ?? 0,
         retrans: sip?.retransmissionsPerSecond ?? 0,
-        trying99: sip?.trying100.p99 ?? 0,
-        tryingCount: sip?.trying100.count ?? 0,
+        // Primitives only: useShallow compares one level, and a fresh object per call would re-render forever.
+        ...tryingFields(snap),
+        ...wireFields(snap),
         eld99: sip?.loopDelay.p99 ?? 0,
         hostEld99: snap.eventLoopDelay.p99,
         drops: snap.drops,
@@ -76,11 +79,12 @@ function Counters() {
       <Counter label="active" value={c.sip ? String(c.active) : '—'} testId="counter-active" title={c.sip ? 'Calls in progress in the SIP proxy' : none} />
       <Counter label="retrans/s" value={c.sip ? rate(c.retrans) : '—'} warn={c.retrans > 0} testId="counter-retrans" title={c.sip ? undefined : none} />
       <Counter
-        label="100 Trying p99"
-        value={c.sip && c.tryingCount > 0 ? `${usToMs(c.trying99, 3)} ms` : '—'}
+        label={`100 Trying p99 · ${c.tryingSide}`}
+        value={c.tryingCount > 0 ? `${usToMs(c.trying99, 3)} ms` : '—'}
         testId="counter-trying"
-        title={c.sip ? `INVITE received → 100 Trying sent, 99th percentile over ${c.tryingCount} INVITEs` : none}
+        title={c.tryingTitle ?? none}
       />
+      <Counter label="wire gap p99" value={c.wireValue} warn={c.wireWarn} title={c.wireTitle} testId="counter-wire" />
       <Counter
         label="loop delay p99"
         value={c.sip ? `${usToMs(c.eld99, 1)} ms` : '—'}
@@ -91,6 +95,16 @@ function Counters() {
       <StoreCounter />
     </div>
   );
+}
+
+function tryingFields(snap: Snapshot) {
+  const f = tryingFigure(snap);
+  return { tryingSide: f?.side ?? 'engine', trying99: f?.summary.p99 ?? 0, tryingCount: f?.summary.count ?? 0, tryingTitle: f?.title ?? null };
+}
+
+function wireFields(snap: Snapshot) {
+  const w = wireCounter(snap);
+  return { wireValue: w.value, wireTitle: w.title, wireWarn: w.warn };
 }
 
 /** What the engine's call store holds and let go: "2,000 active of 10,000 stored · 120 MB / 512 MB · 3,400 evicted (bytes 3,000, idle 400)". */

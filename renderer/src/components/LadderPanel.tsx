@@ -10,6 +10,7 @@ import { useCalls } from '../store/calls';
 import { useUi } from '../store/ui';
 import { setLadderOrder } from '../useShortcuts';
 import { rowWindow, scrollToRow } from '../virtual';
+import { wireBadge } from '../wire';
 
 /** Rows drawn above and below the ones in view. */
 const OVERSCAN = 12;
@@ -255,7 +256,8 @@ function CallHeader({ detail }: { detail: CallDetail }) {
 function entryTitle(m: LadderEntry): string {
   if (m.lane !== 'sip') return `${m.label}\n${m.src} → ${m.dst}\n${m.lane} · ${m.owner}`;
   const s: SipEntry = m;
-  return `${s.label}${s.retransmission ? ' (retransmission)' : ''}\n${s.src} → ${s.dst} ${s.transport.toUpperCase()} ${s.size} B\nCSeq ${s.cseq}${s.branch ? `\nbranch ${s.branch}` : ''}`;
+  const wire = wireBadge(s);
+  return `${s.label}${s.retransmission ? ' (retransmission)' : ''}\n${s.src} → ${s.dst} ${s.transport.toUpperCase()} ${s.size} B\nCSeq ${s.cseq}${s.branch ? `\nbranch ${s.branch}` : ''}${wire ? `\n${wire.text}` : ''}`;
 }
 
 function Fact({ label, value }: { label: string; value: number | null }) {

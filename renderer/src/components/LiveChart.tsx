@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useSnapshot, type MetricPoint } from '../store/snapshot';
+import { tryingFigure } from '../wire';
 
 // Stable props: recharts re-renders less when these keep their identity.
 const MARGIN = { top: 6, right: 8, bottom: 0, left: 0 };
@@ -36,9 +37,11 @@ const formatTooltipLabel = (t: unknown) => `t = ${typeof t === 'number' ? t.toFi
 /** 100 Trying p99 and calls/s over the last ~2 minutes, one point every two seconds. */
 export function LiveChart() {
   const data = useSnapshot((s) => s.history);
+  // Whose 100 Trying the line shows: the wire's (tap on) or the engine's.
+  const side = useSnapshot((s) => (s.snapshot ? (tryingFigure(s.snapshot)?.side ?? null) : null));
   return (
     <div className="chart" data-testid="live-chart">
-      <div className="strip-title">100 Trying p99 (ms) · calls/s — last 2 min</div>
+      <div className="strip-title">100 Trying p99 (ms{side ? `, ${side}` : ''}) · calls/s — last 2 min</div>
       <div className="chart-body">{data.length < 2 ? <div className="empty small">collecting…</div> : <Chart data={data} />}</div>
     </div>
   );

@@ -2,6 +2,7 @@ import { memo, useMemo } from 'react';
 import type { LadderEntry, SipEntry } from '../../../app/contract';
 import { formatRelMs } from '../../../app/ladder';
 import { tokenizeSip, type HeaderLine, type StartLine, type TokenizedSip } from './sipText';
+import { wireBadge } from '../wire';
 
 /** The selected ladder entry: a SIP message's text, or another lane's fields. */
 export function MessageView({ message, startUs, onClose }: { message: LadderEntry; startUs: number; onClose: () => void }) {
@@ -66,6 +67,7 @@ function SipMessageView({ message, startUs, onClose }: { message: SipEntry; star
         <span className="mono">+{formatRelMs(message.tsUs - startUs)}</span>
         <span className="mono">CSeq {message.cseq}</span>
         {message.retransmission ? <span className="badge-warn">retransmission</span> : null}
+        <WireTime message={message} />
         <span className="header-spacer" />
         <span className="muted">
           <kbd>d</kbd> compare
@@ -76,6 +78,17 @@ function SipMessageView({ message, startUs, onClose }: { message: SipEntry; star
       </div>
       <SipText tokens={tokens} />
     </section>
+  );
+}
+
+/** With the wire tap on: the gap between the wire's time (shown) and the engine's, or who alone saw the message. */
+function WireTime({ message }: { message: SipEntry }) {
+  const b = wireBadge(message);
+  if (!b) return null;
+  return (
+    <span className={b.warn ? 'badge-warn' : 'mono'} title={b.title} data-testid="message-wire">
+      {b.text}
+    </span>
   );
 }
 

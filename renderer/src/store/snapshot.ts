@@ -1,12 +1,18 @@
 import { create } from 'zustand';
 import type { ComponentStatus, Snapshot } from '../../../app/contract';
+import { tryingFigure } from '../wire';
+
+function tryingP99Ms(s: Snapshot): number | null {
+  const f = tryingFigure(s);
+  return f ? f.summary.p99 / 1000 : null;
+}
 
 /** One point of the live chart. */
 export interface MetricPoint {
   /** Seconds since the engine started. */
   t: number;
   callsPerSecond: number | null;
-  /** 100 Trying p99, ms; null while the proxy is absent (its section of the snapshot is null). */
+  /** 100 Trying p99, ms, on the wire when the tap is on (`tryingFigure`); null while the proxy is absent (its section of the snapshot is null). */
   trying100P99Ms: number | null;
 }
 
@@ -33,7 +39,7 @@ export function pointOf(s: Snapshot): MetricPoint {
   return {
     t: Math.round((s.nowUs - s.startedUs) / 1000) / 1000,
     callsPerSecond: s.sip ? s.sip.callsPerSecond : null,
-    trying100P99Ms: s.sip ? s.sip.trying100.p99 / 1000 : null,
+    trying100P99Ms: tryingP99Ms(s),
   };
 }
 

@@ -1,0 +1,187 @@
+/**
+ * The kernel's side of the SIP socket: what waits in its receive queue and
+ * what the kernel dropped before we could read it. Inside the process every
+ * timing can look fine while INVITEs queue here (issue #12) — these figures
+ * are the ones that show it.
+ *
+ * - `/proc/net/udp` and `/proc/net/udp6`: one row per UDP socket; `rx_queue`
+ *   (hex, bytes waiting to be read) and `drops` (datagrams this socket lost,
+ *   mostly to a full receive buffer) of the rows bound to our SIP port.
+ * - `/proc/net/snmp`, the `Udp:` lines: the whole system's `RcvbufErrors`
+ *   (a datagram dropped because a socket's receive buffer was full) and
+ *   `InErrors` (every UDP datagram dropped on receive, those included),
+ *   as deltas per sampling interval and totals since the sampler started.
+ *
+ * The parsers are pure; `KernelUdpSampler` reads the files (injected).
+ */
+
+export interface UdpSocketRow {
+  /** "ip:port" ("[v6]:port"), as the rest of the engine writes addresses. */
+  local: string;
+  port: number;
+  txQueueBytes: number;
+  rxQueueBytes: number;
+  drops: number;
+  inode: number;
+}
+
+/** The rows of a `/proc/net/udp` or `/proc/net/udp6` text bound to `port` (all rows when port is null). */
+export function parseProcNetUdp(text: string, port: number | null = null): UdpSocketRow[] {
+  const out: UdpSocketRow[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // sl local rem st tx:rx tr tm->when retrnsmt uid timeout inode ref pointer drops
+    if (f.length < 13 || !/^\d+:$/.test(f[0]!)) continue;
+    const [addrHex, portHex] = f[1]!.split(':');
+    const queues = f[4]!.split(':');
+    if (!addrHex || !portHex || queues.length !== 2) continue;
+    const p = parseInt(portHex, 16);
+    if (port !== null && p !== port) continue;
+    out.push({
+      local: `${procAddress(addrHex)}:${p}`,
+      port: p,
+      txQueueBytes: parseInt(queues[0]!, 16),
+      rxQueueBytes: parseInt(queues[1]!, 16),
+      drops: Number(f[f.length - 1]),
+      inode: Number(f[9]),
+    });
+  }
+  return out;
+}
+
+/** /proc's address: IPv4 as one host-order (little-endian here) u32, IPv6 as four of them. */
+function procAddress(hex: string): string {
+  const bytes = (h: string) => [h.slice(6, 8), h.slice(4, 6), h.slice(2, 4), h.slice(0, 2)].map((b) => parseInt(b, 16));
+  if (hex.length === 8) return bytes(hex).join('.');
+  const b: number[] = [];
+  for (let i = 0; i < 32; i += 8) b.push(...bytes(hex.slice(i, i + 8)));
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `[::ffff:${b.slice(12).join('.')}]`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return `[${compressV6(groups)}]`;
+}
+
+function compressV6(g: string[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  return best < 0 ? g.join(':') : `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+}
+
+export interface UdpCounters {
+  inDatagrams: number;
+  inErrors: number;
+  rcvbufErrors: number;
+}
+
+/** The `Udp:` counters of `/proc/net/snmp` (the header line names the columns), or null if absent. */
+export function parseUdpSnmp(text: string): UdpCounters | null {
+  const lines = text.split('\n').filter((l) => l.startsWith('Udp: '));
+  if (lines.length < 2) return null;
+  const names = lines[0]!.trim().split(/\s+/).slice(1);
+  const values = lines[1]!.trim().split(/\s+/).slice(1).map(Number);
+  const get = (n: string) => {
+    const i = names.indexOf(n);
+    return i >= 0 && Number.isFinite(values[i]) ? values[i]! : 0;
+  };
+  return { inDatagrams: get('InDatagrams'), inErrors: get('InErrors'), rcvbufErrors: get('RcvbufErrors') };
+}
+
+/** The snapshot's `kernel` section. */
+export interface KernelUdpStats {
+  /** The SIP port watched (the proxy's bound port), null while it is not running. */
+  port: number | null;
+  /** Bytes waiting in the receive queue of the SIP socket(s) at the last sample, as the kernel charges them (with its per-packet overhead). */
+  rxQueueBytes: number;
+  /** The largest of those over the last minute of samples. */
+  rxQueueMaxBytes: number;
+  /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket. */
+  socketDrops: number;
+  /** System-wide UDP receive-buffer drops and receive errors: in the last interval, and since the sampler started. */
+  rcvbufErrors: { interval: number; total: number };
+  inErrors: { interval: number; total: number };
+  intervalMs: number;
+  /** Why there are no figures (no /proc), else null. */
+  unavailable: string | null;
+}
+
+export type ReadText = (path: string) => Promise<string>;
+
+/** Samples the files every `intervalMs`; `stats()` is what the last sample found. */
+export class KernelUdpSampler {
+  private timer: NodeJS.Timeout | null = null;
+  private base: UdpCounters | null = null;
+  private last: UdpCounters | null = null;
+  private readonly recentMax: number[] = [];
+  private current: KernelUdpStats;
+  private busy = false;
+
+  constructor(
+    private readonly read: ReadText,
+    private readonly port: () => number | null,
+    readonly intervalMs = 1_000,
+  ) {
+    this.current = emptyKernelStats(intervalMs);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  stats(): KernelUdpStats {
+    return this.current;
+  }
+
+  async sample(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const port = this.port();
+      const [snmp, udp, udp6] = await Promise.all([this.read('/proc/net/snmp'), this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
+      const c = parseUdpSnmp(snmp);
+      if (!c) throw new Error('no Udp line in /proc/net/snmp');
+      this.base ??= c;
+      const prev = this.last ?? c;
+      this.last = c;
+      const rows = port === null ? [] : [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
+      const rx = rows.reduce((n, r) => n + r.rxQueueBytes, 0);
+      this.recentMax.push(rx);
+      if (this.recentMax.length > Math.max(1, Math.round(60_000 / this.intervalMs))) this.recentMax.shift();
+      this.current = {
+        port,
+        rxQueueBytes: rx,
+        rxQueueMaxBytes: Math.max(...this.recentMax),
+        socketDrops: rows.reduce((n, r) => n + r.drops, 0),
+        rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, total: c.rcvbufErrors - this.base.rcvbufErrors },
+        inErrors: { interval: c.inErrors - prev.inErrors, total: c.inErrors - this.base.inErrors },
+        intervalMs: this.intervalMs,
+        unavailable: null,
+      };
+    } catch (err) {
+      this.current = { ...emptyKernelStats(this.intervalMs), unavailable: `cannot read the kernel's UDP figures: ${(err as Error).message.split('\n')[0]}` };
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+export function emptyKernelStats(intervalMs = 1_000): KernelUdpStats {
+  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketDrops: 0, rcvbufErrors: { interval: 0, total: 0 }, inErrors: { interval: 0, total: 0 }, intervalMs, unavailable: null };
+}

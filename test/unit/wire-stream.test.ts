@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PcapngStream, readCapture } from '../../engine/capture/pcap-read';
+import { parseProcNetUdp, parseUdpSnmp, KernelUdpSampler } from '../../engine/metrics/kernel-udp';
+import { measureClockOffset } from '../../engine/wire/clock-offset';
+import { parseWatchTarget } from '../../engine/wire/watch';
+import { ipv4Udp, pcapng } from '../helpers/pcapng';
+
+// ------------------------------------------------------------ a pcapng built by hand (raw IPv4, link type 101)
+
+const FILE = pcapng(
+  Array.from({ length: 20 }, (_, i) => ({
+    tsUs: 1_700_000_000_000_000 + i * 137,
+    frame: ipv4Udp(['127.0.0.1', 5091], ['127.0.0.1', 5060], Buffer.from(`OPTIONS sip:x SIP/2.0\r\nCall-ID: ${i}\r\n\r\n`)),
+  })),
+);
+
+test('a pcapng stream read in chunks of any size gives the packets the whole file gives, with their µs timestamps', () => {
+  const whole = readCapture(FILE).packets;
+  assert.equal(whole.length, 20);
+  for (const size of [1, 7, 64, 1000, FILE.length]) {
+    const s = new PcapngStream();
+    const got = [];
+    for (let o = 0; o < FILE.length; o += size) got.push(...s.push(FILE.subarray(o, o + size)));
+    assert.deepEqual(got.map((p) => [p.tsUs, p.src, p.dst, p.payload.toString()]), whole.map((p) => [p.tsUs, p.src, p.dst, p.payload.toString()]), `chunks of ${size}`);
+    assert.deepEqual(s.skipped, {});
+  }
+});
+
+test('a stream that is not pcapng is said so once and read no further', () => {
+  const s = new PcapngStream();
+  assert.deepEqual(s.push(Buffer.from('hello, not a capture at all')), []);
+  assert.deepEqual(s.push(FILE), []);
+  assert.deepEqual(s.skipped, { 'not a pcapng stream': 1 });
+});
+
+// ------------------------------------------------------------ the kernel's side, in the real formats
+
+const PROC_NET_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            
+  301: 0100007F:13C4 00000000:0000 07 00000000:0001F400 00:00000000 00000000     0        0 4242 2 0000000000000000 17         
+  512: 00000000:0A8C 00000000:0000 07 00000000:00000000 00:00000000 00000000   109        0 5151 2 0000000000000000 0          
+`;
+const PROC_NET_UDP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  301: 00000000000000000000000001000000:13C4 00000000000000000000000000000000:0000 07 00000000:00000300 00:00000000 00000000     0        0 4243 2 0000000000000000 2
+`;
+const SNMP = (rcvbuf: number, inErr: number) => `Ip: Forwarding DefaultTTL InReceives
+Ip: 1 64 100
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+Udp: 34524968 9121 ${inErr} 36900754 ${rcvbuf} 0 0 0 0
+UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+UdpLite: 0 0 0 0 0 0 0 0 0
+`;
+
+test('/proc/net/udp rows of the SIP port give its receive queue (hex bytes) and drops; IPv6 rows too', () => {
+  assert.deepEqual(parseProcNetUdp(PROC_NET_UDP, 5060), [{ local: '127.0.0.1:5060', port: 5060, txQueueBytes: 0, rxQueueBytes: 0x1f400, drops: 17, inode: 4242 }]);
+  assert.deepEqual(parseProcNetUdp(PROC_NET_UDP6, 5060), [{ local: '[::1]:5060', port: 5060, txQueueBytes: 0, rxQueueBytes: 0x300, drops: 2, inode: 4243 }]);
+  assert.equal(parseProcNetUdp(PROC_NET_UDP).length, 2);
+  assert.deepEqual(parseProcNetUdp(PROC_NET_UDP, 9), []);
+});
+
+test('/proc/net/snmp gives the Udp counters by their header names, not UdpLite', () => {
+  assert.deepEqual(parseUdpSnmp(SNMP(2366082, 2366090)), { inDatagrams: 34524968, inErrors: 2366090, rcvbufErrors: 2366082 });
+  assert.equal(parseUdpSnmp('Ip: a\nIp: 1\n'), null);
+});
+
+test('the sampler reports the SIP socket and the UDP drop deltas per interval and since it started', async () => {
+  let rcvbuf = 100;
+  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf + 5), '/proc/net/udp': () => PROC_NET_UDP, '/proc/net/udp6': () => PROC_NET_UDP6 };
+  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060);
+  await s.sample();
+  rcvbuf = 130;
+  await s.sample();
+  rcvbuf = 131;
+  await s.sample();
+  const k = s.stats();
+  assert.deepEqual([k.port, k.rxQueueBytes, k.socketDrops], [5060, 0x1f400 + 0x300, 19]);
+  assert.deepEqual(k.rcvbufErrors, { interval: 1, total: 31 });
+  assert.deepEqual(k.inErrors, { interval: 1, total: 31 });
+  const broken = new KernelUdpSampler(async () => {
+    throw new Error('ENOENT: no such file');
+  }, () => 5060);
+  await broken.sample();
+  assert.match(broken.stats().unavailable!, /^cannot read the kernel's UDP figures: ENOENT/);
+});
+
+// ------------------------------------------------------------ clocks and flags
+
+test('the clock offset is read at a millisecond edge of Date.now(), to within the reads around it', () => {
+  // A fake realtime 250.4 µs ahead of the engine clock, ticking with it.
+  let engineUs = 1_000_000_000;
+  const clock = { nowUs: () => (engineUs += 3), monoMs: () => engineUs / 1000 };
+  const now = () => Math.floor((engineUs + 250.4) / 1000);
+  const o = measureClockOffset(clock, 3, now);
+  assert.ok(Math.abs(o.offsetUs - 250.4) <= o.spreadUs, `${o.offsetUs} ± ${o.spreadUs}`);
+  assert.ok(o.spreadUs <= 9);
+});
+
+test('--watch IFACE[:FILTER] takes a BPF filter after the first colon, port 5060 by default', () => {
+  assert.deepEqual(parseWatchTarget('lo'), { iface: 'lo', filter: 'port 5060' });
+  assert.deepEqual(parseWatchTarget('eth0:udp port 5070 or port 5080'), { iface: 'eth0', filter: 'udp port 5070 or port 5080' });
+  assert.equal(parseWatchTarget('bad iface'), null);
+  assert.equal(parseWatchTarget('lo:'), null);
+});
+
+// ------------------------------------------------------------ the engine time travels with the message
+
+test('a message\'s engine time and who saw it go through the store, the contract entry and the JSON export and back', async () => {
+  const { CallStore } = await import('../../engine/call/store');
+  const { detailOf } = await import('../../app/entries');
+  const { importJson } = await import('../../engine/capture/import-json');
+  const { EXPORT_SCHEMA_VERSION } = await import('../../engine/capture/formats');
+  const raw = Buffer.from('INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n');
+  const store = new CallStore();
+  store.record({
+    kind: 'sip', tsUs: 1_000, engineTsUs: 85_163, seen: 'both', callId: 'c1', direction: 'in', transport: 'udp', src: '127.0.0.1:5091', dst: '127.0.0.1:5060',
+    cseqSeq: 1, cseqMethod: 'INVITE', method: 'INVITE', status: null, label: 'INVITE', branch: 'z9hG4bK1', size: raw.length, raw, retransmission: false,
+  });
+  const detail = detailOf(store.get('c1')!);
+  const entry = detail.entries[0]! as { engineTsUs?: number; seen?: string; tsUs: number };
+  assert.deepEqual([entry.tsUs, entry.engineTsUs, entry.seen], [1_000, 85_163, 'both']);
+  const doc = { schemaVersion: EXPORT_SCHEMA_VERSION, exportedBy: 'callpath', call: { ...detail, entries: detail.entries.map((e) => ({ ...e, raw: raw.toString('base64') })) } };
+  const back = importJson(Buffer.from(JSON.stringify(doc))).events[0]!;
+  assert.deepEqual(back.kind === 'sip' ? [back.tsUs, back.engineTsUs, back.seen] : null, [1_000, 85_163, 'both']);
+});
+
+test('--wire takes auto, off or an interface, --watch IFACE[:FILTER]; a bad value is one line', async () => {
+  const { parseLabArgs, DEFAULT_CONFIG } = await import('../../app/config');
+  const parse = (...argv: string[]) => parseLabArgs(argv, {}, () => '{"wire": false, "watch": "lo:udp port 5070"}');
+  assert.equal(DEFAULT_CONFIG.wire, 'auto');
+  assert.equal(DEFAULT_CONFIG.watch, null);
+  const on = parse('--wire', 'eth0', '--watch', 'lo:udp port 5070');
+  assert.ok(on.ok);
+  assert.deepEqual([on.config.wire, on.config.watch], [{ iface: 'eth0' }, { iface: 'lo', filter: 'udp port 5070' }]);
+  const off = parse('--wire', 'off', '--watch', 'off');
+  assert.ok(off.ok);
+  assert.deepEqual([off.config.wire, off.config.watch], ['off', null]);
+  const file = parse('--config', 'c.json');
+  assert.ok(file.ok);
+  assert.deepEqual([file.config.wire, file.config.watch], ['off', { iface: 'lo', filter: 'udp port 5070' }]);
+  const bad = parse('--wire', 'not an iface');
+  assert.deepEqual(bad, { ok: false, error: '--wire: "not an iface" is not auto, off or an interface name' });
+  const badWatch = parse('--watch', 'lo:');
+  assert.ok(!badWatch.ok && badWatch.error.startsWith('--watch: "lo:" is not IFACE[:FILTER]'));
+});

@@ -1,0 +1,77 @@
+/**
+ * The wire tap end to end on a recorded stream: a stand-in for dumpcap
+ * (test/fixtures/wire/fake-dumpcap.sh) writes a pcapng the test builds, so
+ * the times on the wire are known exactly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMonotonicClock } from '../../engine/clock';
+import { EventStream, type SipCaptureEvent } from '../../engine/events';
+import { DropCounters } from '../../engine/metrics/drops';
+import { WireTap } from '../../engine/wire/tap';
+import { ipv4Udp, pcapng } from '../helpers/pcapng';
+
+const FAKE = fileURLToPath(new URL('../fixtures/wire/fake-dumpcap.sh', import.meta.url));
+const UAC: [string, number] = ['127.0.0.1', 5091];
+const US: [string, number] = ['127.0.0.1', 5060];
+
+const invite = (branch: string) => Buffer.from(`INVITE sip:bob@127.0.0.1:5090 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5091;branch=${branch}\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: ${branch}-call\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`);
+const trying = (branch: string) => Buffer.from(`SIP/2.0 100 Trying\r\nVia: SIP/2.0/UDP 127.0.0.1:5091;branch=${branch}\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: ${branch}-call\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`);
+
+test('the wire 100 Trying runs from the first copy of an INVITE, and INVITEs the proxy never read are kept as wire-only messages', { timeout: 20_000 }, async () => {
+  const T = 1_700_000_000_000_000;
+  const file = join(mkdtempSync(join(tmpdir(), 'callpath-wire-')), 'stream.pcapng');
+  writeFileSync(
+    file,
+    pcapng([
+      { tsUs: T, frame: ipv4Udp(UAC, US, invite('z9hG4bK-a')) },
+      { tsUs: T + 500_000, frame: ipv4Udp(UAC, US, invite('z9hG4bK-a')) }, // the first copy was not answered in time: retransmitted
+      { tsUs: T + 600_000, frame: ipv4Udp(US, UAC, trying('z9hG4bK-a')) },
+      { tsUs: T + 1_000_000, frame: ipv4Udp(UAC, US, invite('z9hG4bK-b')) },
+      { tsUs: T + 1_000_200, frame: ipv4Udp(US, UAC, trying('z9hG4bK-b')) },
+      { tsUs: T + 1_500_000, frame: ipv4Udp(UAC, US, invite('z9hG4bK-b')) }, // a retransmission after the 100: no new sample
+      { tsUs: T + 1_500_050, frame: ipv4Udp(US, UAC, trying('z9hG4bK-b')) },
+      { tsUs: T + 1_600_000, frame: ipv4Udp(UAC, US, Buffer.from('\r\n\r\n')) }, // a keep-alive: not SIP, not a message
+    ]),
+  );
+  process.env.CALLPATH_FAKE_PCAPNG = file;
+  const events = new EventStream();
+  const seen: SipCaptureEvent[] = [];
+  events.on((e) => e.kind === 'sip' && seen.push(e));
+  const drops = new DropCounters();
+  const tap = new WireTap({ clock: createMonotonicClock(), events, drops }, () => ({ iface: 'lo' }), { engineWaitUs: 100_000, wireWaitUs: 100_000, maxPending: 1000 }, FAKE);
+  let stage: unknown = null;
+  await tap.start({ host: '127.0.0.1', port: 5060 }, (s) => (stage = s));
+  try {
+    assert.equal(typeof stage, 'function', 'the engine\'s SIP capture now goes through the tap');
+    for (let i = 0; i < 100 && seen.length < 7; i++) await new Promise((r) => setTimeout(r, 20));
+    const s = tap.stats();
+    assert.equal(s.on, true);
+    assert.equal(s.packets, 8);
+    assert.equal(s.trying100.count, 2, 'one sample per INVITE transaction');
+    assert.equal(s.trying100.max, 600_000, 'from the first copy of INVITE a, retransmission wait included');
+    assert.ok(s.trying100.p50 <= 203, `INVITE b: 200 µs (bucket ${s.trying100.p50})`);
+
+    // Nothing read them: every SIP message is kept from the wire alone, the second copy of each INVITE a retransmission.
+    assert.deepEqual(seen.map((e) => [e.label, e.direction, e.seen, e.retransmission, e.engineTsUs]), [
+      ['INVITE', 'in', 'wire', false, undefined],
+      ['INVITE', 'in', 'wire', true, undefined],
+      ['100 Trying', 'out', 'wire', false, undefined],
+      ['INVITE', 'in', 'wire', false, undefined],
+      ['100 Trying', 'out', 'wire', false, undefined],
+      ['INVITE', 'in', 'wire', true, undefined],
+      ['100 Trying', 'out', 'wire', true, undefined],
+    ]);
+    // Wire times keep their spacing on the engine clock (shifted by the measured offset only).
+    assert.equal(seen[1]!.tsUs - seen[0]!.tsUs, 500_000);
+    assert.deepEqual([s.wireOnly.in, s.wireOnly.out], [4, 3]);
+  } finally {
+    await tap.stop((s) => (stage = s));
+  }
+  assert.equal(stage, null, 'stopped: capture goes straight to the event stream again');
+  assert.equal(tap.stats().on, false);
+});
