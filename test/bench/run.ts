@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ main(args: string[]): Promise<void
   sip: () => import('./sip'),
   export: () => import('./export'),
   ui: () => import('./ui'),
+  fuzz: () => import('./fuzz'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -633,7 +633,8 @@ describe('frameStream', () => {
 
   test('waits for the whole body and rejects a stream message without Content-Length', () => {
     const one = Buffer.from(INVITE);
-    assert.deepEqual(frameStream(one.subarray(0, one.length - 1)), { need: 'more', skip: 0 });
+    // The header section is complete, so the framer says how many bytes the message needs in all.
+    assert.deepEqual(frameStream(one.subarray(0, one.length - 1)), { need: 'more', skip: 0, until: one.length });
     const r = frameStream(Buffer.from(text(INVITE_LINES)));
     assert.ok('error' in r);
     assert.equal(r.error.reason, 'missing-header');

@@ -13,12 +13,15 @@ import { parseDigits } from './fields';
 /**
  * - `{ messageLength, skip }`: drop `skip` bytes (keepalive CRLFs), then the
  *   message is the next `messageLength` bytes (pass them to parseMessage).
- * - `{ need: 'more', skip }`: drop `skip` bytes and wait for more data.
+ * - `{ need: 'more', skip, until? }`: drop `skip` bytes and wait for more
+ *   data; `until`, when the header section is complete, is how many bytes
+ *   (from the start of `buf`, `skip` included) the message needs, so a caller
+ *   need not frame again before they are there.
  * - `{ error, skip }`: the stream cannot be framed; close the connection.
  */
 export type FrameResult =
   | { readonly messageLength: number; readonly skip: number }
-  | { readonly need: 'more'; readonly skip: number }
+  | { readonly need: 'more'; readonly skip: number; readonly until?: number }
   | { readonly error: SipParseError; readonly skip: number };
 
 export function frameStream(buf: Buffer): FrameResult {
@@ -73,6 +76,6 @@ export function frameStream(buf: Buffer): FrameResult {
   if (cl === -2) return { error: parseError('missing-header', 'Bad Request - Missing Content-Length'), skip };
   const messageLength = bodyStart - skip + cl;
   if (messageLength > MAX_MESSAGE_BYTES) return { error: parseError('too-large', 'Message Too Large', { status: 513 }), skip };
-  if (len - skip < messageLength) return { need: 'more', skip };
+  if (len - skip < messageLength) return { need: 'more', skip, until: skip + messageLength };
   return { messageLength, skip };
 }
