@@ -45,4 +45,10 @@ export interface ComponentImpl {
   offReason?(): string | null;
   /** The figures for this part's snapshot section; absent for a part that has none yet. */
   stats?(): unknown;
+  /**
+   * New settings for a running part: true when it took them without a
+   * restart (the proxy's timers and targets), false when only a restart can
+   * apply them (a new listen address).
+   */
+  applyLive?(): Promise<boolean>;
 }

@@ -65,6 +65,8 @@ export class ManagedComponent {
     let restarted = false;
     return this.serialize(async () => {
       if (this.state !== 'running' && this.state !== 'failed') return;
+      // A running part that takes the settings live keeps its state (transactions, sockets, counters).
+      if (this.state === 'running' && this.impl.applyLive && (await this.impl.applyLive())) return;
       restarted = true;
       await this.doStop();
       await this.doStart();

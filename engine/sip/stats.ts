@@ -1,4 +1,5 @@
 import type { LatencySummary } from '../metrics/histogram';
+import type { FinalsByClass } from './proxy/counters';
 
 /** What the proxy reports about itself; the host puts it in snapshots and /metrics. */
 export interface ProxyStats {
@@ -9,10 +10,14 @@ export interface ProxyStats {
   activeTransactions: number;
   callsPerSecond: number;
   retransmissionsPerSecond: number;
-  /** INVITE received → 100 Trying handed to the socket, µs, measured by the proxy itself. */
+  /** INVITE read → 100 Trying handed to the socket, µs, measured by the proxy itself (engine time: after any wait in the kernel), over the last minute. */
   trying100: LatencySummary;
   /** Event-loop delay of the SIP thread (µs): what delays a 100 Trying before it is even read. */
   loopDelay: LatencySummary;
+  /** Responses the proxy generated itself, by status ("408": n): timeouts, 483, 503 overload, … (100 Trying not counted). */
+  answered: Record<string, number>;
+  /** Final responses sent upstream, relayed or generated, once per transaction, by class. */
+  finals: FinalsByClass;
 }
 
 export const EMPTY_PROXY_STATS: ProxyStats = {
@@ -25,4 +30,6 @@ export const EMPTY_PROXY_STATS: ProxyStats = {
   retransmissionsPerSecond: 0,
   trying100: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
   loopDelay: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
+  answered: {},
+  finals: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, '6xx': 0 },
 };

@@ -13,9 +13,12 @@
  *   flush (id) ──────────────────▶
  *        ◀─────────────── capture, stats, flushed (id)
  *        ◀─────────────── failed (at any time after started)
+ *        ◀─────────────── note (a ladder note, at most NOTES_PER_SECOND)
+ *   configure (options) ─────────▶ (new settings, no reply)
  *   stop ────────────────────────▶
  *        ◀─────────────── capture, stats, stopped
  */
+import type { NoteEvent } from '../events';
 import type { DropCount } from '../metrics/drops';
 
 export type ToWorker<Start> =
@@ -23,7 +26,9 @@ export type ToWorker<Start> =
   | { type: 'stop' }
   /** Every batch up to `seq` is in the main thread's hands. */
   | { type: 'ack'; seq: number }
-  | { type: 'flush'; id: number };
+  | { type: 'flush'; id: number }
+  /** New settings for a running worker (ThreadService.configure). */
+  | { type: 'configure'; options: Partial<Start> };
 
 export type FromWorker<Stats, Ready> =
   | { type: 'started'; ready: Ready }
@@ -32,4 +37,6 @@ export type FromWorker<Stats, Ready> =
   | { type: 'capture'; seq: number; batch: ArrayBuffer; count: number }
   | { type: 'stats'; stats: Stats; drops: DropCount[] }
   | { type: 'flushed'; id: number }
+  /** A call event other than capture (a note on the ladder): rare, structured clone, rate-limited by the worker. */
+  | { type: 'note'; note: NoteEvent }
   | { type: 'stopped' };

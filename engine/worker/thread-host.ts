@@ -11,6 +11,7 @@
  * reported to `onFailure` once per cause; one that is being stopped is not.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { NoteEvent } from '../events';
 import type { DropCount } from '../metrics/drops';
 import type { FromWorker, ToWorker } from './protocol';
 
@@ -27,6 +28,8 @@ export interface ThreadHostOptions<Stats> {
   onCapture(batch: ArrayBuffer, count: number): void;
   /** The worker's counters and drop totals (every few hundred ms, and after a flush and at stop). */
   onStats(stats: Stats, drops: DropCount[]): void;
+  /** A ladder note the worker sent (after the capture it follows). */
+  onNote?(note: NoteEvent): void;
   /** The worker failed after it started (it reported a failure, threw, or exited). */
   onFailure(err: Error): void;
   startTimeoutMs?: number;
@@ -88,6 +91,9 @@ export class ThreadHost<Start, Stats, Ready> {
             this.flushWaiters.get(m.id)?.();
             this.flushWaiters.delete(m.id);
             break;
+          case 'note':
+            this.o.onNote?.(m.note);
+            break;
           case 'stopped':
             break;
         }
@@ -112,6 +118,11 @@ export class ThreadHost<Start, Stats, Ready> {
    * Resolves once everything the worker has handled so far has reached
    * `onCapture` and its counters `onStats` — or after the stop timeout.
    */
+  /** New settings for the running worker; it applies them to work it starts from now on. */
+  configure(options: Partial<Start>): void {
+    this.worker?.postMessage({ type: 'configure', options } satisfies ToWorker<Start>);
+  }
+
   flush(): Promise<void> {
     const worker = this.worker;
     if (!worker) return Promise.resolve();

@@ -10,7 +10,9 @@
  * `main-thread-behind`) — the thread's own work never waits for the main
  * thread.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import type { NoteEvent } from '../events';
 import { DropCounters } from '../metrics/drops';
 import type { FromWorker, ToWorker } from './protocol';
 
@@ -36,6 +38,8 @@ export interface ThreadService<Start, Stats, Ready> {
   drain?(): void;
   /** Stop producing work and capture (detach handlers, stop monitors); synchronous, before the last flush. Called on stop even when never started. */
   quiesce(): void;
+  /** New settings while running (no reply; what changes is up to the service). */
+  configure?(options: Partial<Start>): void;
   /** Release what `start` opened (if anything). */
   close(): Promise<void>;
 }
@@ -52,6 +56,9 @@ export interface ThreadSideLimits {
   /** Stats are posted this often (ms). */
   statsMs: number;
 }
+
+/** Notes a thread may send per second (see `ThreadSide.note`). */
+export const NOTES_PER_SECOND = 100;
 
 export const DEFAULT_THREAD_SIDE_LIMITS: ThreadSideLimits = { flushMs: 20, flushEvents: 256, flushBytes: 192 * 1024, maxInFlight: 64, statsMs: 250 };
 
@@ -82,6 +89,29 @@ export class ThreadSide<E> {
     if (batch.count >= this.limits.flushEvents || batch.bytes >= this.limits.flushBytes) this.flushCapture();
     else if (!this.flushTimer) this.flushTimer = setTimeout(this.flushCapture, this.limits.flushMs);
   }
+
+  /**
+   * A ladder note for the main thread (Timer C fired, a request dropped and
+   * why). Capture so far goes first, so a note follows the messages it is
+   * about. At most NOTES_PER_SECOND: a flood of bad input must not become a
+   * flood of messages; the excess is counted.
+   */
+  note(ev: NoteEvent): void {
+    const second = Math.floor(performance.now() / 1000);
+    if (second !== this.noteSecond) {
+      this.noteSecond = second;
+      this.notesThisSecond = 0;
+    }
+    if (++this.notesThisSecond > NOTES_PER_SECOND) {
+      this.drops.count('notes', 'rate-limited');
+      return;
+    }
+    this.flushCapture();
+    this.post({ type: 'note', note: ev });
+  }
+
+  private noteSecond = -1;
+  private notesThisSecond = 0;
 
   /** The service failed after it started (e.g. its socket closed under it): the main thread marks the component failed. */
   fail(message: string): void {
@@ -122,6 +152,8 @@ export class ThreadSide<E> {
         this.flushCapture();
         if (started) postStats();
         this.post({ type: 'flushed', id: m.id });
+      } else if (m.type === 'configure') {
+        if (started) service.configure?.(m.options);
       } else if (m.type === 'stop') void stop();
     });
   }

@@ -63,8 +63,8 @@ export const headerLines = (text: string, name: string) => text.split(/\r?\n/).f
 
 /**
  * Whether a SIP proxy listens on UDP `port`: an OPTIONS with Max-Forwards 0
- * must be answered by the proxy itself with 483 (RFC 3261 §16.3 step 3).
- * True if that 483 came back within `ms`.
+ * must be answered by the proxy itself, 200 with its Allow or 483 (RFC 3261
+ * §16.3 step 3). True if such an answer came back within `ms`.
  */
 export async function proxyAnswersOn(port: number, ms = 3_000): Promise<boolean> {
   const ua = await RawUdp.open();
@@ -82,7 +82,7 @@ export async function proxyAnswersOn(port: number, ms = 3_000): Promise<boolean>
       ]),
       port,
     );
-    await ua.waitFor((t) => isResponse(483, 'OPTIONS')(t) && t.includes(branch), ms, `483 from port ${port}`);
+    await ua.waitFor((t) => (isResponse(200, 'OPTIONS')(t) || isResponse(483, 'OPTIONS')(t)) && t.includes(branch), ms, `200 or 483 from port ${port}`);
     return true;
   } catch {
     return false;

@@ -8,7 +8,7 @@ const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({ key, 
 
 const current: LabSettings = {
   sip: '127.0.0.1:5060', route: '', rtp: '127.0.0.1:30000-39999', ng: 'off', redis: 'off', record: 'off',
-  t1: '500', t2: '4000', t4: '5000', maxCalls: '10000', maxCallMessages: '500', maxStoreMb: '512', maxCallIdle: '3600',
+  t1: '500', t2: '4000', t4: '5000', timerC: '180', maxCalls: '10000', maxCallMessages: '500', maxStoreMb: '512', maxCallIdle: '3600',
 };
 
 test(', opens the settings, but not while typing in a field; the help lists it', () => {
@@ -35,6 +35,9 @@ test('before Apply the dialog says which components restart and which only take 
   assert.equal(previewLine({ t1: '250', sip: '127.0.0.1:5070' }, states), 'Apply restarts proxy.');
   assert.equal(previewLine({ redis: 'redis://127.0.0.1:6379', rtp: '127.0.0.1:20000-20999' }, states), 'relay, publisher not running: used at their next start.');
   assert.equal(previewLine({ t1: '250', maxCalls: '5' }, { ...states, proxy: 'failed' }), 'Apply restarts proxy; finished calls kept applied live.');
+  // A running proxy takes timers, Timer C and targets live: calls in flight keep their transactions.
+  assert.equal(previewLine({ t1: '250', timerC: '60', route: '127.0.0.1:5090' }, states), 'targets and T1 and Timer C applied live.');
+  assert.equal(previewLine({ t1: '250' }, { ...states, proxy: 'stopped' }), 'proxy not running: used at its next start.');
 });
 
 test('after Apply one line says what restarted, what failed and why, or the refusal', () => {

@@ -70,6 +70,7 @@ test('settings are shown as the strings the CLI flags take', () => {
     t1: '500',
     t2: '4000',
     t4: '5000',
+    timerC: '180',
     maxCalls: '10000',
     maxCallMessages: '500',
     maxStoreMb: '512',
@@ -98,6 +99,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
     t1: '250',
     t2: '8000',
     t4: '6000',
+    timerC: '30',
     maxCalls: '42',
     maxCallMessages: '1000',
     maxStoreMb: '64',
@@ -113,6 +115,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.equal(c.redis, 'rediss://10.0.0.5:6380');
   assert.equal(c.record, '/var/rec');
   assert.deepEqual(c.timers, { T1: 250, T2: 8000, T4: 6000 });
+  assert.equal(c.timerCS, 30);
   assert.equal(c.maxCalls, 42);
   assert.equal(c.maxCallMessages, 1000);
   assert.equal(c.maxStoreMb, 64);

@@ -101,10 +101,49 @@ test('Max-Forwards 0 gets 483 Too Many Hops and is not forwarded (RFC 3261 §16.
   assert.match(sent[1]!.text, /\r\nTo: <sip:bob@b\.example>;tag=\w+/);
 });
 
-test('a request already carrying our Via is a loop: 482 Loop Detected (RFC 3261 §16.3 step 4)', () => {
+/** The next hop sends what we forwarded straight back to us: its own Via on top, Max-Forwards − 1, optionally a new Request-URI. */
+function sentBack(forwarded: string, o: { uri?: string; branch?: string } = {}): Buffer {
+  let text = forwarded.replace(/^Via: /m, `Via: SIP/2.0/UDP 127.0.0.1:5090;branch=${o.branch ?? 'z9hG4bK-hop1'}\r\nVia: `).replace(/^Max-Forwards: (\d+)/m, (_, mf: string) => `Max-Forwards: ${Number(mf) - 1}`);
+  if (o.uri) text = text.replace(/^INVITE \S+/, `INVITE ${o.uri}`);
+  return Buffer.from(text, 'latin1');
+}
+
+const ourVias = (text: string) => text.split('\r\n').filter((l) => l.startsWith('Via: SIP/2.0/UDP 127.0.0.1:5060;')).length;
+
+test('a request that comes back unchanged from the next hop is a loop: 100 then 482 Loop Detected, back to that hop (RFC 3261 §16.3 step 4, §16.6 step 8)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite({ callId: 'loop-1' }), uac);
+  const fwd = sent.find((s) => s.text.startsWith('INVITE'))!;
+  sent.length = 0;
+  const nextHop: NextHop = { transport: 'udp', host: '127.0.0.1', port: 5090 };
+  core.receive(sentBack(fwd.text), nextHop);
+  assert.deepEqual(sent.map(firstWord), ['100', '482'], 'answered, not forwarded a second time');
+  assert.equal(reason(sent[1]!), 'Loop Detected');
+  assert.deepEqual(sent[1]!.to, nextHop, 'the 482 goes to the hop that sent the request back, not to the UAC');
+  assert.match(sent[1]!.text, /^Via: SIP\/2\.0\/UDP 127\.0\.0\.1:5090;branch=z9hG4bK-hop1\r\n/m, "the 482 carries the next hop's Via on top");
+});
+
+test('a request routed back to us with a new Request-URI is a spiral: forwarded again, with two of our Vias (RFC 3261 §16.3 step 4)', () => {
+  const { core, sent, uac } = rig();
+  core.receive(invite({ callId: 'spiral-1' }), uac);
+  const fwd = sent.find((s) => s.text.startsWith('INVITE'))!;
+  sent.length = 0;
+  core.receive(sentBack(fwd.text, { uri: 'sip:bob@127.0.0.1:5090' }), { transport: 'udp', host: '127.0.0.1', port: 5090 });
+  assert.deepEqual(sent.map(firstWord), ['100', 'INVITE']);
+  const again = sent[1]!;
+  assert.equal(ourVias(again.text), 2, 'our Via from the first pass and a new one on top');
+  const parsed = parseMessage(Buffer.from(again.text, 'latin1'));
+  assert.ok(parsed.ok);
+  const vias = parsed.msg.vias();
+  assert.equal(vias.length, 4, 'ours, the next hop, ours, the UAC');
+  assert.notEqual(vias[0]!.branch, vias[2]!.branch, 'a new branch for the new transaction');
+  assert.equal(parsed.msg.maxForwards, 67);
+});
+
+test('a Via with our sent-by but a branch we did not mint is a spiral, not a loop: forwarded (RFC 3261 §16.3 step 4)', () => {
   const { core, sent, uac } = rig();
   core.receive(invite({ via: 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-l1, SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-old' }), uac);
-  assert.deepEqual(sent.map(status), [100, 482]);
+  assert.deepEqual(sent.map(firstWord), ['100', 'INVITE']);
 });
 
 test('initial requests go round robin over the targets; in-dialog requests follow Route and Request-URI (RFC 3261 §16.5)', () => {
@@ -205,7 +244,7 @@ test('past a 2xx, a retransmitted INVITE is absorbed and a retransmitted 200 sti
   assert.equal(sent.length, 1);
   assert.equal(status(sent[0]!), 200);
   assert.deepEqual(sent[0]!.to, uac, 'the retransmitted 2xx goes upstream (RFC 6026 §8.4, §7.1)');
-  assert.equal(core.retransmissionsIn, 2, 'the INVITE and the 200 that came again are counted as retransmissions');
+  assert.equal(core.counters.retransmissionsIn, 2, 'the INVITE and the 200 that came again are counted as retransmissions');
 
   timers.advance(64 * 500 + 100);
   assert.equal(core.stats().activeTransactions, 0, 'Timers L and M ended both');
@@ -272,7 +311,7 @@ test('a retransmission or a CANCEL read before the INVITE is routed waits its tu
   assert.deepEqual(sent.map(firstWord), ['100'], 'only the 100 Trying so far: the retransmission and the CANCEL are queued');
   core.drain();
   assert.deepEqual(sent.map(firstWord), ['100', 'INVITE', '100', '200'], 'INVITE routed once, the retransmission gets the last provisional again, the CANCEL its 200');
-  assert.equal(core.retransmissionsIn, 1);
+  assert.equal(core.counters.retransmissionsIn, 1);
 });
 
 test('past the bound of waiting messages, new requests get 503 at the door and it is counted (RFC 3261 §21.5.4)', () => {

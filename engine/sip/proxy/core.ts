@@ -1,14 +1,28 @@
 /**
- * The stateful proxy core (RFC 3261 §16): server transaction → proxy context
- * → one client transaction, with 100 Trying sent the moment the INVITE server
- * transaction exists, retransmissions absorbed by the transaction layer, and
- * every message in and out captured.
+ * The stateful proxy core, RFC 3261 §16, read from top to bottom in the
+ * RFC's order:
+ *
+ *   receive ── §16.2 a server transaction per request, 100 Trying for an
+ *              INVITE at once (§17.2.1), before anything that could wait
+ *   §16.3      request validation (validate.ts)
+ *   §16.4-16.5 Route processing and the target (routing.ts)
+ *   §16.6      forwarding: our Via with a loop-detecting branch, Record-Route,
+ *              Max-Forwards − 1, one client transaction, Timer C
+ *   §16.7      responses: ours or discarded, relayed upstream
+ *   §16.8      Timer C and the client transaction's timeouts
+ *   §16.9      transport errors
+ *   §16.10     CANCEL
+ *   §16.11     stateless forwarding (ACK for a 2xx, late 2xx responses)
+ *
+ * Around it: admission (admission.ts) decides what waits behind the fast
+ * path and what is refused at the door; counters.ts counts; the transport
+ * boundary (capturing-transport.ts) sends, counts and captures each message
+ * once. Departures from the RFC are noted where they are made.
  */
 import type { Clock } from '../../clock';
-import type { EventStream } from '../../events';
+import type { EventStream, NoteEvent } from '../../events';
 import type { DropCounters } from '../../metrics/drops';
-import { Histogram, type LatencySummary } from '../../metrics/histogram';
-import { RateMeter } from '../../metrics/rate';
+import type { LatencySummary } from '../../metrics/histogram';
 import { buildAck, buildCancel, buildErrorResponse, buildResponse, parseMessage, spliceMessage, type SipMessage } from '../message';
 import type { ProxyStats } from '../stats';
 import {
@@ -17,27 +31,42 @@ import {
   LingerTable,
   NonInviteClientTransaction,
   NonInviteServerTransaction,
+  TIMER_C,
   TransactionTable,
   cancelTargetKey,
   constantCodec,
   clientKey,
-  createBranchGenerator,
   serverKeyFor,
   type ServerRequestFields,
+  type TimerHandle,
   type TimerHost,
   type TimerValues,
   deriveTimers,
 } from '../transaction';
 import { formatHostPort, type HostPort, type NextHop } from '../../net/host-port';
-import type { SendFailure, SipTransport } from '../transport/types';
-import { captureEvent, metaOf, responseMeta, type CaptureMeta } from './capture';
+import type { SipTransport } from '../transport/types';
+import { AdmissionQueue, MIN_QUEUE_AGE_MS, OVERLOAD_HEADERS } from './admission';
+import { metaOf, responseMeta, type CaptureMeta } from './capture';
+import { CapturingTransport } from './capturing-transport';
+import { ProxyCounters } from './counters';
 import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type AcceptedClient, type LingeringServer } from './linger-records';
-import { decideRoute, responseDestination, roundRobin } from './routing';
+import { createProxyBranchGenerator, loopHash, PROXY_BRANCH_MARK, sentByOf } from './loop-branch';
+import { decideRoute, receivedParams, responseDestination, roundRobin } from './routing';
+import { validateRequest, type Refusal } from './validate';
 
-export interface ProxyCoreOptions {
-  self: HostPort;
+export { MAX_PENDING } from './admission';
+
+/** The settings that may change while the proxy runs: they apply to transactions started from then on. */
+export interface ProxySettings {
+  /** Round-robin targets for initial requests; null routes by Request-URI. */
   targets: NextHop[] | null;
   timers: TimerValues;
+  /** Timer C (ms, §16.6 step 11); default TIMER_C. */
+  timerC?: number;
+}
+
+export interface ProxyCoreOptions extends ProxySettings {
+  self: HostPort;
   timerHost: TimerHost;
   clock: Clock;
   events: EventStream;
@@ -46,40 +75,17 @@ export interface ProxyCoreOptions {
   /** Event-loop delay of the thread this core runs on, for its stats. */
   loopDelay?: { summary(): LatencySummary };
   /**
-   * When given, only what must be immediate happens as a datagram is read — a
-   * new INVITE gets its server transaction and 100 Trying — and everything else
-   * (routing, forwarding, responses, other requests) waits in arrival order
-   * until `defer` calls back (the worker passes setImmediate). A burst of
-   * INVITEs is then answered before any of them is forwarded, and work is cut
-   * into slices so the socket is read between them. Without it, all is inline.
+   * When given, only what must be immediate happens as a datagram is read (a
+   * new INVITE gets its server transaction and 100 Trying) and the rest waits
+   * in arrival order until `defer` calls back (admission.ts). Without it, all
+   * is inline.
    */
   defer?: (drain: () => void) => void;
   /** Messages allowed to wait behind the fast path (default MAX_PENDING). */
   maxPending?: number;
-  /**
-   * Once the oldest waiting message has waited this long (ms; default T1/2, at least 100),
-   * new calls are refused with 503 at the door so the calls already accepted
-   * finish before their peers' retransmission timers fire (RFC 6357 §4: reject
-   * new work before work in progress suffers).
-   */
+  /** Queue age (ms) that refuses new calls (default T1/2, at least 100). */
   maxQueueAgeMs?: number;
 }
-
-/** Messages waiting behind the 100 Trying fast path before new ones are refused (503 to INVITEs, counted drops otherwise). */
-export const MAX_PENDING = 20_000;
-/**
- * On an overload 503 (RFC 3261 §21.5.4): without Retry-After a client "MUST
- * act as if it had received a 500"; with it, a proxy upstream tries another
- * server and "SHOULD NOT forward any other requests to that server for the
- * duration" — so 1 s, the least the header can say: long pauses make the
- * on/off oscillation RFC 6357 §5 warns of.
- */
-const OVERLOAD_HEADERS: ReadonlyArray<readonly [string, string]> = [['Retry-After', '1']];
-
-/** The shortest queue age that refuses new calls by default (ms). */
-const MIN_QUEUE_AGE_MS = 100;
-/** Deferred work done per slice before the socket is read again (ms). */
-const SLICE_MS = 0.5;
 
 /** One message waiting behind the fast path: a new INVITE to route (its server transaction exists), or anything else to dispatch. */
 type Pending = { ctx: ProxyContext; msg: null; peer: NextHop; tIn: number } | { ctx: null; msg: SipMessage; peer: NextHop; tIn: number };
@@ -87,7 +93,7 @@ type Pending = { ctx: ProxyContext; msg: null; peer: NextHop; tIn: number } | { 
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
 
-/** Everything one proxied request needs: the two transactions and how to answer upstream (§16.2). */
+/** Everything one proxied request needs: its two transactions and how to answer upstream (§16.2). */
 interface ProxyContext {
   /** Released once a final response is sent: the transactions keep only bytes for up to 64·T1. */
   request: SipMessage | null;
@@ -95,12 +101,16 @@ interface ProxyContext {
   server: ServerTx;
   serverKey: string;
   replyTo: NextHop;
+  /** Where the request came from (for the Via rule when it is forwarded again over another transport). */
+  peer: NextHop;
   client: ClientTx | null;
   clientKey: string | null;
   /** The request as forwarded (with our Via), for CANCEL and ACK construction. */
   forwarded: Buffer | null;
   forwardedTo: NextHop | null;
   branch: string | null;
+  /** The request went over TCP only because it is large (§18.1.1): UDP is the fallback when TCP fails. */
+  upgradedToTcp: boolean;
   /** Meta of the last response handed to the server transaction, for its retransmissions. */
   lastResponseMeta: CaptureMeta | null;
   /** Statuses received on the branch: a repeat is a retransmission (flagged in capture). */
@@ -108,14 +118,33 @@ interface ProxyContext {
   gotProvisional: boolean;
   cancelled: boolean;
   cancelSent: boolean;
+  /**
+   * The To tag upstream sees on responses to this request: the downstream
+   * one of the last relayed response that had one, else ours, drawn once —
+   * so a 200 to CANCEL and the INVITE's final response agree (§9.2).
+   */
+  toTag: string | null;
+  /** Timer C (INVITE only), or its 64·T1 wait for the CANCEL's 487 once it fired. */
+  timerC: TimerHandle | null;
+  /** The settings in force when the request arrived: Timer C and its 64·T1 wait keep them across configure(). */
+  settings: ProxySettings;
 }
 
 const DEFAULT_MAX_FORWARDS = 70;
+/** RFC 3261 §18.1.1: "larger than 1300 bytes and the path MTU is unknown" → a congestion-controlled transport. */
+const UDP_SIZE_FOR_TCP = 1300;
+/** The largest UDP payload over IPv4 (65,535 − 8 − 20). */
+const MAX_UDP_PAYLOAD = 65_507;
+/** How long a next hop that refused TCP is sent large requests over UDP without trying TCP again (ms). */
+const NO_TCP_MEMORY_MS = 5 * 60_000;
 
 /** A non-INVITE client transaction in Completed: absorbs response retransmissions (RFC 3261 §17.1.2.2). */
 const COMPLETED_CLIENT = 'completed-client' as const;
 
 export class ProxyCore {
+  // ----------------------------------------------------------- state
+  private readonly options: ProxyCoreOptions;
+  private settings: ProxySettings;
   private readonly servers: TransactionTable<ServerTx>;
   private readonly clients: TransactionTable<ClientTx>;
   private readonly contexts = new Map<ServerTx, ProxyContext>();
@@ -126,102 +155,129 @@ export class ProxyCore {
   private readonly lingeringInviteClients: LingerTable<AcceptedClient>;
   /** Non-INVITE client transactions in Completed over UDP (Timer K, T4). */
   private readonly lingeringClients: LingerTable<typeof COMPLETED_CLIENT>;
-  private readonly newBranch = createBranchGenerator();
-  private readonly pickTarget: () => NextHop;
+  /** Next hops that refused a TCP connection: host:port → until (monotonic ms). */
+  private readonly noTcp = new Map<string, number>();
+  private readonly newBranch = createProxyBranchGenerator();
+  private pickTarget: () => NextHop;
   private readonly selfSentBy: string;
   private readonly recordRoute: string;
-  /** Our address as capture writes it ("127.0.0.1:5060"). */
-  private readonly selfKey: string;
-  private transports: { udp: SipTransport | null; tcp: SipTransport | null } = { udp: null, tcp: null };
-  private pending: (Pending | undefined)[] = [];
-  private pendingHead = 0;
-  private drainScheduled = false;
-  private readonly drainSlice = () => this.drain(SLICE_MS);
-  private readonly maxQueueAgeUs: number;
+  private readonly wire: CapturingTransport;
+  private readonly admission: AdmissionQueue<Pending> | null;
+  readonly counters: ProxyCounters;
+  private readonly tagPrefix = Math.floor(Math.random() * 36 ** 6).toString(36);
+  private tagSeq = 0;
+  /** The parsed response currently being handed to a client transaction (avoids a re-parse). */
+  private inFlight: SipMessage | null = null;
 
-  // Counters for the snapshot.
-  messagesIn = 0;
-  messagesOut = 0;
-  retransmissionsIn = 0;
-  retransmissionsOut = 0;
-  readonly trying100 = new Histogram();
-  private readonly callRate = new RateMeter();
-  private readonly retransRate = new RateMeter();
-  private readonly loopDelay: { summary(): LatencySummary } | undefined;
-
-  constructor(private readonly o: ProxyCoreOptions) {
-    this.servers = new TransactionTable<ServerTx>({ max: o.maxTransactions });
-    this.clients = new TransactionTable<ClientTx>({ max: o.maxTransactions });
-    const t = deriveTimers(false, o.timers);
-    const now = () => o.clock.monoMs();
+  constructor(options: ProxyCoreOptions) {
+    this.options = options;
+    this.settings = { targets: options.targets, timers: options.timers, timerC: options.timerC };
+    this.servers = new TransactionTable<ServerTx>({ max: options.maxTransactions });
+    this.clients = new TransactionTable<ClientTx>({ max: options.maxTransactions });
+    const t = deriveTimers(false, options.timers);
+    const now = () => options.clock.monoMs();
     // A linger let go early (memory cap) can only turn a late retransmission into a new request: counted.
-    const lingerOptions = { onDrop: (reason: string) => o.drops.count('sip.linger', reason) };
-    this.lingeringServers = new LingerTable(t.L, o.timerHost, now, lingeringServerCodec, lingerOptions);
-    this.lingeringInviteClients = new LingerTable(t.M, o.timerHost, now, acceptedClientCodec, lingerOptions);
-    this.lingeringClients = new LingerTable(t.K, o.timerHost, now, constantCodec(COMPLETED_CLIENT), lingerOptions);
-    this.pickTarget = o.targets && o.targets.length > 0 ? roundRobin(o.targets) : () => ({ host: o.self.host, port: o.self.port, transport: 'udp' });
-    this.selfSentBy = formatHostPort(o.self);
+    const lingerOptions = { onDrop: (reason: string) => options.drops.count('sip.linger', reason) };
+    this.lingeringServers = new LingerTable(t.L, options.timerHost, now, lingeringServerCodec, lingerOptions);
+    this.lingeringInviteClients = new LingerTable(t.M, options.timerHost, now, acceptedClientCodec, lingerOptions);
+    this.lingeringClients = new LingerTable(t.K, options.timerHost, now, constantCodec(COMPLETED_CLIENT), lingerOptions);
+    this.pickTarget = targetPicker(options.targets, options.self);
+    this.selfSentBy = formatHostPort(options.self);
     this.recordRoute = `<sip:${this.selfSentBy};lr>`;
-    this.selfKey = this.selfSentBy;
-    this.loopDelay = o.loopDelay;
-    // Never under 100 ms: a short T1 must not turn one GC pause or one slow slice into refused calls.
-    this.maxQueueAgeUs = (o.maxQueueAgeMs ?? Math.max(o.timers.T1 / 2, MIN_QUEUE_AGE_MS)) * 1000;
+    this.counters = new ProxyCounters(options.clock);
+    this.wire = new CapturingTransport({ clock: options.clock, events: options.events, counters: this.counters, self: this.selfSentBy });
+    this.admission = options.defer
+      ? new AdmissionQueue<Pending>({
+          clock: options.clock,
+          defer: options.defer,
+          handle: (w) => this.dispatch(w),
+          maxPending: options.maxPending,
+          // Never under 100 ms: a short T1 must not turn one GC pause or one slow slice into refused calls.
+          maxQueueAgeMs: options.maxQueueAgeMs ?? Math.max(options.timers.T1 / 2, MIN_QUEUE_AGE_MS),
+        })
+      : null;
   }
 
   attach(udp: SipTransport | null, tcp: SipTransport | null): void {
-    this.transports = { udp, tcp };
+    this.wire.attach(udp, tcp);
   }
 
   /** Ends every transaction (component stop). */
   detach(): void {
-    this.pending = [];
-    this.pendingHead = 0;
+    this.admission?.clear();
     for (const tx of [...this.servers.values(), ...this.clients.values()]) tx.dispose();
+    for (const ctx of this.contexts.values()) this.clearTimerC(ctx);
     this.lingeringServers.clear();
     this.lingeringInviteClients.clear();
     this.lingeringClients.clear();
     this.contexts.clear();
     this.byClientKey.clear();
-    this.transports = { udp: null, tcp: null };
+    this.wire.detach();
+  }
+
+  /**
+   * New timers, Timer C or targets, for transactions started from now on;
+   * those in flight keep the values they started with (RFC 3261 §17 timers
+   * belong to a transaction).
+   */
+  configure(change: Partial<ProxySettings>): void {
+    const next: ProxySettings = { ...this.settings, ...change };
+    this.settings = next;
+    const t = deriveTimers(false, next.timers);
+    this.lingeringServers.ttlMs = t.L;
+    this.lingeringInviteClients.ttlMs = t.M;
+    this.lingeringClients.ttlMs = t.K;
+    if (change.targets !== undefined) this.pickTarget = targetPicker(next.targets, this.options.self);
   }
 
   stats(): ProxyStats {
-    const now = this.o.clock.monoMs();
+    const c = this.counters;
     return {
-      messagesIn: this.messagesIn,
-      messagesOut: this.messagesOut,
-      retransmissionsIn: this.retransmissionsIn,
-      retransmissionsOut: this.retransmissionsOut,
+      messagesIn: c.messagesIn,
+      messagesOut: c.messagesOut,
+      retransmissionsIn: c.retransmissionsIn,
+      retransmissionsOut: c.retransmissionsOut,
       activeTransactions: this.servers.size + this.clients.size + this.lingeringServers.size + this.lingeringInviteClients.size + this.lingeringClients.size,
-      callsPerSecond: this.callRate.perSecond(now),
-      retransmissionsPerSecond: this.retransRate.perSecond(now),
-      trying100: this.trying100.summary(),
-      loopDelay: this.loopDelay?.summary() ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
+      callsPerSecond: c.callsPerSecond(),
+      retransmissionsPerSecond: c.retransmissionsPerSecond(),
+      trying100: c.trying100Summary(),
+      loopDelay: this.options.loopDelay?.summary() ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
+      answered: c.answeredByStatus(),
+      finals: c.finalsByClass(),
     };
   }
 
+  /** Messages waiting behind the fast path. */
+  get pendingCount(): number {
+    return this.admission?.length ?? 0;
+  }
+
+  /** Does the work waiting behind the fast path (all of it, or one slice). */
+  drain(sliceMs = Infinity): void {
+    this.admission?.drain(sliceMs);
+  }
+
+  // ---------------------------------------------------- §16.2 receiving
+
   /** Transport entry point: never throws, whatever the bytes. */
   receive(data: Buffer, peer: NextHop): void {
-    const tIn = this.o.clock.nowUs();
-    this.messagesIn++;
+    const tIn = this.options.clock.nowUs();
+    this.counters.messagesIn++;
     const parsed = parseMessage(data, { stream: peer.transport === 'tcp' });
     if (!parsed.ok) {
-      this.o.drops.count('sip.parse', parsed.error.reason);
+      this.options.drops.count('sip.parse', parsed.error.reason);
       // A request with a usable Via gets 400 with a precise reason phrase; responses and ACKs are dropped.
       const reply = buildErrorResponse(parsed.error, this.newTag());
-      if (reply) this.sendRaw(reply, peer, null, false);
+      if (reply) {
+        this.counters.answered(400);
+        this.wire.send(reply, peer, null, false);
+      }
       return;
     }
     const msg = parsed.msg;
-    if (!this.o.defer) return this.dispatch({ ctx: null, msg, peer, tIn });
-    if (this.pending.length - this.pendingHead >= (this.o.maxPending ?? MAX_PENDING)) {
-      // Overloaded: refuse new work at the door instead of queueing without bound (RFC 3261 §21.5.4).
-      if (msg.isRequest && msg.method !== 'ACK') {
-        this.o.drops.count('sip.overload', 'request-refused-503');
-        this.replyStateless(msg, peer, 503, 'Service Unavailable - Overloaded', metaOf(msg), OVERLOAD_HEADERS);
-      } else this.o.drops.count('sip.overload', msg.isRequest ? 'ack-dropped' : 'response-dropped');
-      return;
-    }
+    const admission = this.admission;
+    if (!admission) return this.dispatch({ ctx: null, msg, peer, tIn });
+    if (admission.full) return this.refuseAtTheDoor(msg, peer, tIn);
     let ctx: ProxyContext | null = null;
     try {
       if (msg.isRequest && msg.method === 'INVITE') {
@@ -232,54 +288,27 @@ export class ProxyCore {
     } catch (err) {
       return this.internalError(err);
     }
-    this.pending.push(ctx ? { ctx, msg: null, peer, tIn } : { ctx: null, msg, peer, tIn });
-    if (!this.drainScheduled) {
-      this.drainScheduled = true;
-      this.o.defer(this.drainSlice);
-    }
+    admission.push(ctx ? { ctx, msg: null, peer, tIn } : { ctx: null, msg, peer, tIn });
   }
 
-  /** Does the work waiting behind the fast path: all of it, or until `sliceMs` has passed (then asks `defer` again). */
-  drain(sliceMs = Infinity): void {
-    this.drainScheduled = false;
-    const deadline = sliceMs === Infinity ? Infinity : this.o.clock.monoMs() + sliceMs;
-    let done = 0;
-    while (this.pendingHead < this.pending.length) {
-      const w = this.pending[this.pendingHead]!;
-      this.pending[this.pendingHead++] = undefined;
-      this.dispatch(w);
-      if ((++done & 3) === 0 && this.o.clock.monoMs() >= deadline) break;
-    }
-    if (this.pendingHead >= this.pending.length) {
-      this.pending = [];
-      this.pendingHead = 0;
+  /** Overloaded: new work is refused at the door instead of queued without bound (RFC 3261 §21.5.4). */
+  private refuseAtTheDoor(msg: SipMessage, peer: NextHop, tIn: number): void {
+    const meta = metaOf(msg);
+    this.wire.received(tIn, peer, meta, msg.raw, false);
+    if (msg.isRequest && msg.method !== 'ACK') {
+      this.options.drops.count('sip.overload', 'request-refused-503');
+      this.replyStateless(msg, peer, 503, 'Service Unavailable - Overloaded', meta, OVERLOAD_HEADERS);
     } else {
-      if (this.pendingHead > 4096) {
-        this.pending = this.pending.slice(this.pendingHead);
-        this.pendingHead = 0;
-      }
-      if (!this.drainScheduled && this.o.defer) {
-        this.drainScheduled = true;
-        this.o.defer(this.drainSlice);
-      }
+      const reason = msg.isRequest ? 'ack-dropped' : 'response-dropped';
+      this.options.drops.count('sip.overload', reason);
+      this.note(msg.callId, `${meta.label} dropped: the proxy's queue is full (overload, ${reason})`);
     }
-  }
-
-  /** How long the oldest waiting message has waited (µs), 0 when none waits. */
-  private queueAgeUs(nowUs: number): number {
-    const oldest = this.pending[this.pendingHead];
-    return oldest === undefined ? 0 : nowUs - oldest.tIn;
-  }
-
-  /** Messages waiting behind the fast path. */
-  get pendingCount(): number {
-    return this.pending.length - this.pendingHead;
   }
 
   /** One message's work: a new INVITE's routing (its transaction exists already), or a whole request or response. */
   private dispatch(w: Pending): void {
     try {
-      if (w.ctx) this.proxyRequest(w.ctx, w.peer);
+      if (w.ctx) this.proxyRequest(w.ctx);
       else if (w.msg.isRequest) this.onRequest(w.msg, w.peer, w.tIn);
       else this.onResponse(w.msg, w.peer, w.tIn);
     } catch (err) {
@@ -289,74 +318,67 @@ export class ProxyCore {
 
   /** A bug must cost one message, not the signalling path: counted, never thrown to the transport. */
   private internalError(err: unknown): void {
-    this.o.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
+    this.options.drops.count('sip.core', `internal-error: ${(err as Error).message.slice(0, 80)}`);
   }
 
   /**
    * The fast path: an INVITE that starts a new transaction gets it, and its 100
    * Trying, now. 'defer' leaves the INVITE to the ordinary path (a
    * retransmission, or one that needs a stateless answer); 'done' means it was
-   * answered already (table full).
+   * answered already (table full, or refused while the queue is stale).
    */
   private acceptNewInvite(msg: SipMessage, peer: NextHop, tIn: number): ProxyContext | 'defer' | 'done' {
     const key = serverKeyFor(requestFields(msg));
     if (key === undefined || this.servers.get(key) !== undefined || this.lingeringServers.get(key) !== undefined) return 'defer';
     const meta = metaOf(msg);
-    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
+    this.wire.received(tIn, peer, meta, msg.raw, false);
     const ctx = this.openServerTransaction(msg, peer, key, meta, tIn);
     if (!ctx) return 'done';
     // A new call (no To tag) while the queue is stale would only add to what times out: refuse it now, keep the rest.
     // Through its transaction, so the 503 is retransmitted until ACKed and the ACK is absorbed here (§17.2.1).
-    if (msg.to.tag === undefined && this.queueAgeUs(tIn) > this.maxQueueAgeUs) {
-      this.o.drops.count('sip.overload', 'new-call-refused-503');
+    if (msg.to.tag === undefined && this.admission!.stale(tIn)) {
+      this.options.drops.count('sip.overload', 'new-call-refused-503');
       this.respond(ctx, 503, 'Service Unavailable - Overloaded', OVERLOAD_HEADERS);
       return 'done';
     }
     return ctx;
   }
 
-  // ---------------------------------------------------------------- requests
-
+  /** A request: matched to a server transaction (§17.2.3), captured once with what the match says, then handled. */
   private onRequest(msg: SipMessage, peer: NextHop, tIn: number): void {
-    const method = msg.method;
     const fields = requestFields(msg);
     const key = serverKeyFor(fields);
     const existing = key === undefined ? undefined : this.servers.get(key);
     const meta = metaOf(msg);
     const lingering = existing === undefined && key !== undefined ? this.lingeringServers.get(key) : undefined;
-    if (lingering !== undefined) return this.onLingeringServer(lingering, msg, peer, tIn, meta);
 
-    if (method === 'ACK') {
-      if (existing instanceof InviteServerTransaction) {
-        const ctx = this.contexts.get(existing);
-        const outcome = existing.receiveAck(msg.raw);
-        this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, outcome === 'absorbed' && existing.state !== 'confirmed');
-        // ACK for a 300-699 is hop-by-hop (§17.1.1.3): absorbed here. An ACK reported in Accepted is for a 2xx: forward.
-        if (outcome === 'passed' && ctx) this.forwardStateless(msg, peer);
-        return;
-      }
-      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
-      this.forwardStateless(msg, peer); // ACK for 2xx: end to end (§16.6, §13.2.2.4)
+    if (msg.method === 'ACK') {
+      // ACK for a 300-699 is hop-by-hop (§17.1.1.3): absorbed by the INVITE server transaction.
+      // One it reports in Accepted, or one matching nothing, is for a 2xx: end to end (§16.6, §13.2.2.4).
+      const invite = existing instanceof InviteServerTransaction ? existing : undefined;
+      const outcome = invite ? invite.receiveAck(msg.raw) : 'passed';
+      this.wire.received(tIn, peer, meta, msg.raw, invite !== undefined && outcome === 'absorbed' && invite.state !== 'confirmed');
+      if (invite ? outcome === 'passed' && this.contexts.has(invite) : lingering === undefined || lingering === ACCEPTED_INVITE) this.forwardStateless(msg, peer);
       return;
     }
 
+    const retransmission = existing !== undefined || lingering !== undefined;
+    if (retransmission) this.counters.retransmissionIn();
+    this.wire.received(tIn, peer, meta, msg.raw, retransmission);
     if (existing) {
-      // A retransmission: absorbed by the transaction, which re-sends the last response (§17.2.1, §17.2.2).
-      this.retransmissionsIn++;
-      this.retransRate.mark(this.o.clock.monoMs());
-      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, true);
+      // Absorbed by the transaction, which re-sends its last response (§17.2.1, §17.2.2).
       existing.receiveRequest();
       return;
     }
-
-    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
-    if (key === undefined) {
-      return this.replyStateless(msg, peer, 400, 'Bad Request - Missing Via Branch', meta);
+    if (lingering !== undefined) {
+      // Accepted absorbs INVITE retransmissions; Completed "MUST pass the final response to the transport layer for retransmission" (§17.2.2).
+      if (lingering !== ACCEPTED_INVITE) this.wire.send(lingering.response, lingering.replyTo, lingering.meta, true);
+      return;
     }
-    if (method === 'CANCEL') return this.onCancel(msg, peer, key, fields, meta);
-
+    if (key === undefined) return this.replyStateless(msg, peer, 400, 'Bad Request - Missing Via Branch', meta);
+    if (msg.method === 'CANCEL') return this.onCancel(msg, peer, key, fields, meta);
     const ctx = this.openServerTransaction(msg, peer, key, meta, tIn);
-    if (ctx) this.proxyRequest(ctx, peer);
+    if (ctx) this.proxyRequest(ctx);
   }
 
   /**
@@ -367,254 +389,209 @@ export class ProxyCore {
     const method = msg.method;
     const replyTo = responseDestination(msg, peer);
     const reliable = peer.transport === 'tcp';
+    const timerValues = this.settings.timers;
     // The transaction's callbacks read the context, which holds the transaction: tie the knot once.
     let ctx!: ProxyContext;
-    const send = (bytes: Buffer, retrans: boolean) => this.sendTo(bytes, replyTo, ctx.lastResponseMeta ?? meta, retrans);
+    const send = (bytes: Buffer, retrans: boolean) => this.wire.send(bytes, replyTo, ctx.lastResponseMeta ?? meta, retrans);
     const user = {
       onTimeout: () => undefined,
-      onTransportError: () => this.o.drops.count('sip.transport', 'response-send-failed'),
+      onTransportError: () => this.options.drops.count('sip.transport', 'response-send-failed'),
       onTerminated: () => this.endServer(ctx),
     };
     const server =
       method === 'INVITE'
-        ? new InviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user: { ...user, onAck: () => undefined } })
-        : new NonInviteServerTransaction({ send, timers: this.o.timerHost, reliable, values: this.o.timers, user });
+        ? new InviteServerTransaction({ send, timers: this.options.timerHost, reliable, values: timerValues, user: { ...user, onAck: () => undefined } })
+        : new NonInviteServerTransaction({ send, timers: this.options.timerHost, reliable, values: timerValues, user });
     ctx = {
       request: msg,
       meta,
       server,
       serverKey: key,
       replyTo,
+      peer,
       client: null,
       clientKey: null,
       forwarded: null,
       forwardedTo: null,
       branch: null,
+      upgradedToTcp: false,
       lastResponseMeta: null,
       seenStatuses: [],
       gotProvisional: false,
       cancelled: false,
       cancelSent: false,
+      toTag: null,
+      timerC: null,
+      settings: this.settings,
     };
     if (this.servers.add(key, ctx.server) !== 'added') {
       ctx.server.dispose();
+      this.options.drops.count('sip.proxy', 'transaction-table-full-503');
       this.replyStateless(msg, peer, 503, 'Service Unavailable - Transaction Table Full', meta);
       return null;
     }
     this.contexts.set(ctx.server, ctx);
 
     if (method === 'INVITE') {
-      // Before routing, SDP or anything that could wait: the UAC's Timer A must stop (§16.2, §17.2.1).
-      this.callRate.mark(this.o.clock.monoMs());
+      // Before validation, routing, SDP or anything that could wait: the UAC's Timer A must stop (§16.2, §17.2.1).
+      this.counters.callAccepted();
       ctx.lastResponseMeta = responseMeta(meta, 100, 'Trying', meta.branch);
       (server as InviteServerTransaction).sendTrying(buildResponse(msg, 100, 'Trying'));
-      this.trying100.record(this.o.clock.nowUs() - tIn);
+      this.counters.trying100.record(this.options.clock.nowUs() - tIn);
     }
     return ctx;
   }
 
-  /** §16.3 validation, §16.4-16.6 routing and forwarding, one client transaction. */
-  private proxyRequest(ctx: ProxyContext, peer: NextHop): void {
+  // ------------------------------------- §16.3-16.6 validate, route, forward
+
+  /** §16.3 validation, §16.4-16.5 routing, §16.6 forwarding over one client transaction. */
+  private proxyRequest(ctx: ProxyContext, forceUdp = false): void {
     const msg = ctx.request;
     if (!msg) return;
+    const refusal = validateRequest(msg, { selfSentBy: this.selfSentBy, hasTargets: this.settings.targets !== null && this.settings.targets.length > 0 });
+    if (refusal) return this.refuse(ctx, refusal);
+    const route = decideRoute(msg, this.options.self, this.settings.targets, this.pickTarget);
+    if (!route.ok) return this.refuse(ctx, route);
+
+    // Step 8: our Via, with a branch that lets §16.3 step 4 tell a loop from a spiral (loop-branch.ts).
+    const branch = this.newBranch(loopHash(msg, msg.topVia));
     const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
-    if (mf <= 0) {
-      // §16.3 step 3: "the element MUST NOT forward the request ... MUST return a 483".
-      return this.respond(ctx, 483, 'Too Many Hops');
-    }
-    // §16.3 step 4: a request that already carries our sent-by has been here: a loop (we don't spiral).
-    for (const v of msg.vias()) {
-      const vb = v.port === undefined ? v.host : `${v.host}:${v.port}`;
-      if (vb === this.selfSentBy) return this.respond(ctx, 482, 'Loop Detected');
-    }
-    const route = decideRoute(msg, this.o.self, this.o.targets, this.pickTarget);
-    if (!route.ok) return this.respond(ctx, route.status, route.reason);
-    const hop = route.hop;
-    const branch = this.newBranch();
-    const viaTransport = hop.transport === 'tcp' ? 'TCP' : 'UDP';
-    const topViaParams: [string, string | null][] = [];
-    if (peer.transport === 'udp') {
-      // RFC 3581 §4: rport gets the source port, and received is then set even when the host matches (§18.2.1 sets it when not).
-      const rport = msg.topVia.params.has('rport');
-      if (rport) topViaParams.push(['rport', String(peer.port)]);
-      if (rport || msg.topVia.host !== peer.host) topViaParams.push(['received', peer.host]);
-    }
     const isInitialInvite = msg.method === 'INVITE' && !route.inDialog;
-    const forwarded = spliceMessage(msg, {
-      prependVia: `SIP/2.0/${viaTransport} ${this.selfSentBy};branch=${branch}`,
-      recordRoute: isInitialInvite ? this.recordRoute : undefined,
-      removeFirstRoute: route.removeFirstRoute,
-      set: [['Max-Forwards', String(mf - 1)]],
-      topViaParams,
-    });
+    const edits = {
+      recordRoute: isInitialInvite ? this.recordRoute : undefined, // step 4
+      removeFirstRoute: route.removeFirstRoute, // §16.4 (and step 6's loose routing)
+      set: [['Max-Forwards', String(mf - 1)]] as [string, string][], // step 3
+      topViaParams: receivedParams(msg, ctx.peer), // §18.2.1, RFC 3581
+    };
+    let hop = route.hop;
+    let forwarded = spliceMessage(msg, { ...edits, prependVia: ourVia(hop, this.selfSentBy, branch) });
+
+    // Step 10 sends it, §18.1.1 picks the transport: a large request takes TCP where the next hop
+    // may offer it (we chose UDP, the URI did not); what even UDP cannot carry is refused with 513.
+    if (hop.transport === 'udp' && forwarded.length > UDP_SIZE_FOR_TCP && !route.transportNamed && !forceUdp && this.wire.hasTcp && !this.refusedTcp(hop)) {
+      hop = { host: hop.host, port: hop.port, transport: 'tcp' };
+      forwarded = spliceMessage(msg, { ...edits, prependVia: ourVia(hop, this.selfSentBy, branch) });
+      ctx.upgradedToTcp = true;
+    } else if (hop.transport === 'udp' && forwarded.length > MAX_UDP_PAYLOAD) {
+      return this.refuse(ctx, { status: 513, reason: `Message Too Large - ${forwarded.length} Bytes Exceed One UDP Datagram` });
+    }
+    this.forward(ctx, msg, forwarded, hop, branch);
+  }
+
+  /** Step 10: one client transaction sends the request; step 11: Timer C for an INVITE. */
+  private forward(ctx: ProxyContext, msg: SipMessage, forwarded: Buffer, hop: NextHop, branch: string): void {
     ctx.forwarded = forwarded;
     ctx.forwardedTo = hop;
     ctx.branch = branch;
     const fwdMeta: CaptureMeta = { ...ctx.meta, branch };
-    const reliable = hop.transport === 'tcp';
+    const ackMeta: CaptureMeta = { ...fwdMeta, method: 'ACK', cseqMethod: 'ACK', label: 'ACK' };
     const ckey = clientKey(branch, msg.method);
     let ackBytes: Buffer | null = null;
     // One callback per transaction, not per send: a failure the transport learns of later (§17.1.4).
     const failed = (err: Error) => client.reportTransportError(err);
     const send = (bytes: Buffer, retrans: boolean): boolean => {
       const isAck = bytes === ackBytes;
-      const m = isAck ? { ...fwdMeta, method: 'ACK', cseqMethod: 'ACK', label: 'ACK' } : fwdMeta;
-      if (!this.sendTo(bytes, hop, m, retrans, failed)) return false;
+      if (!this.wire.send(bytes, hop, isAck ? ackMeta : fwdMeta, retrans, failed)) return false;
       // Unanswered long enough to be retransmitted, or bound for a hop found dead moments ago: ask ICMP (udp-reachability.ts).
-      if (!isAck && hop.transport === 'udp' && (retrans || this.transports.udp?.suspect?.(hop))) this.probeHop(hop, client);
+      if (!isAck && hop.transport === 'udp' && (retrans || this.wire.suspect(hop))) this.probeHop(hop, client);
       return true;
     };
-    const onTerminated = () => this.endClient(ctx);
+    const user = {
+      onResponse: (status: number, bytes: Buffer) => this.onBranchResponse(ctx, status, bytes),
+      onTimeout: () => this.onBranchTimeout(ctx),
+      onTransportError: (err: unknown) => this.onBranchTransportError(ctx, err),
+      onTerminated: () => this.endClient(ckey, client),
+    };
+    const common = { request: forwarded, send, timers: this.options.timerHost, reliable: hop.transport === 'tcp', values: this.settings.timers, user };
     const client: ClientTx =
       msg.method === 'INVITE'
         ? new InviteClientTransaction({
-            request: forwarded,
-            send,
-            timers: this.o.timerHost,
-            reliable,
-            values: this.o.timers,
+            ...common,
             buildAck: (responseBytes) => {
               ackBytes = this.buildNon2xxAck(forwarded, responseBytes);
               return ackBytes;
             },
-            user: {
-              onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
-              onTimeout: () => this.onBranchTimeout(ctx),
-              onTransportError: (err) => this.onBranchTransportError(ctx, err),
-              onTerminated,
-            },
           })
-        : new NonInviteClientTransaction({
-            request: forwarded,
-            send,
-            timers: this.o.timerHost,
-            reliable,
-            values: this.o.timers,
-            user: {
-              onResponse: (status, bytes) => this.onBranchResponse(ctx, status, bytes),
-              onTimeout: () => this.onBranchTimeout(ctx),
-              onTransportError: (err) => this.onBranchTransportError(ctx, err),
-              onTerminated,
-            },
-          });
+        : new NonInviteClientTransaction(common);
     if (this.clients.add(ckey, client) !== 'added') {
       client.dispose();
+      this.options.drops.count('sip.proxy', 'transaction-table-full-503');
       return this.respond(ctx, 503, 'Service Unavailable - Transaction Table Full');
     }
     ctx.client = client;
     ctx.clientKey = ckey;
     this.byClientKey.set(ckey, ctx);
     client.start();
+    if (client instanceof InviteClientTransaction && !client.terminated) this.armTimerC(ctx);
   }
 
-  /** §16.10: 200 to the CANCEL, CANCEL the pending branch; the 487 comes back from downstream. */
-  private onCancel(msg: SipMessage, peer: NextHop, key: string, fields: Parameters<typeof cancelTargetKey>[0], meta: CaptureMeta): void {
-    const inviteKey = cancelTargetKey(fields);
-    const invite = inviteKey === undefined ? undefined : this.servers.get(inviteKey);
-    const ctx = invite ? this.contexts.get(invite) : undefined;
-    const replyTo = responseDestination(msg, peer);
-    const lastMeta = { current: meta };
-    const server = new NonInviteServerTransaction({
-      send: (bytes, retrans) => this.sendTo(bytes, replyTo, lastMeta.current, retrans),
-      timers: this.o.timerHost,
-      reliable: peer.transport === 'tcp',
-      values: this.o.timers,
-      user: { onTransportError: () => undefined, onTerminated: () => this.servers.remove(key, server) },
-    });
-    this.servers.add(key, server);
-    if (!ctx || ctx.server.lastStatus >= 200) {
-      lastMeta.current = responseMeta(meta, 481, 'Call/Transaction Does Not Exist', meta.branch);
-      server.respond(481, buildResponse(msg, 481, 'Call/Transaction Does Not Exist', { toTag: this.newTag() }));
-      return;
-    }
-    lastMeta.current = responseMeta(meta, 200, 'OK', meta.branch);
-    // §9.2: the To tag of the 200 to a CANCEL should match the INVITE's response; ours is the same on every generated response of this context.
-    server.respond(200, buildResponse(msg, 200, 'OK', { toTag: this.newTag() }));
-    ctx.cancelled = true;
-    this.cancelBranch(ctx);
+  /** A §16.3-16.5 refusal, answered upstream through the server transaction. */
+  private refuse(ctx: ProxyContext, r: Refusal): void {
+    this.respond(ctx, r.status, r.reason, r.headers);
   }
 
-  /** §9.1: a CANCEL may only be sent once a provisional response has arrived on the branch. */
-  private cancelBranch(ctx: ProxyContext): void {
-    if (ctx.cancelSent || !ctx.forwarded || !ctx.forwardedTo || !ctx.client || ctx.client.terminated) return;
-    if (!ctx.gotProvisional) return; // sent when the first provisional arrives
-    const fwd = parseMessage(ctx.forwarded);
-    if (!fwd.ok) return;
-    ctx.cancelSent = true;
-    const cancel = buildCancel(fwd.msg);
-    const hop = ctx.forwardedTo;
-    const cmeta: CaptureMeta = { ...ctx.meta, method: 'CANCEL', cseqMethod: 'CANCEL', label: 'CANCEL', branch: ctx.branch };
-    const ckey = clientKey(ctx.branch!, 'CANCEL');
-    const failed = (err: Error) => tx.reportTransportError(err);
-    const tx: NonInviteClientTransaction = new NonInviteClientTransaction({
-      request: cancel,
-      send: (bytes, retrans) => this.sendTo(bytes, hop, cmeta, retrans, failed),
-      timers: this.o.timerHost,
-      reliable: hop.transport === 'tcp',
-      values: this.o.timers,
-      user: {
-        // The 200 to our CANCEL is hop-by-hop: absorbed here.
-        onResponse: () => undefined,
-        onTimeout: () => undefined,
-        onTransportError: () => undefined,
-        onTerminated: () => this.clients.remove(ckey, tx),
-      },
-    });
-    if (this.clients.add(ckey, tx) === 'added') tx.start();
+  /** Has this hop refused a TCP connection lately? */
+  private refusedTcp(hop: NextHop): boolean {
+    const until = this.noTcp.get(`${hop.host}:${hop.port}`);
+    if (until === undefined) return false;
+    if (until > this.options.clock.monoMs()) return true;
+    this.noTcp.delete(`${hop.host}:${hop.port}`);
+    return false;
   }
 
-  // --------------------------------------------------------------- responses
+  // ------------------------------------------------------- §16.7 responses
 
   private onResponse(msg: SipMessage, peer: NextHop, tIn: number): void {
-    const branch = msg.topVia.branch;
     const meta = metaOf(msg);
-    const key = branch === undefined ? undefined : clientKey(branch, msg.cseq.method);
-    const client = key === undefined ? undefined : this.clients.get(key);
-    if (!client && key !== undefined) {
+    const via = msg.topVia;
+    // Step 1: "The proxy locates the client transaction"; §18.1.2: a response whose top Via
+    // is not ours "MUST be silently discarded" — here counted, and kept in the call's record.
+    if (sentByOf(via) !== this.selfSentBy || !via.branch?.startsWith(PROXY_BRANCH_MARK)) {
+      this.wire.received(tIn, peer, meta, msg.raw, false);
+      this.options.drops.count('sip.response', 'top-via-not-ours');
+      return this.note(msg.callId, `${meta.label} discarded: its top Via (${via.raw.slice(0, 80)}) is not ours (RFC 3261 §18.1.2)`);
+    }
+    const key = clientKey(via.branch, msg.cseq.method);
+    const client = this.clients.get(key);
+    const status = msg.status;
+    if (!client) {
       const lingering = this.lingeringInviteClients.get(key) ?? this.lingeringClients.get(key);
       if (lingering !== undefined) return this.onLingeringClient(lingering, msg, peer, tIn, meta);
-    }
-    if (!client) {
-      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
+      this.wire.received(tIn, peer, meta, msg.raw, false);
       // §16.7 / RFC 6026: a 2xx to an INVITE whose transaction is gone is forwarded statelessly.
-      if (msg.cseq.method === 'INVITE' && msg.status >= 200 && msg.status < 300) {
-        this.forwardResponseStateless(msg, meta);
-      } else {
-        this.o.drops.count('sip.response', 'no-matching-transaction');
-      }
+      if (msg.cseq.method === 'INVITE' && status >= 200 && status < 300) return this.forwardResponseStateless(msg, meta);
+      this.options.drops.count('sip.response', 'no-matching-transaction');
       return;
     }
-    const ctx = key === undefined ? undefined : this.byClientKey.get(key);
-    const status = msg.status;
+    const ctx = this.byClientKey.get(key);
     const repeat = ctx ? ctx.seenStatuses.includes(status) : false;
-    if (repeat) {
-      this.retransmissionsIn++;
-      this.retransRate.mark(this.o.clock.monoMs());
-    } else ctx?.seenStatuses.push(status);
-    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, repeat);
+    if (repeat) this.counters.retransmissionIn();
+    else ctx?.seenStatuses.push(status);
+    this.wire.received(tIn, peer, meta, msg.raw, repeat);
     this.inFlight = msg;
     client.receiveResponse(status, msg.raw);
     this.inFlight = null;
   }
 
-  /** The parsed response currently being handed to a client transaction (avoids a re-parse). */
-  private inFlight: SipMessage | null = null;
-
-  /** A response passed up by a client transaction: relay it upstream (§16.7). */
+  /** A response passed up by a client transaction: relayed upstream (§16.7 steps 2-9). */
   private onBranchResponse(ctx: ProxyContext, status: number, bytes: Buffer): void {
     if (status < 200) {
+      // Step 2: "If the response is a provisional response (other than 100)" Timer C is reset — we reset on 101-199.
+      if (status > 100 && ctx.timerC !== null && !ctx.cancelSent) this.armTimerC(ctx);
       if (!ctx.gotProvisional) {
         ctx.gotProvisional = true;
         if (ctx.cancelled) this.cancelBranch(ctx);
       }
-      if (status === 100) return; // §16.7 step 5: 100 Trying is not forwarded
-    }
+      if (status === 100) return; // step 5: 100 Trying is not forwarded
+    } else this.clearTimerC(ctx);
     const msg = this.inFlight && this.inFlight.raw === bytes ? this.inFlight : parseOrNull(bytes);
     if (!msg) return;
-    const upstream = spliceMessage(msg, { removeTopVia: true });
+    if (msg.to.tag !== undefined) ctx.toTag = msg.to.tag;
+    const upstream = spliceMessage(msg, { removeTopVia: true }); // step 9
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, msg.startLine.kind === 'response' ? msg.startLine.reason : '', ctx.meta.branch);
     ctx.server.respond(status, upstream);
     if (status >= 200) {
+      this.counters.finalSent(status);
       releaseRequest(ctx);
       this.linger(ctx, upstream);
     }
@@ -646,39 +623,75 @@ export class ProxyCore {
     }
   }
 
-  /** A request matching a server transaction that has lingered past its final response. */
-  private onLingeringServer(tx: LingeringServer, msg: SipMessage, peer: NextHop, tIn: number, meta: CaptureMeta): void {
-    if (msg.method === 'ACK') {
-      // Only an RFC 2543 peer's ACK for a 2xx matches the INVITE; Accepted passes it on (RFC 6026 §7.1).
-      this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, false);
-      if (tx === ACCEPTED_INVITE) this.forwardStateless(msg, peer);
-      return;
-    }
-    this.retransmissionsIn++;
-    this.retransRate.mark(this.o.clock.monoMs());
-    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, true);
-    // Accepted absorbs INVITE retransmissions; Completed "MUST pass the final response to the transport layer for retransmission" (§17.2.2).
-    if (tx !== ACCEPTED_INVITE) this.sendTo(tx.response, tx.replyTo, tx.meta, true);
-  }
-
   /** A response matching a client transaction that has lingered past its final response. */
   private onLingeringClient(tx: AcceptedClient | typeof COMPLETED_CLIENT, msg: SipMessage, peer: NextHop, tIn: number, meta: CaptureMeta): void {
     const status = msg.status;
     const repeat = tx === COMPLETED_CLIENT || tx.seenStatuses.includes(status);
-    if (repeat) {
-      this.retransmissionsIn++;
-      this.retransRate.mark(this.o.clock.monoMs());
-    }
-    this.capture(tIn, 'in', peer, this.selfKey, meta, msg.raw, repeat);
+    if (repeat) this.counters.retransmissionIn();
+    this.wire.received(tIn, peer, meta, msg.raw, repeat);
     // RFC 6026 §8.4: 2xx retransmissions in Accepted go up, and the server side sends them on (§7.1); anything else is absorbed.
     if (tx === COMPLETED_CLIENT || status < 200 || status >= 300) return;
     const upstream = spliceMessage(msg, { removeTopVia: true });
     // A retransmission re-sends the same bytes; another 2xx (a fork downstream) is new (RFC 6026 §7.1).
-    this.sendTo(upstream, tx.replyTo, tx.meta, upstream.equals(tx.sent));
+    this.wire.send(upstream, tx.replyTo, tx.meta, upstream.equals(tx.sent));
+  }
+
+  // ---------------------------------------------- §16.8 timeouts, §16.9 errors
+
+  /**
+   * Timer C (§16.6 step 11, §16.8): "If timer C should fire, ... If the client
+   * transaction has received a provisional response, the proxy MUST generate
+   * a CANCEL request matching that transaction. If the client transaction has
+   * not received a provisional response, the proxy MUST behave as if the
+   * transaction received a 408."
+   */
+  private armTimerC(ctx: ProxyContext): void {
+    const host = this.options.timerHost;
+    if (ctx.timerC !== null) host.clear(ctx.timerC);
+    const ms = ctx.settings.timerC ?? TIMER_C;
+    ctx.timerC = host.set(ms, () => this.onTimerC(ctx, ms));
+  }
+
+  private clearTimerC(ctx: ProxyContext): void {
+    if (ctx.timerC !== null) this.options.timerHost.clear(ctx.timerC);
+    ctx.timerC = null;
+  }
+
+  private onTimerC(ctx: ProxyContext, ms: number): void {
+    ctx.timerC = null;
+    const client = ctx.client;
+    if (!client || client.terminated || ctx.server.lastStatus >= 200) return;
+    const seconds = ms / 1000;
+    if (!ctx.gotProvisional) {
+      this.note(ctx.meta.callId, `Timer C fired after ${seconds} s with no response on the branch: answered 408 upstream (RFC 3261 §16.8)`);
+      this.endBranch(ctx);
+      return this.respond(ctx, 408, 'Request Timeout - Timer C');
+    }
+    this.note(ctx.meta.callId, `Timer C fired ${seconds} s after the last provisional response: CANCEL sent downstream (RFC 3261 §16.8)`);
+    ctx.cancelled = true;
+    this.cancelBranch(ctx);
+    // §9.1: a CANCELled INVITE client transaction waits 64·T1 for its final response; then we stop waiting and answer 408 ourselves.
+    const wait = 64 * ctx.settings.timers.T1;
+    ctx.timerC = this.options.timerHost.set(wait, () => {
+      ctx.timerC = null;
+      if (ctx.server.lastStatus >= 200) return;
+      this.note(ctx.meta.callId, `No final response ${wait / 1000} s after Timer C's CANCEL: answered 408 upstream`);
+      this.endBranch(ctx);
+      this.respond(ctx, 408, 'Request Timeout - Timer C');
+    });
+  }
+
+  /** Terminates the client transaction of ctx (after Timer C): nothing it may still receive goes upstream. */
+  private endBranch(ctx: ProxyContext): void {
+    const { client, clientKey: key } = ctx;
+    if (!client || key === null) return;
+    client.dispose();
+    this.endClient(key, client);
   }
 
   /** Timer B/F: "the proxy ... behave as if the client transaction received a 408" (§16.8). */
   private onBranchTimeout(ctx: ProxyContext): void {
+    this.clearTimerC(ctx);
     if (ctx.cancelled) return this.respond(ctx, 487, 'Request Terminated');
     this.respond(ctx, 408, 'Request Timeout');
   }
@@ -686,9 +699,18 @@ export class ProxyCore {
   /**
    * A transport error is "as if the client transaction received a 503"
    * (§16.9). A UAC that has CANCELled waits for the 487 (§9.2), whatever
-   * ended the branch: it gets that, as it does after Timer B.
+   * ended the branch: it gets that, as it does after Timer B. A request that
+   * took TCP only for its size (§18.1.1) goes again over UDP first.
    */
   private onBranchTransportError(ctx: ProxyContext, err: unknown): void {
+    this.clearTimerC(ctx);
+    if (ctx.upgradedToTcp && !ctx.gotProvisional && ctx.forwardedTo) {
+      ctx.upgradedToTcp = false;
+      this.noTcp.set(`${ctx.forwardedTo.host}:${ctx.forwardedTo.port}`, this.options.clock.monoMs() + NO_TCP_MEMORY_MS);
+      this.endBranch(ctx);
+      this.note(ctx.meta.callId, `${ctx.meta.label} (${ctx.forwarded?.length ?? 0} bytes) could not go over TCP to ${formatHostPort(ctx.forwardedTo)} (RFC 3261 §18.1.1): sent over UDP instead`);
+      return this.proxyRequest(ctx, true);
+    }
     if (ctx.cancelled) return this.respond(ctx, 487, 'Request Terminated');
     this.respond(ctx, 503, unreachableReason(err));
   }
@@ -696,9 +718,19 @@ export class ProxyCore {
   /** Answers the request of ctx upstream through its server transaction (one place for generated responses). */
   private respond(ctx: ProxyContext, status: number, reason: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     if (!ctx.request || ctx.server.terminated || ctx.server.lastStatus >= 200) return;
+    this.counters.answered(status);
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, reason, ctx.meta.branch);
-    ctx.server.respond(status, buildResponse(ctx.request, status, reason, { toTag: this.newTag(), headers }));
-    if (status >= 200) releaseRequest(ctx);
+    ctx.server.respond(status, buildResponse(ctx.request, status, reason, { toTag: this.toTagOf(ctx), headers }));
+    if (status >= 200) {
+      this.counters.finalSent(status);
+      this.clearTimerC(ctx);
+      releaseRequest(ctx);
+    }
+  }
+
+  /** The To tag upstream sees for ctx (§9.2, §8.2.6.2): the downstream one once relayed, else ours, drawn once. */
+  private toTagOf(ctx: ProxyContext): string {
+    return (ctx.toTag ??= this.newTag());
   }
 
   /** RFC 3261 §8.2.6.2: a response we generate as a UAS carries a To tag (§16.3, §16.10). */
@@ -706,44 +738,111 @@ export class ProxyCore {
     return `cp${this.tagPrefix}${(this.tagSeq++).toString(36)}`;
   }
 
-  private readonly tagPrefix = Math.floor(Math.random() * 36 ** 6).toString(36);
-  private tagSeq = 0;
+  // ---------------------------------------------------------- §16.10 CANCEL
 
-  // ------------------------------------------------------------ stateless
-
-  private forwardStateless(msg: SipMessage, peer: NextHop): void {
-    const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
-    if (mf <= 0) return this.o.drops.count('sip.proxy', 'ack-max-forwards');
-    const route = decideRoute(msg, this.o.self, this.o.targets, this.pickTarget);
-    if (!route.ok) return this.o.drops.count('sip.proxy', `stateless-unroutable-${route.status}`);
-    const hop = route.hop;
-    const topViaParams: [string, string | null][] = [];
-    if (peer.transport === 'udp' && msg.topVia.params.has('rport')) topViaParams.push(['rport', String(peer.port)], ['received', peer.host]);
-    // §16.11: a stateless branch must be the same for retransmissions; derive it from the incoming branch.
-    const branch = `z9hG4bK-cp-${msg.topVia.branch ?? msg.callId}`;
-    const out = spliceMessage(msg, {
-      prependVia: `SIP/2.0/${hop.transport === 'tcp' ? 'TCP' : 'UDP'} ${this.selfSentBy};branch=${branch}`,
-      removeFirstRoute: route.removeFirstRoute,
-      set: [['Max-Forwards', String(mf - 1)]],
-      topViaParams,
+  /** §16.10: 200 to the CANCEL, CANCEL the pending branch; the 487 comes back from downstream. */
+  private onCancel(msg: SipMessage, peer: NextHop, key: string, fields: Parameters<typeof cancelTargetKey>[0], meta: CaptureMeta): void {
+    const inviteKey = cancelTargetKey(fields);
+    const invite = inviteKey === undefined ? undefined : this.servers.get(inviteKey);
+    const ctx = invite ? this.contexts.get(invite) : undefined;
+    const replyTo = responseDestination(msg, peer);
+    const lastMeta = { current: meta };
+    const server = new NonInviteServerTransaction({
+      send: (bytes, retrans) => this.wire.send(bytes, replyTo, lastMeta.current, retrans),
+      timers: this.options.timerHost,
+      reliable: peer.transport === 'tcp',
+      values: this.settings.timers,
+      user: { onTransportError: () => undefined, onTerminated: () => this.servers.remove(key, server) },
     });
-    this.sendTo(out, hop, { ...metaOf(msg), branch }, false);
+    this.servers.add(key, server);
+    if (!ctx || ctx.server.lastStatus >= 200) {
+      this.counters.answered(481);
+      lastMeta.current = responseMeta(meta, 481, 'Call/Transaction Does Not Exist', meta.branch);
+      server.respond(481, buildResponse(msg, 481, 'Call/Transaction Does Not Exist', { toTag: this.newTag() }));
+      return;
+    }
+    this.counters.answered(200);
+    lastMeta.current = responseMeta(meta, 200, 'OK', meta.branch);
+    // §9.2: "the To tag of the response to the CANCEL and the To tag in the response to the original request SHOULD be the same".
+    server.respond(200, buildResponse(msg, 200, 'OK', { toTag: this.toTagOf(ctx) }));
+    ctx.cancelled = true;
+    this.cancelBranch(ctx);
   }
 
+  /** §9.1: a CANCEL may only be sent once a provisional response has arrived on the branch. */
+  private cancelBranch(ctx: ProxyContext): void {
+    if (ctx.cancelSent || !ctx.forwarded || !ctx.forwardedTo || !ctx.client || ctx.client.terminated) return;
+    if (!ctx.gotProvisional) return; // sent when the first provisional arrives
+    const fwd = parseMessage(ctx.forwarded);
+    if (!fwd.ok) return;
+    ctx.cancelSent = true;
+    const cancel = buildCancel(fwd.msg);
+    const hop = ctx.forwardedTo;
+    const cmeta: CaptureMeta = { ...ctx.meta, method: 'CANCEL', cseqMethod: 'CANCEL', label: 'CANCEL', branch: ctx.branch };
+    const ckey = clientKey(ctx.branch!, 'CANCEL');
+    const failed = (err: Error) => tx.reportTransportError(err);
+    const tx: NonInviteClientTransaction = new NonInviteClientTransaction({
+      request: cancel,
+      send: (bytes, retrans) => this.wire.send(bytes, hop, cmeta, retrans, failed),
+      timers: this.options.timerHost,
+      reliable: hop.transport === 'tcp',
+      values: this.settings.timers,
+      user: {
+        // The 200 to our CANCEL is hop-by-hop: absorbed here.
+        onResponse: () => undefined,
+        onTimeout: () => undefined,
+        onTransportError: () => undefined,
+        onTerminated: () => this.clients.remove(ckey, tx),
+      },
+    });
+    if (this.clients.add(ckey, tx) === 'added') tx.start();
+  }
+
+  // ------------------------------------------------- §16.11 stateless
+
+  /** ACK for a 2xx (end to end) goes on statelessly, with a branch derived from the incoming one (§16.11). */
+  private forwardStateless(msg: SipMessage, peer: NextHop): void {
+    const refusal = validateRequest(msg, { selfSentBy: this.selfSentBy, hasTargets: this.settings.targets !== null && this.settings.targets.length > 0 });
+    // An ACK cannot be answered: what would refuse another request drops it, counted and noted on its call.
+    if (refusal && refusal.status !== 200) return this.dropAck(msg, `ack-${refusal.status}`, refusal.reason);
+    const route = decideRoute(msg, this.options.self, this.settings.targets, this.pickTarget);
+    if (!route.ok) return this.dropAck(msg, `ack-unroutable-${route.status}`, route.reason);
+    const hop = route.hop;
+    const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
+    // "the branch ID ... MUST be the same for retransmissions" (§16.11): derived from the incoming branch.
+    const branch = `z9hG4bK-cp-${msg.topVia.branch ?? msg.callId}`;
+    const out = spliceMessage(msg, {
+      prependVia: ourVia(hop, this.selfSentBy, branch),
+      removeFirstRoute: route.removeFirstRoute,
+      set: [['Max-Forwards', String(mf - 1)]],
+      topViaParams: receivedParams(msg, peer),
+    });
+    if (hop.transport === 'udp' && out.length > MAX_UDP_PAYLOAD) return this.dropAck(msg, 'ack-too-large', `${out.length} bytes exceed one UDP datagram to ${formatHostPort(hop)}`);
+    this.wire.send(out, hop, { ...metaOf(msg), branch }, false);
+  }
+
+  private dropAck(msg: SipMessage, reason: string, why: string): void {
+    this.options.drops.count('sip.proxy', reason);
+    this.note(msg.callId, `ACK dropped: ${why}`);
+  }
+
+  /** A 2xx whose transaction is gone (its top Via checked ours already) goes to the next Via (§16.7 step 3, §18.2.2). */
   private forwardResponseStateless(msg: SipMessage, meta: CaptureMeta): void {
     const vias = msg.vias();
     const next = vias[1];
-    if (!next) return this.o.drops.count('sip.response', 'no-via-left');
+    if (!next) return this.options.drops.count('sip.response', 'no-via-left');
     const received = next.params.get('received') ?? next.host;
     const rport = next.params.get('rport');
     const port = rport ? Number(rport) : (next.port ?? 5060);
     const transport = next.transport === 'TCP' ? 'tcp' : 'udp';
-    this.sendTo(spliceMessage(msg, { removeTopVia: true }), { host: received, port, transport }, meta, false);
+    this.wire.send(spliceMessage(msg, { removeTopVia: true }), { host: received, port, transport }, meta, false);
   }
 
   private replyStateless(msg: SipMessage, peer: NextHop, status: number, reason: string, meta: CaptureMeta, headers?: ReadonlyArray<readonly [string, string]>): void {
+    this.counters.answered(status);
+    this.counters.finalSent(status);
     const dest = responseDestination(msg, peer);
-    this.sendTo(buildResponse(msg, status, reason, { toTag: this.newTag(), headers }), dest, responseMeta(meta, status, reason, meta.branch), false);
+    this.wire.send(buildResponse(msg, status, reason, { toTag: this.newTag(), headers }), dest, responseMeta(meta, status, reason, meta.branch), false);
   }
 
   // ------------------------------------------------------------ plumbing
@@ -756,34 +855,15 @@ export class ProxyCore {
   }
 
   private endServer(ctx: ProxyContext): void {
+    this.clearTimerC(ctx);
     this.servers.remove(ctx.serverKey, ctx.server);
     this.contexts.delete(ctx.server);
   }
 
-  private endClient(ctx: ProxyContext): void {
-    if (ctx.clientKey && ctx.client) {
-      this.clients.remove(ctx.clientKey, ctx.client);
-      this.byClientKey.delete(ctx.clientKey);
-    }
-  }
-
-  /**
-   * Sends and captures. Returns false when the transport is gone (the
-   * transaction reports it); a failure found later goes to `onFailure` — for a
-   * client transaction, its transport error, which §16.9 treats "as if the
-   * client transaction received a 503".
-   */
-  private sendTo(bytes: Buffer, hop: NextHop, meta: CaptureMeta, retrans: boolean, onFailure?: SendFailure): boolean {
-    const t = hop.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
-    if (!t) return false;
-    this.messagesOut++;
-    if (retrans) {
-      this.retransmissionsOut++;
-      this.retransRate.mark(this.o.clock.monoMs());
-    }
-    t.send(bytes, hop, onFailure);
-    this.captureSent(hop, meta, bytes, retrans);
-    return true;
+  /** A client transaction is over: by its own key, since ctx may have a newer branch by then (§18.1.1 fallback). */
+  private endClient(key: string, client: ClientTx): void {
+    this.clients.remove(key, client);
+    this.byClientKey.delete(key);
   }
 
   /**
@@ -791,33 +871,26 @@ export class ProxyCore {
    * heard nothing back: a hop that answered is there, whatever a late ICMP says.
    */
   private probeHop(hop: NextHop, client: ClientTx): void {
-    this.transports.udp?.probe?.(hop, (err) => {
+    this.wire.probe(hop, (err) => {
       if (client.state === 'calling' || client.state === 'trying') client.reportTransportError(err);
     });
   }
 
-  private sendRaw(bytes: Buffer, peer: NextHop, meta: CaptureMeta | null, retrans: boolean): void {
-    const t = peer.transport === 'tcp' ? this.transports.tcp : this.transports.udp;
-    if (!t) return;
-    this.messagesOut++;
-    t.send(bytes, peer);
-    if (meta) this.captureSent(peer, meta, bytes, retrans);
-  }
-
-  /**
-   * Stamps an outgoing message once it has left: the UDP transport sends
-   * inside `send()` (its lookup answers IP literals at once, see udp.ts) and
-   * TCP hands the bytes to the socket there, so the stamp is taken after it.
-   */
-  private captureSent(to: NextHop, meta: CaptureMeta, bytes: Buffer, retrans: boolean): void {
-    this.o.events.emit(captureEvent(this.o.clock.nowUs(), 'out', to.transport, this.selfKey, formatHostPort(to), meta, bytes, retrans));
-  }
-
-  private capture(tsUs: number, direction: 'in' | 'out', peer: NextHop, self: string, meta: CaptureMeta, raw: Buffer, retrans: boolean): void {
-    this.o.events.emit(captureEvent(tsUs, direction, peer.transport, formatHostPort(peer), self, meta, raw, retrans));
+  /** A line on the call's ladder (the note lane): why something happened that no message shows. */
+  private note(callId: string, text: string): void {
+    const ev: NoteEvent = { kind: 'note', tsUs: this.options.clock.nowUs(), callId, at: this.selfSentBy, text };
+    this.options.events.emit(ev);
   }
 }
 
+/** Our Via for a hop (§16.6 step 8): the transport we send over, our sent-by, the branch. */
+function ourVia(hop: NextHop, sentBy: string, branch: string): string {
+  return `SIP/2.0/${hop.transport === 'tcp' ? 'TCP' : 'UDP'} ${sentBy};branch=${branch}`;
+}
+
+function targetPicker(targets: NextHop[] | null, self: HostPort): () => NextHop {
+  return targets && targets.length > 0 ? roundRobin(targets) : () => ({ host: self.host, port: self.port, transport: 'udp' });
+}
 
 /** What server-transaction matching needs of a request (RFC 3261 §17.2.3). */
 function requestFields(msg: SipMessage): ServerRequestFields {
@@ -845,6 +918,8 @@ function unreachableReason(err: unknown): string {
     case 'EACCES':
     case 'EPERM':
       return 'Service Unavailable - Sending To Next Hop Not Permitted';
+    case 'EMSGSIZE':
+      return 'Service Unavailable - Next Hop Refused The Message Size';
     default:
       return 'Service Unavailable - Next Hop Unreachable';
   }

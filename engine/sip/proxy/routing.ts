@@ -6,7 +6,14 @@ import { parseNameAddr, parseUri, type SipMessage } from '../message';
 import type { HostPort, NextHop } from '../../net/host-port';
 
 export type RouteDecision =
-  | { ok: true; hop: NextHop; removeFirstRoute: boolean; inDialog: boolean }
+  | {
+      ok: true;
+      hop: NextHop;
+      removeFirstRoute: boolean;
+      inDialog: boolean;
+      /** The URI or target named the transport; otherwise UDP is our choice, and a large request may take TCP instead (§18.1.1). */
+      transportNamed: boolean;
+    }
   | { ok: false; status: number; reason: string };
 
 /** Is this URI (host, port) one of our own addresses? */
@@ -47,12 +54,17 @@ export function decideRoute(msg: SipMessage, self: HostPort, targets: readonly N
     return hopFrom(uri.host, uri.port, uri.params.get('transport'), removeFirstRoute, inDialog);
   }
   if (targets && targets.length > 0 && !inDialog && !removeFirstRoute) {
-    return { ok: true, hop: pickTarget(), removeFirstRoute, inDialog };
+    const hop = pickTarget();
+    return { ok: true, hop, removeFirstRoute, inDialog, transportNamed: hop.transport === 'tcp' };
   }
   const ruri = parseUri(msg.uri ?? '');
-  if (!ruri || ruri.scheme === 'tel') return { ok: false, status: 416, reason: 'Unsupported URI Scheme' };
+  // validate.ts has refused other schemes (§16.3 step 2); a tel: URI names no host to go to.
+  if (!ruri || ruri.scheme === 'tel') return { ok: false, status: 416, reason: 'Unsupported URI Scheme - tel Needs A Configured Target' };
   if (isUs(ruri.host, ruri.port, self)) {
-    if (targets && targets.length > 0) return { ok: true, hop: pickTarget(), removeFirstRoute, inDialog };
+    if (targets && targets.length > 0) {
+      const hop = pickTarget();
+      return { ok: true, hop, removeFirstRoute, inDialog, transportNamed: hop.transport === 'tcp' };
+    }
     return { ok: false, status: 404, reason: 'Not Found - No Route Beyond This Proxy' };
   }
   return hopFrom(ruri.host, ruri.port, ruri.params.get('transport'), removeFirstRoute, inDialog);
@@ -66,7 +78,7 @@ function hopFrom(host: string, port: number | undefined, transport: string | nul
   }
   const t = (transport ?? 'udp').toLowerCase();
   if (t !== 'udp' && t !== 'tcp') return { ok: false, status: 503, reason: `Service Unavailable - Transport ${t} Not Supported` };
-  return { ok: true, hop: { host: literal, port: port ?? 5060, transport: t }, removeFirstRoute, inDialog };
+  return { ok: true, hop: { host: literal, port: port ?? 5060, transport: t }, removeFirstRoute, inDialog, transportNamed: transport != null };
 }
 
 /** Round robin over the configured targets. */
@@ -85,4 +97,20 @@ export function responseDestination(msg: SipMessage, src: NextHop): NextHop {
   const via = msg.topVia;
   if (via.params.has('rport')) return src;
   return { host: src.host, port: via.port ?? 5060, transport: 'udp' };
+}
+
+/**
+ * The one Via rule for a request we forward (RFC 3261 §18.2.1, RFC 3581 §4):
+ * over UDP, `received` when the sent-by host is not where the request came
+ * from, and with `rport` the source port — then `received` is set even when
+ * the host matches. Over TCP the connection is the way back: nothing added.
+ */
+export function receivedParams(msg: SipMessage, peer: NextHop): [string, string | null][] {
+  if (peer.transport !== 'udp') return [];
+  const via = msg.topVia;
+  const rport = via.params.has('rport');
+  const params: [string, string | null][] = [];
+  if (rport) params.push(['rport', String(peer.port)]);
+  if (rport || via.host !== peer.host) params.push(['received', peer.host]);
+  return params;
 }

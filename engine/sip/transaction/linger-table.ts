@@ -68,11 +68,14 @@ export class LingerTable<T> {
 
   /**
    * @param ttlMs how long every entry lingers; 0 or less keeps nothing (the
-   *   reliable-transport case, where Timers J and K are zero).
+   *   reliable-transport case, where Timers J and K are zero). It may be
+   *   changed (a new T1): entries added from then on use it. Entries expire
+   *   in the order they were added, so after a shortening a new entry may
+   *   linger until the older ones ahead of it are due: longer, never shorter.
    * @param nowMs a monotonic clock in ms, the same one the timers run on.
    */
   constructor(
-    readonly ttlMs: number,
+    public ttlMs: number,
     private readonly timers: TimerHost,
     private readonly nowMs: () => number,
     codec: LingerCodec<T>,

@@ -28,9 +28,12 @@ export const TIMER_B = 64 * T1; // INVITE transaction timeout
 /**
  * Proxy INVITE timer. "Timer C MUST be set for each client transaction when an
  * INVITE request is proxied. The timer MUST be larger than 3 minutes." (RFC 3261 §16.6 item 11)
- * Run by the proxy core, not by the transaction machines.
+ * Run by the proxy core (proxy/core.ts), not by the transaction machines, and
+ * set with `--timer-c`. The default is 3 minutes, not more: the common
+ * operator's reading (Kamailio ships 120 s), a second short of the RFC's
+ * letter.
  */
-export const TIMER_C = 181_000;
+export const TIMER_C = 180_000;
 export const TIMER_D = 32_000; // wait time for response retransmits (0 for reliable)
 export const TIMER_E = T1; // non-INVITE request retransmit interval, initial (caps at T2)
 export const TIMER_F = 64 * T1; // non-INVITE transaction timeout

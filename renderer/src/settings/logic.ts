@@ -6,6 +6,7 @@
  */
 import {
   SETTING_COMPONENT,
+  LIVE_SETTINGS,
   SETTING_FLAGS,
   SETTING_NAMES,
   type ApplySettingsResult,
@@ -40,6 +41,7 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
       { name: 't1', label: 'T1', hint: 'ms, RTT estimate (RFC 3261 §17)' },
       { name: 't2', label: 'T2', hint: 'ms, longest retransmit interval' },
       { name: 't4', label: 'T4', hint: 'ms, longest a message stays in the network' },
+      { name: 'timerC', label: 'Timer C', hint: 's a ringing INVITE branch may wait for its answer before it is CANCELled (RFC 3261 §16.6)' },
     ],
   },
   {
@@ -74,7 +76,7 @@ export function patchOf(current: LabSettings, draft: LabSettings): SettingsPatch
   return patch;
 }
 
-const LIVE_LABEL: Record<string, string> = { maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
+const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
 
 /**
  * What Apply will do with this patch, before it is sent: which components
@@ -85,9 +87,11 @@ export function previewLine(patch: SettingsPatch, states: Partial<Record<Compone
   const names = SETTING_NAMES.filter((n) => patch[n] !== undefined);
   if (names.length === 0) return 'Nothing to apply.';
   const components = [...new Set(names.map((n) => SETTING_COMPONENT[n]).filter((c): c is ComponentName => c !== null))];
-  const restart = components.filter((c) => states[c] === 'running' || states[c] === 'failed');
-  const later = components.filter((c) => !restart.includes(c));
-  const live = names.filter((n) => SETTING_COMPONENT[n] === null).map((n) => LIVE_LABEL[n] ?? n);
+  // A running part takes LIVE_SETTINGS without a restart; a failed one is restarted all the same.
+  const takesLive = (c: ComponentName) => states[c] === 'running' && names.every((n) => SETTING_COMPONENT[n] !== c || LIVE_SETTINGS.includes(n));
+  const restart = components.filter((c) => (states[c] === 'running' || states[c] === 'failed') && !takesLive(c));
+  const later = components.filter((c) => !restart.includes(c) && !takesLive(c));
+  const live = names.filter((n) => SETTING_COMPONENT[n] === null || takesLive(SETTING_COMPONENT[n]!)).map((n) => LIVE_LABEL[n] ?? n);
   const parts: string[] = [];
   if (restart.length > 0) parts.push(`Apply restarts ${restart.join(', ')}`);
   if (later.length > 0) parts.push(`${later.join(', ')} not running: used at ${later.length > 1 ? 'their' : 'its'} next start`);
