@@ -6,6 +6,9 @@
 import { isIP } from 'node:net';
 import { formatHostPort, type HostPort, type NextHop } from '../engine/net/host-port';
 import type { TimerValues } from '../engine/sip/transaction/timers';
+import type { WireMode } from '../engine/wire/tap';
+import { parseWatchTarget, type WatchTarget } from '../engine/wire/watch';
+import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
 import { SETTING_FLAGS, SETTING_NAMES, type LabSettings, type SettingName, type SettingsPatch } from './contract';
 
 /** Re-exported for the app's callers: one formatter, the engine's. */
@@ -30,6 +33,8 @@ export interface LabConfig {
   auth: boolean;
   /** SIP timer base values, ms (RFC 3261 §17); the settings and flags call them t1/t2/t4. */
   timers: TimerValues;
+  /** Timer C, s (RFC 3261 §16.6 step 11): an INVITE branch with no final response this long after its last provisional is CANCELled. */
+  timerCS: number;
   maxCalls: number;
   /** Entries kept per call (a pathological call rotates its oldest out, counted). */
   maxCallMessages: number;
@@ -37,8 +42,18 @@ export interface LabConfig {
   maxStoreMb: number;
   /** A call in progress with nothing new for this long (s) is evicted (counted); 0 = never. */
   maxCallIdleS: number;
+  /** SIP/TCP connections open at once, in and out; null = from the process's descriptor limit (engine/sip/transport/tcp-limits.ts). */
+  tcpMaxConns: number | null;
+  /** Incoming SIP/TCP connections open at once from one address; null = a quarter of the total. */
+  tcpMaxPerSource: number | null;
+  /** A SIP/TCP connection idle this long (s) is closed (counted). */
+  tcpIdleS: number;
   /** A pcap/pcapng file whose SIP calls are imported at start. */
   open: string | null;
+  /** The wire tap on the SIP address's interface (`--wire auto|off|IFACE`; engine/wire/tap.ts). */
+  wire: WireMode;
+  /** SIP on the wire that does not cross the proxy, built into calls of the `watch` source (`--watch IFACE[:FILTER]`). */
+  watch: WatchTarget | null;
 }
 
 export const DEFAULT_CONFIG: LabConfig = {
@@ -52,11 +67,17 @@ export const DEFAULT_CONFIG: LabConfig = {
   token: null,
   auth: true,
   timers: { T1: 500, T2: 4000, T4: 5000 },
+  timerCS: 180,
   maxCalls: 10_000,
   maxCallMessages: 500,
   maxStoreMb: 512,
   maxCallIdleS: 3600,
+  tcpMaxConns: null,
+  tcpMaxPerSource: null,
+  tcpIdleS: DEFAULT_TCP_IDLE_S,
   open: null,
+  wire: 'auto',
+  watch: null,
 };
 
 export const USAGE = `usage: npm run lab -- [options]
@@ -70,14 +91,23 @@ export const USAGE = `usage: npm run lab -- [options]
   --token T                  API/UI token (also env CALLPATH_TOKEN; default: random, printed)
   --no-auth                  no token (loopback UI only)
   --t1 MS --t2 MS --t4 MS    SIP timer values (RFC 3261 §17; defaults 500/4000/5000)
+  --timer-c S                proxy INVITE timer C (RFC 3261 §16.6): CANCEL a ringing branch after S s (default 180)
   --max-calls N              finished calls kept (default 10000)
   --max-call-messages N      ladder entries kept per call, oldest rotated out (default 500)
   --max-store-mb N           bytes the call store may hold, MiB; oldest calls evicted (default 512)
   --max-call-idle S          evict a call in progress idle this many seconds; 0 = never (default 3600)
+  --tcp-max-conns N          SIP/TCP connections open at once, in and out; more are refused and counted
+                             (default: the open-file limit less a quarter of it, at least 256, at most 4096)
+  --tcp-max-per-source N     incoming SIP/TCP connections from one address (default: a quarter of the total)
+  --tcp-idle S               close a SIP/TCP connection idle this many seconds (default 120)
   --open FILE                import the SIP calls of a .pcap/.pcapng file at start
+  --wire auto|off|IFACE      wire tap: dumpcap on the SIP interface, kernel timestamps for every SIP
+                             message (default auto: on when dumpcap can capture)
+  --watch IFACE[:FILTER]     build calls from SIP on the wire that does not cross the proxy (a Kamailio
+                             on this box), as their own source; FILTER is BPF (default "port 5060")
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             record, ui, token, noAuth, t1, t2, t4, maxCalls, maxCallMessages, maxStoreMb,
-                             maxCallIdle); flags win
+                             record, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
+                             maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -86,10 +116,12 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'config', 'open'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
-  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
+  noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
+  tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
+  wire: 'wire', watch: 'watch',
 };
 
 export function parseLabArgs(
@@ -166,7 +198,7 @@ function readConfigFile(path: string, readFile: (p: string) => string): Raw {
       out[flag] = value.map(String).join(',');
     } else if (typeof value === 'string' || typeof value === 'number') {
       out[flag] = String(value);
-    } else if (value === false && ['ng', 'redis', 'record', 'ui'].includes(flag)) {
+    } else if (value === false && ['ng', 'redis', 'record', 'ui', 'wire', 'watch'].includes(flag)) {
       out[flag] = 'off';
     } else {
       throw new ConfigError(`config file ${path}: "${key}" must be a string`);
@@ -191,6 +223,7 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   t1: (c, v) => (c.timers = { ...c.timers, T1: parseInteger(v, '--t1', 1, 600_000) }),
   t2: (c, v) => (c.timers = { ...c.timers, T2: parseInteger(v, '--t2', 1, 600_000) }),
   t4: (c, v) => (c.timers = { ...c.timers, T4: parseInteger(v, '--t4', 1, 600_000) }),
+  timerC: (c, v) => (c.timerCS = parseInteger(v, '--timer-c', 1, 86_400)),
   maxCalls: (c, v) => (c.maxCalls = parseInteger(v, '--max-calls', 1, 10_000_000)),
   maxCallMessages: (c, v) => (c.maxCallMessages = parseInteger(v, '--max-call-messages', 10, 100_000)),
   maxStoreMb: (c, v) => (c.maxStoreMb = parseInteger(v, '--max-store-mb', 16, 1_048_576)),
@@ -208,6 +241,12 @@ function build(raw: Raw): LabConfig {
   if (str('token') !== undefined) c.token = parseToken(str('token')!);
   if (raw['no-auth'] === true) c.auth = false;
   if (str('open') !== undefined) c.open = nonEmpty(str('open')!, '--open');
+  if (str('wire') !== undefined) c.wire = parseWireMode(str('wire')!);
+  if (str('watch') !== undefined) c.watch = isOff(str('watch')!) ? null : parseWatch(str('watch')!);
+  // Start-up only (not in the settings dialog): they reach the proxy at its next start.
+  if (str('tcp-max-conns') !== undefined) c.tcpMaxConns = parseInteger(str('tcp-max-conns')!, '--tcp-max-conns', 1, 1_000_000);
+  if (str('tcp-max-per-source') !== undefined) c.tcpMaxPerSource = parseInteger(str('tcp-max-per-source')!, '--tcp-max-per-source', 1, 1_000_000);
+  if (str('tcp-idle') !== undefined) c.tcpIdleS = parseInteger(str('tcp-idle')!, '--tcp-idle', 1, 86_400);
   const timers = timerOrder(c);
   if (timers) throw new ConfigError(timers);
 
@@ -222,6 +261,19 @@ function build(raw: Raw): LabConfig {
   const clash = findPortClash(c);
   if (clash) throw new ConfigError(clash);
   return c;
+}
+
+function parseWireMode(v: string): WireMode {
+  if (v === 'auto') return 'auto';
+  if (isOff(v)) return 'off';
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(v)) throw new ConfigError(`--wire: "${v}" is not auto, off or an interface name`);
+  return { iface: v };
+}
+
+function parseWatch(v: string): WatchTarget {
+  const t = parseWatchTarget(v);
+  if (!t) throw new ConfigError(`--watch: "${v}" is not IFACE[:FILTER] (e.g. lo:port 5070)`);
+  return t;
 }
 
 function timerOrder(c: LabConfig): string | null {
@@ -245,6 +297,7 @@ export function settingsOf(c: LabConfig): LabSettings {
     t1: String(c.timers.T1),
     t2: String(c.timers.T2),
     t4: String(c.timers.T4),
+    timerC: String(c.timerCS),
     maxCalls: String(c.maxCalls),
     maxCallMessages: String(c.maxCallMessages),
     maxStoreMb: String(c.maxStoreMb),

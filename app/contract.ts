@@ -12,14 +12,19 @@
  */
 import { EXPORT_FORMATS, SELECTION_FORMATS, isSelectionFormat, type ExportFormat, type SelectionFormat } from '../engine/capture/formats';
 import { COMPONENT_NAMES, type ComponentName, type ComponentState, type ComponentStatus } from '../engine/component';
-import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName } from '../engine/events';
+import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName, WireSeen } from '../engine/events';
 import { CALL_STATES, type CallState, type CallSummary, type CallTimings, type Leg, type LaneCounts } from '../engine/call/model';
 import { CALL_OUTCOMES, filterError, type CallFilter, type CallOutcome, type CallSort, type CallSortKey } from '../engine/call/query';
 import type { EvictionReason, SourceInfo } from '../engine/call/store';
 import type { LatencySummary } from '../engine/metrics/histogram';
+import type { FinalsByClass } from '../engine/sip/proxy/counters';
 import type { DropCount } from '../engine/metrics/drops';
+import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
+import type { WireStats } from '../engine/wire/tap';
+import type { WatchStats } from '../engine/wire/watch';
 
-export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount };
+export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount, WireSeen };
+export type { WireStats, WatchStats, KernelUdpStats };
 export type { Lane, Leg, LaneCounts, CallSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
 export { COMPONENT_NAMES };
 /** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
@@ -41,9 +46,14 @@ export interface SipStats {
   messagesOut: number;
   retransmissionsIn: number;
   retransmissionsOut: number;
+  /** INVITE read → 100 Trying sent as the engine stamps both (after any wait in the kernel), last minute. `wire.trying100` is the wire's. */
   trying100: LatencySummary;
   /** Event-loop delay of the SIP worker thread, µs. */
   loopDelay: LatencySummary;
+  /** Responses the proxy generated itself, by status ("408": n), since the engine started (100 Trying not counted). */
+  answered: Record<string, number>;
+  /** Final responses sent upstream, relayed or generated, once per transaction, by class, since the engine started. */
+  finals: FinalsByClass;
 }
 
 /** The publisher's link to Redis (call-event publishing itself is not built yet). */
@@ -83,6 +93,16 @@ export interface Snapshot {
   publisher: PublisherStats | null;
   /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
+  /**
+   * The wire tap (`--wire`): on or off with its one-line reason, messages
+   * paired and seen by one side only, the wire → engine gap per direction
+   * and the 100 Trying delay on the wire, both over the last minute.
+   */
+  wire: WireStats;
+  /** `--watch`: calls built from the wire alone (null without it). */
+  watch: WatchStats | null;
+  /** The SIP socket's receive queue and the system's UDP receive drops (/proc). */
+  kernel: KernelUdpStats;
   calls: StoreStats;
   /** Every counted drop, by place and reason. */
   drops: DropCount[];
@@ -118,6 +138,10 @@ export interface SipEntry extends EntryBase {
   retransmission: boolean;
   /** The message text (UTF-8, invalid bytes replaced). */
   text: string;
+  /** With the wire tap on: the engine's own time for a message `tsUs` gives the wire time of (`SipCaptureEvent.engineTsUs`). */
+  engineTsUs?: number;
+  /** With the wire tap on: who saw the message (`SipCaptureEvent.seen`). */
+  seen?: WireSeen;
 }
 
 /** A media stream: opened, its periodic figures, closed. `sdpIndex` points back to the SIP entry whose SDP set it up. */
@@ -312,7 +336,7 @@ function validateColumnNames(input: unknown): Validated<Record<string, string> |
  * settings (a page holding the token could otherwise widen its own access or
  * lock the owner out). Those stay start-up only (flags or --config).
  */
-export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 't1', 't2', 't4', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /**
@@ -334,6 +358,7 @@ export const SETTING_FLAGS: Record<SettingName, string> = {
   t1: '--t1',
   t2: '--t2',
   t4: '--t4',
+  timerC: '--timer-c',
   maxCalls: '--max-calls',
   maxCallMessages: '--max-call-messages',
   maxStoreMb: '--max-store-mb',
@@ -347,6 +372,7 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   t1: 'proxy',
   t2: 'proxy',
   t4: 'proxy',
+  timerC: 'proxy',
   rtp: 'relay',
   ng: 'relay',
   redis: 'publisher',
@@ -356,6 +382,9 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   maxStoreMb: null,
   maxCallIdle: null,
 };
+
+/** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs). */
+export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC'];
 
 export const MAX_SETTING_LENGTH = 2048;
 

@@ -3,6 +3,7 @@
  * contract. Electron's main process and the headless lab server both use it,
  * so the desktop app and the browser console behave the same.
  */
+import { readFile } from 'node:fs/promises';
 import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
 import type { CallFilter, CallSort } from '../engine/call/query';
@@ -14,8 +15,12 @@ import { exportSelection } from '../engine/capture/export-stream';
 import { CONTENT_TYPES, EXPORT_SCHEMA_VERSION, type CallFormat, type SelectionFormat } from '../engine/capture/formats';
 import { importFile } from '../engine/capture/import';
 import { RedisLink, redactUrl } from '../engine/publish/redis-link';
-import { createProxy } from '../engine/sip/proxy-component';
+import { createProxy, type SipProxyComponent } from '../engine/sip/proxy-component';
 import type { ProxyStats } from '../engine/sip/stats';
+import { WATCH_SOURCE } from '../engine/events';
+import { KernelUdpSampler } from '../engine/metrics/kernel-udp';
+import { WireTap } from '../engine/wire/tap';
+import { WireWatch } from '../engine/wire/watch';
 import type { LabConfig } from './config';
 import { applySettingsPatch, formatHostPort, settingsOf, storeLimitsOf } from './config';
 import {
@@ -53,6 +58,14 @@ export class Host {
   private seq = 0;
   /** The config as it is now: the console's settings replace it; components read it when they start. */
   private current: LabConfig;
+  /** The wire tap on the proxy's address: follows the proxy (started on its bound port when it runs, stopped when it stops). */
+  readonly wire: WireTap;
+  /** `--watch`: calls from the wire alone, as the `watch` source. */
+  readonly watch: WireWatch | null;
+  /** The SIP socket's receive queue and the system's UDP drop counters. */
+  readonly kernel: KernelUdpSampler;
+  /** Tap starts and stops, one at a time, in the order the proxy's states came. */
+  private tapQueue: Promise<void> = Promise.resolve();
 
   constructor(config: LabConfig) {
     this.current = config;
@@ -62,11 +75,32 @@ export class Host {
           listen: this.current.sip,
           route: this.current.route,
           timers: this.current.timers,
+          timerC: this.current.timerCS * 1000,
+          tcp: { maxConnections: this.current.tcpMaxConns, maxPerSource: this.current.tcpMaxPerSource, idleS: this.current.tcpIdleS },
         })),
       // Decided at each start, so switching --redis from off to a URL gives a real publisher.
       publisher: (ctx) => new RedisLink(() => this.current.redis, ctx, 'disabled with --redis off'),
     };
     this.engine = new Engine(factories, { callStore: storeLimitsOf(config) });
+    const e = this.engine;
+    this.wire = new WireTap(e, () => this.current.wire);
+    const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
+    e.events.on((ev) => {
+      if (ev.kind !== 'component' || ev.status.name !== 'proxy') return;
+      if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage));
+      else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
+    });
+    this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null));
+    const w = config.watch;
+    this.watch = w ? new WireWatch(e, w, () => e.calls.ensureSource(WATCH_SOURCE, `watch ${w.iface}: ${w.filter}`, e.clock.nowUs())) : null;
+  }
+
+  private proxyPort(): number {
+    return this.engine.impl<SipProxyComponent>('proxy').port;
+  }
+
+  private queueTap(step: () => Promise<void>): void {
+    this.tapQueue = this.tapQueue.then(step).catch(() => undefined);
   }
 
   get config(): LabConfig {
@@ -98,15 +132,17 @@ export class Host {
     if (live.length > 0) this.engine.calls.setLimits(storeLimitsOf(r.config));
     const affected = [...new Set(r.changed.map((n) => SETTING_COMPONENT[n]).filter((c): c is ComponentName => c !== null))];
     const outcomes = await Promise.all(affected.map((name) => this.reconfigure(name)));
+    // A running part that took its settings without a restart (the proxy's timers and targets) applied them live.
+    const tookLive = outcomes.filter((o) => !o.restarted && !o.stopped && o.status.state === 'running').map((o) => o.name);
     return {
       ok: true,
       settings: this.settings(),
       changed: r.changed,
       restarted: outcomes.filter((o) => o.restarted).map((o) => o.name),
       failed: outcomes.filter((o) => o.restarted && o.status.state === 'failed').map((o) => ({ name: o.name, error: o.status.error ?? 'failed' })),
-      notRunning: outcomes.filter((o) => !o.restarted && !o.stopped).map((o) => o.name),
+      notRunning: outcomes.filter((o) => !o.restarted && !o.stopped && !tookLive.includes(o.name)).map((o) => o.name),
       stopped: outcomes.filter((o) => o.stopped).map((o) => o.name),
-      live,
+      live: [...live, ...r.changed.filter((n) => tookLive.includes(SETTING_COMPONENT[n] as ComponentName))],
     };
   }
 
@@ -123,13 +159,25 @@ export class Host {
   /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */
   async start(): Promise<void> {
     await this.engine.startAll(COMPONENT_NAMES.filter((n) => this.engine.enabled(n)));
+    this.kernel.start();
+    await this.watch?.start();
+    await this.tapQueue; // the tap follows the proxy's start: on (or off with its reason) before this returns
+  }
+
+  /** Resolves once the wire tap has paired (or given up on) every live SIP message handed to it so far. */
+  async settleWire(): Promise<void> {
+    await this.tapQueue;
+    await this.wire.drain();
   }
 
   async stop(): Promise<void> {
     if (this.batchTimer) clearInterval(this.batchTimer);
     this.batchTimer = null;
     this.listeners.clear();
+    this.kernel.stop();
+    await this.watch?.stop();
     await this.engine.stopAll();
+    await this.tapQueue;
   }
 
   /** The contract's single entry point: validate, then act. */
@@ -206,6 +254,9 @@ export class Host {
       recorder: null,
       publisher: e.stats('publisher') as PublisherStats | null,
       eventLoopDelay: e.loopDelay.summary(),
+      wire: this.wire.stats(),
+      watch: this.watch?.stats() ?? null,
+      kernel: this.kernel.stats(),
       calls: {
         active: store.active,
         stored: store.size,

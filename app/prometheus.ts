@@ -22,6 +22,7 @@ export function renderPrometheus(s: Snapshot): string {
   );
   if (s.sip) sipLines(s.sip, metric, out);
   summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the host thread (UI, API, call store).', s.eventLoopDelay);
+  wireLines(s, metric, out);
   metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store, all sources.', [['', s.calls.stored]]);
   metric('callpath_calls_active', 'gauge', 'Stored calls still in progress.', [['', s.calls.active]]);
   metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds: the slabs holding stored messages, plus a fixed cost per entry and call.', [['', s.calls.bytes]]);
@@ -53,8 +54,47 @@ function sipLines(sip: NonNullable<Snapshot['sip']>, metric: Metric, out: string
   metric('callpath_sip_retransmissions_per_second', 'gauge', 'Retransmissions per second, both directions.', [['', sip.retransmissionsPerSecond]]);
   metric('callpath_sip_active_calls', 'gauge', 'Live calls not yet terminated or failed (imported calls not counted).', [['', sip.activeCalls]]);
   metric('callpath_sip_active_transactions', 'gauge', 'Live SIP transactions (RFC 3261 §17).', [['', sip.activeTransactions]]);
-  summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE received to 100 Trying sent.', sip.trying100);
+  metric(
+    'callpath_sip_responses_generated_total',
+    'counter',
+    'Responses the proxy generated itself (not relayed), by status: 408 timeouts, 483, 503 overload, … (100 Trying not counted).',
+    Object.entries(sip.answered).map(([status, n]) => [`{status="${status}"}`, n]),
+  );
+  metric(
+    'callpath_sip_final_responses_total',
+    'counter',
+    'Final responses sent upstream, relayed or generated, once per transaction, by class.',
+    Object.entries(sip.finals).map(([cls, n]) => [`{class="${cls}"}`, n]),
+  );
+  summaryLines(out, 'callpath_sip_trying_latency_seconds', 'INVITE read to 100 Trying sent, engine time (after any wait in the kernel), last minute.', sip.trying100);
   summaryLines(out, 'callpath_sip_event_loop_delay_seconds', 'Event-loop delay of the SIP worker thread.', sip.loopDelay);
+}
+
+/** The wire tap and the kernel's side of the SIP socket. */
+function wireLines(s: Snapshot, metric: Metric, out: string[]): void {
+  const w = s.wire;
+  metric('callpath_wire_tap_up', 'gauge', 'The wire tap (dumpcap on the SIP interface) is capturing.', [['', w.on ? 1 : 0]]);
+  if (w.on || w.paired > 0) {
+    metric('callpath_wire_messages_total', 'counter', 'SIP messages by who saw them: both the wire and the engine, the wire only, the engine only.', [
+      ['{seen="both"}', w.paired],
+      ['{seen="wire",direction="in"}', w.wireOnly.in],
+      ['{seen="wire",direction="out"}', w.wireOnly.out],
+      ['{seen="engine",direction="in"}', w.engineOnly.in],
+      ['{seen="engine",direction="out"}', w.engineOnly.out],
+    ]);
+    summaryLines(out, 'callpath_wire_gap_in_seconds', 'Incoming SIP: engine read time minus wire time (kernel queue and event loop), last minute.', w.gapUs.in);
+    summaryLines(out, 'callpath_wire_gap_out_seconds', 'Outgoing SIP: engine stamp (after the send returned) minus wire time, last minute.', w.gapUs.out);
+    summaryLines(out, 'callpath_wire_trying_latency_seconds', 'INVITE first on the wire to our 100 Trying on the wire, last minute.', w.trying100);
+  }
+  const k = s.kernel;
+  if (k.unavailable === null) {
+    if (k.port !== null) {
+      metric('callpath_sip_socket_rx_queue_bytes', 'gauge', 'Bytes waiting in the SIP socket receive queue (/proc/net/udp rx_queue).', [['', k.rxQueueBytes]]);
+      metric('callpath_sip_socket_drops_total', 'counter', 'Datagrams the SIP socket dropped (/proc/net/udp drops).', [['', k.socketDrops]]);
+    }
+    metric('callpath_udp_rcvbuf_errors_total', 'counter', 'System-wide UDP receive-buffer drops since the engine started (/proc/net/snmp RcvbufErrors).', [['', k.rcvbufErrors.total]]);
+    metric('callpath_udp_in_errors_total', 'counter', 'System-wide UDP receive errors since the engine started (/proc/net/snmp InErrors).', [['', k.inErrors.total]]);
+  }
 }
 
 function summaryLines(out: string[], name: string, help: string, l: LatencySummary): void {

@@ -38,6 +38,10 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     const why = s.error ? ` — ${s.error}` : s.state === 'not-implemented' && s.detail ? ` — ${s.detail}` : '';
     process.stdout.write(`callpath: ${s.name} ${s.state}${where}${why}\n`);
   }
+  const wire = host.wire.stats();
+  process.stdout.write(wire.on ? `callpath: wire tap on ${wire.iface} (${wire.filter})\n` : `callpath: wire tap off — ${wire.reason}\n`);
+  const watch = host.watch?.stats();
+  if (watch) process.stdout.write(watch.on ? `callpath: watching ${watch.iface} (${watch.filter}) as source ${watch.source}\n` : `callpath: watch off — ${watch.reason}\n`);
 
   if (config.open) {
     let file: Buffer;

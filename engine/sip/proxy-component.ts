@@ -10,15 +10,21 @@ import type { EngineContext } from '../engine';
 import { formatHostPort, type HostPort, type NextHop } from '../net/host-port';
 import { ThreadHost, WorkerStartError } from '../worker/thread-host';
 import { EMPTY_PROXY_STATS, type ProxyStats } from './stats';
-import type { TimerValues } from './transaction/timers';
+import { TIMER_C, type TimerValues } from './transaction/timers';
+import { DEFAULT_TCP_IDLE_S, type TcpLimitSettings } from './transport/tcp-limits';
 import { decodeCaptureBatch } from './worker/capture-codec';
-import type { SipWorkerReady, SipWorkerStart } from './worker/start-options';
+import type { SipWorkerReady, SipWorkerSettings, SipWorkerStart } from './worker/start-options';
+import type { DropCount } from '../metrics/drops';
 
 export interface ProxyOptions {
   listen: HostPort;
   /** Round-robin targets for initial requests; null routes by Request-URI. */
   route: NextHop[] | null;
   timers: TimerValues;
+  /** Timer C, ms (RFC 3261 §16.6 step 11; default TIMER_C). */
+  timerC?: number;
+  /** SIP/TCP connection bounds (default: from the descriptor limit, idle 120 s). */
+  tcp?: TcpLimitSettings;
   /** Where the worker's code is; the default works from source (tsx) and from the Electron bundle. */
   workerUrl?: URL;
 }
@@ -44,6 +50,13 @@ export class SipProxyComponent implements ComponentImpl {
   readonly name = 'proxy' as const;
   private thread: ThreadHost<SipWorkerStart, ProxyStats, SipWorkerReady> | null = null;
   private latest: ProxyStats = EMPTY_PROXY_STATS;
+  /**
+   * Counters and drops of the workers that ran before this one: the snapshot
+   * counts per engine, not per start, so a restart (a new address) keeps them.
+   */
+  private carried: ProxyStats = EMPTY_PROXY_STATS;
+  private carriedDrops = new Map<string, DropCount>();
+  private latestDrops: DropCount[] = [];
   private readonly options: () => ProxyOptions;
   /** The options of the current (or last) start. */
   private opts: ProxyOptions;
@@ -85,8 +98,35 @@ export class SipProxyComponent implements ComponentImpl {
     return r ? `routes to ${r.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
   }
 
+  /** This worker's figures plus the counters of the workers before it (rates and latencies are this worker's). */
   stats(): ProxyStats {
-    return this.latest;
+    const now = this.latest;
+    const before = this.carried;
+    return {
+      ...now,
+      messagesIn: before.messagesIn + now.messagesIn,
+      messagesOut: before.messagesOut + now.messagesOut,
+      retransmissionsIn: before.retransmissionsIn + now.retransmissionsIn,
+      retransmissionsOut: before.retransmissionsOut + now.retransmissionsOut,
+      answered: sumRecords(before.answered, now.answered),
+      finals: sumRecords(before.finals, now.finals),
+    };
+  }
+
+  /**
+   * Timers, Timer C and targets reach the running worker without a restart:
+   * they apply to transactions started from now on, and those in flight keep
+   * theirs. Only a new listen address needs a restart.
+   */
+  async applyLive(): Promise<boolean> {
+    const next = this.options();
+    const thread = this.thread;
+    if (!thread || next.listen.host !== this.opts.listen.host || next.listen.port !== this.opts.listen.port) return false;
+    if (JSON.stringify(next.tcp ?? null) !== JSON.stringify(this.opts.tcp ?? null)) return false;
+    this.opts = next;
+    thread.configure(settingsOf(next));
+    await thread.flush();
+    return true;
   }
 
   /**
@@ -109,20 +149,21 @@ export class SipProxyComponent implements ComponentImpl {
       url: next.workerUrl ?? defaultWorkerUrl(),
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       onCapture: (batch) => {
-        for (const ev of decodeCaptureBatch(batch)) this.ctx.events.emit(ev);
+        for (const ev of decodeCaptureBatch(batch)) this.ctx.captureSip(ev);
       },
       onStats: (stats, drops) => {
         this.latest = stats;
-        for (const d of drops) this.ctx.drops.setTotal(d.where, d.reason, d.count);
+        this.latestDrops = drops;
+        for (const d of drops) this.ctx.drops.setTotal(d.where, d.reason, (this.carriedDrops.get(`${d.where}\u0000${d.reason}`)?.count ?? 0) + d.count);
       },
+      onNote: (note) => this.ctx.events.emit(note),
       onFailure: (err) => this.ctx.fail('proxy', err),
     });
     this.thread = thread;
     // One shape for every hop the core sends to ({ host, port, transport }); a config written by hand may leave transport out.
-    const targets = next.route ? next.route.map((t) => ({ host: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
     const clockOrigin = this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() };
     try {
-      this.boundPort = (await thread.start({ host, port, targets, timers: next.timers, clockOrigin })).port;
+      this.boundPort = (await thread.start({ host, port, ...settingsOf(next), tcp: next.tcp ?? { maxConnections: null, maxPerSource: null, idleS: DEFAULT_TCP_IDLE_S }, clockOrigin })).port;
     } catch (err) {
       if (err instanceof WorkerStartError) throw new Error(`cannot listen on ${formatHostPort({ host, port })}: ${err.message}`);
       throw err;
@@ -133,7 +174,27 @@ export class SipProxyComponent implements ComponentImpl {
     const thread = this.thread;
     this.thread = null;
     await thread?.stop();
+    // The worker's last stats arrived with its stop: carry its counters into the next start's.
+    this.carried = this.stats();
+    for (const d of this.latestDrops) {
+      const key = `${d.where}\u0000${d.reason}`;
+      this.carriedDrops.set(key, { where: d.where, reason: d.reason, count: (this.carriedDrops.get(key)?.count ?? 0) + d.count });
+    }
+    this.latest = { ...EMPTY_PROXY_STATS, trying100: this.latest.trying100, loopDelay: this.latest.loopDelay };
+    this.latestDrops = [];
   }
+}
+
+/** The settings a running worker can take live; one shape for every hop ({ host, port, transport }): a config written by hand may leave transport out. */
+function settingsOf(o: ProxyOptions): SipWorkerSettings {
+  const targets = o.route ? o.route.map((t) => ({ host: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
+  return { targets, timers: o.timers, timerC: o.timerC ?? TIMER_C };
+}
+
+function sumRecords<K extends string>(a: Readonly<Record<K, number>>, b: Readonly<Record<K, number>>): Record<K, number> {
+  const out = { ...a } as Record<K, number>;
+  for (const k of Object.keys(b) as K[]) out[k] = (out[k] ?? 0) + b[k];
+  return out;
 }
 
 export function createProxy(ctx: EngineContext, opts: ProxyOptions | (() => ProxyOptions)): SipProxyComponent {

@@ -16,7 +16,11 @@ export interface RunningLab {
   stop(): Promise<void>;
 }
 
-/** The real host and lab server in-process, on ports the OS picks. */
+/**
+ * The real host and lab server in-process, on ports the OS picks. The wire
+ * tap is off unless a test asks for it (`wire: 'auto'`): dozens of test labs
+ * each running a dumpcap would be two cores' worth of noise.
+ */
 export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: boolean } = {}): Promise<RunningLab> {
   const token = overrides.token ?? 'test-token';
   const config: LabConfig = {
@@ -24,6 +28,7 @@ export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: 
     sip: { host: '127.0.0.1', port: 0 },
     ng: null,
     redis: null,
+    wire: 'off',
     ui: opts.ui === false ? null : { host: '127.0.0.1', port: 0 },
     token,
     ...overrides,
@@ -43,7 +48,10 @@ export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: 
     sipPort,
     token,
     base: server ? `http://127.0.0.1:${server.port}` : '',
-    settle: () => host.engine.impl<SipProxyComponent>('proxy').flush(),
+    settle: async () => {
+      await host.engine.impl<SipProxyComponent>('proxy').flush();
+      await host.settleWire();
+    },
     async stop() {
       await server?.close();
       await host.stop();

@@ -16,6 +16,7 @@ import { ProxyCore } from '../proxy/core';
 import type { ProxyStats } from '../stats';
 import { createRealTimerHost } from '../transaction';
 import { openTcpTransport, type StreamFramer } from '../transport/tcp';
+import { readOpenFileLimit, resolveTcpLimits } from '../transport/tcp-limits';
 import type { SipTransport } from '../transport/types';
 import { openUdpTransport } from '../transport/udp';
 import { CaptureBatchWriter } from './capture-codec';
@@ -24,7 +25,7 @@ import type { SipWorkerReady, SipWorkerStart } from './start-options';
 const frame: StreamFramer = (buf) => {
   const r = frameStream(buf);
   if ('messageLength' in r) return { length: r.skip + r.messageLength, skip: r.skip };
-  if ('need' in r) return { need: 'more' };
+  if ('need' in r) return { need: 'more', skip: r.skip, until: r.until };
   return { error: r.error.reason };
 };
 
@@ -49,6 +50,7 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
   const events = new EventStream();
   events.on((ev) => {
     if (ev.kind === 'sip') side.capture(ev);
+    else if (ev.kind === 'note') side.note(ev);
   });
   let c: ProxyCore | null = null;
   const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => c?.receive(data, peer);
@@ -63,7 +65,7 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
   for (let attempt = 1; ; attempt++) {
     udp = u;
     try {
-      tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops);
+      tcp = await openTcpTransport(o.host, u.port, deliver, frame, drops, resolveTcpLimits(o.tcp, readOpenFileLimit().soft));
       break;
     } catch (err) {
       if (o.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= PICK_PORT_ATTEMPTS) throw err;
@@ -71,7 +73,7 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
       u = await openUdp();
     }
   }
-  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerHost: createRealTimerHost(), clock, events, drops, loopDelay, defer: setImmediate });
+  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerC: o.timerC, timerHost: createRealTimerHost(), clock, events, drops, loopDelay, defer: setImmediate });
   loopDelay.start();
   c.attach(udp, tcp);
   core = c;
@@ -89,6 +91,7 @@ const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
   },
   stats: () => core!.stats(),
   drain: () => core?.drain(),
+  configure: (o) => core?.configure(o),
   quiesce() {
     loopDelay.stop();
     core?.detach();

@@ -2,12 +2,17 @@
 import type { ClockOrigin } from '../../clock';
 import type { NextHop } from '../../net/host-port';
 import type { TimerValues } from '../transaction/timers';
+import type { TcpLimitSettings } from '../transport/tcp-limits';
 
 export interface SipWorkerStart {
   host: string;
   port: number;
   targets: NextHop[] | null;
   timers: TimerValues;
+  /** Timer C, ms (RFC 3261 §16.6 step 11). */
+  timerC: number;
+  /** SIP/TCP connection bounds; null totals are derived from the process's descriptor limit (transport/tcp-limits.ts). */
+  tcp: TcpLimitSettings;
   /** The main clock's origin, so both threads stamp alike (µs, one monotonic clock). */
   clockOrigin: ClockOrigin;
 }
@@ -16,3 +21,6 @@ export interface SipWorkerReady {
   /** The port bound (UDP and TCP), which differs from the one asked for when that was 0. */
   port: number;
 }
+
+/** What may change while the worker runs (the `configure` message): no restart, no lost transaction. */
+export type SipWorkerSettings = Pick<SipWorkerStart, 'targets' | 'timers' | 'timerC'>;
