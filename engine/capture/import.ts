@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { frameStream, parseMessage } from '../sip/message';
+import { captureEvent, metaOf } from '../sip/capture-meta';
 import { readCapture, type CapturedPacket } from './pcap-read';
 import type { CallEvent, SipCaptureEvent } from '../events';
 import { importJson, looksLikeJson } from './import-json';
@@ -108,24 +109,7 @@ export class SipPacketReader {
       if (this.seen.size >= this.maxRemembered) this.seen.delete(this.seen.values().next().value!);
       this.seen.add(key);
     }
-    out.push({
-      kind: 'sip',
-      tsUs,
-      direction: sl.kind === 'request' ? 'in' : 'out',
-      transport,
-      src,
-      dst,
-      callId: m.callId,
-      cseqSeq: m.cseq.seq,
-      cseqMethod: m.cseq.method,
-      method: sl.kind === 'request' ? sl.method : null,
-      status: sl.kind === 'response' ? sl.status : null,
-      label: sl.kind === 'request' ? sl.method : `${sl.status} ${sl.reason}`,
-      branch: m.topVia.branch ?? null,
-      size: bytes.length,
-      raw: Buffer.from(bytes),
-      retransmission,
-    });
+    out.push(captureEvent(tsUs, sl.kind === 'request' ? 'in' : 'out', transport, src, dst, metaOf(m), Buffer.from(bytes), retransmission));
   }
 }
 

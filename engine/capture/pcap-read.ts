@@ -13,6 +13,12 @@ export interface CapturedPacket {
   payload: Buffer;
   /** TCP sequence number of the first payload byte. */
   seq?: number;
+  /**
+   * UDP only, when the capture cut the datagram (snaplen): its full payload
+   * length, from the UDP header. Only a stream read with `keepCut` yields
+   * such packets; a file import skips them.
+   */
+  fullLength?: number;
 }
 
 export interface ReadResult {
@@ -80,6 +86,9 @@ class PcapngBlocks {
   private le = true;
   private readonly ifaces: { linktype: number; unitsPerSec: number }[] = [];
 
+  /** keepCut: packets cut by the snaplen are decoded as far as they go (the wire tap pairs them by their head and length). */
+  constructor(private readonly keepCut = false) {}
+
   read(buf: Buffer, packets: CapturedPacket[], skip: Skip): number {
     let o = 0;
     while (o + 12 <= buf.length) {
@@ -96,18 +105,17 @@ class PcapngBlocks {
         this.le = le;
         this.ifaces.length = 0; // a new section starts its own interface list
       }
-      const u32 = (p: number) => (le ? buf.readUInt32LE(p) : buf.readUInt32BE(p));
-      const u16 = (p: number) => (le ? buf.readUInt16LE(p) : buf.readUInt16BE(p));
+      // No closures per block: at 14,000 packets a second from the wire tap, they showed in the profile.
       if (type === 1) {
-        this.ifaces.push({ linktype: u16(o + 8), unitsPerSec: tsresol(buf, o + 16, o + len - 4, le) });
+        this.ifaces.push({ linktype: le ? buf.readUInt16LE(o + 8) : buf.readUInt16BE(o + 8), unitsPerSec: tsresol(buf, o + 16, o + len - 4, le) });
       } else if (type === 6) {
-        const iface = this.ifaces[u32(o + 8)];
-        const ts = u32(o + 12) * 2 ** 32 + u32(o + 16);
-        const incl = u32(o + 20);
-        const orig = u32(o + 24);
+        const iface = this.ifaces[u32(buf, o + 8, le)];
+        const ts = u32(buf, o + 12, le) * 2 ** 32 + u32(buf, o + 16, le);
+        const incl = u32(buf, o + 20, le);
+        const orig = u32(buf, o + 24, le);
         if (!iface) skip('packet on an undeclared interface');
         else if (o + 28 + incl > o + len) skip('malformed packet block');
-        else if (incl < orig) skip('packet cut by snaplen');
+        else if (incl < orig && !this.keepCut) skip('packet cut by snaplen');
         else decodeFrame(buf.subarray(o + 28, o + 28 + incl), iface.linktype, Math.round((ts / iface.unitsPerSec) * 1e6), packets, skip);
       } else if (type === 3) {
         skip('simple packet block (no timestamp)');
@@ -125,14 +133,20 @@ class PcapngBlocks {
  * cannot be a packet we asked for (snaplen) and ends the stream as unreadable.
  */
 export class PcapngStream {
-  private readonly blocks = new PcapngBlocks();
+  private readonly blocks: PcapngBlocks;
   private pending: Buffer | null = null;
   /** Reason → count, since the stream started. */
   readonly skipped: Record<string, number> = {};
   private readonly skip: Skip = (why) => (this.skipped[why] = (this.skipped[why] ?? 0) + 1);
   private broken = false;
 
-  constructor(private readonly maxBlockBytes = 1 << 20) {}
+  constructor(
+    private readonly maxBlockBytes = 1 << 20,
+    /** Keep packets cut by the snaplen (with `fullLength`) instead of skipping them. */
+    keepCut = false,
+  ) {
+    this.blocks = new PcapngBlocks(keepCut);
+  }
 
   push(chunk: Buffer): CapturedPacket[] {
     const packets: CapturedPacket[] = [];
@@ -164,6 +178,10 @@ export class PcapngStream {
   }
 
   private fresh = true;
+}
+
+function u32(buf: Buffer, o: number, le: boolean): number {
+  return le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
 }
 
 /** if_tsresol option (code 9): 10^-n or 2^-n seconds; default µs. */
@@ -270,7 +288,10 @@ function decodeL4(proto: number, seg: Buffer, src: string, dst: string, tsUs: nu
   if (proto === 17) {
     if (seg.length < 8) return skip('short UDP header');
     const len = seg.readUInt16BE(4);
-    packets.push({ tsUs, transport: 'udp', src: `${src}:${seg.readUInt16BE(0)}`, dst: `${dst}:${seg.readUInt16BE(2)}`, payload: seg.subarray(8, Math.max(8, Math.min(len, seg.length))) });
+    const payload = seg.subarray(8, Math.max(8, Math.min(len, seg.length)));
+    const p: CapturedPacket = { tsUs, transport: 'udp', src: `${src}:${seg.readUInt16BE(0)}`, dst: `${dst}:${seg.readUInt16BE(2)}`, payload };
+    if (len - 8 > payload.length) p.fullLength = len - 8;
+    packets.push(p);
   } else if (proto === 6) {
     if (seg.length < 20) return skip('short TCP header');
     const off = (seg[12]! >> 4) * 4;

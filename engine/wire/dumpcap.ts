@@ -20,10 +20,23 @@ export interface DumpcapOptions {
   filter: string;
   /** Kernel capture buffer, MiB. */
   bufferMiB?: number;
+  /** Bytes kept of each packet (default SNAPLEN). */
   snaplen?: number;
+  /** Hand on packets the snaplen cut (with `fullLength`) instead of skipping them: the tap pairs them by head and length. */
+  keepCut?: boolean;
   /** The program (tests point it elsewhere). */
   command?: string;
 }
+
+/**
+ * Bytes kept of each packet. Not 65,535: on loopback (MTU 65,536) a snaplen
+ * that large made every datagram the SIP worker sent cost it ~15 µs more in
+ * the kernel's capture path — measured at 1,000 calls/s, the worker's CPU
+ * went from 38 % to 61 % and 100 Trying p99 from 2.7 to 8 ms with a dumpcap
+ * writing to /dev/null — while 1,500 to 16,384 cost nothing measurable. A
+ * SIP datagram longer than this is cut, and paired by its head and length.
+ */
+export const SNAPLEN = 16_384;
 
 const running = new Set<ChildProcess>();
 /** dumpcap writes its pcapng header as soon as the interface is open; one that has not by then is stuck. */
@@ -40,7 +53,7 @@ function killAllOnExit(): void {
 
 export class DumpcapStream {
   private child: ChildProcess | null = null;
-  private readonly reader = new PcapngStream();
+  private readonly reader: PcapngStream;
   private stderr = '';
   /** Packets read and bytes of pcapng received. */
   packets = 0;
@@ -51,7 +64,9 @@ export class DumpcapStream {
     private readonly onPackets: (packets: CapturedPacket[]) => void,
     /** dumpcap ended on its own (not by `stop`): one line why. */
     private readonly onExit: (reason: string) => void,
-  ) {}
+  ) {
+    this.reader = new PcapngStream(undefined, options.keepCut ?? false);
+  }
 
   get skipped(): Record<string, number> {
     return this.reader.skipped;
@@ -63,7 +78,7 @@ export class DumpcapStream {
 
   args(): string[] {
     const o = this.options;
-    return ['-i', o.iface, '-f', o.filter, '-q', '-p', '-s', String(o.snaplen ?? 65535), '-B', String(o.bufferMiB ?? 16), '-w', '-'];
+    return ['-i', o.iface, '-f', o.filter, '-q', '-p', '-s', String(o.snaplen ?? SNAPLEN), '-B', String(o.bufferMiB ?? 16), '-w', '-'];
   }
 
   /**

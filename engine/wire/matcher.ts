@@ -35,7 +35,10 @@ export interface WireCopy {
   dst: string;
   /** As callpath sees it: `in` to our SIP address, `out` from it. */
   direction: Direction;
+  /** What was captured: the whole payload, or its head when the snaplen cut it. */
   payload: Buffer;
+  /** The payload's full length (from the UDP header). */
+  length: number;
 }
 
 export interface MatcherOptions {
@@ -57,7 +60,7 @@ export interface MatcherSink {
 
 interface EngineItem {
   ev: SipCaptureEvent;
-  key: string;
+  key: number;
   arrivedUs: number;
   wireUs: number | null;
   done: boolean;
@@ -67,7 +70,7 @@ interface EngineItem {
 
 interface WireItem {
   copy: WireCopy;
-  key: string;
+  key: number;
   arrivedUs: number;
   claimed: boolean;
   /** The same bytes on the same hop came before (within the keys remembered): a retransmission. */
@@ -105,14 +108,14 @@ class Fifo<T> {
  * becomes the older and the oldest is dropped whole — O(1) per key, where
  * deleting the oldest entry of one Set one at a time is not.
  */
-export class RecentKeys {
-  private young = new Set<string>();
-  private old = new Set<string>();
+export class RecentKeys<K = string> {
+  private young = new Set<K>();
+  private old = new Set<K>();
   constructor(private readonly perGeneration: number) {}
-  has(k: string): boolean {
+  has(k: K): boolean {
     return this.young.has(k) || this.old.has(k);
   }
-  add(k: string): void {
+  add(k: K): void {
     if (this.young.size >= this.perGeneration) {
       this.old = this.young;
       this.young = new Set();
@@ -126,15 +129,15 @@ export class RecentKeys {
  * chain longer than one is a retransmission waiting: rare, so no array per key).
  */
 class Chains<T extends { same: T | null }> {
-  private readonly heads = new Map<string, T>();
-  private readonly tails = new Map<string, T>();
-  add(key: string, item: T): void {
+  private readonly heads = new Map<number, T>();
+  private readonly tails = new Map<number, T>();
+  add(key: number, item: T): void {
     const tail = this.tails.get(key);
     if (tail) tail.same = item;
     else this.heads.set(key, item);
     this.tails.set(key, item);
   }
-  takeFirst(key: string): T | undefined {
+  takeFirst(key: number): T | undefined {
     const head = this.heads.get(key);
     if (!head) return undefined;
     if (head.same) this.heads.set(key, head.same);
@@ -145,7 +148,7 @@ class Chains<T extends { same: T | null }> {
     head.same = null;
     return head;
   }
-  remove(key: string, item: T): void {
+  remove(key: number, item: T): void {
     let prev: T | null = null;
     for (let x = this.heads.get(key) ?? null; x; prev = x, x = x.same) {
       if (x !== item) continue;
@@ -169,15 +172,15 @@ export class WireMatcher {
   private readonly engineWaiting = new Chains<EngineItem>();
   private readonly wireWaiting = new Chains<WireItem>();
   /** Keys of wire copies seen lately: a wire-only copy seen before is a retransmission. */
-  private readonly wireSeen: RecentKeys;
+  private readonly wireSeen: RecentKeys<number>;
   readonly counts = { paired: 0, engineOnly: 0, wireOnly: 0, droppedEngine: 0, droppedWire: 0 };
 
   constructor(
-    private readonly hash: (payload: Buffer) => string,
+    private readonly key: (src: string, dst: string, payload: Buffer, length: number) => number,
     private readonly sink: MatcherSink,
     private readonly options: MatcherOptions = DEFAULT_MATCHER_OPTIONS,
   ) {
-    this.wireSeen = new RecentKeys(options.maxPending);
+    this.wireSeen = new RecentKeys<number>(options.maxPending);
   }
 
   /** Engine events waiting (for `drain`). */
@@ -186,7 +189,7 @@ export class WireMatcher {
   }
 
   engine(ev: SipCaptureEvent, nowUs: number): void {
-    const key = keyOf(ev.src, ev.dst, this.hash(ev.raw));
+    const key = this.key(ev.src, ev.dst, ev.raw, ev.raw.length);
     const item: EngineItem = { ev, key, arrivedUs: nowUs, wireUs: null, done: false, same: null };
     const w = this.wireWaiting.takeFirst(key);
     if (w) {
@@ -216,7 +219,7 @@ export class WireMatcher {
    * copies pin is bounded by what dumpcap delivers in `wireWaitUs`.
    */
   wire(copy: WireCopy, nowUs: number): void {
-    const key = keyOf(copy.src, copy.dst, this.hash(copy.payload));
+    const key = this.key(copy.src, copy.dst, copy.payload, copy.length);
     const repeat = this.wireSeen.has(key);
     if (!repeat) this.wireSeen.add(key);
     const e = this.engineWaiting.takeFirst(key);
@@ -273,8 +276,32 @@ export class WireMatcher {
   }
 }
 
-function keyOf(src: string, dst: string, hash: string): string {
-  return `${src}>${dst}|${hash}`;
+/** Bytes of a payload the key reads: the start line and top Via (with its branch) and well beyond; always within what the snaplen keeps. */
+export const KEY_BYTES = 1024;
+
+/**
+ * The pairing key of a message on a hop: two 32-bit FNV-1a-style hashes of
+ * the payload's first KEY_BYTES, its full length and the hop, folded into one
+ * 53-bit number. A number, not a string: at 14,000 messages a second the
+ * string keys (hop + SHA-1 in base64) and their Map and Set lookups were most
+ * of what the tap cost the main thread. Two different messages on one hop
+ * within the wait (5 s) with the same length and the same first KiB — start
+ * line and top Via branch included — are retransmissions in practice, which
+ * share the key by design.
+ */
+export function wireKey(src: string, dst: string, payload: Buffer, length: number): number {
+  let a = 0x811c9dc5 ^ length;
+  let b = 0x9747b28c ^ length;
+  const n = Math.min(payload.length, KEY_BYTES);
+  for (let i = 0; i < n; i++) {
+    const c = payload[i]!;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  for (let i = 0; i < src.length; i++) a = Math.imul(a ^ src.charCodeAt(i), 0x01000193);
+  b = Math.imul(b ^ 0x3e, 0x5bd1e995); // '>' between the two ends of the hop
+  for (let i = 0; i < dst.length; i++) b = Math.imul(b ^ dst.charCodeAt(i), 0x5bd1e995);
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
 
 /** The event with the wire's time, its own beside it. A literal of every field, so each has one shape (a spread that adds fields is slower). */

@@ -15,7 +15,6 @@
  * TCP is not tapped yet: the filter is `udp port N`, and a message the
  * engine received or sent over TCP goes on as it is (no `seen`).
  */
-import { hash } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { Clock } from '../clock';
 import type { CapturedPacket } from '../capture/pcap-read';
@@ -25,9 +24,10 @@ import type { LatencySummary } from '../metrics/histogram';
 import { WindowedHistogram } from '../metrics/windowed-histogram';
 import type { HostPort } from '../net/host-port';
 import { parseMessage, topViaBranchOf } from '../sip/message';
+import { captureEvent, metaOf } from '../sip/capture-meta';
 import { measureClockOffset, type ClockOffset } from './clock-offset';
 import { DumpcapStream } from './dumpcap';
-import { DEFAULT_MATCHER_OPTIONS, RecentKeys, WireMatcher, type MatcherOptions, type WireCopy } from './matcher';
+import { DEFAULT_MATCHER_OPTIONS, RecentKeys, WireMatcher, wireKey, type MatcherOptions, type WireCopy } from './matcher';
 
 /** `--wire`: `auto` taps the SIP address's interface when dumpcap can capture, `off` never, or a named interface. */
 export type WireMode = 'auto' | 'off' | { iface: string };
@@ -148,7 +148,7 @@ export class WireTap {
     this.filter = `udp port ${listen.port}`;
     // Ready before dumpcap runs: its first chunk may hold packets as well as the header.
     this.offset = measureClockOffset(this.ctx.clock);
-    const matcher = new WireMatcher((b) => hash('sha1', b, 'base64'), {
+    const matcher = new WireMatcher(wireKey, {
       release: (ev) => this.release(ev),
       wireOnly: (copy, retransmission) => this.wireOnly(copy, retransmission),
       dropped: (side) => {
@@ -157,7 +157,7 @@ export class WireTap {
       },
     }, this.matcherOptions);
     const dumpcap = new DumpcapStream(
-      { iface: this.iface, filter: this.filter, command: this.command },
+      { iface: this.iface, filter: this.filter, command: this.command, keepCut: true },
       (packets) => this.onPackets(packets, matcher, listen),
       (why) => {
         if (this.dumpcap !== dumpcap) return;
@@ -245,7 +245,7 @@ export class WireTap {
       // A keep-alive (CRLFs, RFC 5626 §4.4.1) or a reachability probe is no SIP message: the engine reports none, so nothing to pair.
       if (p.transport !== 'udp' || p.payload.length < MIN_SIP_BYTES) continue;
       const direction = isOurs(p.dst, listen) ? 'in' : 'out';
-      const copy: WireCopy = { tsUs: Math.round(p.tsUs - this.offset.offsetUs), src: p.src, dst: p.dst, direction, payload: p.payload };
+      const copy: WireCopy = { tsUs: Math.round(p.tsUs - this.offset.offsetUs), src: p.src, dst: p.dst, direction, payload: p.payload, length: p.fullLength ?? p.payload.length };
       this.watchTrying(copy);
       matcher.wire(copy, now);
     }
@@ -259,12 +259,12 @@ export class WireTap {
    */
   private watchTrying(c: WireCopy): void {
     const p = c.payload;
-    if (c.direction === 'in' && p.length > 7 && p.toString('latin1', 0, 7) === 'INVITE ') {
+    if (c.direction === 'in' && startsWith(p, INVITE_)) {
       const branch = topViaBranchOf(p);
       if (!branch || this.inviteFirstSeen.has(branch) || this.tryingAnswered.has(branch)) return;
       if (this.inviteFirstSeen.size >= MAX_TRYING_PENDING) this.pruneTrying(c.tsUs);
       this.inviteFirstSeen.set(branch, c.tsUs);
-    } else if (c.direction === 'out' && p.length > 12 && p.toString('latin1', 0, 12) === 'SIP/2.0 100 ') {
+    } else if (c.direction === 'out' && startsWith(p, TRYING_)) {
       const branch = topViaBranchOf(p);
       const first = branch ? this.inviteFirstSeen.get(branch) : undefined;
       if (first === undefined) return;
@@ -304,13 +304,23 @@ export class WireTap {
     // The payload is a view into dumpcap's chunk: the event keeps a copy of its own.
     const ev = wireOnlyEvent({ ...copy, payload: Buffer.from(copy.payload) }, retransmission);
     if (!ev) {
-      this.ctx.drops.count('wire.tap', 'wire-only datagram not SIP');
+      this.ctx.drops.count('wire.tap', copy.length > copy.payload.length ? 'wire-only datagram cut by the snaplen' : 'wire-only datagram not SIP');
       return;
     }
     if (copy.direction === 'in') this.counts.wireOnlyIn++;
     else this.counts.wireOnlyOut++;
     this.ctx.events.emit(ev);
   }
+}
+
+const INVITE_ = Buffer.from('INVITE ', 'latin1');
+const TRYING_ = Buffer.from('SIP/2.0 100 ', 'latin1');
+
+/** Whether `p` begins with `head`, byte by byte (no string per packet). */
+function startsWith(p: Buffer, head: Buffer): boolean {
+  if (p.length <= head.length) return false;
+  for (let i = 0; i < head.length; i++) if (p[i] !== head[i]) return false;
+  return true;
 }
 
 function isOurs(addr: string, listen: HostPort): boolean {
@@ -325,25 +335,5 @@ function isOurs(addr: string, listen: HostPort): boolean {
 export function wireOnlyEvent(copy: WireCopy, retransmission: boolean): SipCaptureEvent | null {
   const r = parseMessage(copy.payload);
   if (!r.ok) return null;
-  const m = r.msg;
-  const sl = m.startLine;
-  return {
-    kind: 'sip',
-    tsUs: copy.tsUs,
-    callId: m.callId,
-    direction: copy.direction,
-    transport: 'udp',
-    src: copy.src,
-    dst: copy.dst,
-    cseqSeq: m.cseq.seq,
-    cseqMethod: m.cseq.method,
-    method: sl.kind === 'request' ? sl.method : null,
-    status: sl.kind === 'response' ? sl.status : null,
-    label: sl.kind === 'request' ? sl.method : `${sl.status} ${sl.reason}`,
-    branch: m.topVia.branch ?? null,
-    size: copy.payload.length,
-    raw: copy.payload,
-    retransmission,
-    seen: 'wire',
-  };
+  return { ...captureEvent(copy.tsUs, copy.direction, 'udp', copy.src, copy.dst, metaOf(r.msg), copy.payload, retransmission), seen: 'wire' };
 }

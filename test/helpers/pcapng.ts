@@ -28,7 +28,7 @@ export function ipv4Udp(src: [string, number], dst: [string, number], payload: B
 }
 
 /** A section header, one raw-IP interface, and an enhanced packet block per frame. */
-export function pcapng(packets: { tsUs: number; frame: Buffer }[]): Buffer {
+export function pcapng(packets: { tsUs: number; frame: Buffer; snaplen?: number }[]): Buffer {
   const shb = Buffer.alloc(16);
   shb.writeUInt32LE(0x1a2b3c4d, 0);
   shb.writeUInt16LE(1, 4);
@@ -43,9 +43,10 @@ export function pcapng(packets: { tsUs: number; frame: Buffer }[]): Buffer {
     h.writeUInt32LE(0, 0);
     h.writeUInt32LE(Math.floor(p.tsUs / 2 ** 32), 4);
     h.writeUInt32LE(p.tsUs % 2 ** 32, 8);
-    h.writeUInt32LE(p.frame.length, 12);
+    const kept = p.snaplen === undefined ? p.frame : p.frame.subarray(0, p.snaplen);
+    h.writeUInt32LE(kept.length, 12);
     h.writeUInt32LE(p.frame.length, 16);
-    blocks.push(block(6, Buffer.concat([h, p.frame])));
+    blocks.push(block(6, Buffer.concat([h, kept])));
   }
   return Buffer.concat(blocks);
 }

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hash } from 'node:crypto';
 import type { SipCaptureEvent } from '../../engine/events';
-import { WireMatcher, type MatcherOptions, type WireCopy } from '../../engine/wire/matcher';
+import { WireMatcher, wireKey, type MatcherOptions, type WireCopy } from '../../engine/wire/matcher';
 
 const OPTS: MatcherOptions = { engineWaitUs: 500_000, wireWaitUs: 5_000_000, maxPending: 100 };
 const UAC = '127.0.0.1:5091';
@@ -22,14 +21,14 @@ function engineEv(raw: Buffer, tsUs: number, direction: 'in' | 'out' = 'in'): Si
 }
 
 function wireCopy(raw: Buffer, tsUs: number, direction: 'in' | 'out' = 'in'): WireCopy {
-  return { tsUs, src: direction === 'in' ? UAC : US, dst: direction === 'in' ? US : UAC, direction, payload: raw };
+  return { tsUs, src: direction === 'in' ? UAC : US, dst: direction === 'in' ? US : UAC, direction, payload: raw, length: raw.length };
 }
 
 function world(opts = OPTS) {
   const released: SipCaptureEvent[] = [];
   const wireOnly: { copy: WireCopy; retransmission: boolean }[] = [];
   const dropped: string[] = [];
-  const m = new WireMatcher((b) => hash('sha1', b, 'base64'), {
+  const m = new WireMatcher(wireKey, {
     release: (ev) => released.push(ev),
     wireOnly: (copy, retransmission) => wireOnly.push({ copy, retransmission }),
     dropped: (side) => dropped.push(side),
@@ -133,4 +132,16 @@ test('different hops never pair: the same bytes in and forwarded out are two mes
   w.m.flushAll();
   assert.deepEqual(w.released.map((e) => e.seen), ['engine']);
   assert.equal(w.wireOnly.length, 1);
+});
+
+test('a datagram the snaplen cut pairs by its head and full length; another message with the same head but another length does not', () => {
+  const w = world();
+  const big = Buffer.concat([bytes('INVITE', 7), Buffer.alloc(20_000, 0x61)]);
+  const cut = { ...wireCopy(big.subarray(0, 16_000), 1_000), length: big.length };
+  w.m.wire(cut, 1_000);
+  w.m.engine(engineEv(Buffer.concat([big, Buffer.from('x')]), 1_100), 1_100);
+  assert.equal(w.released.length, 0, 'one byte longer: not the same message');
+  w.m.engine(engineEv(big, 1_200), 1_200);
+  w.m.tick(1_200 + OPTS.engineWaitUs);
+  assert.deepEqual(w.released.map((e) => [e.size, e.seen, e.tsUs]), [[big.length + 1, 'engine', 1_100], [big.length, 'both', 1_000]]);
 });

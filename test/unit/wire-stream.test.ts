@@ -27,6 +27,16 @@ test('a pcapng stream read in chunks of any size gives the packets the whole fil
   }
 });
 
+test('a datagram cut by the snaplen: an import skips it; the tap\'s stream keeps its head with its full length', () => {
+  const payload = Buffer.from(`INVITE sip:x SIP/2.0\r\n${'X-Pad: y\r\n'.repeat(300)}\r\n`);
+  const file = pcapng([{ tsUs: 1_700_000_000_000_000, frame: ipv4Udp(['127.0.0.1', 5091], ['127.0.0.1', 5060], payload), snaplen: 1_028 }]);
+  assert.deepEqual(readCapture(file).skipped, { 'packet cut by snaplen': 1 });
+  const [p] = new PcapngStream(undefined, true).push(file);
+  assert.equal(p!.payload.length, 1_000, 'the captured head: 1,028 bytes less the IP and UDP headers');
+  assert.equal(p!.fullLength, payload.length);
+  assert.ok(payload.subarray(0, 1_000).equals(p!.payload));
+});
+
 test('a stream that is not pcapng is said so once and read no further', () => {
   const s = new PcapngStream();
   assert.deepEqual(s.push(Buffer.from('hello, not a capture at all')), []);

@@ -8,7 +8,7 @@ import type { Clock } from '../../clock';
 import type { EventStream } from '../../events';
 import { formatHostPort, type NextHop } from '../../net/host-port';
 import type { SendFailure, SipTransport } from '../transport/types';
-import { captureEvent, type CaptureMeta } from './capture';
+import { captureEvent, type CaptureMeta } from '../capture-meta';
 import type { ProxyCounters } from './counters';
 
 export interface CapturingTransportOptions {

@@ -46,7 +46,7 @@ import {
 import { formatHostPort, type HostPort, type NextHop } from '../../net/host-port';
 import type { SipTransport } from '../transport/types';
 import { AdmissionQueue, MIN_QUEUE_AGE_MS, OVERLOAD_HEADERS } from './admission';
-import { metaOf, responseMeta, type CaptureMeta } from './capture';
+import { metaOf, responseMeta, type CaptureMeta } from '../capture-meta';
 import { CapturingTransport } from './capturing-transport';
 import { ProxyCounters } from './counters';
 import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type AcceptedClient, type LingeringServer } from './linger-records';

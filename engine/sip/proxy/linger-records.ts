@@ -6,7 +6,7 @@
  */
 import type { TransportName } from '../../events';
 import type { LingerCodec } from '../transaction';
-import type { CaptureMeta } from './capture';
+import type { CaptureMeta } from '../capture-meta';
 import type { NextHop } from '../../net/host-port';
 
 /** A non-INVITE server transaction in Completed: re-sends `response` to each retransmission (RFC 3261 §17.2.2). */

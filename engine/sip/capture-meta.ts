@@ -1,5 +1,5 @@
-import type { SipCaptureEvent, TransportName } from '../../events';
-import type { SipMessage } from '../message';
+import type { SipCaptureEvent, TransportName } from '../events';
+import type { SipMessage } from './message';
 
 /** The fields of a message the capture needs, known without re-parsing what we send. */
 export type CaptureMeta = Pick<SipCaptureEvent, 'callId' | 'cseqSeq' | 'cseqMethod' | 'method' | 'status' | 'label' | 'branch'>;
