@@ -79,13 +79,15 @@ function CallsEmpty({ loaded }: { loaded: boolean }) {
   const endpoint = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.endpoint ?? null);
   const state = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.state);
   const since = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.sinceUs);
+  const detail = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'proxy')?.detail);
   // The route is a setting, not part of the snapshot: (re)read into the settings store now and whenever
-  // the proxy changes state (a new --route or --sip restarts it, from the dialog or the HTTP API).
+  // the proxy changes state (a new --sip restarts it) or its routing line changes (a new --route reaches
+  // the running proxy live, from the dialog or the HTTP API).
   const current = useSettings((s) => s.current);
   const loadError = useSettings((s) => (s.current === null && s.outcome?.ok === false ? s.outcome.line : null));
   useEffect(() => {
     void useSettings.getState().load(api);
-  }, [api, state, since]);
+  }, [api, state, since, detail]);
   if (!loaded) return <div className="empty">Loading calls…</div>;
   if (loadError !== null) {
     return (
