@@ -12,6 +12,7 @@
  * cap_net_raw), `start` rejects with one line saying why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { PcapngStream, type CapturedPacket } from '../capture/pcap-read';
 
 export interface DumpcapOptions {
@@ -37,6 +38,9 @@ export interface DumpcapOptions {
  * SIP datagram longer than this is cut, and paired by its head and length.
  */
 export const SNAPLEN = 16_384;
+
+/** dumpcap's nice value (0 is ours): the tap yields the CPU to signalling. */
+const DUMPCAP_NICE = 10;
 
 const running = new Set<ChildProcess>();
 /** dumpcap writes its pcapng header as soon as the interface is open; one that has not by then is stuck. */
@@ -94,6 +98,15 @@ export class DumpcapStream {
       const child = spawn(this.options.command ?? 'dumpcap', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       running.add(child);
+      // Below the proxy: on a saturated box dumpcap starves first (its kernel buffer then drops
+      // packets for it alone, and those messages go on with engine time), not the SIP worker.
+      if (child.pid !== undefined) {
+        try {
+          setPriority(child.pid, DUMPCAP_NICE);
+        } catch {
+          // Not permitted here: it runs at our priority.
+        }
+      }
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
