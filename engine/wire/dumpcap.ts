@@ -159,9 +159,23 @@ export class DumpcapStream {
     return line ? `dumpcap ${how}: ${line.slice(0, 200)}` : `dumpcap ${how}`;
   }
 
+  /** Suspends dumpcap (SIGSTOP): it costs nothing while the kernel drops what it would have read. */
+  pause(): void {
+    if (this.child?.pid !== undefined && !this.paused) signal(this.child.pid, 'SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (this.child?.pid !== undefined && this.paused) signal(this.child.pid, 'SIGCONT');
+    this.paused = false;
+  }
+
+  private paused = false;
+
   /** Kills dumpcap by its PID and waits for it to be gone (SIGKILL after 2 s). */
   async stop(): Promise<void> {
     const child = this.child;
+    this.resume(); // a stopped process would not act on SIGTERM
     this.child = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -257,6 +257,18 @@ export class WireMatcher {
     }
   }
 
+  /** Forgets the wire copies still waiting (the tap pauses: their engine events may now bypass it), counted as dropped. */
+  forgetWire(): number {
+    let n = 0;
+    for (let w = this.wireQueue.shift(); w; w = this.wireQueue.shift()) {
+      if (w.claimed) continue;
+      this.wireWaiting.remove(w.key, w);
+      n++;
+    }
+    this.counts.droppedWire += n;
+    return n;
+  }
+
   /** Everything still waiting, let go now (the tap stops): engine events unpaired, wire copies as wire-only. */
   flushAll(): void {
     this.tick(Number.POSITIVE_INFINITY);

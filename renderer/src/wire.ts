@@ -90,6 +90,7 @@ export function wireCounter(s: Pick<Snapshot, 'wire' | 'kernel'> & Partial<Pick<
     title: [
       `Wire tap on ${w.iface} (${w.filter}): time an incoming SIP message waited in the kernel and for the SIP worker, last minute: p50 ${formatMs(w.gapUs.in.p50, 3)} ms, p99 ${formatMs(w.gapUs.in.p99, 3)} ms, max ${formatMs(w.gapUs.in.max, 3)} ms`,
       `Paired ${w.paired}; on the wire only ${w.wireOnly.in} in / ${w.wireOnly.out} out; engine only ${w.engineOnly.in} in / ${w.engineOnly.out} out`,
+      ...(w.paused || w.pauses > 0 ? [`${w.paused ? 'Paused now' : 'Not paused now'}: the tap gives way while the proxy refuses calls for overload (${w.pauses} pause${w.pauses === 1 ? '' : 's'} since start; messages then carry engine time)`] : []),
       kernel,
     ].join('\n') + watch,
     warn: lost > 0 || k.rcvbufErrors.interval > 0,

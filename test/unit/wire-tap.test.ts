@@ -75,3 +75,33 @@ test('the wire 100 Trying runs from the first copy of an INVITE, and INVITEs the
   assert.equal(stage, null, 'stopped: capture goes straight to the event stream again');
   assert.equal(tap.stats().on, false);
 });
+
+test('the tap gives way while the proxy refuses calls for overload: dumpcap paused, messages go on at once with engine time', { timeout: 20_000 }, async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'callpath-wire-')), 'stream.pcapng');
+  writeFileSync(file, pcapng([]));
+  process.env.CALLPATH_FAKE_PCAPNG = file;
+  const events = new EventStream();
+  const seen: SipCaptureEvent[] = [];
+  events.on((e) => e.kind === 'sip' && seen.push(e));
+  const drops = new DropCounters();
+  const tap = new WireTap({ clock: createMonotonicClock(), events, drops }, () => ({ iface: 'lo' }), { engineWaitUs: 5_000_000, wireWaitUs: 5_000_000, maxPending: 1000 }, FAKE);
+  let stage: ((ev: SipCaptureEvent) => void) | null = null;
+  await tap.start({ host: '127.0.0.1', port: 5060 }, (s) => (stage = s));
+  try {
+    const ev = (branch: string): SipCaptureEvent => {
+      const raw = invite(branch);
+      return { kind: 'sip', tsUs: 1, callId: `${branch}-call`, direction: 'in', transport: 'udp', src: '127.0.0.1:5091', dst: '127.0.0.1:5060', cseqSeq: 1, cseqMethod: 'INVITE', method: 'INVITE', status: null, label: 'INVITE', branch, size: raw.length, raw, retransmission: false };
+    };
+    stage!(ev('z9hG4bK-before'));
+    assert.equal(seen.length, 0, 'before: it waits for its wire copy');
+    drops.count('sip.overload', 'new-call-refused-503');
+    for (let i = 0; i < 50 && !tap.stats().paused; i++) await new Promise((r) => setTimeout(r, 20));
+    const s = tap.stats();
+    assert.deepEqual([s.paused, s.pauses], [true, 1]);
+    stage!(ev('z9hG4bK-during'));
+    assert.deepEqual(seen.map((e) => [e.branch, e.seen]), [['z9hG4bK-during', undefined]], 'during: on at once, engine time only');
+    assert.equal(drops.list().find((d) => d.where === 'wire.tap' && d.reason === 'paused-for-overload')?.count, 1);
+  } finally {
+    await tap.stop((s) => (stage = s));
+  }
+});
