@@ -8,9 +8,10 @@
  * convention the call store understands: requests `in`, responses `out`.
  */
 import { createHash } from 'node:crypto';
-import { frameStream, parseMessage } from '../sip/message';
+import { parseMessage } from '../sip/message';
 import { captureEvent, metaOf } from '../sip/capture-meta';
 import { readCapture, type CapturedPacket } from './pcap-read';
+import { TcpFlows } from './tcp-flows';
 import type { CallEvent, SipCaptureEvent } from '../events';
 import { importJson, looksLikeJson } from './import-json';
 
@@ -42,60 +43,32 @@ export function importCapture(file: Buffer): ImportResult {
  * oldest are forgotten first) and the TCP flows followed.
  */
 export class SipPacketReader {
-  /** Reason → count. */
-  readonly skipped: Record<string, number> = {};
+  private readonly own: Record<string, number> = {};
   private readonly seen = new Set<string>();
-  private readonly flows = new Map<string, { next: number; buf: Buffer }>();
+  private readonly tcp: TcpFlows;
 
-  constructor(private readonly maxRemembered = Infinity) {}
+  constructor(private readonly maxRemembered = Infinity) {
+    this.tcp = new TcpFlows(Number.isFinite(maxRemembered) ? maxRemembered : 1_000_000);
+  }
+
+  /** Reason → count: what was not a SIP message, or could not be followed. */
+  get skipped(): Record<string, number> {
+    return { ...this.own, ...this.tcp.skipped };
+  }
 
   private skip(why: string, n = 1): void {
-    this.skipped[why] = (this.skipped[why] ?? 0) + n;
+    this.own[why] = (this.own[why] ?? 0) + n;
   }
 
   /** Appends the messages `p` completes to `out`. */
   push(p: CapturedPacket, out: SipCaptureEvent[]): void {
-    if (p.transport === 'udp') {
-      this.emit(p.payload, p.tsUs, 'udp', p.src, p.dst, out);
-      return;
-    }
-    const id = `${p.src}>${p.dst}`;
-    let flow = this.flows.get(id);
-    if (!flow) {
-      if (this.flows.size >= this.maxRemembered) {
-        this.flows.delete(this.flows.keys().next().value!);
-        this.skip('TCP flow forgotten (too many followed)');
-      }
-      this.flows.set(id, (flow = { next: p.seq ?? 0, buf: Buffer.alloc(0) }));
-    }
-    if (p.seq !== undefined && p.seq !== flow.next) {
-      this.skip('TCP segment out of order or missing');
-      flow.buf = Buffer.alloc(0);
-      flow.next = (p.seq + p.payload.length) >>> 0;
-      return;
-    }
-    flow.next = ((p.seq ?? 0) + p.payload.length) >>> 0;
-    flow.buf = flow.buf.length ? Buffer.concat([flow.buf, p.payload]) : p.payload;
-    for (;;) {
-      const f = frameStream(flow.buf);
-      if ('messageLength' in f) {
-        this.emit(flow.buf.subarray(f.skip, f.skip + f.messageLength), p.tsUs, 'tcp', p.src, p.dst, out);
-        flow.buf = flow.buf.subarray(f.skip + f.messageLength);
-        if (flow.buf.length === 0) break;
-      } else if ('need' in f) {
-        break;
-      } else {
-        this.skip(`TCP stream not SIP (${f.error.reason})`);
-        flow.buf = Buffer.alloc(0);
-        break;
-      }
-    }
+    if (p.transport === 'udp') this.emit(p.payload, p.tsUs, 'udp', p.src, p.dst, out);
+    else this.tcp.push(p, (bytes, seg) => this.emit(bytes, seg.tsUs, 'tcp', seg.src, seg.dst, out));
   }
 
   /** The end of the capture: a TCP message still incomplete is counted. */
   end(): void {
-    for (const f of this.flows.values()) if (f.buf.length > 0) this.skip('TCP message cut at the end of the capture');
-    this.flows.clear();
+    this.tcp.end();
   }
 
   private emit(bytes: Buffer, tsUs: number, transport: 'udp' | 'tcp', src: string, dst: string, out: SipCaptureEvent[]): void {
