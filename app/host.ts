@@ -87,7 +87,7 @@ export class Host {
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
       if (ev.kind !== 'component' || ev.status.name !== 'proxy') return;
-      if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage));
+      if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage, (this.current.route ?? []).filter((t) => t.transport === 'tcp')));
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
     });
     this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null));

@@ -31,13 +31,17 @@ import type { Direction, SipCaptureEvent } from '../events';
 export interface WireCopy {
   /** Kernel timestamp, already on the engine clock (µs). */
   tsUs: number;
+  transport: 'udp' | 'tcp';
+  /** As the engine writes the hop: on a TCP connection we opened, our end is our SIP address, not the connection's own port (`local`). */
   src: string;
   dst: string;
+  /** TCP connections we opened: our end as the wire has it (the ephemeral port). */
+  local?: string;
   /** As callpath sees it: `in` to our SIP address, `out` from it. */
   direction: Direction;
   /** What was captured: the whole payload, or its head when the snaplen cut it. */
   payload: Buffer;
-  /** The payload's full length (from the UDP header). */
+  /** The payload's full length (from the UDP header; a TCP message is whole). */
   length: number;
 }
 
@@ -56,6 +60,8 @@ export interface MatcherSink {
   wireOnly(copy: WireCopy, retransmission: boolean): void;
   /** A message that was dropped from a full waiting list. */
   dropped(side: 'engine' | 'wire'): void;
+  /** A wire copy with `local` paired: that TCP connection is ours. */
+  pairedLocal?(local: string): void;
 }
 
 interface EngineItem {
@@ -194,6 +200,7 @@ export class WireMatcher {
     const w = this.wireWaiting.takeFirst(key);
     if (w) {
       w.claimed = true;
+      if (w.copy.local !== undefined) this.sink.pairedLocal?.(w.copy.local);
       item.wireUs = w.copy.tsUs;
       item.done = true;
     } else {
@@ -224,6 +231,7 @@ export class WireMatcher {
     if (!repeat) this.wireSeen.add(key);
     const e = this.engineWaiting.takeFirst(key);
     if (e) {
+      if (copy.local !== undefined) this.sink.pairedLocal?.(copy.local);
       e.wireUs = copy.tsUs;
       e.done = true;
       this.releaseHead();

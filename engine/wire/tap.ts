@@ -12,8 +12,17 @@
  * waits for the tap; the call store gets each live message once it is paired
  * (normally within a few ms) or has waited its limit.
  *
- * TCP is not tapped yet: the filter is `udp port N`, and a message the
- * engine received or sent over TCP goes on as it is (no `seen`).
+ * TCP is tapped too. Connections to our port are in the main filter
+ * (`udp port N or tcp port N`). A connection we open to a next hop runs from
+ * a port the kernel picks, which no filter written in advance can name: the
+ * first request the engine sends over TCP to a destination starts a dumpcap
+ * of its own for that destination (`tcp and host H and port P and not port
+ * N`, so no packet is captured twice), seeded at start from the `--route`
+ * targets that say `/tcp`. Until it runs (a few hundred ms), messages to a
+ * new destination go on with engine time. Such a connection's messages are
+ * paired with our SIP address as their end, as the engine writes them; a
+ * connection that never pairs is another client's, and its messages are
+ * counted and dropped rather than shown as ours.
  */
 import { networkInterfaces } from 'node:os';
 import type { Clock } from '../clock';
@@ -22,7 +31,8 @@ import type { EventStream, SipCaptureEvent } from '../events';
 import type { DropCounters } from '../metrics/drops';
 import type { LatencySummary } from '../metrics/histogram';
 import { WindowedHistogram } from '../metrics/windowed-histogram';
-import type { HostPort } from '../net/host-port';
+import { formatHostPort, type HostPort } from '../net/host-port';
+import { TcpFlows } from '../capture/tcp-flows';
 import { parseMessage, topViaBranchOf } from '../sip/message';
 import { captureEvent, metaOf } from '../sip/capture-meta';
 import { measureClockOffset, type ClockOffset } from './clock-offset';
@@ -41,6 +51,8 @@ export interface WireStats {
   reason: string | null;
   iface: string | null;
   filter: string | null;
+  /** TCP next hops with a dumpcap of their own (connections we opened to them), and why any could not be tapped. */
+  tcpDestinations: { hop: string; on: boolean; reason: string | null }[];
   /** Packets dumpcap gave us. */
   packets: number;
   /** Messages seen by both, the wire only, the engine only (since the tap started), by direction. */
@@ -90,6 +102,11 @@ const PAUSE_MS = 5_000;
 /** Engine messages waiting for their wire copy beyond which pairing is behind (~0.5 s of 14,000 messages/s is 7,000). */
 const MAX_WAITING = 12_000;
 
+/** TCP next hops tapped at most: each is one dumpcap. */
+export const MAX_TCP_DESTINATIONS = 8;
+/** TCP connections followed (segments → messages), and connections of ours remembered. */
+const MAX_TCP_FLOWS = 4096;
+
 /** Shorter than any SIP message ("INVITE sip:a SIP/2.0" and four headers): keep-alives and probes. */
 const MIN_SIP_BYTES = 32;
 
@@ -132,6 +149,13 @@ export class WireTap {
   private paused = false;
   private pauses = 0;
   private overloadSeen = 0;
+  /** TCP next hop ("host:port") → its dumpcap (null until it runs, or when it could not). */
+  private readonly outbound = new Map<string, { dumpcap: DumpcapStream | null; reason: string | null }>();
+  private tcp = new TcpFlows(MAX_TCP_FLOWS);
+  /** Our end of TCP connections we opened whose messages paired: those connections are ours. */
+  private readonly ownLocal = new RecentKeys<string>(MAX_TCP_FLOWS);
+  private listen: HostPort | null = null;
+  private self = '';
 
   constructor(
     private readonly ctx: WireTapContext,
@@ -155,7 +179,7 @@ export class WireTap {
    * cannot capture, the tap stays off and `stats().reason` says why.
    * `stage` is how the engine's live SIP capture is routed through the tap.
    */
-  async start(listen: HostPort, stage: (s: ((ev: SipCaptureEvent) => void) | null) => void): Promise<void> {
+  async start(listen: HostPort, stage: (s: ((ev: SipCaptureEvent) => void) | null) => void, tcpTargets: readonly HostPort[] = []): Promise<void> {
     await this.stop(stage);
     const mode = this.mode();
     if (mode === 'off') {
@@ -164,7 +188,10 @@ export class WireTap {
     }
     const generation = ++this.generation;
     this.iface = mode === 'auto' ? interfaceFor(listen.host) : mode.iface;
-    this.filter = `udp port ${listen.port}`;
+    this.filter = `udp port ${listen.port} or tcp port ${listen.port}`;
+    this.listen = listen;
+    this.self = formatHostPort(listen);
+    this.tcp = new TcpFlows(MAX_TCP_FLOWS);
     // Ready before dumpcap runs: its first chunk may hold packets as well as the header.
     this.offset = measureClockOffset(this.ctx.clock);
     const matcher = new WireMatcher(wireKey, {
@@ -173,6 +200,9 @@ export class WireTap {
       dropped: (side) => {
         this.counts.dropped++;
         this.ctx.drops.count('wire.tap', side === 'engine' ? 'engine-waiting-full' : 'wire-waiting-full');
+      },
+      pairedLocal: (local) => {
+        if (!this.ownLocal.has(local)) this.ownLocal.add(local);
       },
     }, this.matcherOptions);
     const dumpcap = new DumpcapStream(
@@ -205,6 +235,48 @@ export class WireTap {
     this.overloadSeen = this.overloadDrops();
     this.guardTimer = setInterval(() => this.guard(), GUARD_MS);
     this.guardTimer.unref();
+    for (const t of tcpTargets) this.tapDestination(formatHostPort(t), t, generation);
+  }
+
+  /**
+   * A dumpcap for TCP connections we open to `hop`. Its filter leaves out
+   * our port, which the main dumpcap has, so no packet comes twice.
+   */
+  private tapDestination(key: string, hop: HostPort, generation: number): void {
+    if (this.outbound.has(key) || !this.listen) return;
+    if (this.outbound.size >= MAX_TCP_DESTINATIONS) {
+      this.ctx.drops.count('wire.tap', `tcp-destination-beyond-${MAX_TCP_DESTINATIONS}-not-tapped`);
+      return;
+    }
+    const entry: { dumpcap: DumpcapStream | null; reason: string | null } = { dumpcap: null, reason: 'starting' };
+    this.outbound.set(key, entry);
+    const local = hop.host.startsWith('127.') || hop.host === '::1' || interfaceFor(hop.host) !== 'any';
+    const iface = local ? interfaceFor(hop.host) : this.iface === 'lo' ? 'any' : this.iface!;
+    const filter = `tcp and host ${hop.host} and port ${hop.port} and not port ${this.listen.port}`;
+    const matcher = this.matcher!;
+    const listen = this.listen;
+    const dumpcap = new DumpcapStream(
+      { iface, filter, command: this.command, keepCut: true },
+      (packets) => this.onPackets(packets, matcher, listen),
+      (why) => {
+        if (entry.dumpcap !== dumpcap) return;
+        entry.dumpcap = null;
+        entry.reason = why;
+      },
+    );
+    dumpcap.start().then(
+      () => {
+        if (generation !== this.generation) return void dumpcap.stop();
+        entry.dumpcap = dumpcap;
+        entry.reason = null;
+        if (this.paused) dumpcap.pause();
+      },
+      (err: Error) => {
+        if (generation !== this.generation) return;
+        entry.reason = err.message;
+        this.ctx.drops.count('wire.tap', 'tcp-destination-tap-failed');
+      },
+    );
   }
 
   /** Calls the proxy refused or dropped for overload so far (mirrored from the SIP worker). */
@@ -235,6 +307,7 @@ export class WireTap {
         this.paused = true;
         this.pauses++;
         dumpcap.pause();
+        for (const o of this.outbound.values()) o.dumpcap?.pause();
         this.ctx.drops.count('wire.tap', 'paused-for-overload');
         const forgotten = matcher.forgetWire();
         if (forgotten > 0) this.ctx.drops.count('wire.tap', 'wire-copy-forgotten-on-pause', forgotten);
@@ -242,6 +315,7 @@ export class WireTap {
     } else if (this.paused && now >= this.pausedUntilMs) {
       this.paused = false;
       dumpcap.resume();
+      for (const o of this.outbound.values()) o.dumpcap?.resume();
     }
   }
 
@@ -258,19 +332,31 @@ export class WireTap {
     this.dumpcap = null;
     this.matcher?.flushAll();
     this.matcher = null;
+    const outbound = [...this.outbound.values()];
+    this.outbound.clear();
+    await Promise.all(outbound.map((o) => o.dumpcap?.stop()));
     if (dumpcap) {
       this.reason = reason;
       await dumpcap.stop();
     }
   }
 
-  /** The engine's SIP stage while the tap is on. UDP is paired; TCP goes on as it is. */
+  /** The engine's SIP stage while the tap is on: every message waits for its wire copy. */
   capture(ev: SipCaptureEvent): void {
-    if (!this.matcher || ev.transport !== 'udp' || this.paused) {
+    if (!this.matcher || this.paused) {
       this.ctx.events.emit(ev);
       return;
     }
+    // A request out over TCP may be on a connection we opened: its destination needs a dumpcap of its own.
+    if (ev.transport === 'tcp' && ev.direction === 'out' && ev.method !== null && !this.outbound.has(ev.dst)) this.learnDestination(ev.dst);
     this.matcher.engine(ev, this.ctx.clock.nowUs());
+  }
+
+  private learnDestination(hop: string): void {
+    const i = hop.lastIndexOf(':');
+    const port = Number(hop.slice(i + 1));
+    if (i <= 0 || !Number.isInteger(port) || port <= 0) return;
+    this.tapDestination(hop, { host: hop.slice(0, i).replace(/^\[|\]$/g, ''), port }, this.generation);
   }
 
   /** Resolves once no engine message waits for its wire copy (each waits at most the matcher's limit). */
@@ -288,7 +374,8 @@ export class WireTap {
       reason: this.reason,
       iface: this.on ? this.iface : null,
       filter: this.on ? this.filter : null,
-      packets: this.dumpcap?.packets ?? 0,
+      tcpDestinations: [...this.outbound].map(([hop, o]) => ({ hop, on: o.dumpcap !== null, reason: o.reason })),
+      packets: (this.dumpcap?.packets ?? 0) + [...this.outbound.values()].reduce((n, o) => n + (o.dumpcap?.packets ?? 0), 0),
       paired: c.paired,
       wireOnly: { in: c.wireOnlyIn, out: c.wireOnlyOut },
       engineOnly: { in: c.engineOnlyIn, out: c.engineOnlyOut },
@@ -307,13 +394,47 @@ export class WireTap {
     if (this.paused) return; // what dumpcap had read before the pause: its engine messages no longer wait for it
     const now = this.ctx.clock.nowUs();
     for (const p of packets) {
+      if (p.transport === 'tcp') {
+        this.tcp.push(p, (bytes, seg) => this.tcpMessage(bytes, seg, matcher, listen, now));
+        continue;
+      }
       // A keep-alive (CRLFs, RFC 5626 §4.4.1) or a reachability probe is no SIP message: the engine reports none, so nothing to pair.
-      if (p.transport !== 'udp' || p.payload.length < MIN_SIP_BYTES) continue;
+      if (p.payload.length < MIN_SIP_BYTES) continue;
       const direction = isOurs(p.dst, listen) ? 'in' : 'out';
-      const copy: WireCopy = { tsUs: Math.round(p.tsUs - this.offset.offsetUs), src: p.src, dst: p.dst, direction, payload: p.payload, length: p.fullLength ?? p.payload.length };
+      const copy: WireCopy = { tsUs: Math.round(p.tsUs - this.offset.offsetUs), transport: 'udp', src: p.src, dst: p.dst, local: undefined, direction, payload: p.payload, length: p.fullLength ?? p.payload.length };
       this.watchTrying(copy);
       matcher.wire(copy, now);
     }
+  }
+
+  /**
+   * One whole SIP message off a TCP connection. On a connection to our port
+   * the hop is as the wire has it; on one we opened, our end is written as
+   * our SIP address, as the engine writes it, and the connection's own end
+   * kept as `local`.
+   */
+  private tcpMessage(bytes: Buffer, p: CapturedPacket, matcher: WireMatcher, listen: HostPort, now: number): void {
+    let direction: 'in' | 'out';
+    let src = p.src;
+    let dst = p.dst;
+    let local: string | undefined;
+    if (isOurs(p.dst, listen)) direction = 'in';
+    else if (isOurs(p.src, listen)) direction = 'out';
+    else if (this.outbound.has(p.dst)) {
+      direction = 'out';
+      local = p.src;
+      src = this.self;
+    } else if (this.outbound.has(p.src)) {
+      direction = 'in';
+      local = p.dst;
+      dst = this.self;
+    } else {
+      this.ctx.drops.count('wire.tap', 'tcp-message-not-ours');
+      return;
+    }
+    const copy: WireCopy = { tsUs: Math.round(p.tsUs - this.offset.offsetUs), transport: 'tcp', src, dst, local, direction, payload: bytes, length: bytes.length };
+    this.watchTrying(copy);
+    matcher.wire(copy, now);
   }
 
   /**
@@ -366,6 +487,11 @@ export class WireTap {
 
   /** A message on the wire that the engine never handled: shown as a message of its own (an INVITE the kernel dropped is the incident). */
   private wireOnly(copy: WireCopy, retransmission: boolean): void {
+    if (copy.local !== undefined && !this.ownLocal.has(copy.local)) {
+      // Another client's connection to a next hop of ours: nothing of it ever paired with what we sent.
+      this.ctx.drops.count('wire.tap', 'tcp-message-not-ours');
+      return;
+    }
     // The payload is a view into dumpcap's chunk: the event keeps a copy of its own.
     const ev = wireOnlyEvent({ ...copy, payload: Buffer.from(copy.payload) }, retransmission);
     if (!ev) {
@@ -398,7 +524,7 @@ function isOurs(addr: string, listen: HostPort): boolean {
 
 /** A wire copy as a SIP capture event of its own (`seen: 'wire'`), or null when it is not a SIP message. */
 export function wireOnlyEvent(copy: WireCopy, retransmission: boolean): SipCaptureEvent | null {
-  const r = parseMessage(copy.payload);
+  const r = parseMessage(copy.payload, { stream: copy.transport === 'tcp' });
   if (!r.ok) return null;
-  return { ...captureEvent(copy.tsUs, copy.direction, 'udp', copy.src, copy.dst, metaOf(r.msg), copy.payload, retransmission), seen: 'wire' };
+  return { ...captureEvent(copy.tsUs, copy.direction, copy.transport, copy.src, copy.dst, metaOf(r.msg), copy.payload, retransmission), seen: 'wire' };
 }

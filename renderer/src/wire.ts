@@ -41,7 +41,7 @@ export function wireBadge(m: Pick<SipEntry, 'direction' | 'engineTsUs' | 'tsUs' 
         warn: true,
       };
     case 'engine':
-      return { text: 'engine time: not seen on the wire', title: 'The proxy handled this message but the wire tap never saw it (the tap dropped it, or it went over another interface).', warn: true };
+      return { text: 'engine time: not seen on the wire', title: 'The proxy handled this message but the wire tap never saw it: the tap dropped it or was paused, it went over another interface, or it went over TCP to a next hop whose capture had not started yet (the first messages to a new TCP destination).', warn: true };
     default:
       return null;
   }

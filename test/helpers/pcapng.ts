@@ -1,4 +1,4 @@
-/** pcapng files built by hand, for the readers and the wire tap: raw IPv4 (link type 101), UDP, µs timestamps. */
+/** pcapng files built by hand, for the readers and the wire tap: raw IPv4 (link type 101), UDP or TCP, µs timestamps. */
 
 function block(type: number, body: Buffer): Buffer {
   const pad = Buffer.alloc((4 - (body.length % 4)) % 4);
@@ -25,6 +25,25 @@ export function ipv4Udp(src: [string, number], dst: [string, number], payload: B
   udp.writeUInt16BE(dst[1], 2);
   udp.writeUInt16BE(8 + payload.length, 4);
   return Buffer.concat([ip, udp, payload]);
+}
+
+/** An IPv4 packet carrying one TCP segment (ACK|PSH) that starts at sequence number `seq`. */
+export function ipv4Tcp(src: [string, number], dst: [string, number], seq: number, payload: Buffer): Buffer {
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(40 + payload.length, 2);
+  ip[8] = 64;
+  ip[9] = 6;
+  Buffer.from(src[0].split('.').map(Number)).copy(ip, 12);
+  Buffer.from(dst[0].split('.').map(Number)).copy(ip, 16);
+  const tcp = Buffer.alloc(20);
+  tcp.writeUInt16BE(src[1], 0);
+  tcp.writeUInt16BE(dst[1], 2);
+  tcp.writeUInt32BE(seq >>> 0, 4);
+  tcp[12] = 5 << 4;
+  tcp[13] = 0x18;
+  tcp.writeUInt16BE(65535, 14);
+  return Buffer.concat([ip, tcp, payload]);
 }
 
 /** A section header, one raw-IP interface, and an enhanced packet block per frame. */

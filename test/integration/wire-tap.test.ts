@@ -10,10 +10,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { SipEntry } from '../../app/contract';
 import { renderPrometheus } from '../../app/prometheus';
 import { sipEntries, withLab } from '../helpers/lab';
 import { RawUdp, sipMessage } from '../helpers/raw-udp';
+import { freePort } from '../helpers/ports';
+import { runSipp, startSipp } from '../helpers/sipp';
+
+const SIPP_FIXTURES = fileURLToPath(new URL('../fixtures/sipp/', import.meta.url));
 
 const BURST = 400;
 
@@ -39,7 +45,7 @@ test('with the wire tap on, a burst of INVITEs shows the time each waited in the
       const before = lab.host.snapshot().wire;
       assert.equal(before.on, true, `the tap is on as root: ${before.reason}`);
       assert.equal(before.iface, 'lo');
-      assert.equal(before.filter, `udp port ${lab.sipPort}`);
+      assert.equal(before.filter, `udp port ${lab.sipPort} or tcp port ${lab.sipPort}`);
 
       const ids = Array.from({ length: BURST }, (_, i) => `wire-${i}-${randomBytes(3).toString('hex')}`);
       // All sent at once, without waiting for the proxy: the later ones queue in the SIP socket.
@@ -105,6 +111,57 @@ test('with the wire tap on, a burst of INVITEs shows the time each waited in the
     await uac.close();
     await uas.close();
   }
+});
+
+test('over TCP, SIPp calls through the proxy are paired on both connections: the UAC\'s to our port and ours to the UAS, found by its first INVITE', { timeout: 90_000 }, async (t) => {
+  const CALLS = 60;
+  const uasPort = await freePort();
+  // Route by Request-URI (;transport=tcp): the UAS's address is not known before the first INVITE, so the tap learns it then.
+  await withLab({ wire: 'auto', route: null }, async (lab) => {
+    const uas = startSipp({ scenario: 'uas', port: uasPort, transport: 't1', extra: ['-m', String(CALLS)] });
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      const uac = await runSipp({
+        scenario: join(SIPP_FIXTURES, 'uac-tcp-to-uas.xml'),
+        remote: `127.0.0.1:${lab.sipPort}`,
+        port: await freePort(),
+        transport: 't1',
+        rate: 20,
+        calls: CALLS,
+        duration: 200,
+        timeoutSec: 40,
+        extra: ['-key', 'uas_port', String(uasPort)],
+      });
+      assert.equal(uac.successful, CALLS, 'every call completed through the proxy over TCP');
+    } finally {
+      await uas.stop();
+    }
+    await lab.settle();
+    const w = lab.host.snapshot().wire;
+    assert.equal(w.filter, `udp port ${lab.sipPort} or tcp port ${lab.sipPort}`);
+    assert.deepEqual(w.tcpDestinations, [{ hop: `127.0.0.1:${uasPort}`, on: true, reason: null }], 'the UAS got a dumpcap of its own');
+
+    const calls = lab.host.listCalls(1000).filter((c) => c.source !== 'watch');
+    assert.equal(calls.length, CALLS);
+    const byStart = calls.map((c) => sipEntries(lab.host.getCall(c.callId))).sort((a, b) => a[0]!.tsUs - b[0]!.tsUs);
+    const unpaired = (es: SipEntry[]) => es.filter((e) => e.seen !== 'both').map((e) => `${e.direction} ${e.label} ${e.seen}`);
+    for (const es of byStart) assert.ok(es.every((e) => e.transport === 'tcp'), 'every message travelled over TCP');
+    // The first INVITE to the UAS went before its dumpcap ran; once it runs, every message of every call is seen on both sides.
+    const late = byStart.slice(5);
+    for (const es of late) assert.deepEqual(unpaired(es), [], `${es[0]!.label}: every message paired`);
+    assert.equal(w.wireOnly.in + w.wireOnly.out, 0, 'nothing on the wire the engine did not handle');
+    const engineOnly = byStart.flatMap(unpaired);
+    t.diagnostic(`engine-only messages (before the UAS's dumpcap ran): ${engineOnly.length}; wire 100 Trying p99 ${w.trying100.p99} µs over ${w.trying100.count}`);
+    // Both kinds of connection: our end of the one we opened reads as our SIP address, as the engine writes it.
+    const one = late[0]!;
+    const inviteOut = one.find((e) => e.method === 'INVITE' && e.direction === 'out')!;
+    assert.equal(inviteOut.dst, `127.0.0.1:${uasPort}`);
+    assert.ok(inviteOut.engineTsUs! >= inviteOut.tsUs - 1_000, 'our INVITE on the wire once we wrote it');
+    const okIn = one.find((e) => e.status === 200 && e.cseq.endsWith('INVITE') && e.direction === 'in')!;
+    assert.equal(okIn.seen, 'both', 'the UAS\'s 200 on our connection, paired');
+    assert.ok(okIn.tsUs <= okIn.engineTsUs!, 'the wire saw the 200 before the engine read it');
+    assert.ok(w.trying100.count >= CALLS - 5, `the wire 100 Trying measured over TCP (${w.trying100.count})`);
+  });
 });
 
 test('with --wire off the messages keep the engine time and the status says why', { timeout: 30_000 }, async () => {

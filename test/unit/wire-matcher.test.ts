@@ -21,7 +21,7 @@ function engineEv(raw: Buffer, tsUs: number, direction: 'in' | 'out' = 'in'): Si
 }
 
 function wireCopy(raw: Buffer, tsUs: number, direction: 'in' | 'out' = 'in'): WireCopy {
-  return { tsUs, src: direction === 'in' ? UAC : US, dst: direction === 'in' ? US : UAC, direction, payload: raw, length: raw.length };
+  return { tsUs, transport: 'udp', src: direction === 'in' ? UAC : US, dst: direction === 'in' ? US : UAC, direction, payload: raw, length: raw.length };
 }
 
 function world(opts = OPTS) {

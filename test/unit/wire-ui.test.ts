@@ -6,7 +6,7 @@ import { tryingFigure, wireBadge, wireCounter } from '../../renderer/src/wire';
 
 const S = (p99: number, count = 10) => ({ count, p50: p99 / 2, p90: p99, p99, max: p99 });
 const WIRE_OFF: Snapshot['wire'] = {
-  mode: 'off', on: false, reason: 'off (--wire off)', iface: null, filter: null, packets: 0, paired: 0,
+  mode: 'off', on: false, reason: 'off (--wire off)', iface: null, filter: null, tcpDestinations: [], packets: 0, paired: 0,
   wireOnly: { in: 0, out: 0 }, engineOnly: { in: 0, out: 0 }, dropped: 0,
   gapUs: { in: S(0, 0), out: S(0, 0), negative: { in: 0, out: 0 } }, trying100: S(0, 0), clockOffsetUs: 0, clockSpreadUs: 0, waiting: 0, pauses: 0, paused: false,
 };
