@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { freePort } from './ports';
 
 /** A real redis-server (Debian) on a port of its own, stopped by PID. */
-export async function startRedis(): Promise<{ port: number; url: string; child: ChildProcess; stop(): Promise<void> }> {
+export interface TestRedis {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** One command through redis-cli; its reply as text. */
+  cli(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'callpath-redis-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
@@ -30,6 +39,10 @@ export async function startRedis(): Promise<{ port: number; url: string; child: 
     port,
     url: `redis://127.0.0.1:${port}`,
     child,
+    cli: (...args) =>
+      new Promise((resolve, reject) =>
+        execFile('redis-cli', ['-p', String(port), ...args], { timeout: 5_000 }, (err, out) => (err ? reject(err) : resolve(out))),
+      ),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
