@@ -4,9 +4,12 @@
  * problem is one clear line (the CLI prints it and exits 2).
  */
 import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { formatHostPort, type HostPort, type NextHop } from '../engine/net/host-port';
 import type { TimerValues } from '../engine/sip/transaction/timers';
 import type { WireMode } from '../engine/wire/tap';
+import { DEFAULT_PUBLISH_MODE, DEFAULT_PUBLISH_QUEUE, PUBLISH_MODES, type PublishMode } from '../engine/publish/stats';
 import { parseWatchTarget, type WatchTarget } from '../engine/wire/watch';
 import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
 import { SETTING_FLAGS, SETTING_NAMES, type LabSettings, type SettingName, type SettingsPatch } from './contract';
@@ -26,6 +29,11 @@ export interface LabConfig {
   route: NextHop[] | null;
   rtp: PortRange;
   ng: HostPort | null;
+  /**
+   * Redis for call events: a redis:// or rediss:// URL; the literal 'auto'
+   * (a Redis answering on 127.0.0.1:6379, else a private redis-server:
+   * engine/publish/redis-server.ts); null = off.
+   */
   redis: string | null;
   record: string | null;
   ui: HostPort | null;
@@ -54,6 +62,23 @@ export interface LabConfig {
   wire: WireMode;
   /** SIP on the wire that does not cross the proxy, built into calls of the `watch` source (`--watch IFACE[:FILTER]`). */
   watch: WatchTarget | null;
+  /** The app's data folder (`--data DIR`): a private Redis runs in `<dataDir>/redis-<port>/`. */
+  dataDir: string;
+  /** How call events reach Redis (`--publish-mode`): engine/publish/stats.ts. */
+  publishMode: PublishMode;
+  /** Call events waiting for Redis, at most (`--publish-queue`); past it the oldest are dropped, counted. */
+  publishQueue: number;
+}
+
+/**
+ * `$XDG_DATA_HOME/callpath`, else `~/.local/share/callpath` (the XDG base
+ * directory spec, which also says a relative $XDG_DATA_HOME is to be
+ * ignored). With no HOME in `env`, the OS's idea of the home directory.
+ */
+export function defaultDataDir(env: Record<string, string | undefined>): string {
+  const xdg = env.XDG_DATA_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'callpath');
+  return join(env.HOME || homedir(), '.local', 'share', 'callpath');
 }
 
 export const DEFAULT_CONFIG: LabConfig = {
@@ -61,7 +86,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   route: null,
   rtp: { host: '127.0.0.1', min: 30000, max: 39999 },
   ng: { host: '127.0.0.1', port: 2223 },
-  redis: 'redis://127.0.0.1:6379',
+  redis: 'auto',
   record: null,
   ui: { host: '127.0.0.1', port: 7070 },
   token: null,
@@ -78,6 +103,10 @@ export const DEFAULT_CONFIG: LabConfig = {
   open: null,
   wire: 'auto',
   watch: null,
+  // For configs built without parseLabArgs (the Host in tests); parseLabArgs takes it from the env it is given.
+  dataDir: defaultDataDir(process.env),
+  publishMode: DEFAULT_PUBLISH_MODE,
+  publishQueue: DEFAULT_PUBLISH_QUEUE,
 };
 
 export const USAGE = `usage: npm run lab -- [options]
@@ -85,7 +114,14 @@ export const USAGE = `usage: npm run lab -- [options]
   --route HOST:PORT[/tcp][,...]  downstream targets, round robin (default: route by Request-URI)
   --rtp HOST:MIN-MAX         relay address and port range (default 127.0.0.1:30000-39999)
   --ng HOST:PORT|off         rtpengine-compatible control listener (default 127.0.0.1:2223)
-  --redis URL|off            Redis for call events (default redis://127.0.0.1:6379)
+  --redis auto|URL|off       Redis for call events (default auto: the one answering on 127.0.0.1:6379,
+                             else a private redis-server started on a free loopback port)
+  --publish-mode MODE        how call events reach Redis: pubsub+list (PUBLISH call:<Call-ID>, RPUSH
+                             call-mq:<Call-ID> when nobody heard it; default), stream (XADD
+                             callpath:call-events), or inline (a reproduction of the incident: the SIP
+                             worker waits for Redis before it answers an INVITE)
+  --publish-queue N          call events held while Redis is slow or away; past it the oldest are
+                             dropped, counted (default 10000)
   --record DIR|off           recording directory (default off)
   --ui HOST:PORT|off         console and API address (default 127.0.0.1:7070)
   --token T                  API/UI token (also env CALLPATH_TOKEN; default: random, printed)
@@ -105,9 +141,11 @@ export const USAGE = `usage: npm run lab -- [options]
                              message (default auto: on when dumpcap can capture)
   --watch IFACE[:FILTER]     build calls from SIP on the wire that does not cross the proxy (a Kamailio
                              on this box), as their own source; FILTER is BPF (default "port 5060")
+  --data DIR                 the app's data folder, e.g. for the private Redis (default
+                             $XDG_DATA_HOME/callpath or ~/.local/share/callpath)
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             record, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
-                             maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch); flags win
+                             publishMode, record, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
+                             maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -116,12 +154,12 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
-  wire: 'wire', watch: 'watch',
+  wire: 'wire', watch: 'watch', data: 'data', publishMode: 'publish-mode', publishQueue: 'publish-queue',
 };
 
 export function parseLabArgs(
@@ -135,7 +173,7 @@ export function parseLabArgs(
     const fromFile = typeof flags.config === 'string' ? readConfigFile(flags.config, readFile) : {};
     const raw: Raw = { ...fromFile, ...flags };
     if (raw.token === undefined && env.CALLPATH_TOKEN) raw.token = env.CALLPATH_TOKEN;
-    return { ok: true, config: build(raw) };
+    return { ok: true, config: build(raw, env) };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, error: err.message };
     throw err;
@@ -218,7 +256,8 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   route: (c, v) => (c.route = v.trim() === '' ? null : v.split(',').map((s) => parseRouteTarget(s.trim()))),
   rtp: (c, v) => (c.rtp = parseRange(v)),
   ng: (c, v) => (c.ng = isOff(v) ? null : parseHostPort(v, '--ng', true)),
-  redis: (c, v) => (c.redis = isOff(v) ? null : parseRedisUrl(v)),
+  redis: (c, v) => (c.redis = isOff(v) ? null : v === 'auto' ? 'auto' : parseRedisUrl(v)),
+  publishMode: (c, v) => (c.publishMode = parsePublishMode(v)),
   record: (c, v) => (c.record = isOff(v) ? null : nonEmpty(v, '--record')),
   t1: (c, v) => (c.timers = { ...c.timers, T1: parseInteger(v, '--t1', 1, 600_000) }),
   t2: (c, v) => (c.timers = { ...c.timers, T2: parseInteger(v, '--t2', 1, 600_000) }),
@@ -230,7 +269,7 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   maxCallIdle: (c, v) => (c.maxCallIdleS = parseInteger(v, '--max-call-idle', 0, 30 * 86_400)),
 };
 
-function build(raw: Raw): LabConfig {
+function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
   const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
   const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers } };
   for (const name of SETTING_NAMES) {
@@ -243,10 +282,12 @@ function build(raw: Raw): LabConfig {
   if (str('open') !== undefined) c.open = nonEmpty(str('open')!, '--open');
   if (str('wire') !== undefined) c.wire = parseWireMode(str('wire')!);
   if (str('watch') !== undefined) c.watch = isOff(str('watch')!) ? null : parseWatch(str('watch')!);
+  c.dataDir = str('data') !== undefined ? parseDataDir(str('data')!) : defaultDataDir(env);
   // Start-up only (not in the settings dialog): they reach the proxy at its next start.
   if (str('tcp-max-conns') !== undefined) c.tcpMaxConns = parseInteger(str('tcp-max-conns')!, '--tcp-max-conns', 1, 1_000_000);
   if (str('tcp-max-per-source') !== undefined) c.tcpMaxPerSource = parseInteger(str('tcp-max-per-source')!, '--tcp-max-per-source', 1, 1_000_000);
   if (str('tcp-idle') !== undefined) c.tcpIdleS = parseInteger(str('tcp-idle')!, '--tcp-idle', 1, 86_400);
+  if (str('publish-queue') !== undefined) c.publishQueue = parseInteger(str('publish-queue')!, '--publish-queue', 1, 10_000_000);
   const timers = timerOrder(c);
   if (timers) throw new ConfigError(timers);
 
@@ -261,6 +302,12 @@ function build(raw: Raw): LabConfig {
   const clash = findPortClash(c);
   if (clash) throw new ConfigError(clash);
   return c;
+}
+
+function parsePublishMode(v: string): PublishMode {
+  const m = PUBLISH_MODES.find((x) => x === v.trim());
+  if (!m) throw new ConfigError(`--publish-mode: "${v}" is not one of ${PUBLISH_MODES.join(', ')}`);
+  return m;
 }
 
 function parseWireMode(v: string): WireMode {
@@ -293,6 +340,7 @@ export function settingsOf(c: LabConfig): LabSettings {
     rtp: `${formatHostPort({ host: c.rtp.host, port: c.rtp.min })}-${c.rtp.max}`,
     ng: c.ng ? formatHostPort(c.ng) : 'off',
     redis: c.redis ?? 'off',
+    publishMode: c.publishMode,
     record: c.record ?? 'off',
     t1: String(c.timers.T1),
     t2: String(c.timers.T2),
@@ -374,12 +422,18 @@ function parseRange(v: string): PortRange {
   return { host, min, max };
 }
 
+/** A relative --data is taken from the current directory, as a shell user means it. */
+function parseDataDir(v: string): string {
+  if (v.trim() === '') throw new ConfigError('--data needs a directory');
+  return resolve(v);
+}
+
 function parseRedisUrl(v: string): string {
   let url: URL;
   try {
     url = new URL(v);
   } catch {
-    throw new ConfigError(`--redis: "${v}" is not a URL (redis://HOST:PORT) or "off"`);
+    throw new ConfigError(`--redis: "${v}" is not a URL (redis://HOST:PORT), "auto" or "off"`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`--redis: "${v}" must start with redis:// or rediss://`);
   return v;

@@ -22,9 +22,16 @@ import type { DropCount } from '../engine/metrics/drops';
 import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { WireStats } from '../engine/wire/tap';
 import type { WatchStats } from '../engine/wire/watch';
+import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
+import type { ConsumerStats } from '../engine/publish/consumer';
+import type { SubscriberLoadStats } from '../engine/publish/subscriber-load';
+import type { PublishSummary } from '../engine/call/model';
 
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount, WireSeen };
 export type { WireStats, WatchStats, KernelUdpStats };
+export type { PublisherStats, PublishMode, DeliveryVia, ConsumerStats, SubscriberLoadStats, PublishSummary };
+export { PUBLISH_MODES, LATE_DELIVERY_US } from '../engine/publish/stats';
+export { undelivered } from '../engine/call/query';
 export type { Lane, Leg, LaneCounts, CallSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
 export { COMPONENT_NAMES };
 /** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
@@ -56,11 +63,6 @@ export interface SipStats {
   finals: FinalsByClass;
 }
 
-/** The publisher's link to Redis (call-event publishing itself is not built yet). */
-export interface PublisherStats {
-  link: string;
-  reconnects: number;
-}
 
 /** What the call store holds, over all sources, and what it let go. */
 export interface StoreStats {
@@ -91,6 +93,10 @@ export interface Snapshot {
   relay: null;
   recorder: null;
   publisher: PublisherStats | null;
+  /** The reference consumer (the story's application): what it received, how, how late. Null while it is not running. */
+  consumer: ConsumerStats | null;
+  /** The pattern-subscriber load on Redis (the story's 640 connections); null while off. */
+  subscriberLoad: SubscriberLoadStats | null;
   /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
   /**
@@ -211,7 +217,20 @@ export type Command =
   | { cmd: 'getCall'; key: string; fromIndex?: number }
   | { cmd: 'setComponent'; name: ComponentName; action: ComponentAction }
   | { cmd: 'getSettings' }
-  | { cmd: 'applySettings'; patch: SettingsPatch };
+  | { cmd: 'applySettings'; patch: SettingsPatch }
+  /** The pattern-subscriber load on the publisher's Redis (the story's 640 connections); null stops it. */
+  | { cmd: 'setSubscriberLoad'; load: SubscriberLoadRequest | null };
+
+/** What the load control asks for. */
+export interface SubscriberLoadRequest {
+  /** Connections, 1 to MAX_SUBSCRIBER_LOAD. */
+  count: number;
+  /** All on `call:*` (Redis keeps one pattern list entry per client either way) or each on a pattern of its own. */
+  patterns: 'same' | 'distinct';
+  /** Read slowly, so Redis's output buffers for them grow. */
+  slow: boolean;
+}
+export const MAX_SUBSCRIBER_LOAD = 5_000;
 
 export interface CommandResults {
   getSnapshot: Snapshot;
@@ -221,6 +240,7 @@ export interface CommandResults {
   setComponent: ComponentStatus;
   getSettings: LabSettings;
   applySettings: ApplySettingsResult;
+  setSubscriberLoad: SubscriberLoadStats | null;
 }
 
 export type CommandName = Command['cmd'];
@@ -240,6 +260,8 @@ export interface CallpathApi {
   getSettings(): Promise<LabSettings>;
   /** Validates a partial patch, applies it and restarts the running components it affects. */
   applySettings(patch: SettingsPatch): Promise<ApplySettingsResult>;
+  /** Starts (or replaces) the pattern-subscriber load on the publisher's Redis, or stops it (null); resolves with its figures once subscribed. */
+  setSubscriberLoad(load: SubscriberLoadRequest | null): Promise<SubscriberLoadStats | null>;
   /** Live batches; returns the unsubscribe function. */
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   /** Connection state of the transport (a lab browser can lose its WebSocket). */
@@ -336,7 +358,7 @@ function validateColumnNames(input: unknown): Validated<Record<string, string> |
  * settings (a page holding the token could otherwise widen its own access or
  * lock the owner out). Those stay start-up only (flags or --config).
  */
-export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'publishMode', 'record', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /**
@@ -354,6 +376,7 @@ export const SETTING_FLAGS: Record<SettingName, string> = {
   rtp: '--rtp',
   ng: '--ng',
   redis: '--redis',
+  publishMode: '--publish-mode',
   record: '--record',
   t1: '--t1',
   t2: '--t2',
@@ -376,6 +399,7 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   rtp: 'relay',
   ng: 'relay',
   redis: 'publisher',
+  publishMode: 'publisher',
   record: 'recorder',
   maxCalls: null,
   maxCallMessages: null,
@@ -384,7 +408,7 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
 };
 
 /** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs). */
-export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC'];
+export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode'];
 
 export const MAX_SETTING_LENGTH = 2048;
 
@@ -430,6 +454,7 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     setComponent: (name, action) => call({ cmd: 'setComponent', name, action }),
     getSettings: () => call({ cmd: 'getSettings' }),
     applySettings: (patch) => call({ cmd: 'applySettings', patch }),
+    setSubscriberLoad: (load) => call({ cmd: 'setSubscriberLoad', load }),
     subscribe: (f) => t.subscribe(f),
     onConnection: (f) => t.onConnection(f),
     exportCalls: (r, p) => t.exportCalls(r, p),
@@ -444,7 +469,7 @@ const isCallKey = (k: unknown): k is string => typeof k === 'string' && k.length
 
 const FILTER_STATES: readonly (CallState | 'all')[] = ['all', ...CALL_STATES];
 const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source'];
-const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs'];
+const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs', 'publishSlowerThanMs', 'notDelivered'];
 const MAX_FILTER_TEXT = 512;
 const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_FILTER_TEXT;
 const nullOr = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
@@ -474,6 +499,8 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (!nullOr(o.source, shortText)) return bad('filter.source must be null or a source id');
   if (typeof o.retransmissionsOnly !== 'boolean') return bad('filter.retransmissionsOnly must be true or false');
   if (!nullOr(o.tryingSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.tryingSlowerThanMs must be null or a number of ms ≥ 0');
+  if (!nullOr(o.publishSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.publishSlowerThanMs must be null or a number of ms ≥ 0');
+  if (typeof o.notDelivered !== 'boolean') return bad('filter.notDelivered must be true or false');
   const regexError = filterError(o as unknown as CallFilter);
   if (regexError !== null) return bad(`filter ${regexError}`);
   return { ok: true, value: o as unknown as CallFilter };
@@ -539,6 +566,16 @@ export function validateCommand(input: unknown): Validated<Command> {
       if (!only('cmd', 'patch')) return bad('applySettings takes only "patch"');
       const patch = validateSettingsPatch(o.patch);
       return patch.ok ? { ok: true, value: { cmd: 'applySettings', patch: patch.value } } : patch;
+    }
+    case 'setSubscriberLoad': {
+      if (!only('cmd', 'load')) return bad('setSubscriberLoad takes only "load"');
+      if (o.load === null) return { ok: true, value: { cmd: 'setSubscriberLoad', load: null } };
+      const l = o.load as Record<string, unknown>;
+      if (typeof l !== 'object' || Array.isArray(l) || Object.keys(l).some((k) => !['count', 'patterns', 'slow'].includes(k))) return bad('load must be null or {"count", "patterns", "slow"}');
+      if (!Number.isInteger(l.count) || (l.count as number) < 1 || (l.count as number) > MAX_SUBSCRIBER_LOAD) return bad(`load.count must be an integer from 1 to ${MAX_SUBSCRIBER_LOAD}`);
+      if (l.patterns !== 'same' && l.patterns !== 'distinct') return bad('load.patterns must be "same" or "distinct"');
+      if (typeof l.slow !== 'boolean') return bad('load.slow must be true or false');
+      return { ok: true, value: { cmd: 'setSubscriberLoad', load: { count: l.count as number, patterns: l.patterns, slow: l.slow } } };
     }
     default:
       return bad(`unknown command ${JSON.stringify(String(o.cmd)).slice(0, 60)}`);

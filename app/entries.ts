@@ -25,6 +25,7 @@ export function summarize(c: CallRecord): CallSummary {
     laneCounts: { ...c.laneCounts },
     retransmissions: c.retransmissions,
     trying100Us: c.timings.trying100Us,
+    publish: c.publish ? { ...c.publish, delivered: { ...c.publish.delivered } } : null,
   };
 }
 

@@ -14,7 +14,11 @@ import { exportCall } from '../engine/capture/export-call';
 import { exportSelection } from '../engine/capture/export-stream';
 import { CONTENT_TYPES, EXPORT_SCHEMA_VERSION, type CallFormat, type SelectionFormat } from '../engine/capture/formats';
 import { importFile } from '../engine/capture/import';
-import { RedisLink, redactUrl } from '../engine/publish/redis-link';
+import { redactUrl } from '../engine/publish/redis-url';
+import { Publisher } from '../engine/publish/publisher';
+import { ConsumerComponent } from '../engine/publish/consumer-component';
+import { SubscriberLoad, type SubscriberLoadStats } from '../engine/publish/subscriber-load';
+import { DEFAULT_INLINE_WORKERS } from '../engine/sip/worker/inline-gate';
 import { createProxy, type SipProxyComponent } from '../engine/sip/proxy-component';
 import type { ProxyStats } from '../engine/sip/stats';
 import { WATCH_SOURCE } from '../engine/events';
@@ -36,12 +40,23 @@ import {
   type ImportOutcome,
   type LabSettings,
   type LiveBatch,
+  type ConsumerStats,
   type PublisherStats,
   type SettingsPatch,
+  type SubscriberLoadRequest,
   type SipEntry,
   type Snapshot,
 } from './contract';
 import { copyLegs, detailOf, summarize } from './entries';
+
+/**
+ * ioredis auto-pipelining for the publisher, off: ioredis holds every new
+ * command while one auto-pipeline is in flight, so under a Redis answering
+ * 700 ms late each event's round trip was ~1.06 s instead of ~0.70 s
+ * (test/integration/publisher-outage.test.ts, 2026-12-04). Our own queue
+ * already keeps up to 512 commands in flight, written as they come.
+ */
+const AUTO_PIPELINING = false;
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
@@ -64,6 +79,8 @@ export class Host {
   readonly watch: WireWatch | null;
   /** The SIP socket's receive queue and the system's UDP drop counters. */
   readonly kernel: KernelUdpSampler;
+  /** The pattern-subscriber load on the publisher's Redis (null while off). */
+  private load: SubscriberLoad | null = null;
   /** Tap starts and stops, one at a time, in the order the proxy's states came. */
   private tapQueue: Promise<void> = Promise.resolve();
 
@@ -77,12 +94,29 @@ export class Host {
           timers: this.current.timers,
           timerC: this.current.timerCS * 1000,
           tcp: { maxConnections: this.current.tcpMaxConns, maxPerSource: this.current.tcpMaxPerSource, idleS: this.current.tcpIdleS },
+          // The incident on purpose: the SIP worker waits for each new call's publish (only while the publisher runs).
+          inlineWorkers: this.current.publishMode === 'inline' && this.current.redis !== null ? DEFAULT_INLINE_WORKERS : null,
+          inlinePublish: (raw, readUs) => this.publisher.inlinePublish(raw, readUs),
         })),
       // Decided at each start, so switching --redis from off to a URL gives a real publisher.
-      publisher: (ctx) => new RedisLink(() => this.current.redis, ctx, 'disabled with --redis off'),
+      publisher: (ctx) =>
+        new Publisher(ctx, () => ({
+          redis: this.current.redis,
+          mode: this.current.publishMode,
+          queueMax: this.current.publishQueue,
+          dataDir: this.current.dataDir,
+          autoPipelining: AUTO_PIPELINING,
+        })),
+      consumer: (ctx) =>
+        new ConsumerComponent(
+          ctx,
+          () => (this.engine.status('publisher').state === 'running' ? this.publisher.url : null),
+          () => (this.current.redis === null ? 'the publisher is off (--redis off): nothing to consume' : null),
+        ),
     };
     this.engine = new Engine(factories, { callStore: storeLimitsOf(config) });
     const e = this.engine;
+    e.observeSip((ev) => this.publisher.observeSip(ev));
     this.wire = new WireTap(e, () => this.current.wire);
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
@@ -93,6 +127,10 @@ export class Host {
     this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null));
     const w = config.watch;
     this.watch = w ? new WireWatch(e, w, () => e.calls.ensureSource(WATCH_SOURCE, `watch ${w.iface}: ${w.filter}`, e.clock.nowUs())) : null;
+  }
+
+  private get publisher(): Publisher {
+    return this.engine.impl<Publisher>('publisher');
   }
 
   private proxyPort(): number {
@@ -130,7 +168,10 @@ export class Host {
     this.current = r.config;
     const live = r.changed.filter((n) => SETTING_COMPONENT[n] === null);
     if (live.length > 0) this.engine.calls.setLimits(storeLimitsOf(r.config));
-    const affected = [...new Set(r.changed.map((n) => SETTING_COMPONENT[n]).filter((c): c is ComponentName => c !== null))];
+    const owners = r.changed.map((n) => SETTING_COMPONENT[n]);
+    // `inline` is the proxy's too: its SIP worker is what waits for Redis.
+    if (r.changed.includes('publishMode')) owners.push('proxy');
+    const affected = [...new Set(owners.filter((c): c is ComponentName => c !== null))];
     const outcomes = await Promise.all(affected.map((name) => this.reconfigure(name)));
     // A running part that took its settings without a restart (the proxy's timers and targets) applied them live.
     const tookLive = outcomes.filter((o) => !o.restarted && !o.stopped && o.status.state === 'running').map((o) => o.name);
@@ -176,6 +217,7 @@ export class Host {
     this.listeners.clear();
     this.kernel.stop();
     await this.watch?.stop();
+    await this.setSubscriberLoad(null);
     await this.engine.stopAll();
     await this.tapQueue;
   }
@@ -203,7 +245,41 @@ export class Host {
         return this.settings();
       case 'applySettings':
         return this.applySettings(c.patch);
+      case 'setSubscriberLoad':
+        return this.setSubscriberLoad(c.load);
     }
+  }
+
+  /** The publisher's section, with the proxy's simulated workers in `inline` mode. */
+  private publisherStats(): PublisherStats | null {
+    const s = this.engine.stats('publisher') as PublisherStats | null;
+    if (!s) return null;
+    const p = this.engine.stats('proxy') as ProxyStats | null;
+    return { ...s, inline: p?.inline ?? null };
+  }
+
+  /**
+   * The story's pattern subscribers on the publisher's Redis: replaced by a
+   * new request, stopped by null. Refused (an Error with one line) while the
+   * publisher is not running.
+   */
+  async setSubscriberLoad(req: SubscriberLoadRequest | null): Promise<SubscriberLoadStats | null> {
+    const old = this.load;
+    this.load = null;
+    await old?.stop();
+    if (req === null) return null;
+    const url = this.engine.status('publisher').state === 'running' ? this.publisher.url : null;
+    if (url === null) throw new ContractError('the publisher is not running: the subscriber load goes on its Redis');
+    const u = new URL(url);
+    const load = new SubscriberLoad(u.hostname, Number(u.port || 6379), { count: req.count, patterns: req.patterns, slow: req.slow });
+    this.load = load;
+    try {
+      await load.start();
+    } catch (err) {
+      // What did connect stays, and shows in the figures: the line says how many failed.
+      throw new ContractError((err as Error).message);
+    }
+    return load.stats();
   }
 
   subscribe(listener: BatchListener): () => void {
@@ -252,7 +328,9 @@ export class Host {
       sip: p && { ...p, activeCalls: store.activeLive },
       relay: null,
       recorder: null,
-      publisher: e.stats('publisher') as PublisherStats | null,
+      publisher: this.publisherStats(),
+      consumer: (e.stats('consumer') as ConsumerStats | null) ?? null,
+      subscriberLoad: this.load?.stats() ?? null,
       eventLoopDelay: e.loopDelay.summary(),
       wire: this.wire.stats(),
       watch: this.watch?.stats() ?? null,

@@ -48,6 +48,7 @@ export class Engine {
   private readonly impls = new Map<ComponentName, ComponentImpl>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private sipStage: ((ev: SipCaptureEvent) => void) | null = null;
+  private sipObserver: ((ev: SipCaptureEvent) => void) | null = null;
 
   constructor(factories: Partial<Record<ComponentName, ComponentFactory>>, options: EngineOptions = {}) {
     this.clock = options.clock ?? createMonotonicClock();
@@ -61,7 +62,11 @@ export class Engine {
       events: this.events,
       drops: this.drops,
       fail: (name, err) => this.components.get(name)?.fail(err),
-      captureSip: (ev) => (this.sipStage ? this.sipStage(ev) : this.events.emit(ev)),
+      captureSip: (ev) => {
+        this.sipObserver?.(ev);
+        if (this.sipStage) this.sipStage(ev);
+        else this.events.emit(ev);
+      },
     };
     for (const name of COMPONENT_NAMES) {
       const factory = factories[name];
@@ -80,6 +85,15 @@ export class Engine {
    */
   setSipStage(stage: ((ev: SipCaptureEvent) => void) | null): void {
     this.sipStage = stage;
+  }
+
+  /**
+   * Sees every live SIP message as the proxy hands it over, before any stage
+   * (the publisher, which must not wait for the wire tap's pairing). It must
+   * only record and return.
+   */
+  observeSip(observer: ((ev: SipCaptureEvent) => void) | null): void {
+    this.sipObserver = observer;
   }
 
   /** The concrete part (tests and the proxy's flush). */

@@ -51,6 +51,22 @@ export type LaneCounts = Record<Lane, number>;
 
 export const emptyLaneCounts = (): LaneCounts => ({ sip: 0, media: 0, publish: 0, record: 0, note: 0 });
 
+/**
+ * A call's events on their way to Redis (publisher) and to the application
+ * (the reference consumer), from its publish lane.
+ */
+export interface PublishSummary {
+  /** Events Redis acknowledged, and events given up on (errors past the retries, dropped from a full queue). */
+  replied: number;
+  failed: number;
+  /** The slowest event: the SIP message that made it → Redis's reply (µs). */
+  slowestUs: number;
+  /** Events the reference consumer received, by how. */
+  delivered: { pubsub: number; list: number; stream: number };
+  /** Of those, received more than LATE_DELIVERY_US after the SIP message that made them. */
+  late: number;
+}
+
 /** A call as a list shows it: what the UI, the API and queries read of it without its entries. */
 export interface CallSummary {
   /**
@@ -77,6 +93,8 @@ export interface CallSummary {
   retransmissions: number;
   /** INVITE received → 100 Trying sent, µs (`timings.trying100Us`). */
   trying100Us: number | null;
+  /** Its call events' publishing and delivery; null when nothing was published for it. */
+  publish: PublishSummary | null;
 }
 
 export interface CallRecord extends Omit<CallSummary, 'trying100Us'> {

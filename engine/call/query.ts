@@ -40,6 +40,10 @@ export interface CallFilter {
   retransmissionsOnly: boolean;
   /** Only calls whose 100 Trying took longer than this (ms); null = off. */
   tryingSlowerThanMs: number | null;
+  /** Only calls with a call event slower than this from its SIP message to Redis's reply (ms); null = off. */
+  publishSlowerThanMs: number | null;
+  /** Only calls with a call event Redis acknowledged (or that was given up) and the reference consumer has not received. */
+  notDelivered: boolean;
 }
 
 export const NO_FILTER: CallFilter = {
@@ -56,10 +60,18 @@ export const NO_FILTER: CallFilter = {
   source: null,
   retransmissionsOnly: false,
   tryingSlowerThanMs: null,
+  publishSlowerThanMs: null,
+  notDelivered: false,
 };
 
 /** The fields of a call a filter or a sort reads without its entries. */
-export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us'>;
+export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us' | 'publish'>;
+
+/** Events of the call not (yet) received by the reference consumer: given up, or acknowledged by Redis and not seen by it. */
+export function undelivered(p: CallSummary['publish']): number {
+  if (!p) return 0;
+  return p.failed + Math.max(0, p.replied - p.delivered.pubsub - p.delivered.list - p.delivered.stream);
+}
 
 export function isFilterActive(f: CallFilter): boolean {
   return (
@@ -74,7 +86,9 @@ export function isFilterActive(f: CallFilter): boolean {
     f.toUs !== null ||
     f.source !== null ||
     f.retransmissionsOnly ||
-    f.tryingSlowerThanMs !== null
+    f.tryingSlowerThanMs !== null ||
+    f.publishSlowerThanMs !== null ||
+    f.notDelivered
   );
 }
 
@@ -145,6 +159,8 @@ export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
   if (f.source !== null && c.source !== f.source) return false;
   if (f.retransmissionsOnly && c.retransmissions === 0) return false;
   if (f.tryingSlowerThanMs !== null && (c.trying100Us === null || c.trying100Us <= f.tryingSlowerThanMs * 1000)) return false;
+  if (f.publishSlowerThanMs !== null && (c.publish === null || c.publish.slowestUs <= f.publishSlowerThanMs * 1000)) return false;
+  if (f.notDelivered && undelivered(c.publish) === 0) return false;
   if (f.fromUs !== null && c.startedUs < f.fromUs) return false;
   if (f.toUs !== null && c.startedUs > f.toUs) return false;
   if (cf.text && !(cf.text(c.callId) || cf.text(c.from) || cf.text(c.to))) return false;

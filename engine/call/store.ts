@@ -4,7 +4,8 @@
  * ladder. Bounded on every axis — finished calls, active calls, idle time,
  * entries per call and stored bytes — and every eviction is counted by reason.
  */
-import { LIVE_SOURCE, type CallEvent, type CallSourceId, type SipCaptureEvent } from '../events';
+import { LIVE_SOURCE, type CallEvent, type CallSourceId, type PublishEvent, type SipCaptureEvent } from '../events';
+import { LATE_DELIVERY_US, deliveryVia } from '../publish/stats';
 import { Histogram } from '../metrics/histogram';
 import { emptyLaneCounts, type CallRecord, type CallState } from './model';
 import { advance, learnLegs, learnStream } from './progress';
@@ -149,6 +150,8 @@ export class CallStore {
     const source = ev.source ?? LIVE_SOURCE;
     const key = callKey(source, ev.callId);
     let call = this.calls.get(key);
+    // The application got an event of a call we no longer keep: nothing to show it on.
+    if (!call && ev.kind === 'publish' && ev.phase === 'delivered') return;
     if (!call) call = this.create(key, source, ev);
     if (ev.tsUs > call.updatedUs) call.updatedUs = ev.tsUs;
     call.touched = true;
@@ -166,6 +169,8 @@ export class CallStore {
       learnLegs(call, ev);
       const end = advance(call, ev, (us) => this.trying100.record(us));
       if (end !== null) this.finish(call, end, ev.tsUs);
+    } else if (ev.kind === 'publish') {
+      notePublish(call, ev);
     } else if (ev.kind === 'media') {
       // A call that only the relay knows (an NG offer, no SIP through us) ends when its last stream closes.
       if (learnStream(call, ev) && call.messageCount === 0 && call.endedUs === null) this.finish(call, 'terminated', ev.tsUs);
@@ -263,6 +268,7 @@ export class CallStore {
       sawInvite: false,
       touched: true,
       idleSinceUs: null,
+      publish: null,
     };
     this.objectBytes += CALL_OVERHEAD_BYTES;
     this.calls.set(call.key, call);
@@ -386,4 +392,18 @@ export function callKey(source: CallSourceId, callId: string): string {
 
 function flatCopy(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/** The publish lane's figures of a call: acknowledged, given up, delivered and how, late. */
+function notePublish(call: CallRecord, ev: PublishEvent): void {
+  const p = (call.publish ??= { replied: 0, failed: 0, slowestUs: 0, delivered: { pubsub: 0, list: 0, stream: 0 }, late: 0 });
+  if (ev.phase === 'replied') {
+    p.replied++;
+    if (ev.sinceQueuedUs !== null && ev.sinceQueuedUs > p.slowestUs) p.slowestUs = ev.sinceQueuedUs;
+  } else if (ev.phase === 'failed') {
+    p.failed++;
+  } else if (ev.phase === 'delivered') {
+    p.delivered[deliveryVia(ev.target)]++;
+    if (ev.sinceQueuedUs !== null && ev.sinceQueuedUs > LATE_DELIVERY_US) p.late++;
+  }
 }

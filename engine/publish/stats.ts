@@ -27,6 +27,9 @@ export const LIST_PATTERN = 'call-mq:*';
 /** How long a fallback list lives after its last event (s). */
 export const LIST_TTL_S = 3600;
 /** The one stream of call events (stable: several engines will share it). */
+/** Call events held while Redis is slow or away, by default (`--publish-queue`). */
+export const DEFAULT_PUBLISH_QUEUE = 10_000;
+
 export const STREAM_KEY = 'callpath:call-events';
 /** XADD keeps about this many entries (`MAXLEN ~`). */
 export const STREAM_MAXLEN = 100_000;
@@ -78,7 +81,9 @@ export interface PublisherStats {
   };
   /**
    * Over the last minute: `wait` created (the SIP message that made the event,
-   * as the engine stamped it) → command written; `redis` written → reply
+   * as the engine stamped it) → command written, which includes the SIP
+   * worker's capture batch to the main thread (flushed every 20 ms or 256
+   * messages, so up to 20 ms when calls are few) and our queue; `redis` written → reply
    * (Redis, the network and our own event loop); `total` created → reply.
    */
   latencyUs: { wait: LatencySummary; redis: LatencySummary; total: LatencySummary };

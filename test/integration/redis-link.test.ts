@@ -11,10 +11,14 @@ test('the publisher connects to a real Redis and shows it; stop and start really
     const s = lab.host.engine.status('publisher');
     assert.equal(s.state, 'running', s.error ?? '');
     assert.equal(s.endpoint, redis.url);
-    assert.match(s.detail ?? '', /connected/);
-    assert.match(s.detail ?? '', /not implemented yet/, 'says plainly that publishing itself is not built');
+    assert.match(s.detail ?? '', /^pubsub\+list \(--redis URL\): connected, 0 queued$/);
+    const clients = async () => (await redis.cli('CLIENT', 'LIST')).split('\n').filter((l) => l.includes('addr=')).length;
+    const before = await clients();
     assert.equal((await lab.host.engine.stop('publisher')).state, 'stopped');
+    assert.equal(lab.host.engine.status('publisher').detail, 'pubsub+list: not connected, 0 queued');
+    assert.equal(await clients(), before - 1, 'stopping closes the publisher\'s connection');
     assert.equal((await lab.host.engine.start('publisher')).state, 'running');
+    assert.equal(await clients(), before);
   } finally {
     await lab.stop();
     await redis.stop();

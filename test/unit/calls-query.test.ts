@@ -36,6 +36,7 @@ function call(id: string, startedUs: number, over: Partial<CallSummary> = {}): C
     laneCounts: { sip: 5, media: 0, publish: 0, record: 0, note: 0 },
     retransmissions: 0,
     trying100Us: 100,
+    publish: null,
     ...over,
   };
 }

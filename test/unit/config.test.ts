@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_CONFIG, parseLabArgs } from '../../app/config';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULT_CONFIG, USAGE, defaultDataDir, parseLabArgs } from '../../app/config';
 
 const noFile = (p: string): string => {
   throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
@@ -16,7 +18,9 @@ function error(argv: string[], readFile = noFile): string {
 test('no flags gives the documented defaults', () => {
   const r = parse([]);
   assert.ok(r.ok);
-  assert.deepEqual(r.config, DEFAULT_CONFIG);
+  // DEFAULT_CONFIG's data folder comes from this process's env; parseLabArgs's from the env it is given.
+  assert.deepEqual(r.config, { ...DEFAULT_CONFIG, dataDir: defaultDataDir({}) });
+  assert.equal(r.config.redis, 'auto');
   assert.deepEqual(r.config.sip, { host: '127.0.0.1', port: 5060 });
   assert.deepEqual(r.config.rtp, { host: '127.0.0.1', min: 30000, max: 39999 });
 });
@@ -35,6 +39,53 @@ test('reads every flag, in both --flag value and --flag=value forms', () => {
   assert.equal(c.timers.T1, 50);
   assert.equal(c.maxCalls, 20);
   assert.equal(c.maxCallMessages, 10000);
+});
+
+test('--redis takes auto, a URL or off, and auto is the default', () => {
+  const redis = (argv: string[], file?: string) => {
+    const r = file === undefined ? parse(argv) : parse(['--config', 'lab.json', ...argv], {}, () => file);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    return r.config.redis;
+  };
+  assert.equal(redis([]), 'auto');
+  assert.equal(redis(['--redis', 'auto']), 'auto');
+  assert.equal(redis(['--redis=redis://127.0.0.1:6390']), 'redis://127.0.0.1:6390');
+  assert.equal(redis(['--redis', 'off']), null);
+  assert.equal(redis([], '{"redis": "auto"}'), 'auto');
+  assert.equal(redis([], '{"redis": false}'), null);
+  assert.equal(redis(['--redis', 'auto'], '{"redis": "off"}'), 'auto', 'a flag wins over the file');
+  assert.match(error(['--redis', 'automatic']), /^--redis: "automatic" is not a URL \(redis:\/\/HOST:PORT\), "auto" or "off"$/);
+  assert.match(USAGE, /--redis auto\|URL\|off .*default auto/);
+});
+
+test('--publish-queue bounds the events held for Redis, 10000 by default', () => {
+  const q = (argv: string[]) => {
+    const r = parse(argv);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    return r.config.publishQueue;
+  };
+  assert.equal(q([]), 10_000);
+  assert.equal(q(['--publish-queue', '50']), 50);
+  assert.equal(q(['--publish-queue=1']), 1);
+  assert.match(error(['--publish-queue', '0']), /^--publish-queue: 0 is outside 1-10000000$/);
+  assert.match(error(['--publish-queue', 'lots']), /^--publish-queue: "lots" is not a whole number/);
+});
+
+test('the data folder is --data, else $XDG_DATA_HOME/callpath, else ~/.local/share/callpath', () => {
+  const dataDir = (argv: string[], env: Record<string, string> = {}, file?: string) => {
+    const r = file === undefined ? parse(argv, env) : parse(['--config', 'lab.json', ...argv], env, () => file);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    return r.config.dataDir;
+  };
+  assert.equal(dataDir([], { XDG_DATA_HOME: '/xdg/data', HOME: '/home/eng' }), '/xdg/data/callpath');
+  assert.equal(dataDir([], { HOME: '/home/eng' }), '/home/eng/.local/share/callpath');
+  assert.equal(dataDir([], { XDG_DATA_HOME: 'relative/data', HOME: '/home/eng' }), '/home/eng/.local/share/callpath', 'a relative $XDG_DATA_HOME is ignored (XDG spec)');
+  assert.equal(dataDir([]), join(homedir(), '.local', 'share', 'callpath'));
+  assert.equal(dataDir(['--data', '/srv/callpath'], { XDG_DATA_HOME: '/xdg/data' }), '/srv/callpath');
+  assert.equal(dataDir(['--data=state']), resolve('state'), 'relative to the current directory');
+  assert.equal(dataDir([], {}, '{"data": "/from/file"}'), '/from/file');
+  assert.match(error(['--data', ' ']), /^--data needs a directory$/);
+  assert.match(USAGE, /--data DIR/);
 });
 
 test('a route target may ask for TCP with /tcp', () => {

@@ -4,7 +4,7 @@ import { createManualClock } from '../../engine/clock';
 import { CallStore } from '../../engine/call/store';
 import type { SipCaptureEvent } from '../../engine/events';
 import { Engine } from '../../engine/engine';
-import { RedisLink } from '../../engine/publish/redis-link';
+import { Publisher } from '../../engine/publish/publisher';
 import { EventStream, type EngineEvent } from '../../engine/events';
 import { Histogram } from '../../engine/metrics/histogram';
 import { validateCommand } from '../../app/contract';
@@ -121,7 +121,7 @@ test('a component that fails to start shows failed with its error, and a missing
 });
 
 test('a part the config switches off says why when started, stays stopped rather than failed, and a stop clears an old error', async () => {
-  const engine = new Engine({ publisher: (ctx) => new RedisLink(null, ctx, 'disabled with --redis off') }, { clock: createManualClock() });
+  const engine = new Engine({ publisher: (ctx) => new Publisher(ctx, () => ({ redis: null, mode: 'pubsub+list', queueMax: 100, dataDir: '/nonexistent', autoPipelining: true }), 'disabled with --redis off') }, { clock: createManualClock() });
   assert.equal(engine.enabled('publisher'), false, 'not started with the others');
   assert.equal(engine.stats('publisher'), null, 'no snapshot section while it is off');
   const tried = await engine.start('publisher');

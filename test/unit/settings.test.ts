@@ -65,7 +65,8 @@ test('settings are shown as the strings the CLI flags take', () => {
     route: '',
     rtp: '127.0.0.1:30000-39999',
     ng: '127.0.0.1:2223',
-    redis: 'redis://127.0.0.1:6379',
+    redis: 'auto',
+    publishMode: 'pubsub+list',
     record: 'off',
     t1: '500',
     t2: '4000',
@@ -95,6 +96,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
     rtp: '127.0.0.1:20000-20999',
     ng: 'off',
     redis: 'rediss://10.0.0.5:6380',
+    publishMode: 'stream',
     record: '/var/rec',
     t1: '250',
     t2: '8000',
@@ -113,6 +115,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.deepEqual(c.rtp, { host: '127.0.0.1', min: 20000, max: 20999 });
   assert.equal(c.ng, null);
   assert.equal(c.redis, 'rediss://10.0.0.5:6380');
+  assert.equal(c.publishMode, 'stream');
   assert.equal(c.record, '/var/rec');
   assert.deepEqual(c.timers, { T1: 250, T2: 8000, T4: 6000 });
   assert.equal(c.timerCS, 30);
@@ -133,6 +136,12 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.equal(off.config.redis, null);
   assert.equal(off.config.record, null);
   assert.deepEqual(off.changed, ['route', 'redis', 'record']);
+  // "auto" is a value of its own, kept as the literal string, and shown back as itself.
+  const auto = applySettingsPatch(off.config, { redis: 'auto' });
+  assert.ok(auto.ok);
+  assert.equal(auto.config.redis, 'auto');
+  assert.equal(settingsOf(auto.config).redis, 'auto');
+  assert.deepEqual(auto.changed, ['redis']);
 });
 
 test('a bad value is refused with the CLI error line and the field it is about', () => {
@@ -147,6 +156,7 @@ test('a bad value is refused with the CLI error line and the field it is about',
     [{ ng: '127.0.0.1' }, 'ng', /^--ng: "127\.0\.0\.1" is not HOST:PORT/],
     [{ redis: 'http://x' }, 'redis', /^--redis: "http:\/\/x" must start with redis:\/\//],
     [{ redis: 'not a url' }, 'redis', /is not a URL/],
+    [{ publishMode: 'sync' }, 'publishMode', /^--publish-mode: "sync" is not one of pubsub\+list, stream, inline/],
     [{ record: '  ' }, 'record', /^--record needs a directory or "off"/],
     [{ t1: 'fast' }, 't1', /^--t1: "fast" is not a whole number/],
     [{ t1: '0' }, 't1', /^--t1: 0 is outside 1-600000/],
