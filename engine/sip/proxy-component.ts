@@ -27,6 +27,10 @@ export interface ProxyOptions {
   tcp?: TcpLimitSettings;
   /** Where the worker's code is; the default works from source (tsx) and from the Electron bundle. */
   workerUrl?: URL;
+  /** `inline` publish mode: the simulated SIP workers (inline-gate.ts); null or absent in every other mode. */
+  inlineWorkers?: number | null;
+  /** `inline` publish mode: publishes the `new` event of the INVITE `raw`, read at `readUs`; resolves on Redis's reply. */
+  inlinePublish?: (raw: Buffer, readUs: number) => Promise<void>;
 }
 
 /**
@@ -157,6 +161,11 @@ export class SipProxyComponent implements ComponentImpl {
         for (const d of drops) this.ctx.drops.setTotal(d.where, d.reason, (this.carriedDrops.get(`${d.where}\u0000${d.reason}`)?.count ?? 0) + d.count);
       },
       onNote: (note) => this.ctx.events.emit(note),
+      onRequest: (payload) => {
+        const p = payload as { raw: Uint8Array; readUs: number };
+        const publish = this.options().inlinePublish;
+        return publish ? publish(Buffer.from(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength), p.readUs) : Promise.resolve();
+      },
       onFailure: (err) => this.ctx.fail('proxy', err),
     });
     this.thread = thread;
@@ -188,7 +197,7 @@ export class SipProxyComponent implements ComponentImpl {
 /** The settings a running worker can take live; one shape for every hop ({ host, port, transport }): a config written by hand may leave transport out. */
 function settingsOf(o: ProxyOptions): SipWorkerSettings {
   const targets = o.route ? o.route.map((t) => ({ host: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
-  return { targets, timers: o.timers, timerC: o.timerC ?? TIMER_C };
+  return { targets, timers: o.timers, timerC: o.timerC ?? TIMER_C, inlineWorkers: o.inlineWorkers ?? null };
 }
 
 function sumRecords<K extends string>(a: Readonly<Record<K, number>>, b: Readonly<Record<K, number>>): Record<K, number> {

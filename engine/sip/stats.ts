@@ -18,6 +18,11 @@ export interface ProxyStats {
   answered: Record<string, number>;
   /** Final responses sent upstream, relayed or generated, once per transaction, by class. */
   finals: FinalsByClass;
+  /**
+   * `inline` publish mode only (null otherwise): the simulated SIP workers,
+   * how many are blocked waiting for Redis now, and messages waiting for one.
+   */
+  inline: { workers: number; busy: number; waiting: number } | null;
 }
 
 export const EMPTY_PROXY_STATS: ProxyStats = {
@@ -32,4 +37,5 @@ export const EMPTY_PROXY_STATS: ProxyStats = {
   loopDelay: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
   answered: {},
   finals: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, '6xx': 0 },
+  inline: null,
 };

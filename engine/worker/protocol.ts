@@ -15,6 +15,8 @@
  *        ◀─────────────── failed (at any time after started)
  *        ◀─────────────── note (a ladder note, at most NOTES_PER_SECOND)
  *   configure (options) ─────────▶ (new settings, no reply)
+ *        ◀─────────────── request (id, payload): the worker waits for …
+ *   reply (id) ──────────────────▶ … this (inline publishing only)
  *   stop ────────────────────────▶
  *        ◀─────────────── capture, stats, stopped
  */
@@ -28,7 +30,9 @@ export type ToWorker<Start> =
   | { type: 'ack'; seq: number }
   | { type: 'flush'; id: number }
   /** New settings for a running worker (ThreadService.configure). */
-  | { type: 'configure'; options: Partial<Start> };
+  | { type: 'configure'; options: Partial<Start> }
+  /** The main thread has done what `request` `id` asked (or given up on it). */
+  | { type: 'reply'; id: number };
 
 export type FromWorker<Stats, Ready> =
   | { type: 'started'; ready: Ready }
@@ -39,4 +43,6 @@ export type FromWorker<Stats, Ready> =
   | { type: 'flushed'; id: number }
   /** A call event other than capture (a note on the ladder): rare, structured clone, rate-limited by the worker. */
   | { type: 'note'; note: NoteEvent }
+  /** Work the worker waits for (inline publishing: the call's `new` event to Redis); answered by `reply`. */
+  | { type: 'request'; id: number; payload: unknown }
   | { type: 'stopped' };

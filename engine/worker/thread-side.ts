@@ -112,6 +112,29 @@ export class ThreadSide<E> {
 
   private noteSecond = -1;
   private notesThisSecond = 0;
+  private requestSeq = 0;
+  private readonly replies = new Map<number, () => void>();
+
+  /**
+   * Asks the main thread for something and resolves when it replied, or
+   * after `timeoutMs` (counted): a main thread that never answers must not
+   * hold the worker forever. Only inline publishing uses it.
+   */
+  request(payload: unknown, timeoutMs: number): Promise<void> {
+    const id = ++this.requestSeq;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.replies.delete(id);
+        this.drops.count('thread', 'request-timed-out');
+        resolve();
+      }, timeoutMs);
+      this.replies.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.post({ type: 'request', id, payload });
+    });
+  }
 
   /** The service failed after it started (e.g. its socket closed under it): the main thread marks the component failed. */
   fail(message: string): void {
@@ -152,6 +175,10 @@ export class ThreadSide<E> {
         this.flushCapture();
         if (started) postStats();
         this.post({ type: 'flushed', id: m.id });
+      } else if (m.type === 'reply') {
+        const r = this.replies.get(m.id);
+        this.replies.delete(m.id);
+        r?.();
       } else if (m.type === 'configure') {
         if (started) service.configure?.(m.options);
       } else if (m.type === 'stop') void stop();

@@ -244,6 +244,7 @@ export class ProxyCore {
       loopDelay: this.options.loopDelay?.summary() ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
       answered: c.answeredByStatus(),
       finals: c.finalsByClass(),
+      inline: null,
     };
   }
 

@@ -20,6 +20,7 @@ import { readOpenFileLimit, resolveTcpLimits } from '../transport/tcp-limits';
 import type { SipTransport } from '../transport/types';
 import { openUdpTransport } from '../transport/udp';
 import { CaptureBatchWriter } from './capture-codec';
+import { InlineGate } from './inline-gate';
 import type { SipWorkerReady, SipWorkerStart } from './start-options';
 
 const frame: StreamFramer = (buf) => {
@@ -35,6 +36,18 @@ const loopDelay = new LoopDelayMonitor();
 let core: ProxyCore | null = null;
 let udp: SipTransport | null = null;
 let tcp: SipTransport | null = null;
+/** `inline` publish mode only (null otherwise): messages reach the core through it. */
+let gate: InlineGate | null = null;
+/** How long a simulated worker waits for the main thread's publish at most (a Redis client's timeout). */
+const INLINE_WAIT_MS = 10_000;
+
+function setInline(workers: number | null, clock: { nowUs(): number }, process: (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => void): void {
+  if (workers === null) {
+    gate?.release();
+    gate = null;
+  } else if (gate) gate.setWorkers(workers);
+  else gate = new InlineGate(workers, process, (raw, readUs) => side.request({ raw, readUs }, INLINE_WAIT_MS), drops, () => clock.nowUs());
+}
 
 async function closeTransports(): Promise<void> {
   await Promise.all([udp?.close(), tcp?.close()]);
@@ -53,7 +66,10 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
     else if (ev.kind === 'note') side.note(ev);
   });
   let c: ProxyCore | null = null;
-  const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => c?.receive(data, peer);
+  const process = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => c?.receive(data, peer);
+  const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => (gate ? gate.receive(data, peer) : process(data, peer));
+  setInline(o.inlineWorkers, clock, process);
+  inlineClock = { clock, process };
   const openUdp = () =>
     openUdpTransport(o.host, o.port, deliver, drops, (err) => side.fail(err.message), {
       monoMs: () => clock.monoMs(),
@@ -80,6 +96,9 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
   return { port: u.port };
 }
 
+/** What a live change of the inline mode needs from the running worker. */
+let inlineClock: { clock: { nowUs(): number }; process: (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => void } | null = null;
+
 const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
   async start(o) {
     try {
@@ -89,14 +108,20 @@ const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
       throw new Error(listenErrorText(err as NodeJS.ErrnoException));
     }
   },
-  stats: () => core!.stats(),
+  stats: () => ({ ...core!.stats(), inline: gate?.state ?? null }),
   drain: () => core?.drain(),
-  configure: (o) => core?.configure(o),
+  configure: (o) => {
+    core?.configure(o);
+    if (o.inlineWorkers !== undefined && inlineClock) setInline(o.inlineWorkers, inlineClock.clock, inlineClock.process);
+  },
   quiesce() {
     loopDelay.stop();
     core?.detach();
   },
   async close() {
+    gate?.release();
+    gate = null;
+    inlineClock = null;
     core = null;
     await closeTransports();
   },

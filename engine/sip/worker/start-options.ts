@@ -13,6 +13,12 @@ export interface SipWorkerStart {
   timerC: number;
   /** SIP/TCP connection bounds; null totals are derived from the process's descriptor limit (transport/tcp-limits.ts). */
   tcp: TcpLimitSettings;
+  /**
+   * `inline` publish mode: this many simulated SIP workers that each wait for
+   * the publish reply of an initial INVITE before the core sees it
+   * (inline-gate.ts); null in every other mode.
+   */
+  inlineWorkers: number | null;
   /** The main clock's origin, so both threads stamp alike (µs, one monotonic clock). */
   clockOrigin: ClockOrigin;
 }
@@ -23,4 +29,4 @@ export interface SipWorkerReady {
 }
 
 /** What may change while the worker runs (the `configure` message): no restart, no lost transaction. */
-export type SipWorkerSettings = Pick<SipWorkerStart, 'targets' | 'timers' | 'timerC'>;
+export type SipWorkerSettings = Pick<SipWorkerStart, 'targets' | 'timers' | 'timerC' | 'inlineWorkers'>;
