@@ -4,8 +4,14 @@
  */
 import type { SortKey } from './query';
 
+/** A column's id: a key the engine sorts by, or a column it cannot sort (the publish cell). */
+export type ColumnKey = SortKey | 'delivery';
+
+/** Whether clicking the column's header sorts the list (the engine has a sort for it). */
+export const sortsBy = (key: ColumnKey): key is SortKey => key !== 'delivery';
+
 export interface Column {
-  key: SortKey;
+  key: ColumnKey;
   label: string;
   title?: string;
   num?: boolean;
@@ -23,12 +29,18 @@ export const COLUMNS: readonly Column[] = [
   { key: 'msgs', label: 'msgs', title: 'Messages captured', num: true, width: 44 },
   { key: 'rtx', label: 'rtx', title: 'Retransmissions', num: true, width: 40 },
   { key: 'trying', label: '100 ms', title: 'INVITE received → 100 Trying sent, ms', num: true, width: 60 },
+  {
+    key: 'delivery',
+    label: 'publish',
+    title: "How the call's events reached the application (the reference consumer): via pubsub / list / stream, late, not delivered; — nothing published",
+    width: 100,
+  },
 ];
 
 export const MIN_COLUMN_PX = 32;
 export const MAX_COLUMN_PX = 800;
 
-export type ColumnWidths = Readonly<Partial<Record<SortKey, number>>>;
+export type ColumnWidths = Readonly<Partial<Record<ColumnKey, number>>>;
 
 /** The columns shown: the Source column only when calls come from more than one source. */
 export function visibleColumns(sourceCount: number): readonly Column[] {
@@ -36,7 +48,7 @@ export function visibleColumns(sourceCount: number): readonly Column[] {
 }
 
 /** A column's width after dragging its handle `dx` px from `startPx`, clamped; a new object (the old one is kept). */
-export function resizeColumn(widths: ColumnWidths, key: SortKey, startPx: number, dx: number): ColumnWidths {
+export function resizeColumn(widths: ColumnWidths, key: ColumnKey, startPx: number, dx: number): ColumnWidths {
   const w = Math.round(Math.min(MAX_COLUMN_PX, Math.max(MIN_COLUMN_PX, startPx + dx)));
   if (widths[key] === w) return widths;
   return { ...widths, [key]: w };

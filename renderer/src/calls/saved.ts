@@ -3,7 +3,7 @@
  * key. What is read back is checked with the contract's own filter check, so
  * a stale or hand-edited entry is dropped, never sent to the engine. Pure.
  */
-import { validateCallFilter, type CallFilter } from '../../../app/contract';
+import { NO_FILTER, validateCallFilter, type CallFilter } from '../../../app/contract';
 
 export const SAVED_FILTERS_KEY = 'callpath.savedFilters.v1';
 export const MAX_SAVED_FILTERS = 50;
@@ -31,12 +31,25 @@ export function parseSavedFilters(raw: string | null): SavedFilter[] {
     if (typeof item !== 'object' || item === null) continue;
     const name = cleanName((item as { name?: unknown }).name);
     if (name === null || out.some((s) => s.name === name)) continue;
-    const filter = validateCallFilter((item as { filter?: unknown }).filter);
+    const filter = validateCallFilter(withLaterFields((item as { filter?: unknown }).filter));
     if (!filter.ok) continue;
     out.push({ name, filter: filter.value });
     if (out.length === MAX_SAVED_FILTERS) break;
   }
   return out;
+}
+
+/**
+ * Filter fields added after saved filters were first written. A filter saved
+ * before them has no such key: it is read with the field off, as it worked
+ * when saved. A key that is present is checked as it is.
+ */
+const LATER_FIELDS: Partial<CallFilter> = { publishSlowerThanMs: NO_FILTER.publishSlowerThanMs, notDelivered: NO_FILTER.notDelivered };
+
+function withLaterFields(filter: unknown): unknown {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) return filter;
+  const missing = Object.entries(LATER_FIELDS).filter(([k]) => !Object.prototype.hasOwnProperty.call(filter, k));
+  return missing.length === 0 ? filter : { ...filter, ...Object.fromEntries(missing) };
 }
 
 export function serializeSavedFilters(list: readonly SavedFilter[]): string {

@@ -1,11 +1,12 @@
 import { LiveChart } from './LiveChart';
+import { PublishPanel } from './PublishPanel';
 
 export function BottomStrip() {
   return (
     <footer className="bottom-strip">
       <LiveChart />
       <Placeholder testId="placeholder-rtp" title="RTP port pool — arrives with the relay" />
-      <Placeholder testId="placeholder-publish" title="Publish timings — arrives with the publisher" />
+      <PublishPanel />
     </footer>
   );
 }

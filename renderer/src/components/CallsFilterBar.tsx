@@ -135,6 +135,26 @@ export function CallsFilterBar() {
           />
           ms
         </label>
+        <label className="calls-filter-trying" title="Only calls with a call event slower than this from its SIP message to Redis's reply (ms)">
+          pub &gt;
+          <ParsedField
+            key={`publish-${generation}`}
+            field="publish"
+            testId="calls-filter-publish"
+            label="A call event slower than (ms), SIP message → Redis reply"
+            placeholder="ms"
+            className="input-num"
+            value={filter.publishSlowerThanMs}
+            format={fmtNumber}
+            parse={parseThreshold}
+            onValue={(v) => setFilter({ publishSlowerThanMs: v })}
+          />
+          ms
+        </label>
+        <label className="calls-filter-check" title="Only calls with a call event the application (reference consumer) has not received: given up by the publisher, or acknowledged by Redis and not received">
+          <input type="checkbox" data-testid="calls-filter-undelivered" checked={filter.notDelivered} onChange={(e) => setFilter({ notDelivered: e.target.checked })} />
+          not delivered
+        </label>
         <button
           type="button"
           className={extra ? 'btn btn-ghost on' : 'btn btn-ghost'}

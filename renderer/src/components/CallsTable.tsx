@@ -4,7 +4,8 @@
  */
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent, type UIEvent } from 'react';
 import type { CallSummary } from '../../../app/contract';
-import { gridTemplate, visibleColumns, widthOf, type Column } from '../calls/columns';
+import { deliveryCell } from '../calls/delivery';
+import { gridTemplate, sortsBy, visibleColumns, widthOf, type Column } from '../calls/columns';
 import { stateCell } from '../calls/query';
 import { clockTime, usToMs } from '../format';
 import { useCallsView } from '../store/callsView';
@@ -99,6 +100,15 @@ export function CallsTable({ rows, filtered }: { rows: readonly CallSummary[]; f
       <div className="calls-row calls-head" role="row" style={{ ...rowStyle, minWidth: totalPx }}>
         {columns.map((c) => {
           const on = sort.key === c.key;
+          if (!sortsBy(c.key)) {
+            return (
+              <div key={c.key} role="columnheader" data-testid={`th-${c.key}`} className={`calls-cell calls-th unsorted${c.num ? ' num' : ''}`} title={c.title}>
+                <span className="th-name">{c.label}</span>
+                <ResizeHandle column={c} onStart={startResize} />
+              </div>
+            );
+          }
+          const key = c.key;
           return (
             <div
               key={c.key}
@@ -107,23 +117,14 @@ export function CallsTable({ rows, filtered }: { rows: readonly CallSummary[]; f
               aria-sort={on ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
               className={`calls-cell calls-th${c.num ? ' num' : ''}${on ? ' sorted' : ''}`}
               title={c.title ? `${c.title} — click to sort` : 'Click to sort'}
-              onClick={() => sortBy(c.key)}
+              onClick={() => sortBy(key)}
             >
               {/* The whole cell sorts (the click bubbles here); the button is for the keyboard. */}
               <button type="button" className="th-sort" data-testid={`sort-${c.key}`}>
                 {c.label}
                 {on ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
               </button>
-              <span
-                className="col-resize"
-                data-testid={`resize-${c.key}`}
-                role="separator"
-                aria-orientation="vertical"
-                aria-label={`Resize the ${c.label} column`}
-                title="Drag to resize"
-                onClick={(e) => e.stopPropagation()}
-                onPointerDown={(e) => startResize(c, e)}
-              />
+              <ResizeHandle column={c} onStart={startResize} />
             </div>
           );
         })}
@@ -153,6 +154,21 @@ export function CallsTable({ rows, filtered }: { rows: readonly CallSummary[]; f
   );
 }
 
+function ResizeHandle({ column: c, onStart }: { column: Column; onStart: (c: Column, e: ReactPointerEvent<HTMLSpanElement>) => void }) {
+  return (
+    <span
+      className="col-resize"
+      data-testid={`resize-${c.key}`}
+      role="separator"
+      aria-orientation="vertical"
+      aria-label={`Resize the ${c.label} column`}
+      title="Drag to resize"
+      onClick={(e) => e.stopPropagation()}
+      onPointerDown={(e) => onStart(c, e)}
+    />
+  );
+}
+
 const CallRow = memo(function CallRow(props: {
   call: CallSummary;
   rowIndex: number;
@@ -166,6 +182,7 @@ const CallRow = memo(function CallRow(props: {
   const state = stateCell(c);
   const time = clockTime(c.startedUs);
   const trying = usToMs(c.trying100Us, 3);
+  const delivery = deliveryCell(c.publish);
   return (
     <div
       role="row"
@@ -207,6 +224,9 @@ const CallRow = memo(function CallRow(props: {
       </div>
       <div role="gridcell" className="calls-cell num mono" title={c.trying100Us === null ? 'no 100 Trying' : `${trying} ms`}>
         {trying}
+      </div>
+      <div role="gridcell" className={`calls-cell ${delivery.className}`} data-testid="call-delivery" title={delivery.title}>
+        {delivery.text}
       </div>
     </div>
   );

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, typ
 import type { CallDetail, LadderEntry, SipEntry } from '../../../app/contract';
 import { LADDER_BLOCK_ROWS, LADDER_ROW_H, LadderBody, LadderHeader, type LadderSvgProps } from '../ladder/LadderSvg';
 import { DiffView } from '../ladder/DiffView';
+import { publishArrowTitle, publishArrowTone, withPublishLabels } from '../ladder/publishArrow';
 import { MessageView } from '../ladder/MessageView';
 import { buildLadder, formatRelMs } from '../../../app/ladder';
 import { useCallDetail } from '../ladder/useCallDetail';
@@ -59,7 +60,8 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   const setHelp = useUi((s) => s.setHelp);
   const selectMessage = useUi((s) => s.selectMessage);
   const moveSelection = useUi((s) => s.moveSelection);
-  const model = useMemo(() => buildLadder(detail.entries), [detail.entries]);
+  // Publish arrows say where each event went and how long it took (the exports keep the engine's labels).
+  const model = useMemo(() => buildLadder(withPublishLabels(detail.entries)), [detail.entries]);
   useEffect(() => {
     setLadderOrder(model.arrows.map((a) => a.index));
     return () => setLadderOrder([]);
@@ -68,6 +70,10 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   const titleOf = useCallback((index: number) => {
     const m = byIndex.get(index);
     return m ? entryTitle(m) : undefined;
+  }, [byIndex]);
+  const toneOf = useCallback((index: number) => {
+    const m = byIndex.get(index);
+    return m?.lane === 'publish' ? publishArrowTone(m) : undefined;
   }, [byIndex]);
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -119,6 +125,7 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
           diffBase={diffBase}
           diffBaseRow={diffBase === null ? null : (rowOf.get(diffBase) ?? null)}
           titleOf={titleOf}
+          toneOf={toneOf}
           onSelect={onSelect}
           onCursor={onCursor}
         >
@@ -254,6 +261,7 @@ function CallHeader({ detail }: { detail: CallDetail }) {
 
 /** An arrow's tooltip: a SIP message's transport, size and transaction; another lane's label and endpoints. */
 function entryTitle(m: LadderEntry): string {
+  if (m.lane === 'publish') return `${publishArrowTitle(m)}\n${m.lane} · ${m.owner}`;
   if (m.lane !== 'sip') return `${m.label}\n${m.src} → ${m.dst}\n${m.lane} · ${m.owner}`;
   const s: SipEntry = m;
   const wire = wireBadge(s);

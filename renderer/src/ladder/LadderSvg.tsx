@@ -33,6 +33,8 @@ export interface LadderSvgProps {
   diffBaseRow: number | null;
   /** Tooltip text of an event, by index (asked only for the arrows drawn). */
   titleOf: (index: number) => string | undefined;
+  /** An extra class for an arrow by index (a publish outcome), or undefined. */
+  toneOf?: (index: number) => string | undefined;
   /** Click / Space: select and open; shift-click: compare with the selected one. */
   onSelect: (index: number, shift: boolean) => void;
   /** Focus (Tab, or the keyboard cursor's roving focus): select only; Enter then opens it. */
@@ -148,7 +150,7 @@ function AliasInput({ endpoint, initial, onDone }: { endpoint: string; initial: 
  * 260,000 px SVG made slow. Scrolling adds and removes whole blocks: the ones
  * that stay are not re-rendered, laid out or repainted.
  */
-export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, selected, selectedRow, diffBase, diffBaseRow, titleOf, onSelect, onCursor }: LadderSvgProps) {
+export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, selected, selectedRow, diffBase, diffBaseRow, titleOf, toneOf, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
   const height = model.arrows.length * ROW_H + PAD_BOTTOM;
   const blockOf = (row: number | null) => (row === null ? null : Math.floor(row / LADDER_BLOCK_ROWS));
@@ -167,6 +169,7 @@ export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, se
           selected={b === selectedBlock ? selected : null}
           diffBase={b === diffBaseBlock ? diffBase : null}
           titleOf={titleOf}
+          toneOf={toneOf}
           onSelect={onSelect}
           onCursor={onCursor}
         />
@@ -183,6 +186,7 @@ const LadderBlock = memo(function LadderBlock(props: {
   selected: number | null;
   diffBase: number | null;
   titleOf: (index: number) => string | undefined;
+  toneOf: ((index: number) => string | undefined) | undefined;
   onSelect: (index: number, shift: boolean) => void;
   onCursor: (index: number) => void;
 }) {
@@ -211,6 +215,7 @@ const LadderBlock = memo(function LadderBlock(props: {
             selected={a.index === selected}
             diffBase={a.index === diffBase}
             title={props.titleOf(a.index)}
+            tone={props.toneOf?.(a.index)}
             onSelect={props.onSelect}
             onCursor={props.onCursor}
           />
@@ -233,6 +238,8 @@ const Arrow = memo(function Arrow(props: {
   selected: boolean;
   diffBase: boolean;
   title: string | undefined;
+  /** An extra class (a publish outcome), or undefined. */
+  tone: string | undefined;
   onSelect: (i: number, shift: boolean) => void;
   onCursor: (i: number) => void;
 }) {
@@ -240,7 +247,7 @@ const Arrow = memo(function Arrow(props: {
   const y = a.row * ROW_H + ROW_H * 0.72;
   const x1 = colX(a.from);
   const x2 = colX(a.to);
-  const cls = ['ladder-arrow', `lane-${a.lane}`, a.retransmission ? 'retrans' : '', props.selected ? 'selected' : '', props.diffBase ? 'diff-base' : ''].filter(Boolean).join(' ');
+  const cls = ['ladder-arrow', `lane-${a.lane}`, props.tone ?? '', a.retransmission ? 'retrans' : '', props.selected ? 'selected' : '', props.diffBase ? 'diff-base' : ''].filter(Boolean).join(' ');
   const select = (shift = false) => props.onSelect(a.index, shift);
 
   let shape;

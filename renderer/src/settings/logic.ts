@@ -53,7 +53,14 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     ],
   },
   { component: 'recorder', title: 'Recorder', fields: [{ name: 'record', label: 'Directory', hint: 'DIR or off' }] },
-  { component: 'publisher', title: 'Publisher', fields: [{ name: 'redis', label: 'Redis', hint: 'redis://HOST:PORT or off' }] },
+  {
+    component: 'publisher',
+    title: 'Publisher',
+    fields: [
+      { name: 'redis', label: 'Redis', hint: 'auto, redis://HOST:PORT or off' },
+      { name: 'publishMode', label: 'Delivery', hint: 'pubsub+list, stream, or inline (reproduces the incident: the SIP worker waits for Redis)' },
+    ],
+  },
   {
     component: null,
     title: 'Call store (applied live)',
@@ -76,7 +83,7 @@ export function patchOf(current: LabSettings, draft: LabSettings): SettingsPatch
   return patch;
 }
 
-const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
+const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', publishMode: 'publish mode', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
 
 /**
  * What Apply will do with this patch, before it is sent: which components

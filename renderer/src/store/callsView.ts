@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { resizeColumn, type ColumnWidths } from '../calls/columns';
+import { resizeColumn, type ColumnKey, type ColumnWidths } from '../calls/columns';
 import { DEFAULT_SORT, NO_FILTER, nextSort, type CallFilter, type CallSort, type SortKey } from '../calls/query';
 
 /** How the calls list is filtered, sorted and laid out (the calls themselves live in `useCalls` / `useCallsQuery`). */
@@ -18,7 +18,7 @@ interface CallsViewSlice {
   clearFilter(): void;
   setInvalid(field: string, bad: boolean): void;
   sortBy(key: SortKey): void;
-  resize(key: SortKey, startPx: number, dx: number): void;
+  resize(key: ColumnKey, startPx: number, dx: number): void;
 }
 
 export const useCallsView = create<CallsViewSlice>()((set, get) => ({

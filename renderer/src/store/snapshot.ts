@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { ComponentStatus, Snapshot } from '../../../app/contract';
+import { publishPointOf, type PublishPoint } from '../publish/figures';
 import { tryingFigure } from '../wire';
 
 function tryingP99Ms(s: Snapshot): number | null {
@@ -7,8 +8,8 @@ function tryingP99Ms(s: Snapshot): number | null {
   return f ? f.summary.p99 / 1000 : null;
 }
 
-/** One point of the live chart. */
-export interface MetricPoint {
+/** One point of the live charts (the signalling chart, and the publish panel's). */
+export interface MetricPoint extends PublishPoint {
   /** Seconds since the engine started. */
   t: number;
   callsPerSecond: number | null;
@@ -40,6 +41,7 @@ export function pointOf(s: Snapshot): MetricPoint {
     t: Math.round((s.nowUs - s.startedUs) / 1000) / 1000,
     callsPerSecond: s.sip ? s.sip.callsPerSecond : null,
     trying100P99Ms: tryingP99Ms(s),
+    ...publishPointOf(s),
   };
 }
 
