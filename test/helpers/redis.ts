@@ -15,8 +15,9 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+/** On `port` when given (a Redis restarted where its clients expect it), else a free one. */
+export async function startRedis(opts: { port?: number } = {}): Promise<TestRedis> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'callpath-redis-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
