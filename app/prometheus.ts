@@ -23,6 +23,7 @@ export function renderPrometheus(s: Snapshot): string {
   if (s.sip) sipLines(s.sip, metric, out);
   summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the host thread (UI, API, call store).', s.eventLoopDelay);
   wireLines(s, metric, out);
+  publishLines(s, metric, out);
   metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store, all sources.', [['', s.calls.stored]]);
   metric('callpath_calls_active', 'gauge', 'Stored calls still in progress.', [['', s.calls.active]]);
   metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds: the slabs holding stored messages, plus a fixed cost per entry and call.', [['', s.calls.bytes]]);
@@ -97,12 +98,50 @@ function wireLines(s: Snapshot, metric: Metric, out: string[]): void {
   }
 }
 
-function summaryLines(out: string[], name: string, help: string, l: LatencySummary): void {
+/** The Redis publisher and the reference consumer (the story's application); absent while they are stopped. */
+function publishLines(s: Snapshot, metric: Metric, out: string[]): void {
+  const p = s.publisher;
+  if (p) {
+    metric('callpath_publisher_connected', 'gauge', `The publisher's Redis connection is ready (mode label: how events are delivered).`, [[`{mode="${p.mode}"}`, p.connected ? 1 : 0]]);
+    metric('callpath_publisher_reconnects_total', 'counter', 'Reconnections to Redis since the publisher started.', [['', p.reconnects]]);
+    metric('callpath_publisher_events_total', 'counter', 'Call events since the publisher started: created, replied by Redis, failed (given up or dropped), retried (written again after a broken link).', [
+      ['{outcome="created"}', p.events.created],
+      ['{outcome="replied"}', p.events.replied],
+      ['{outcome="failed"}', p.events.failed],
+      ['{outcome="retried"}', p.events.retried],
+    ]);
+    metric('callpath_publisher_list_fallbacks_total', 'counter', 'PUBLISHes that reached nobody, so the event went to RPUSH call-mq:<Call-ID>.', [['', p.events.listFallbacks]]);
+    metric('callpath_publisher_queue_depth', 'gauge', 'Events waiting to be written to Redis now.', [['', p.queue.depth]]);
+    metric('callpath_publisher_queue_max', 'gauge', 'The queue bound (--publish-queue); past it the oldest events are dropped.', [['', p.queue.max]]);
+    metric('callpath_publisher_inflight', 'gauge', 'Commands written to Redis and not yet answered.', [['', p.queue.inflight]]);
+    metric('callpath_publisher_dropped_total', 'counter', 'Oldest events dropped from the full queue while Redis was slow or away.', [['', p.queue.dropped]]);
+    summaryLines(out, 'callpath_publish_wait_seconds', 'Event created (its SIP message, engine time) to command written: the SIP worker capture batch (up to 20 ms) and our queue, last minute.', p.latencyUs.wait);
+    summaryLines(out, 'callpath_publish_redis_seconds', 'Command written to Redis reply: Redis, the network and our event loop, last minute.', p.latencyUs.redis);
+    summaryLines(out, 'callpath_publish_latency_seconds', 'Event created (its SIP message, engine time) to Redis reply, last minute.', p.latencyUs.total);
+    summaryLines(out, 'callpath_publish_receivers', 'Receivers per PUBLISH (pubsub+list), last minute.', p.receivers, 1);
+    if (p.numpat !== null) metric('callpath_redis_numpat', 'gauge', 'PUBSUB NUMPAT on the publisher\'s Redis, polled every second.', [['', p.numpat]]);
+    if (p.inline) {
+      metric('callpath_inline_workers', 'gauge', 'inline publish mode: simulated SIP workers.', [['', p.inline.workers]]);
+      metric('callpath_inline_workers_busy', 'gauge', 'inline publish mode: SIP workers blocked waiting for Redis now.', [['', p.inline.busy]]);
+      metric('callpath_inline_waiting', 'gauge', 'inline publish mode: SIP messages waiting for a free worker now.', [['', p.inline.waiting]]);
+    }
+  }
+  const c = s.consumer;
+  if (c) {
+    metric('callpath_consumer_received_total', 'counter', 'Call events the reference consumer (the application) received, by how they came; repeats not counted.', Object.entries(c.received).map(([via, n]) => [`{via="${via}"}`, n]));
+    metric('callpath_consumer_duplicates_total', 'counter', 'The same Call-ID and seq received again.', [['', c.duplicates]]);
+    metric('callpath_consumer_malformed_total', 'counter', 'Messages the consumer could not read as call events.', [['', c.malformed]]);
+    summaryLines(out, 'callpath_consumer_delivery_seconds', 'Event created (engine wall clock) to the consumer handling it, last minute.', c.latencyUs);
+  }
+}
+
+/** A LatencySummary in seconds (µs / 1e6), or as it is (`unit` 1) for counts. */
+function summaryLines(out: string[], name: string, help: string, l: LatencySummary, unit = 1e6): void {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} summary`);
-  out.push(`${name}{quantile="0.5"} ${l.p50 / 1e6}`);
-  out.push(`${name}{quantile="0.9"} ${l.p90 / 1e6}`);
-  out.push(`${name}{quantile="0.99"} ${l.p99 / 1e6}`);
-  out.push(`${name}{quantile="1"} ${l.max / 1e6}`);
+  out.push(`${name}{quantile="0.5"} ${l.p50 / unit}`);
+  out.push(`${name}{quantile="0.9"} ${l.p90 / unit}`);
+  out.push(`${name}{quantile="0.99"} ${l.p99 / unit}`);
+  out.push(`${name}{quantile="1"} ${l.max / unit}`);
   out.push(`${name}_count ${l.count}`);
 }
 

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import { renderPrometheus } from '../../app/prometheus';
 import { NO_FILTER } from '../../engine/call/query';
 import type { PublishMode } from '../../engine/publish/stats';
 import type { ConsumerComponent } from '../../engine/publish/consumer-component';
@@ -91,6 +92,14 @@ for (const [mode, subscribers] of [
           assert.equal(s.receivers.max, subscribers + 1, 'each PUBLISH reached the application and every pattern subscriber');
           assert.equal(s.numpat, 1, 'one pattern, whoever subscribed it');
         }
+        // /metrics says the same as the snapshot.
+        const m = renderPrometheus(lab.host.snapshot());
+        assert.match(m, new RegExp(`^callpath_publisher_events_total\\{outcome="replied"\\} ${CALLS * 4}$`, 'm'));
+        assert.match(m, /^callpath_publisher_dropped_total 0$/m);
+        assert.match(m, new RegExp(`^callpath_publisher_connected\\{mode="${mode.replace('+', '\\+')}"\\} 1$`, 'm'));
+        assert.match(m, new RegExp(`^callpath_consumer_received_total\\{via="${mode === 'stream' ? 'stream' : 'pubsub'}"\\} ${CALLS * 4}$`, 'm'));
+        assert.match(m, /^callpath_publish_latency_seconds_count [1-9]/m);
+        if (mode === 'pubsub+list') assert.match(m, new RegExp(`^callpath_publish_receivers\\{quantile="1"\\} ${subscribers + 1}$`, 'm'));
         t.diagnostic(`publish created→reply p50/p99 ${s.latencyUs.total.p50}/${s.latencyUs.total.p99} µs, Redis round trip p99 ${s.latencyUs.redis.p99} µs`);
       });
     } finally {
