@@ -66,6 +66,8 @@ export interface LabConfig {
   dataDir: string;
   /** How call events reach Redis (`--publish-mode`): engine/publish/stats.ts. */
   publishMode: PublishMode;
+  /** Where `--redis auto` looks for a Redis already running on 127.0.0.1 (6379; not a flag, tests move it). */
+  redisProbePort: number;
   /** Call events waiting for Redis, at most (`--publish-queue`); past it the oldest are dropped, counted. */
   publishQueue: number;
 }
@@ -107,6 +109,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   dataDir: defaultDataDir(process.env),
   publishMode: DEFAULT_PUBLISH_MODE,
   publishQueue: DEFAULT_PUBLISH_QUEUE,
+  redisProbePort: 6379,
 };
 
 export const USAGE = `usage: npm run lab -- [options]

@@ -106,6 +106,7 @@ export class Host {
           queueMax: this.current.publishQueue,
           dataDir: this.current.dataDir,
           autoPipelining: AUTO_PIPELINING,
+          probePort: this.current.redisProbePort,
         })),
       consumer: (ctx) =>
         new ConsumerComponent(

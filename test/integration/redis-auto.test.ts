@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { resolveRedis } from '../../engine/publish/redis-server';
 import { freePort } from '../helpers/ports';
+import { withLab } from '../helpers/lab';
 import { startRedis } from '../helpers/redis';
 
 // Every test probes a port of its own (`probePort`), never 6379: what runs there on this box is not the test's business.
@@ -191,6 +192,41 @@ process.exit(0);
     assert.deepEqual(readdirSync(dataDir).filter((f) => f.startsWith('redis-')), [], 'the exit hook removed its folder');
   } finally {
     if (pid !== null && alive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the lab with --redis auto: nothing on the probe port gives a running publisher on a private redis-server that stops with the lab; a Redis there is used instead', { timeout: 60_000 }, async () => {
+  const dataDir = tmpDataDir();
+  const probePort = await freePort();
+  try {
+    let privateUrl = '';
+    await withLab({ redis: 'auto', redisProbePort: probePort, dataDir }, async (lab) => {
+      const s = lab.host.engine.status('publisher');
+      assert.equal(s.state, 'running', s.error ?? '');
+      assert.match(s.detail ?? '', /^pubsub\+list \(private redis-server\): connected/);
+      const p = lab.host.snapshot().publisher!;
+      assert.equal(p.origin, 'private');
+      privateUrl = `redis://${p.endpoint.replace(/^redis:\/\//, '')}`;
+      assert.notEqual(privateUrl, `redis://127.0.0.1:${probePort}`);
+      assert.equal(await ping(privateUrl), 'PONG');
+      assert.ok(readdirSync(dataDir).some((d) => d.startsWith('redis-')), 'its files are under the data folder');
+    });
+    await assert.rejects(ping(privateUrl), 'the private redis-server stopped with the lab');
+
+    const running = await startRedis({ port: probePort });
+    try {
+      await withLab({ redis: 'auto', redisProbePort: probePort, dataDir }, async (lab) => {
+        const p = lab.host.snapshot().publisher!;
+        assert.equal(p.origin, 'found');
+        assert.equal(p.endpoint, running.url);
+        assert.match(lab.host.engine.status('publisher').detail ?? '', /^pubsub\+list \(one already running\): connected/);
+      });
+      assert.equal(await ping(running.url), 'PONG', 'a Redis we found is not ours to stop');
+    } finally {
+      await running.stop();
+    }
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
