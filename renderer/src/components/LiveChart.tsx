@@ -1,38 +1,12 @@
 import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useSnapshot, type MetricPoint } from '../store/snapshot';
+import { X_TICK, Y_TICK, formatTooltipLabel } from './chartTicks';
 import { tryingFigure } from '../wire';
 
 // Stable props: recharts re-renders less when these keep their identity.
 const MARGIN = { top: 6, right: 8, bottom: 0, left: 0 };
-const TICK = { fontSize: 10 };
 const LEGEND_STYLE = { fontSize: 11 };
-const formatT = (t: number) => `${Math.round(t)}s`;
-const formatN = (v: number) => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
-
-/** What recharts passes a custom tick (the part we use). */
-interface TickProps {
-  x: number | string;
-  y: number | string;
-  textAnchor: 'start' | 'middle' | 'end' | 'inherit';
-  payload: { value: unknown };
-}
-/**
- * Axis labels as plain <text>: recharts' own Text measures every word in the
- * DOM (a forced layout per label per redraw) to wrap labels that never wrap.
- */
-function tickOf(format: (v: number) => string, dy: number) {
-  return function Tick({ x, y, textAnchor, payload }: TickProps) {
-    return (
-      <text x={x} y={y} dy={dy} textAnchor={textAnchor} fontSize={TICK.fontSize} className="chart-tick">
-        {typeof payload.value === 'number' ? format(payload.value) : String(payload.value)}
-      </text>
-    );
-  };
-}
-const X_TICK = tickOf(formatT, 10);
-const Y_TICK = tickOf(formatN, 3);
-const formatTooltipLabel = (t: unknown) => `t = ${typeof t === 'number' ? t.toFixed(1) : String(t)} s`;
 
 /** 100 Trying p99 and calls/s over the last ~2 minutes, one point every two seconds. */
 export function LiveChart() {

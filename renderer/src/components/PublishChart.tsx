@@ -2,33 +2,11 @@ import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { CHART_TITLE } from '../publish/figures';
 import { useSnapshot, type MetricPoint } from '../store/snapshot';
+import { X_TICK, Y_TICK, formatTooltipLabel } from './chartTicks';
 
 // Stable props (see LiveChart): recharts re-renders less when these keep their identity.
 const MARGIN = { top: 4, right: 4, bottom: 0, left: 0 };
 const LEGEND_STYLE = { fontSize: 10 };
-const TICK_SIZE = 10;
-const formatT = (t: number) => `${Math.round(t)}s`;
-const formatN = (v: number) => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
-const formatTooltipLabel = (t: unknown) => `t = ${typeof t === 'number' ? t.toFixed(1) : String(t)} s`;
-
-interface TickProps {
-  x: number | string;
-  y: number | string;
-  textAnchor: 'start' | 'middle' | 'end' | 'inherit';
-  payload: { value: unknown };
-}
-/** Plain <text> ticks, as LiveChart draws them (recharts' own Text measures every label in the DOM). */
-function tickOf(format: (v: number) => string, dy: number) {
-  return function Tick({ x, y, textAnchor, payload }: TickProps) {
-    return (
-      <text x={x} y={y} dy={dy} textAnchor={textAnchor} fontSize={TICK_SIZE} className="chart-tick">
-        {typeof payload.value === 'number' ? format(payload.value) : String(payload.value)}
-      </text>
-    );
-  };
-}
-const X_TICK = tickOf(formatT, 10);
-const Y_TICK = tickOf(formatN, 3);
 
 /** Created → Redis reply p50/p99/max (ms) and the queue depth, from the same 2-minute history as the live chart. */
 export function PublishChart() {
