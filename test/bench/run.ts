@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ main(args: string[]): Promise<void
   export: () => import('./export'),
   ui: () => import('./ui'),
   fuzz: () => import('./fuzz'),
+  publish: () => import('./publish'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,132 @@
+/**
+ * Redis publisher benchmark (issue #13): the story's incident side by side,
+ * in one invocation, through the shared harness's `run-kamailio-redis.sh`
+ * (its own redis-server on 6390, 640 PSUBSCRIBE clients on one pattern):
+ *   - Kamailio with no Redis, and with a synchronous ndb_redis PUBLISH per INVITE;
+ *   - callpath with --redis off, and publishing in pubsub+list, stream and inline.
+ * Per run: 100 Trying p50/p99 on the wire (the harness's capture of the UAC
+ * leg), failed calls, retransmissions, CPU; for callpath also the publish
+ * created → reply p50/p99 and delivered/created, read from the lab's own
+ * /api/snapshot while it runs (the last answer before the harness stops it).
+ * Args: [SECONDS=15] [RATE=1000]
+ */
+import { join } from 'node:path';
+import type { Snapshot } from '../../app/contract';
+import { freePort } from '../helpers/ports';
+import { labCommand, runScript, sharedBench, type Json } from './shared-bench';
+
+const TOKEN = 'bench-publish';
+
+interface Row {
+  impl: string;
+  mode: string;
+  ok: unknown;
+  failed: unknown;
+  retrans: unknown;
+  t100_p50_ms: unknown;
+  t100_p99_ms: unknown;
+  cpu_pct: unknown;
+  redis_publish_calls: unknown;
+  publish?: { created: number; replied: number; failed: number; dropped: number; delivered: number; delivered_pct: number | null; p50_ms: number | null; p99_ms: number | null; redis_p99_ms: number | null; list_fallbacks: number };
+}
+
+function row(impl: string, mode: string, r: Json | null): Row {
+  return {
+    impl,
+    mode,
+    ok: r?.ok ?? null,
+    failed: r?.failed ?? null,
+    retrans: r?.retrans ?? null,
+    t100_p50_ms: r?.t100_p50_ms ?? null,
+    t100_p99_ms: r?.t100_p99_ms ?? null,
+    cpu_pct: r?.cpu_sut_pct ?? null,
+    redis_publish_calls: r?.redis_publish_calls ?? null,
+  };
+}
+
+/** Polls the lab's snapshot while the harness runs it; keeps the last answer. */
+function pollSnapshot(uiPort: number): { stop(): Snapshot | null } {
+  let last: Snapshot | null = null;
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${uiPort}/api/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2_000) });
+        if (r.ok) last = (await r.json()) as Snapshot;
+      } catch {
+        // not up yet, or already stopped
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  };
+  void loop();
+  return {
+    stop: () => {
+      running = false;
+      return last;
+    },
+  };
+}
+
+function publishFigures(s: Snapshot | null): Row['publish'] {
+  const p = s?.publisher;
+  if (!p) return undefined;
+  const c = s?.consumer;
+  const delivered = c ? c.received.pubsub + c.received.list + c.received.stream : 0;
+  const ms = (us: number, n: number) => (n === 0 ? null : Math.round(us / 10) / 100);
+  return {
+    created: p.events.created,
+    replied: p.events.replied,
+    failed: p.events.failed,
+    dropped: p.queue.dropped,
+    delivered,
+    delivered_pct: p.events.created > 0 ? Math.round((delivered / p.events.created) * 10_000) / 100 : null,
+    p50_ms: ms(p.latencyUs.total.p50, p.latencyUs.total.count),
+    p99_ms: ms(p.latencyUs.total.p99, p.latencyUs.total.count),
+    redis_p99_ms: ms(p.latencyUs.redis.p99, p.latencyUs.redis.count),
+    list_fallbacks: p.events.listFallbacks,
+  };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = args[0] ?? '15';
+  const rate = args[1] ?? '1000';
+  if (!/^\d+$/.test(seconds) || !/^\d+$/.test(rate)) throw new Error('usage: npm run bench -- publish [SECONDS] [RATE]');
+  const script = join(sharedBench(), 'sip', 'run-kamailio-redis.sh');
+  const rows: Row[] = [];
+
+  for (const mode of ['off', 'pub-psub640']) {
+    process.stderr.write(`\n== kamailio, ${mode}, ${rate} calls/s for ${seconds} s ==\n`);
+    rows.push(row('kamailio', mode === 'off' ? 'redis off' : 'sync PUBLISH', await runScript(script, [mode, rate, seconds], { SUT: 'kamailio', IMPL: 'kamailio' })));
+  }
+  for (const mode of ['off', 'pubsub+list', 'stream', 'inline']) {
+    const uiPort = await freePort();
+    const redis = mode === 'off' ? '--redis off' : `--redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode ${mode}`;
+    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --wire off ${redis}`);
+    process.stderr.write(`\n== callpath, ${mode}, ${rate} calls/s for ${seconds} s ==\n`);
+    const poll = pollSnapshot(uiPort);
+    const r = await runScript(script, [mode === 'off' ? 'off' : 'pub-psub640', rate, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath' });
+    const snap = poll.stop();
+    rows.push({ ...row('callpath', mode === 'off' ? 'redis off' : mode, r), publish: publishFigures(snap) });
+  }
+
+  const t99 = (impl: string, mode: string) => {
+    const v = rows.find((r) => r.impl === impl && r.mode === mode)?.t100_p99_ms;
+    return typeof v === 'number' ? v : null;
+  };
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+  const def = rows.find((r) => r.impl === 'callpath' && r.mode === 'pubsub+list');
+  const result = {
+    bench: 'publish',
+    rate: Number(rate),
+    seconds: Number(seconds),
+    subscribers: 640,
+    rows,
+    // Target: the default mode's 100 Trying p99 within 10% of Redis off, and every event delivered.
+    default_vs_off_t100_p99: ratio(t99('callpath', 'pubsub+list'), t99('callpath', 'redis off')),
+    default_delivered_pct: def?.publish?.delivered_pct ?? null,
+    inline_vs_kamailio_sync_t100_p99: ratio(t99('callpath', 'inline'), t99('kamailio', 'sync PUBLISH')),
+    callpath_default_vs_kamailio_sync_t100_p99: ratio(t99('callpath', 'pubsub+list'), t99('kamailio', 'sync PUBLISH')),
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
