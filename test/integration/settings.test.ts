@@ -198,7 +198,7 @@ test('redis from off to a URL gives a real publisher that connects; a new URL re
     const started = await api.setComponent('publisher', 'start');
     assert.equal(started.state, 'running', started.error ?? '');
     assert.equal(started.endpoint, redis.url);
-    assert.match(started.detail ?? '', /^connected/);
+    assert.match(started.detail ?? '', /^pubsub\+list \(--redis URL\): connected, 0 queued$/);
 
     const deadPort = await freePort();
     const moved = await api.applySettings({ redis: `redis://127.0.0.1:${deadPort}` });
