@@ -111,7 +111,7 @@ export class Host {
       consumer: (ctx) =>
         new ConsumerComponent(
           ctx,
-          () => (this.engine.status('publisher').state === 'running' ? this.publisher.url : null),
+          () => this.publisherUrl(),
           () => (this.current.redis === null ? 'the publisher is off (--redis off): nothing to consume' : null),
         ),
     };
@@ -132,6 +132,11 @@ export class Host {
 
   private get publisher(): Publisher {
     return this.engine.impl<Publisher>('publisher');
+  }
+
+  /** The Redis the running publisher writes to (null unless it is running): where the consumer and the load go. */
+  private publisherUrl(): string | null {
+    return this.engine.status('publisher').state === 'running' ? this.publisher.url : null;
   }
 
   private proxyPort(): number {
@@ -269,7 +274,7 @@ export class Host {
     this.load = null;
     await old?.stop();
     if (req === null) return null;
-    const url = this.engine.status('publisher').state === 'running' ? this.publisher.url : null;
+    const url = this.publisherUrl();
     if (url === null) throw new ContractError('the publisher is not running: the subscriber load goes on its Redis');
     const u = new URL(url);
     const load = new SubscriberLoad(u.hostname, Number(u.port || 6379), { count: req.count, patterns: req.patterns, slow: req.slow });

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { LatencySummary } from '../metrics/histogram';
 import { WindowedHistogram } from '../metrics/windowed-histogram';
 import { redactUrl } from './redis-url';
+import { withTimeout } from './with-timeout';
 import { CALL_PATTERN, CONSUMER_GROUP, LIST_PATTERN, STREAM_KEY, channelOf, listOf, type DeliveryVia } from './stats';
 
 /**
@@ -431,10 +432,4 @@ function streamEntries(reply: unknown): [string, string[] | null][] {
 
 function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }

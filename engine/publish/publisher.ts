@@ -28,6 +28,7 @@ import { WindowedHistogram } from '../metrics/windowed-histogram';
 import { CallEventTracker, type CallEventDoc, type CallEventName } from './call-events';
 import { PublishQueue, type Queued } from './publish-queue';
 import { redactUrl } from './redis-url';
+import { withTimeout } from './with-timeout';
 import { resolveRedis, type RedisTarget } from './redis-server';
 import { LIST_TTL_S, STREAM_KEY, STREAM_MAXLEN, channelOf, listOf, type PublishMode, type PublisherStats } from './stats';
 
@@ -361,19 +362,3 @@ const ORIGIN_WORDS: Record<RedisTarget['origin'], string> = {
   found: 'one already running',
   private: 'private redis-server',
 };
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}

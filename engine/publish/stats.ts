@@ -4,6 +4,7 @@
  * and stream keys. Types and constants only.
  */
 import type { LatencySummary } from '../metrics/histogram';
+import type { RedisOrigin } from './redis-server';
 
 /**
  * How call events reach Redis.
@@ -51,7 +52,7 @@ export const LATE_DELIVERY_US = 1_000_000;
 export interface PublisherStats {
   mode: PublishMode;
   /** Where Redis came from: `--redis URL`, one found on 127.0.0.1:6379, or a private redis-server we started (null while stopped). */
-  origin: 'configured' | 'found' | 'private' | null;
+  origin: RedisOrigin | null;
   /** The Redis address (password never shown). */
   endpoint: string;
   /** "connected", "reconnecting", "error: …". */

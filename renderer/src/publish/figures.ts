@@ -47,11 +47,6 @@ const TOTAL_WHERE = "created (the SIP message that made the event, as the engine
 /** What the chart's title attribute says. */
 export const CHART_TITLE = `Each point: ${TOTAL_WHERE}, p50 / p99 / max ${WINDOW} as of that moment; leaves out the application's receive time. Queue depth: events waiting to be written at that moment. One point every 2 s, last 2 minutes.`;
 
-const ORIGIN_WORDS: Record<NonNullable<PublisherStats['origin']>, string> = {
-  configured: 'configured',
-  found: 'found',
-  private: 'private',
-};
 
 const summaryLine = (name: string, s: LatencySummary) => `${name}: p50 ${ms(s.p50)} / p99 ${ms(s.p99)} / max ${ms(s.max)} ms (${s.count} events)`;
 
@@ -75,7 +70,7 @@ export function publisherFigures(p: PublisherStats): Figure[] {
     {
       id: 'redis',
       label: 'redis',
-      value: `${p.origin ? `${ORIGIN_WORDS[p.origin]} ` : ''}${p.endpoint || '—'}`,
+      value: `${p.origin ? `${p.origin} ` : ''}${p.endpoint || '—'}`,
       title: `Where the publisher's Redis came from: configured (--redis URL), found (one already listening on 127.0.0.1:6379) or private (a redis-server callpath started).${p.autoPipelining ? ' Auto-pipelining on.' : ''}`,
       tone: null,
     },
