@@ -89,13 +89,7 @@ export class CallEventTracker {
         if (call) return null; // a re-INVITE, or a second branch of a forked INVITE
         const to = party(ev.raw, 'To');
         if (to.tag !== null) return null; // in-dialog INVITE of a call we did not see start
-        if (this.calls.size >= this.maxCalls) {
-          this.calls.delete(this.calls.keys().next().value!);
-          this.forgotten++;
-        }
-        const state: CallState = { seq: 0, from: party(ev.raw, 'From'), to, early: false, answered: false, cancelled: false };
-        this.calls.set(ev.callId, state);
-        return this.doc(ev, state, 'new', null, null);
+        return this.doc(ev, this.follow(ev.callId, party(ev.raw, 'From'), to), 'new', null, null);
       }
       if (!call) return null;
       if (ev.method === 'CANCEL') call.cancelled = true;
@@ -131,12 +125,8 @@ export class CallEventTracker {
   newFromInvite(raw: Buffer, tsUs: number): CallEventDoc | null {
     const callId = peekHeader(raw, 'Call-ID') ?? peekHeader(raw, 'i');
     if (callId === null || callId === '' || this.calls.has(callId)) return null;
-    if (this.calls.size >= this.maxCalls) {
-      this.calls.delete(this.calls.keys().next().value!);
-      this.forgotten++;
-    }
-    const state: CallState = { seq: 1, from: party(raw, 'From'), to: party(raw, 'To'), early: false, answered: false, cancelled: false };
-    this.calls.set(callId, state);
+    const state = this.follow(callId, party(raw, 'From'), party(raw, 'To'));
+    state.seq = 1;
     return { v: CALL_EVENT_VERSION, event: 'new', callId, seq: 1, node: this.node, tsUs, from: state.from, to: state.to, status: null, reason: null, relay: null };
   }
 
@@ -146,6 +136,17 @@ export class CallEventTracker {
     if (!call) return null;
     call.seq++;
     return { v: CALL_EVENT_VERSION, event, callId, seq: call.seq, node: this.node, tsUs, from: call.from, to: call.to, status: null, reason: null, relay: null };
+  }
+
+  /** Starts following a call; past `maxCalls` the oldest followed is forgotten, counted. */
+  private follow(callId: string, from: CallState['from'], to: CallState['to']): CallState {
+    if (this.calls.size >= this.maxCalls) {
+      this.calls.delete(this.calls.keys().next().value!);
+      this.forgotten++;
+    }
+    const state: CallState = { seq: 0, from, to, early: false, answered: false, cancelled: false };
+    this.calls.set(callId, state);
+    return state;
   }
 
   private end(ev: SipCaptureEvent, call: CallState, status: number | null, reason: EndReason): CallEventDoc {
