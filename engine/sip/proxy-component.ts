@@ -13,6 +13,7 @@ import { EMPTY_PROXY_STATS, type ProxyStats } from './stats';
 import { TIMER_C, type TimerValues } from './transaction/timers';
 import { DEFAULT_TCP_IDLE_S, type TcpLimitSettings } from './transport/tcp-limits';
 import { decodeCaptureBatch } from './worker/capture-codec';
+import type { InlinePublish } from './worker/inline-gate';
 import type { SipWorkerReady, SipWorkerSettings, SipWorkerStart } from './worker/start-options';
 import type { DropCount } from '../metrics/drops';
 
@@ -30,7 +31,7 @@ export interface ProxyOptions {
   /** `inline` publish mode: the simulated SIP workers (inline-gate.ts); null or absent in every other mode. */
   inlineWorkers?: number | null;
   /** `inline` publish mode: publishes the `new` event of the INVITE `raw`, read at `readUs`; resolves on Redis's reply. */
-  inlinePublish?: (raw: Buffer, readUs: number) => Promise<void>;
+  inlinePublish?: InlinePublish;
 }
 
 /**
