@@ -30,7 +30,7 @@ import type { PublishSummary } from '../engine/call/model';
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount, WireSeen };
 export type { WireStats, WatchStats, KernelUdpStats };
 export type { PublisherStats, PublishMode, DeliveryVia, ConsumerStats, SubscriberLoadStats, PublishSummary };
-export { PUBLISH_MODES, LATE_DELIVERY_US } from '../engine/publish/stats';
+export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
 export type { Lane, Leg, LaneCounts, CallSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
 export { COMPONENT_NAMES };

@@ -11,7 +11,7 @@ import { STREAM_KEY, channelOf, deliveryVia, listOf } from '../../engine/publish
 import { COLUMNS, sortsBy } from '../../renderer/src/calls/columns';
 import { deliveryCell } from '../../renderer/src/calls/delivery';
 import { SAVED_FILTERS_KEY, parseSavedFilters } from '../../renderer/src/calls/saved';
-import { publishArrowLabel, publishArrowTitle, publishArrowTone, viaOfTarget, withPublishLabels } from '../../renderer/src/ladder/publishArrow';
+import { publishArrowLabel, publishArrowTitle, publishArrowTone, withPublishLabels } from '../../renderer/src/ladder/publishArrow';
 import { DEFAULT_LOAD_COUNT, MODE_CHOICES, loadStatus, modeChoice, parseLoadCount } from '../../renderer/src/publish/controls';
 import { CHART_TITLE, consumerFigures, publishPointOf, publisherAbsentLine, publisherFigures } from '../../renderer/src/publish/figures';
 
@@ -217,8 +217,9 @@ test('failed publish arrows take the error colour, delivered ones their own, a l
   assert.match(publishArrowTitle(entry({ phase: 'failed', error: 'ERR x' })), /error: ERR x/);
 });
 
-test('the screen\'s delivery rule agrees with the engine\'s for every target it writes', () => {
-  for (const t of [channelOf('a@b'), listOf('a@b'), STREAM_KEY]) assert.equal(viaOfTarget(t), deliveryVia(t), t);
+test('the screen names the delivery by the engine\'s one rule, for every target the publisher writes', () => {
+  assert.deepEqual([channelOf('a@b'), listOf('a@b'), STREAM_KEY].map(deliveryVia), ['pubsub', 'list', 'stream']);
+  assert.match(publishArrowLabel(entry({ phase: 'delivered', target: listOf('a@b') })), /delivered via list/);
 });
 
 test('only publish entries are relabelled for the screen; the others are the same objects', () => {

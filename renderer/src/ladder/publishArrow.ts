@@ -5,17 +5,8 @@
  * (engine/ladder/entries.ts); this is the screen's wording only. Pure,
  * unit-tested (test/unit/publish-ui.test.ts).
  */
-import type { DeliveryVia, LadderEntry, PublishEntry } from '../../../app/contract';
+import { deliveryVia, type LadderEntry, type PublishEntry } from '../../../app/contract';
 import { formatMs } from '../../../app/ladder';
-
-/**
- * How the consumer got an event, from where it read it. The same rule as
- * `deliveryVia` in engine/publish/stats.ts, which the contract does not
- * export; the unit test checks the two agree.
- */
-export function viaOfTarget(target: string): DeliveryVia {
-  return target.startsWith('call-mq:') ? 'list' : target.startsWith('call:') ? 'pubsub' : 'stream';
-}
 
 const took = (us: number | null) => (us === null ? '' : ` · ${formatMs(us, 2)} ms`);
 const ERROR_CHARS = 40;
@@ -23,7 +14,7 @@ const short = (s: string) => (s.length > ERROR_CHARS ? `${s.slice(0, ERROR_CHARS
 
 /** Where a replied event went: PUBLISH's receivers, or the list or stream it was written to. */
 function whereTo(e: PublishEntry): string {
-  const via = viaOfTarget(e.target);
+  const via = deliveryVia(e.target);
   if (via !== 'pubsub') return `→ ${via}`;
   if (e.receivers === null) return '';
   return `(${e.receivers} receiver${e.receivers === 1 ? '' : 's'})`;
@@ -39,7 +30,7 @@ export function publishArrowLabel(e: PublishEntry): string {
     case 'failed':
       return `${e.event} failed${e.error ? `: ${short(e.error)}` : ''}${took(e.sinceQueuedUs)}`;
     case 'delivered':
-      return `${e.event} delivered via ${viaOfTarget(e.target)}${took(e.sinceQueuedUs)}`;
+      return `${e.event} delivered via ${deliveryVia(e.target)}${took(e.sinceQueuedUs)}`;
     default:
       return e.label;
   }
@@ -49,7 +40,7 @@ export function publishArrowLabel(e: PublishEntry): string {
 export function publishArrowTone(e: PublishEntry): string | undefined {
   if (e.phase === 'failed') return 'publish-failed';
   if (e.phase === 'delivered') return 'publish-delivered';
-  if (e.phase === 'replied' && viaOfTarget(e.target) === 'list') return 'publish-fallback';
+  if (e.phase === 'replied' && deliveryVia(e.target) === 'list') return 'publish-fallback';
   return undefined;
 }
 
@@ -58,7 +49,7 @@ export function publishArrowTitle(e: PublishEntry): string {
   const lines = [publishArrowLabel(e), `${e.src} → ${e.dst}`, `target ${e.target}`];
   const ms = e.sinceQueuedUs === null ? null : `${formatMs(e.sinceQueuedUs, 3)} ms`;
   if (e.phase === 'delivered') {
-    lines.push(`The reference consumer (the application) received it via ${viaOfTarget(e.target)}${ms ? `, ${ms} after the SIP message that made it` : ''}; drawn at the time it was received.`);
+    lines.push(`The reference consumer (the application) received it via ${deliveryVia(e.target)}${ms ? `, ${ms} after the SIP message that made it` : ''}; drawn at the time it was received.`);
   } else {
     if (ms) lines.push(`The SIP message that made it → Redis's ${e.phase === 'failed' ? 'last answer' : 'reply'}: ${ms} (engine clock); drawn at the SIP message's time.`);
     if (e.receivers !== null) lines.push(`PUBLISH reached ${e.receivers} subscriber${e.receivers === 1 ? '' : 's'}${e.receivers === 0 ? ': the event went to the call\'s list' : ''}.`);
