@@ -26,6 +26,8 @@ export async function startLab(overrides: Partial<LabConfig> = {}, opts: { ui?: 
   const config: LabConfig = {
     ...DEFAULT_CONFIG,
     sip: { host: '127.0.0.1', port: 0 },
+    // Below Linux's ephemeral ports (32768-60999): a port the OS picks for a test (freePort) can then never fall in the RTP range, which the config refuses.
+    rtp: { host: '127.0.0.1', min: 20000, max: 29999 },
     ng: null,
     redis: null,
     wire: 'off',
