@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 export default defineConfig({
   main: {
     plugins: [externalizeDepsPlugin()],
-    // The SIP worker is its own entry: engine/sip/proxy-component.ts loads ./sip-worker.js beside index.js.
-    build: { outDir: 'out/main', rollupOptions: { input: { index: resolve('main/index.ts'), 'sip-worker': resolve('engine/sip/worker/entry.ts') } } },
+    // The worker threads are entries of their own: engine/sip/proxy-component.ts loads ./sip-worker.js and engine/rtp/shards.ts ./rtp-shard.js beside index.js.
+    build: { outDir: 'out/main', rollupOptions: { input: { index: resolve('main/index.ts'), 'sip-worker': resolve('engine/sip/worker/entry.ts'), 'rtp-shard': resolve('engine/rtp/shard/entry.ts') } } },
   },
   preload: {
     build: {

@@ -12,6 +12,10 @@ import type { WireMode } from '../engine/wire/tap';
 import { DEFAULT_PUBLISH_MODE, DEFAULT_PUBLISH_QUEUE, PUBLISH_MODES, type PublishMode } from '../engine/publish/stats';
 import { parseWatchTarget, type WatchTarget } from '../engine/wire/watch';
 import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
+import { DEFAULT_RELAY_TIMEOUTS, type RelayTimeouts } from '../engine/rtp/stats';
+
+/** The longest relay timeout a flag takes (s): 30 days. */
+const MAX_RELAY_TIMEOUT_S = 30 * 86_400;
 import { SETTING_FLAGS, SETTING_NAMES, type LabSettings, type SettingName, type SettingsPatch } from './contract';
 
 /** Re-exported for the app's callers: one formatter, the engine's. */
@@ -29,6 +33,12 @@ export interface LabConfig {
   route: NextHop[] | null;
   rtp: PortRange;
   ng: HostPort | null;
+  /** rtpengine's timeouts, s; 0 = off (engine/rtp/timeouts.ts). */
+  relayTimeouts: RelayTimeouts;
+  /** Worker threads relaying packets (`--rtp-shards`); null = one per core but one, at least 1. */
+  rtpShards: number | null;
+  /** Drop media from any source but the latched one (`--strict-source`). */
+  strictSource: boolean;
   /**
    * Redis for call events: a redis:// or rediss:// URL; the literal 'auto'
    * (a Redis answering on 127.0.0.1:6379, else a private redis-server:
@@ -86,8 +96,12 @@ export function defaultDataDir(env: Record<string, string | undefined>): string 
 export const DEFAULT_CONFIG: LabConfig = {
   sip: { host: '127.0.0.1', port: 5060 },
   route: null,
-  rtp: { host: '127.0.0.1', min: 30000, max: 39999 },
+  // Below Linux's ephemeral range (32768-60999), so no client socket on the box can take a relay port.
+  rtp: { host: '127.0.0.1', min: 16384, max: 32767 },
   ng: { host: '127.0.0.1', port: 2223 },
+  relayTimeouts: { ...DEFAULT_RELAY_TIMEOUTS },
+  rtpShards: null,
+  strictSource: false,
   redis: 'auto',
   record: null,
   ui: { host: '127.0.0.1', port: 7070 },
@@ -115,8 +129,16 @@ export const DEFAULT_CONFIG: LabConfig = {
 export const USAGE = `usage: npm run lab -- [options]
   --sip HOST:PORT            SIP proxy UDP+TCP listen address (default 127.0.0.1:5060)
   --route HOST:PORT[/tcp][,...]  downstream targets, round robin (default: route by Request-URI)
-  --rtp HOST:MIN-MAX         relay address and port range (default 127.0.0.1:30000-39999)
+  --rtp HOST:MIN-MAX         relay address and port range (default 127.0.0.1:16384-32767, below the
+                             kernel's ephemeral ports; the status warns when a range overlaps them)
   --ng HOST:PORT|off         rtpengine-compatible control listener (default 127.0.0.1:2223)
+  --timeout S                close a session with no media either way for S s (rtpengine's; default 60; 0 off)
+  --silent-timeout S         …with media one way only for S s (default 3600; 0 off)
+  --offer-timeout S          …offered and never answered for S s (default 3600; 0 off)
+  --final-timeout S          …after S s whatever happens (default 14400; 0 off: unlike rtpengine, on by
+                             default, since a session nobody deletes otherwise holds its ports for ever)
+  --rtp-shards N             worker threads relaying media (default: one per core but one, at least 1)
+  --strict-source            drop media from any source but the one a stream latched to
   --redis auto|URL|off       Redis for call events (default auto: the one answering on 127.0.0.1:6379,
                              else a private redis-server started on a free loopback port)
   --publish-mode MODE        how call events reach Redis: pubsub+list (PUBLISH call:<Call-ID>, RPUSH
@@ -148,7 +170,8 @@ export const USAGE = `usage: npm run lab -- [options]
                              $XDG_DATA_HOME/callpath or ~/.local/share/callpath)
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
                              publishMode, record, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
-                             maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue); flags win
+                             maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue, timeout,
+                             silentTimeout, offerTimeout, finalTimeout, rtpShards, strictSource); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -157,12 +180,13 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
   wire: 'wire', watch: 'watch', data: 'data', publishMode: 'publish-mode', publishQueue: 'publish-queue',
+  timeout: 'timeout', silentTimeout: 'silent-timeout', offerTimeout: 'offer-timeout', finalTimeout: 'final-timeout', rtpShards: 'rtp-shards', strictSource: 'strict-source',
 };
 
 export function parseLabArgs(
@@ -191,8 +215,8 @@ function readFlags(argv: readonly string[]): Raw {
       out.help = true;
       continue;
     }
-    if (arg === '--no-auth') {
-      out['no-auth'] = true;
+    if (arg === '--no-auth' || arg === '--strict-source') {
+      out[arg.slice(2)] = true;
       continue;
     }
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (options start with --; see --help)`);
@@ -232,8 +256,8 @@ function readConfigFile(path: string, readFile: (p: string) => string): Raw {
   for (const [key, value] of Object.entries(json)) {
     const flag = JSON_KEYS[key];
     if (!flag) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
-    if (flag === 'no-auth') {
-      if (typeof value !== 'boolean') throw new ConfigError(`config file ${path}: "noAuth" must be true or false`);
+    if (flag === 'no-auth' || flag === 'strict-source') {
+      if (typeof value !== 'boolean') throw new ConfigError(`config file ${path}: "${key}" must be true or false`);
       if (value) out[flag] = true;
     } else if (flag === 'route' && Array.isArray(value)) {
       out[flag] = value.map(String).join(',');
@@ -259,6 +283,10 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   route: (c, v) => (c.route = v.trim() === '' ? null : v.split(',').map((s) => parseRouteTarget(s.trim()))),
   rtp: (c, v) => (c.rtp = parseRange(v)),
   ng: (c, v) => (c.ng = isOff(v) ? null : parseHostPort(v, '--ng', true)),
+  timeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, timeout: parseInteger(v, '--timeout', 0, MAX_RELAY_TIMEOUT_S) }),
+  silentTimeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, silentTimeout: parseInteger(v, '--silent-timeout', 0, MAX_RELAY_TIMEOUT_S) }),
+  offerTimeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, offerTimeout: parseInteger(v, '--offer-timeout', 0, MAX_RELAY_TIMEOUT_S) }),
+  finalTimeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, finalTimeout: parseInteger(v, '--final-timeout', 0, MAX_RELAY_TIMEOUT_S) }),
   redis: (c, v) => (c.redis = isOff(v) ? null : v === 'auto' ? 'auto' : parseRedisUrl(v)),
   publishMode: (c, v) => (c.publishMode = parsePublishMode(v)),
   record: (c, v) => (c.record = isOff(v) ? null : nonEmpty(v, '--record')),
@@ -274,7 +302,7 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
 
 function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
   const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
-  const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers } };
+  const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers }, relayTimeouts: { ...DEFAULT_CONFIG.relayTimeouts } };
   for (const name of SETTING_NAMES) {
     const v = str(SETTING_FLAGS[name].slice(2));
     if (v !== undefined) SETTING_PARSERS[name](c, v);
@@ -290,6 +318,8 @@ function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
   if (str('tcp-max-conns') !== undefined) c.tcpMaxConns = parseInteger(str('tcp-max-conns')!, '--tcp-max-conns', 1, 1_000_000);
   if (str('tcp-max-per-source') !== undefined) c.tcpMaxPerSource = parseInteger(str('tcp-max-per-source')!, '--tcp-max-per-source', 1, 1_000_000);
   if (str('tcp-idle') !== undefined) c.tcpIdleS = parseInteger(str('tcp-idle')!, '--tcp-idle', 1, 86_400);
+  if (str('rtp-shards') !== undefined) c.rtpShards = parseInteger(str('rtp-shards')!, '--rtp-shards', 1, 64);
+  if (raw['strict-source'] === true) c.strictSource = true;
   if (str('publish-queue') !== undefined) c.publishQueue = parseInteger(str('publish-queue')!, '--publish-queue', 1, 10_000_000);
   const timers = timerOrder(c);
   if (timers) throw new ConfigError(timers);
@@ -342,6 +372,10 @@ export function settingsOf(c: LabConfig): LabSettings {
     route: c.route ? c.route.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(',') : '',
     rtp: `${formatHostPort({ host: c.rtp.host, port: c.rtp.min })}-${c.rtp.max}`,
     ng: c.ng ? formatHostPort(c.ng) : 'off',
+    timeout: String(c.relayTimeouts.timeout),
+    silentTimeout: String(c.relayTimeouts.silentTimeout),
+    offerTimeout: String(c.relayTimeouts.offerTimeout),
+    finalTimeout: String(c.relayTimeouts.finalTimeout),
     redis: c.redis ?? 'off',
     publishMode: c.publishMode,
     record: c.record ?? 'off',

@@ -4,7 +4,7 @@
  * so the desktop app and the browser console behave the same.
  */
 import { readFile } from 'node:fs/promises';
-import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
+import { COMPONENT_NAMES, type ComponentImpl, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
 import type { CallFilter, CallSort } from '../engine/call/query';
 import { scanCalls } from '../engine/call/scan';
@@ -25,6 +25,12 @@ import { WATCH_SOURCE } from '../engine/events';
 import { KernelUdpSampler } from '../engine/metrics/kernel-udp';
 import { WireTap } from '../engine/wire/tap';
 import { WireWatch } from '../engine/wire/watch';
+import { Relay } from '../engine/rtp/relay';
+import { DEFAULT_QUARANTINE_MS } from '../engine/rtp/stats';
+import { availableParallelism } from 'node:os';
+
+/** Relay shards by default: one per core but one (the SIP worker and the main thread need one), at least 1. */
+const defaultRtpShards = (): number => Math.max(1, availableParallelism() - 1);
 import type { LabConfig } from './config';
 import { applySettingsPatch, formatHostPort, settingsOf, storeLimitsOf } from './config';
 import {
@@ -108,6 +114,17 @@ export class Host {
           autoPipelining: AUTO_PIPELINING,
           probePort: this.current.redisProbePort,
         })),
+      relay: (ctx) =>
+        new Relay(ctx, () => ({
+          ng: this.current.ng,
+          host: this.current.rtp.host,
+          min: this.current.rtp.min,
+          max: this.current.rtp.max,
+          timeouts: this.current.relayTimeouts,
+          quarantineMs: DEFAULT_QUARANTINE_MS,
+          shards: this.current.rtpShards ?? defaultRtpShards(),
+          strictSource: this.current.strictSource,
+        })),
       consumer: (ctx) =>
         new ConsumerComponent(
           ctx,
@@ -122,12 +139,17 @@ export class Host {
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
       if (ev.kind !== 'component' || ev.status.name !== 'proxy') return;
+      if (ev.status.state === 'running') this.relay.proxyStarted();
       if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage, (this.current.route ?? []).filter((t) => t.transport === 'tcp')));
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
     });
     this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null));
     const w = config.watch;
     this.watch = w ? new WireWatch(e, w, () => e.calls.ensureSource(WATCH_SOURCE, `watch ${w.iface}: ${w.filter}`, e.clock.nowUs())) : null;
+  }
+
+  private get relay(): Relay {
+    return this.engine.impl<Relay>('relay');
   }
 
   private get publisher(): Publisher {
@@ -224,6 +246,7 @@ export class Host {
     this.kernel.stop();
     await this.watch?.stop();
     await this.setSubscriberLoad(null);
+    this.relay.shuttingDown();
     await this.engine.stopAll();
     await this.tapQueue;
   }
@@ -253,6 +276,8 @@ export class Host {
         return this.applySettings(c.patch);
       case 'setSubscriberLoad':
         return this.setSubscriberLoad(c.load);
+      case 'releaseOrphans':
+        return this.releaseOrphans();
     }
   }
 
@@ -286,6 +311,17 @@ export class Host {
       throw new ContractError((err as Error).message);
     }
     return load.stats();
+  }
+
+  /**
+   * "Release orphans now": the relay closes the sessions no dialog through our
+   * proxy holds any more. Without a relay that can (not built, or one without
+   * the method) nothing is released: `{released: 0}`.
+   */
+  async releaseOrphans(): Promise<{ released: number }> {
+    const relay = this.engine.impl<ComponentImpl & { releaseOrphans?: () => number | Promise<number> }>('relay');
+    if (typeof relay.releaseOrphans !== 'function') return { released: 0 };
+    return { released: await relay.releaseOrphans() };
   }
 
   subscribe(listener: BatchListener): () => void {
@@ -332,7 +368,7 @@ export class Host {
       components: e.statuses(),
       // The proxy's section counts live calls only: an imported call that never ended is not in progress here.
       sip: p && { ...p, activeCalls: store.activeLive },
-      relay: null,
+      relay: this.engine.status('relay').state === 'running' ? this.relay.stats() : null,
       recorder: null,
       publisher: this.publisherStats(),
       consumer: (e.stats('consumer') as ConsumerStats | null) ?? null,

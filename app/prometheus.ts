@@ -24,6 +24,7 @@ export function renderPrometheus(s: Snapshot): string {
   summaryLines(out, 'callpath_event_loop_delay_seconds', 'Event-loop delay of the host thread (UI, API, call store).', s.eventLoopDelay);
   wireLines(s, metric, out);
   publishLines(s, metric, out);
+  relayLines(s, metric);
   metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store, all sources.', [['', s.calls.stored]]);
   metric('callpath_calls_active', 'gauge', 'Stored calls still in progress.', [['', s.calls.active]]);
   metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds: the slabs holding stored messages, plus a fixed cost per entry and call.', [['', s.calls.bytes]]);
@@ -96,6 +97,40 @@ function wireLines(s: Snapshot, metric: Metric, out: string[]): void {
     metric('callpath_udp_rcvbuf_errors_total', 'counter', 'System-wide UDP receive-buffer drops since the engine started (/proc/net/snmp RcvbufErrors).', [['', k.rcvbufErrors.total]]);
     metric('callpath_udp_in_errors_total', 'counter', 'System-wide UDP receive errors since the engine started (/proc/net/snmp InErrors).', [['', k.inErrors.total]]);
   }
+}
+
+/**
+ * The RTP relay; absent while it is stopped. The port and session series
+ * carry rtpengine's names and labels (`ports_used`, `ports_free`, `ports`
+ * with name/address, `closed_sessions_total` by reason) under our prefix,
+ * so an rtpengine dashboard fits with the prefix changed.
+ */
+function relayLines(s: Snapshot, metric: Metric): void {
+  const r = s.relay;
+  if (!r) return;
+  const where = `{name="default",address="${esc(r.address)}"}`;
+  metric('callpath_relay_ports', 'gauge', 'Usable relay ports (even RTP / odd RTCP pairs inside --rtp).', [[where, r.ports.total]]);
+  metric('callpath_relay_ports_used', 'gauge', 'Relay ports held by sessions now.', [[where, r.ports.inUse]]);
+  metric('callpath_relay_ports_free', 'gauge', 'Relay ports free to hand out now (not counting those in quarantine).', [[where, r.ports.free]]);
+  metric('callpath_relay_ports_quarantined', 'gauge', 'Released relay ports waiting out the quarantine before reuse.', [[where, r.ports.quarantined]]);
+  metric('callpath_relay_ports_high_water', 'gauge', 'Most relay ports in use at once since the relay started.', [[where, r.ports.highWater]]);
+  metric('callpath_relay_port_allocation_failures_total', 'counter', 'Offers refused because no port pair was free (a 503 through the proxy).', [[where, r.ports.allocationFailures]]);
+  metric('callpath_relay_port_bind_failures_total', 'counter', 'Port pairs another process held when the relay tried to bind them (skipped).', [[where, r.ports.bindFailures]]);
+  metric('callpath_relay_sessions', 'gauge', 'Live relay sessions by state.', [
+    ['{state="offered"}', r.sessions.offered],
+    ['{state="answered"}', r.sessions.answered],
+  ]);
+  metric('callpath_relay_closed_sessions_total', 'counter', 'Relay sessions closed since start, by reason (bye, delete, timeout, silent-timeout, offer-timeout, final-timeout, manual, orphan, shutdown, ...).', Object.entries(r.sessions.closed).map(([k, n]) => [`{reason="${esc(k)}"}`, n]));
+  metric('callpath_relay_oldest_session_seconds', 'gauge', 'Age of the oldest live relay session.', [['', (r.oldest[0]?.ageMs ?? 0) / 1000]]);
+  metric('callpath_relay_packets_total', 'counter', 'Packets relayed (RTP and RTCP), both directions.', [['', r.packets.relayed]]);
+  metric('callpath_relay_bytes_total', 'counter', 'Bytes relayed (UDP payload).', [['', r.packets.bytes]]);
+  metric('callpath_relay_dropped_packets_total', 'counter', 'Packets the relay dropped, by reason.', [
+    ['{reason="garbage"}', r.packets.garbage],
+    ['{reason="strict-source"}', r.packets.strictDrops],
+    ['{reason="no-peer"}', r.packets.noPeer],
+    ['{reason="send-error"}', r.packets.sendErrors],
+  ]);
+  metric('callpath_relay_final_timeout_seconds', 'gauge', 'The final-timeout in force (0 = off: sessions nobody deletes hold their ports for ever).', [['', r.timeouts.finalTimeout]]);
 }
 
 /** The Redis publisher and the reference consumer (the story's application); absent while they are stopped. */

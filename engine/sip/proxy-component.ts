@@ -9,6 +9,7 @@ import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
 import { formatHostPort, type HostPort, type NextHop } from '../net/host-port';
 import { ThreadHost, WorkerStartError } from '../worker/thread-host';
+import { workerScript } from '../worker/worker-script';
 import { EMPTY_PROXY_STATS, type ProxyStats } from './stats';
 import { TIMER_C, type TimerValues } from './transaction/timers';
 import { DEFAULT_TCP_IDLE_S, type TcpLimitSettings } from './transport/tcp-limits';
@@ -46,10 +47,8 @@ export interface ProxyOptions {
  */
 const WORKER_YOUNG_GENERATION_MB = 12;
 
-function defaultWorkerUrl(): URL {
-  // From source the worker is a .ts file beside us; bundled (electron-vite) it is out/main/sip-worker.js.
-  return import.meta.url.endsWith('.ts') ? new URL('./worker/dev-boot.mjs', import.meta.url) : new URL('./sip-worker.js', import.meta.url);
-}
+/** From source the worker is built from worker/entry.ts; bundled (electron-vite) it is out/main/sip-worker.js. */
+const defaultWorker = () => workerScript(import.meta.url, new URL('./worker/entry.ts', import.meta.url), 'sip-worker.js');
 
 export class SipProxyComponent implements ComponentImpl {
   readonly name = 'proxy' as const;
@@ -151,7 +150,7 @@ export class SipProxyComponent implements ComponentImpl {
     const { host } = next.listen;
     const thread = new ThreadHost<SipWorkerStart, ProxyStats, SipWorkerReady>({
       name: 'the SIP worker',
-      url: next.workerUrl ?? defaultWorkerUrl(),
+      ...(next.workerUrl ? { url: next.workerUrl } : defaultWorker()),
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       onCapture: (batch) => {
         for (const ev of decodeCaptureBatch(batch)) this.ctx.captureSip(ev);

@@ -17,6 +17,8 @@
  *   configure (options) ─────────▶ (new settings, no reply)
  *        ◀─────────────── request (id, payload): the worker waits for …
  *   reply (id) ──────────────────▶ … this (inline publishing only)
+ *   call (id, payload) ──────────▶ the main thread waits for …
+ *        ◀─────────────── result (id, ok, value | message) … this (relay shards: bind, close)
  *   stop ────────────────────────▶
  *        ◀─────────────── capture, stats, stopped
  */
@@ -32,7 +34,9 @@ export type ToWorker<Start> =
   /** New settings for a running worker (ThreadService.configure). */
   | { type: 'configure'; options: Partial<Start> }
   /** The main thread has done what `request` `id` asked (or given up on it). */
-  | { type: 'reply'; id: number };
+  | { type: 'reply'; id: number }
+  /** Work the main thread waits for (ThreadService.call), answered by `result`. */
+  | { type: 'call'; id: number; payload: unknown };
 
 export type FromWorker<Stats, Ready> =
   | { type: 'started'; ready: Ready }
@@ -45,4 +49,7 @@ export type FromWorker<Stats, Ready> =
   | { type: 'note'; note: NoteEvent }
   /** Work the worker waits for (inline publishing: the call's `new` event to Redis); answered by `reply`. */
   | { type: 'request'; id: number; payload: unknown }
+  /** The answer to `call` `id`: the service's value, or its error's message. */
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; message: string }
   | { type: 'stopped' };

@@ -21,6 +21,8 @@ export interface ThreadHostOptions<Stats> {
   /** The worker's script (a built .js, or a boot file that builds one). */
   url: URL;
   resourceLimits?: ResourceLimits;
+  /** Given to the worker as `workerData` (from source: `{ devEntry }` for dev-boot.mjs). */
+  workerData?: unknown;
   /**
    * One capture batch, already acknowledged. Called in the order the worker
    * sent them; decode and emit here. The buffer is this side's (transferred).
@@ -49,6 +51,8 @@ export class ThreadHost<Start, Stats, Ready> {
   private worker: Worker | null = null;
   private readonly flushWaiters = new Map<number, () => void>();
   private flushSeq = 0;
+  private readonly callWaiters = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private callSeq = 0;
 
   constructor(private readonly o: ThreadHostOptions<Stats>) {}
 
@@ -64,7 +68,7 @@ export class ThreadHost<Start, Stats, Ready> {
    */
   start(options: Start): Promise<Ready> {
     const { name, onFailure } = this.o;
-    const worker = new Worker(this.o.url, this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {});
+    const worker = new Worker(this.o.url, { ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}), ...(this.o.workerData !== undefined ? { workerData: this.o.workerData } : {}) });
     this.worker = worker;
     const send = (m: ToWorker<Start>) => worker.postMessage(m);
     const started = new Promise<Ready>((resolve, reject) => {
@@ -105,6 +109,15 @@ export class ThreadHost<Start, Stats, Ready> {
             else reply();
             break;
           }
+          case 'result': {
+            const w = this.callWaiters.get(m.id);
+            if (!w) break; // timed out already
+            this.callWaiters.delete(m.id);
+            clearTimeout(w.timer);
+            if (m.ok) w.resolve(m.value);
+            else w.reject(new Error(m.message));
+            break;
+          }
           case 'stopped':
             break;
         }
@@ -134,6 +147,25 @@ export class ThreadHost<Start, Stats, Ready> {
     this.worker?.postMessage({ type: 'configure', options } satisfies ToWorker<Start>);
   }
 
+  /**
+   * Asks the running worker's service to do something (`ThreadService.call`)
+   * and resolves with its answer; rejects with its error, when no worker
+   * runs, when it stops first, or after `timeoutMs`.
+   */
+  call(payload: unknown, timeoutMs: number): Promise<unknown> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new Error(`${this.o.name} is not running`));
+    const id = ++this.callSeq;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.callWaiters.delete(id);
+        reject(new Error(`${this.o.name} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.callWaiters.set(id, { resolve, reject, timer });
+      worker.postMessage({ type: 'call', id, payload } satisfies ToWorker<unknown>);
+    });
+  }
+
   flush(): Promise<void> {
     const worker = this.worker;
     if (!worker) return Promise.resolve();
@@ -153,6 +185,11 @@ export class ThreadHost<Start, Stats, Ready> {
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;
+    for (const [id, w] of this.callWaiters) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`${this.o.name} stopped`));
+      this.callWaiters.delete(id);
+    }
     const stopped = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, this.o.stopTimeoutMs ?? STOP_TIMEOUT_MS);
       worker.on('message', (m: FromWorker<Stats, Ready>) => {

@@ -40,6 +40,8 @@ export interface ThreadService<Start, Stats, Ready> {
   quiesce(): void;
   /** New settings while running (no reply; what changes is up to the service). */
   configure?(options: Partial<Start>): void;
+  /** Work the main thread asks for and waits on (`ThreadHost.call`); a throw or rejection goes back as its message. */
+  call?(payload: unknown): unknown;
   /** Release what `start` opened (if anything). */
   close(): Promise<void>;
 }
@@ -179,6 +181,17 @@ export class ThreadSide<E> {
         const r = this.replies.get(m.id);
         this.replies.delete(m.id);
         r?.();
+      } else if (m.type === 'call') {
+        const answer = (r: FromWorker<unknown, unknown>) => this.post(r);
+        const id = m.id;
+        if (!started || !service.call) answer({ type: 'result', id, ok: false, message: started ? 'this worker takes no calls' : 'not started' });
+        else
+          Promise.resolve()
+            .then(() => service.call!(m.payload))
+            .then(
+              (value) => answer({ type: 'result', id, ok: true, value }),
+              (err: unknown) => answer({ type: 'result', id, ok: false, message: err instanceof Error ? err.message : String(err) }),
+            );
       } else if (m.type === 'configure') {
         if (started) service.configure?.(m.options);
       } else if (m.type === 'stop') void stop();

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ main(args: string[]): Promise<void
   ui: () => import('./ui'),
   fuzz: () => import('./fuzz'),
   publish: () => import('./publish'),
+  rtp: () => import('./rtp'),
 };
 
 const [name, ...args] = process.argv.slice(2);

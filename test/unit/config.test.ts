@@ -22,7 +22,20 @@ test('no flags gives the documented defaults', () => {
   assert.deepEqual(r.config, { ...DEFAULT_CONFIG, dataDir: defaultDataDir({}) });
   assert.equal(r.config.redis, 'auto');
   assert.deepEqual(r.config.sip, { host: '127.0.0.1', port: 5060 });
-  assert.deepEqual(r.config.rtp, { host: '127.0.0.1', min: 30000, max: 39999 });
+  // Below the kernel's ephemeral ports (32768-60999 on Linux): no client socket can take a relay port.
+  assert.deepEqual(r.config.rtp, { host: '127.0.0.1', min: 16384, max: 32767 });
+  assert.deepEqual(r.config.relayTimeouts, { timeout: 60, silentTimeout: 3600, offerTimeout: 3600, finalTimeout: 14400 });
+});
+
+test("reads rtpengine's timeouts, 0 switching one off, and refuses nonsense", () => {
+  const r = parse(['--timeout', '5', '--silent-timeout', '0', '--offer-timeout', '30', '--final-timeout', '0', '--rtp-shards', '2', '--strict-source']);
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.relayTimeouts, { timeout: 5, silentTimeout: 0, offerTimeout: 30, finalTimeout: 0 });
+  assert.equal(r.config.rtpShards, 2);
+  assert.equal(r.config.strictSource, true);
+  assert.match(error(['--final-timeout', '-1']), /--final-timeout/);
+  assert.match(error(['--timeout', 'soon']), /--timeout/);
+  assert.match(error(['--rtp-shards', '0']), /--rtp-shards/);
 });
 
 test('reads every flag, in both --flag value and --flag=value forms', () => {

@@ -50,6 +50,10 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     fields: [
       { name: 'rtp', label: 'Ports', hint: 'HOST:MIN-MAX' },
       { name: 'ng', label: 'NG control', hint: 'HOST:PORT or off' },
+      { name: 'timeout', label: 'timeout', hint: 's with no media either way before a session is closed (rtpengine --timeout); 0 = off' },
+      { name: 'silentTimeout', label: 'silent-timeout', hint: 's with media one way only (rtpengine --silent-timeout); 0 = off' },
+      { name: 'offerTimeout', label: 'offer-timeout', hint: 's offered and never answered (rtpengine --offer-timeout); 0 = off' },
+      { name: 'finalTimeout', label: 'final-timeout', hint: 's a session may live at all; 0 = off, and then a session nobody deletes holds its ports for ever' },
     ],
   },
   { component: 'recorder', title: 'Recorder', fields: [{ name: 'record', label: 'Directory', hint: 'DIR or off' }] },

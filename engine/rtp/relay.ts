@@ -1,0 +1,515 @@
+/**
+ * The RTP relay (rtpengine's job in the story's call path), on the main
+ * thread: the sessions, the port pool (one sub-range per shard), the
+ * timeouts' sweep and the figures. The packets themselves move in the shard
+ * threads (`shard/entry.ts`); this never touches one.
+ *
+ * Two ways in, one set of operations: NG commands (`ng/server.ts`, what
+ * Kamailio's rtpengine module sends) and the proxy's own SDP rewriting.
+ * - offer: read the SDP (bad → 488), take two port pairs per relayed m=
+ *   line from one shard (none free → 503, counted), bind them there, and
+ *   write the relay's address and B-side ports into the SDP for the callee;
+ * - answer: learn the callee's address, write the A-side ports for the caller;
+ * - delete / a timeout / stop: close the sockets, return the ports to the
+ *   pool (quarantined first), count the reason.
+ * Operations on one Call-ID run one after another, never interleaved.
+ */
+import type { ComponentImpl } from '../component';
+import type { EngineContext } from '../engine';
+import { listenErrorText } from '../net/listen-error';
+import { formatHostPort, type HostPort } from '../net/host-port';
+import { NgServer } from './ng/server';
+import { readEphemeralRange, ephemeralOverlap } from './ephemeral';
+import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
+import { clockRatesOf, codecOf, mediaEvent, peerOf, type RelaySession, type RelayStream, type SdpRef } from './session';
+import { Shards, type Shard } from './shards';
+import type { ShardStats, SlotFigures } from './shard/protocol';
+import { CLOSE_REASONS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
+import { dueTimeout } from './timeouts';
+
+export interface RelaySettings {
+  /** The NG control listener (null: none). */
+  ng: HostPort | null;
+  host: string;
+  min: number;
+  max: number;
+  timeouts: RelayTimeouts;
+  quarantineMs: number;
+  /** Worker threads relaying packets. */
+  shards: number;
+  strictSource: boolean;
+}
+
+export interface MediaRequest {
+  callId: string;
+  fromTag: string;
+  /** The answer's To-tag. */
+  toTag?: string | null;
+  sdp: string;
+  via: 'ng' | 'sip';
+  /** The SIP message carrying this SDP (for the ladder); absent over NG. */
+  sdpRef?: SdpRef;
+}
+
+export type MediaResult = { ok: true; sdp: string } | { ok: false; status: 488 | 503 | 481 | 500; reason: string };
+
+/** How often the timeouts are evaluated and the per-second figures sampled. */
+const SWEEP_MS = 1_000;
+/**
+ * A stream's `stats` event goes to the ladder at most every 5 s in its first
+ * 30 s, then every minute: each is an entry of the call, and a long call must
+ * not rotate its SIP messages out of the per-call bound with figures.
+ */
+const STATS_EVENT_EVERY_US = 5_000_000;
+const STATS_EVENT_LATER_US = 60_000_000;
+const STATS_EVENT_SLOWER_AFTER_US = 30_000_000;
+/** Tries to find pairs nobody else holds before an offer is refused. */
+const BIND_ATTEMPTS = 4;
+const OLDEST_SHOWN = 10;
+/** Samples kept for the per-second rates (one per sweep). */
+const RATE_WINDOW_S = 10;
+
+const zeroClosed = (): Record<CloseReason, number> => Object.fromEntries(CLOSE_REASONS.map((r) => [r, 0])) as Record<CloseReason, number>;
+
+export class Relay implements ComponentImpl {
+  readonly name = 'relay' as const;
+  private shards: Shards | null = null;
+  private readonly sessions = new Map<string, RelaySession>();
+  private readonly bySlot = new Map<number, { session: RelaySession; stream: RelayStream }>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private slotSeq = 0;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly closed = zeroClosed();
+  /** Counters of shards that ran before (a restart keeps the totals). */
+  private readonly packets = { relayed: 0, bytes: 0, garbage: 0, strictDrops: 0, noPeer: 0, sendErrors: 0 };
+  private readonly shardTotals = new Map<number, ShardStats>();
+  private readonly samples: { ms: number; allocations: number; releases: number; packets: number }[] = [];
+  private proxyEpoch = 0;
+  private overlap: string | null = null;
+  private stopReason: CloseReason = 'manual';
+  private ng: NgServer | null = null;
+  /** What the running shards and listener were started with (a change of these needs a restart; timeouts do not). */
+  private started: StartedShape | null = null;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly settings: () => RelaySettings,
+  ) {}
+
+  get endpoint(): string {
+    const s = this.settings();
+    return `udp ${s.host}:${s.min}-${s.max}${s.ng ? `, NG ${formatHostPort(s.ng)}` : ''}`;
+  }
+
+  detail(): string {
+    const s = this.settings();
+    const warn = [s.timeouts.finalTimeout === 0 ? 'final-timeout is off: sessions nobody deletes hold their ports for ever' : null, this.overlap].filter(Boolean);
+    const pool = this.shards?.poolStats();
+    const head = pool ? `${this.sessions.size} sessions, ${pool.inUse} of ${pool.total} ports in use, ${this.shards!.list.length} shard${this.shards!.list.length === 1 ? '' : 's'}` : 'media is not relayed: SDP passes untouched';
+    return [head, ...warn].join('; ');
+  }
+
+  async start(): Promise<void> {
+    const s = this.settings();
+    this.overlap = ephemeralOverlap(s.min, s.max, readEphemeralRange());
+    const origin = this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() };
+    const shards = new Shards({
+      host: s.host,
+      min: s.min,
+      max: s.max,
+      count: s.shards,
+      quarantineMs: s.quarantineMs,
+      strictSource: s.strictSource,
+      monoMs: () => this.ctx.clock.monoMs(),
+      clockOrigin: origin,
+      onStats: (stats, drops) => this.onShardStats(stats, drops),
+      onFailure: (index, err) => this.ctx.fail('relay', new Error(`relay shard ${index}: ${err.message}`)),
+    });
+    await shards.start();
+    this.shards = shards;
+    if (s.ng) {
+      const ng = new NgServer(this, this.ctx.drops, () => this.ctx.clock.monoMs());
+      try {
+        await ng.listen(s.ng);
+      } catch (err) {
+        this.shards = null;
+        await shards.stop();
+        throw new Error(`NG control ${formatHostPort(s.ng)}: ${listenErrorText(err as NodeJS.ErrnoException)}`);
+      }
+      this.ng = ng;
+    }
+    this.started = startedShape(s);
+    this.stopReason = 'manual';
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** The engine is shutting down: sessions closed from now on are counted as `shutdown`, not `manual`. */
+  shuttingDown(): void {
+    this.stopReason = 'shutdown';
+  }
+
+  /** New timeouts apply at the next sweep; a new address, range, listener or shard count needs a restart. */
+  async applyLive(): Promise<boolean> {
+    return this.started !== null && JSON.stringify(this.started) === JSON.stringify(startedShape(this.settings()));
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.ng?.close();
+    this.ng = null;
+    this.started = null;
+    const reason = this.stopReason;
+    await Promise.all([...this.sessions.keys()].map((id) => this.delete(id, reason).catch(() => false)));
+    const shards = this.shards;
+    this.shards = null;
+    await shards?.stop();
+    // The shards' last stats came with their stop: keep their totals for the next start.
+    Object.assign(this.packets, this.totalPackets());
+    this.shardTotals.clear();
+    this.bySlot.clear();
+    this.samples.length = 0;
+  }
+
+  get running(): boolean {
+    return this.shards !== null;
+  }
+
+  /** The proxy (re)started: sessions its earlier runs set up, and no SIP of this run touches, are orphans. */
+  proxyStarted(): void {
+    this.proxyEpoch++;
+  }
+
+  // ------------------------------------------------------------------ offer
+
+  offer(req: MediaRequest): Promise<MediaResult> {
+    return this.serial(req.callId, () => this.doOffer(req));
+  }
+
+  private async doOffer(req: MediaRequest): Promise<MediaResult> {
+    const shards = this.shards;
+    if (!shards) return { ok: false, status: 503, reason: 'the relay is not running' };
+    const sdp = readSdp(req.sdp);
+    if (!sdp.ok) return { ok: false, status: 488, reason: `bad SDP: ${sdp.reason}` };
+    const existing = this.sessions.get(req.callId);
+    // A re-offer from the callee (a re-INVITE the other way) faces the other sides.
+    const reverse = existing !== undefined && existing.toTag !== null && req.fromTag === existing.toTag;
+    const session = existing ?? this.newSession(req, shards.pick());
+    if (req.via === 'sip') session.proxyEpoch = this.proxyEpoch;
+    const fresh = sdp.media.filter((m) => m.port !== 0 && !session.streams.some((st) => st.mediaIndex === m.index));
+    if (fresh.length > 0) {
+      const added = await this.openStreams(session, fresh, reverse);
+      if (!added.ok) return added; // what it had opened, it closed again
+    }
+    const towards: 0 | 1 = reverse ? 0 : 1;
+    await this.learnPeers(session, sdp.media, reverse ? 1 : 0);
+    if (!existing) {
+      this.sessions.set(session.callId, session);
+      this.shards!.list[session.shard]!.sessions++;
+      if (req.sdpRef) session.offerRef = req.sdpRef;
+      for (const st of session.streams) this.emitOpened(session, st, 0);
+    }
+    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.settings().host, ports: portsFor(session, towards) }) };
+  }
+
+  private newSession(req: MediaRequest, shard: Shard): RelaySession {
+    return {
+      callId: req.callId,
+      fromTag: req.fromTag,
+      toTag: null,
+      via: req.via,
+      state: 'offered',
+      shard: shard.index,
+      createdMs: this.ctx.clock.monoMs(),
+      createdUs: this.ctx.clock.nowUs(),
+      answeredMs: null,
+      streams: [],
+      offerRef: req.sdpRef ?? null,
+      answerRef: null,
+      proxyEpoch: req.via === 'sip' ? this.proxyEpoch : null,
+    };
+  }
+
+  /** Two pairs per m= line from the session's shard, bound there; all or nothing. */
+  private async openStreams(session: RelaySession, media: SdpMedia[], reverse: boolean): Promise<MediaResult> {
+    const shards = this.shards!;
+    const shard = shards.list[session.shard]!;
+    const opened: RelayStream[] = [];
+    for (const m of media) {
+      let st: RelayStream | null = null;
+      let lastError = '';
+      for (let attempt = 0; attempt < BIND_ATTEMPTS && !st; attempt++) {
+        const ports = shards.allocate(shard, 2);
+        if (!ports) {
+          await this.closeStreams(session, opened);
+          return { ok: false, status: 503, reason: `RTP port pool exhausted (${shard.pool.stats().free} of ${shard.pool.stats().total} ports free in shard ${shard.index})` };
+        }
+        const slot = ++this.slotSeq;
+        const peer = peerOf(m);
+        const peers = reverse ? ([null, peer] as const) : ([peer, null] as const);
+        const r = await shards.open(shard.index, slot, [ports[0]!, ports[1]!], peers, clockRatesOf(m)).catch((err: Error) => ({ ok: false as const, busy: [] as number[], error: err.message }));
+        if (r.ok) {
+          st = { slot, mediaIndex: m.index, ports: [ports[0]!, ports[1]!], peers: [peers[0], peers[1]], codec: codecOf(m), figures: [null, null], reportedUs: [0, 0], openedUs: [0, 0], unreported: [false, false], opened: [false, false] };
+          break;
+        }
+        lastError = r.error;
+        for (const p of ports) {
+          if (r.busy.includes(p)) shard.pool.busy(p);
+          else shard.pool.release(p);
+        }
+        if (r.busy.length === 0) break; // not a port conflict: trying other ports will not help
+      }
+      if (!st) {
+        await this.closeStreams(session, opened);
+        return { ok: false, status: 503, reason: `cannot bind relay ports: ${lastError}` };
+      }
+      opened.push(st);
+      session.streams.push(st);
+      this.bySlot.set(st.slot, { session, stream: st });
+    }
+    return { ok: true, sdp: '' };
+  }
+
+  /** The SDP's addresses for one side's peers (a latched side keeps where its packets come from). */
+  private async learnPeers(session: RelaySession, media: SdpMedia[], side: 0 | 1): Promise<void> {
+    const shards = this.shards!;
+    await Promise.all(
+      media.map(async (m) => {
+        const st = session.streams.find((x) => x.mediaIndex === m.index);
+        const peer = peerOf(m);
+        if (!st || !peer) return;
+        st.peers[side] = peer;
+        if (st.codec === null) st.codec = codecOf(m);
+        await shards.setPeer(session.shard, st.slot, side, peer).catch(() => undefined);
+      }),
+    );
+  }
+
+  // ----------------------------------------------------------------- answer
+
+  answer(req: MediaRequest): Promise<MediaResult> {
+    return this.serial(req.callId, () => this.doAnswer(req));
+  }
+
+  private async doAnswer(req: MediaRequest): Promise<MediaResult> {
+    if (!this.shards) return { ok: false, status: 503, reason: 'the relay is not running' };
+    const session = this.sessions.get(req.callId);
+    if (!session) return { ok: false, status: 481, reason: `no relay session for Call-ID ${req.callId} (never offered, or already closed)` };
+    const sdp = readSdp(req.sdp);
+    if (!sdp.ok) return { ok: false, status: 488, reason: `bad SDP: ${sdp.reason}` };
+    // The answer to a re-offer from the callee comes from the caller.
+    const fromCaller = req.fromTag === session.toTag && session.toTag !== null && req.toTag === session.fromTag;
+    const side: 0 | 1 = fromCaller ? 0 : 1;
+    if (!fromCaller && req.toTag) session.toTag = req.toTag;
+    if (req.via === 'sip') session.proxyEpoch = this.proxyEpoch;
+    await this.learnPeers(session, sdp.media, side);
+    if (session.state === 'offered') {
+      session.state = 'answered';
+      session.answeredMs = this.ctx.clock.monoMs();
+      if (req.sdpRef) session.answerRef = req.sdpRef;
+    }
+    for (const st of session.streams) this.emitOpened(session, st, 1);
+    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.settings().host, ports: portsFor(session, side === 1 ? 0 : 1) }) };
+  }
+
+  // ----------------------------------------------------------------- delete
+
+  /** Closes a session: its sockets, its ports back to the pool (quarantined), the reason counted. False when there was none. */
+  delete(callId: string, reason: CloseReason): Promise<boolean> {
+    return this.serial(callId, async () => {
+      const s = this.sessions.get(callId);
+      if (!s) return false;
+      this.sessions.delete(callId);
+      await this.closeStreams(s, s.streams, reason);
+      const shard = this.shards?.list[s.shard];
+      if (shard) shard.sessions = Math.max(0, shard.sessions - 1);
+      this.closed[reason]++;
+      return true;
+    });
+  }
+
+  private async closeStreams(session: RelaySession, streams: RelayStream[], reason: CloseReason | null = null): Promise<void> {
+    const shards = this.shards;
+    const now = () => this.ctx.clock.nowUs();
+    await Promise.all(
+      streams.map(async (st) => {
+        this.bySlot.delete(st.slot);
+        const last = shards ? await shards.close(session.shard, st.slot).catch(() => null) : null;
+        if (last) st.figures = last.sides;
+        const pool = shards?.list[session.shard]?.pool;
+        pool?.release(st.ports[0]);
+        pool?.release(st.ports[1]);
+        if (reason) for (const side of [0, 1] as const) if (st.opened[side]) this.ctx.events.emit(mediaEvent(session, st, side, 'closed', now(), this.settings().host, reason));
+      }),
+    );
+    session.streams = session.streams.filter((st) => !streams.includes(st));
+  }
+
+  // ------------------------------------------------------- orphans, sweep
+
+  /**
+   * Closes the sessions set up through an earlier run of our proxy that no
+   * SIP of its current run has touched: their dialogs went with the proxy
+   * (the story's leak across restarts). NG sessions belong to whoever sent
+   * the NG commands and are left to their timeouts. Returns how many.
+   */
+  async releaseOrphans(): Promise<number> {
+    const orphans = [...this.sessions.values()].filter((s) => s.proxyEpoch !== null && s.proxyEpoch < this.proxyEpoch);
+    const done = await Promise.all(orphans.map((s) => this.delete(s.callId, 'orphan')));
+    return done.filter(Boolean).length;
+  }
+
+  private sweep(): void {
+    const t = this.settings().timeouts;
+    const nowMs = this.ctx.clock.monoMs();
+    const nowUs = this.ctx.clock.nowUs();
+    for (const s of this.sessions.values()) {
+      const reason = dueTimeout({ createdMs: s.createdMs, answeredMs: s.answeredMs, lastFromCallerMs: this.lastMs(s, 0, nowMs, nowUs), lastFromCalleeMs: this.lastMs(s, 1, nowMs, nowUs) }, nowMs, t);
+      if (reason) void this.delete(s.callId, reason);
+      else for (const st of s.streams) this.reportStats(s, st, nowUs);
+    }
+    const pool = this.shards?.poolStats();
+    if (pool) {
+      this.samples.push({ ms: nowMs, allocations: pool.allocations, releases: pool.releases, packets: this.totalPackets().relayed });
+      while (this.samples.length > RATE_WINDOW_S + 1) this.samples.shift();
+    }
+  }
+
+  /** Monotonic ms of the last packet from a side's endpoint over the session's streams (null: none yet). */
+  private lastMs(s: RelaySession, side: 0 | 1, nowMs: number, nowUs: number): number | null {
+    let last = 0;
+    for (const st of s.streams) {
+      const f = st.figures[side];
+      if (f && f.lastUs !== null && f.lastUs > last) last = f.lastUs;
+    }
+    return last === 0 ? null : nowMs - (nowUs - last) / 1000;
+  }
+
+  private onShardStats(stats: ShardStats, drops: { where: string; reason: string; count: number }[]): void {
+    this.shardTotals.set(stats.index, stats);
+    for (const d of drops) this.ctx.drops.setTotal(`relay.shard${stats.index}.${d.where}`, d.reason, d.count);
+    const nowUs = this.ctx.clock.nowUs();
+    for (const f of stats.changed) this.applyFigures(f, nowUs);
+  }
+
+  private applyFigures(f: SlotFigures, nowUs: number): void {
+    const hit = this.bySlot.get(f.slot);
+    if (!hit) return;
+    const { session, stream } = hit;
+    stream.figures = f.sides;
+    for (const side of [0, 1] as const) if (stream.opened[side] && f.sides[side].packets > 0) stream.unreported[side] = true;
+    this.reportStats(session, stream, nowUs);
+  }
+
+  /** The `stats` events due for a stream whose figures moved since its last one (from a shard report, or the sweep once it went quiet). */
+  private reportStats(session: RelaySession, stream: RelayStream, nowUs: number): void {
+    for (const side of [0, 1] as const) {
+      if (!stream.unreported[side]) continue;
+      const every = nowUs - stream.openedUs[side] < STATS_EVENT_SLOWER_AFTER_US ? STATS_EVENT_EVERY_US : STATS_EVENT_LATER_US;
+      if (nowUs - stream.reportedUs[side] < every) continue;
+      stream.reportedUs[side] = nowUs;
+      stream.unreported[side] = false;
+      this.ctx.events.emit(mediaEvent(session, stream, side, 'stats', nowUs, this.settings().host, null));
+    }
+  }
+
+  private emitOpened(session: RelaySession, st: RelayStream, side: 0 | 1): void {
+    if (st.opened[side]) return;
+    st.opened[side] = true;
+    st.reportedUs[side] = st.openedUs[side] = this.ctx.clock.nowUs();
+    this.ctx.events.emit(mediaEvent(session, st, side, 'opened', st.reportedUs[side], this.settings().host, null));
+  }
+
+  /** Runs `fn` after every operation already queued for the same call. */
+  private serial<T>(callId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.chains.get(callId) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.chains.set(callId, tail);
+    void tail.then(() => {
+      if (this.chains.get(callId) === tail) this.chains.delete(callId);
+    });
+    return run;
+  }
+
+  // ------------------------------------------------------------------ query
+
+  /** One session as NG `query` and the API show it; null when there is none. */
+  session(callId: string): RelaySession | null {
+    return this.sessions.get(callId) ?? null;
+  }
+
+  callIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  private totalPackets(): RelayStats['packets'] {
+    const t = { ...this.packets };
+    for (const s of this.shardTotals.values()) {
+      t.relayed += s.packets;
+      t.bytes += s.bytes;
+      t.garbage += s.garbage;
+      t.strictDrops += s.strictDrops;
+      t.noPeer += s.noPeer;
+      t.sendErrors += s.sendErrors;
+    }
+    return t;
+  }
+
+  stats(): RelayStats | null {
+    const shards = this.shards;
+    if (!shards) return null;
+    const s = this.settings();
+    const nowMs = this.ctx.clock.monoMs();
+    const nowUs = this.ctx.clock.nowUs();
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    const span = first && last && last.ms > first.ms ? (last.ms - first.ms) / 1000 : 0;
+    const rate = (k: 'allocations' | 'releases' | 'packets') => (span > 0 ? (last![k] - first![k]) / span : 0);
+    let offered = 0;
+    const rows: RelaySessionRow[] = [];
+    for (const x of this.sessions.values()) {
+      if (x.state === 'offered') offered++;
+      if (rows.length < OLDEST_SHOWN) rows.push(this.row(x, nowMs, nowUs)); // a Map keeps insertion order: the oldest come first
+    }
+    return {
+      address: s.host,
+      ports: shards.poolStats(),
+      ephemeralOverlap: this.overlap,
+      perSecond: { allocations: rate('allocations'), releases: rate('releases'), packets: rate('packets') },
+      sessions: { live: this.sessions.size, offered, answered: this.sessions.size - offered, closed: { ...this.closed } },
+      oldest: rows,
+      timeouts: { ...s.timeouts },
+      packets: this.totalPackets(),
+      shards: shards.list.map((sh) => ({ index: sh.index, sessions: sh.sessions, loopDelayP99Us: sh.latest?.loopDelayP99Us ?? null })),
+    };
+  }
+
+  private row(x: RelaySession, nowMs: number, nowUs: number): RelaySessionRow {
+    const a = this.lastMs(x, 0, nowMs, nowUs);
+    const b = this.lastMs(x, 1, nowMs, nowUs);
+    const lastMs = a === null ? b : b === null ? a : Math.max(a, b);
+    let packets = 0;
+    for (const st of x.streams) packets += (st.figures[0]?.packets ?? 0) + (st.figures[1]?.packets ?? 0);
+    return { callId: x.callId, ageMs: Math.round(nowMs - x.createdMs), idleMs: lastMs === null ? null : Math.round(nowMs - lastMs), state: x.state, via: x.via, streams: x.streams.length, packets };
+  }
+}
+
+interface StartedShape {
+  host: string;
+  min: number;
+  max: number;
+  ng: string;
+  shards: number;
+  strictSource: boolean;
+}
+
+function startedShape(s: RelaySettings): StartedShape {
+  return { host: s.host, min: s.min, max: s.max, ng: s.ng ? formatHostPort(s.ng) : 'off', shards: s.shards, strictSource: s.strictSource };
+}
+
+/** Media index → the relay RTP port of one side, for rewriting an SDP. */
+function portsFor(session: RelaySession, side: 0 | 1): Map<number, number> {
+  return new Map(session.streams.map((st) => [st.mediaIndex, st.ports[side]]));
+}

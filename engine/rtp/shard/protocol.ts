@@ -1,0 +1,74 @@
+/**
+ * What the relay (main thread, `../relay.ts`) and one relay shard (a worker
+ * thread, `entry.ts`) say to each other. A shard owns the sockets of the
+ * sessions it was given; the main thread owns the port pool, the sessions'
+ * signalling state and the timeouts.
+ *
+ * A stream through the relay is a pair of sides, each a relay RTP port
+ * (even) and its RTCP port (+1):
+ *
+ *   caller ⇄ side A (the port in the answer the caller gets)
+ *            side B (the port in the offer the callee gets) ⇄ callee
+ *
+ * What arrives on A is sent out of B to B's peer, and the other way round.
+ */
+import type { ClockOrigin } from '../../clock';
+import type { StreamFigures } from '../stream-stats';
+
+export interface ShardStart {
+  index: number;
+  /** The relay address the sockets bind to. */
+  host: string;
+  /** Drop packets from any source other than the latched one. */
+  strictSource: boolean;
+  clockOrigin: ClockOrigin;
+}
+
+export interface ShardReady {
+  index: number;
+}
+
+/** Where one side sends: its peer's RTP and RTCP ports (RTCP = RTP with rtcp-mux). */
+export interface Peer {
+  address: string;
+  rtpPort: number;
+  rtcpPort: number;
+}
+
+/** What the shard is asked to do, with the main thread waiting for the answer. */
+export type ShardCall =
+  /** Binds the four sockets of a stream; `peers` from the SDP (null until the answer says). */
+  | { op: 'open'; slot: number; ports: readonly [number, number]; peers: readonly [Peer | null, Peer | null]; clockRates: ReadonlyArray<readonly [number, string, number]> }
+  /** The SDP (an answer, a re-offer) says where a side's peer is; a latched side keeps its latched address. */
+  | { op: 'peer'; slot: number; side: 0 | 1; peer: Peer }
+  /** Closes a stream's sockets; answered with its last figures. */
+  | { op: 'close'; slot: number };
+
+export type OpenResult = { ok: true } | { ok: false; busy: number[]; error: string };
+
+/** One direction of a stream: what arrived on one side. */
+export interface SideFigures extends StreamFigures {
+  /** The address the side latched to ("ip:port"), null before its first packet. */
+  latched: string | null;
+  rtcpPackets: number;
+}
+
+export interface SlotFigures {
+  slot: number;
+  sides: [SideFigures, SideFigures];
+}
+
+export interface ShardStats {
+  index: number;
+  sessions: number;
+  /** Since the shard started. */
+  packets: number;
+  bytes: number;
+  garbage: number;
+  strictDrops: number;
+  noPeer: number;
+  sendErrors: number;
+  loopDelayP99Us: number | null;
+  /** Streams that moved since the last report that carried figures (about once a second). */
+  changed: SlotFigures[];
+}
