@@ -15,7 +15,8 @@ import { TIMER_C, type TimerValues } from './transaction/timers';
 import { DEFAULT_TCP_IDLE_S, type TcpLimitSettings } from './transport/tcp-limits';
 import { decodeCaptureBatch } from './worker/capture-codec';
 import type { InlinePublish } from './worker/inline-gate';
-import type { SipWorkerReady, SipWorkerSettings, SipWorkerStart } from './worker/start-options';
+import type { SipWorkerReady, SipWorkerRequest, SipWorkerSettings, SipWorkerStart } from './worker/start-options';
+import type { MediaOutcome } from './proxy/media';
 import type { DropCount } from '../metrics/drops';
 
 export interface ProxyOptions {
@@ -33,6 +34,10 @@ export interface ProxyOptions {
   inlineWorkers?: number | null;
   /** `inline` publish mode: publishes the `new` event of the INVITE `raw`, read at `readUs`; resolves on Redis's reply. */
   inlinePublish?: InlinePublish;
+  /** The RTP relay runs: the worker sends SDP to `media` before forwarding it. */
+  relayMedia?: boolean;
+  /** The relay's side of an offer, answer or end (the host calls the relay); resolves with the outcome (nothing for an end). */
+  media?: (req: Extract<SipWorkerRequest, { kind: 'media' }>) => Promise<MediaOutcome | void>;
 }
 
 /**
@@ -162,7 +167,8 @@ export class SipProxyComponent implements ComponentImpl {
       },
       onNote: (note) => this.ctx.events.emit(note),
       onRequest: (payload) => {
-        const p = payload as { raw: Uint8Array; readUs: number };
+        const p = payload as SipWorkerRequest;
+        if (p.kind === 'media') return this.options().media?.(p) ?? Promise.resolve(null);
         const publish = this.options().inlinePublish;
         return publish ? publish(Buffer.from(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength), p.readUs) : Promise.resolve();
       },
@@ -197,7 +203,7 @@ export class SipProxyComponent implements ComponentImpl {
 /** The settings a running worker can take live; one shape for every hop ({ host, port, transport }): a config written by hand may leave transport out. */
 function settingsOf(o: ProxyOptions): SipWorkerSettings {
   const targets = o.route ? o.route.map((t) => ({ host: t.host, port: t.port, transport: t.transport ?? 'udp' })) : null;
-  return { targets, timers: o.timers, timerC: o.timerC ?? TIMER_C, inlineWorkers: o.inlineWorkers ?? null };
+  return { targets, timers: o.timers, timerC: o.timerC ?? TIMER_C, inlineWorkers: o.inlineWorkers ?? null, relayMedia: o.relayMedia ?? false };
 }
 
 function sumRecords<K extends string>(a: Readonly<Record<K, number>>, b: Readonly<Record<K, number>>): Record<K, number> {

@@ -16,7 +16,7 @@
  *        ◀─────────────── note (a ladder note, at most NOTES_PER_SECOND)
  *   configure (options) ─────────▶ (new settings, no reply)
  *        ◀─────────────── request (id, payload): the worker waits for …
- *   reply (id) ──────────────────▶ … this (inline publishing only)
+ *   reply (id, value) ───────────▶ … this (inline publishing; the relay's SDP)
  *   call (id, payload) ──────────▶ the main thread waits for …
  *        ◀─────────────── result (id, ok, value | message) … this (relay shards: bind, close)
  *   stop ────────────────────────▶
@@ -33,8 +33,8 @@ export type ToWorker<Start> =
   | { type: 'flush'; id: number }
   /** New settings for a running worker (ThreadService.configure). */
   | { type: 'configure'; options: Partial<Start> }
-  /** The main thread has done what `request` `id` asked (or given up on it). */
-  | { type: 'reply'; id: number }
+  /** The main thread has done what `request` `id` asked (or given up on it), with its answer if it has one. */
+  | { type: 'reply'; id: number; value?: unknown }
   /** Work the main thread waits for (ThreadService.call), answered by `result`. */
   | { type: 'call'; id: number; payload: unknown };
 
@@ -47,7 +47,7 @@ export type FromWorker<Stats, Ready> =
   | { type: 'flushed'; id: number }
   /** A call event other than capture (a note on the ladder): rare, structured clone, rate-limited by the worker. */
   | { type: 'note'; note: NoteEvent }
-  /** Work the worker waits for (inline publishing: the call's `new` event to Redis); answered by `reply`. */
+  /** Work the worker waits for (inline publishing: the call's `new` event to Redis; an SDP for the relay); answered by `reply`. */
   | { type: 'request'; id: number; payload: unknown }
   /** The answer to `call` `id`: the service's value, or its error's message. */
   | { type: 'result'; id: number; ok: true; value: unknown }

@@ -32,8 +32,8 @@ export interface ThreadHostOptions<Stats> {
   onStats(stats: Stats, drops: DropCount[]): void;
   /** A ladder note the worker sent (after the capture it follows). */
   onNote?(note: NoteEvent): void;
-  /** Work the worker waits for (`ThreadSide.request`); it gets its reply once this settles. Without it, the reply goes at once. */
-  onRequest?(payload: unknown): Promise<void>;
+  /** Work the worker waits for (`ThreadSide.request`); it gets its reply, with the value this resolves to, once this settles. Without it, the reply goes at once. */
+  onRequest?(payload: unknown): Promise<unknown>;
   /** The worker failed after it started (it reported a failure, threw, or exited). */
   onFailure(err: Error): void;
   startTimeoutMs?: number;
@@ -101,11 +101,11 @@ export class ThreadHost<Start, Stats, Ready> {
             this.o.onNote?.(m.note);
             break;
           case 'request': {
-            const reply = () => {
-              if (this.worker === worker) send({ type: 'reply', id: m.id });
+            const reply = (value?: unknown) => {
+              if (this.worker === worker) send({ type: 'reply', id: m.id, value });
             };
             const r = this.o.onRequest?.(m.payload);
-            if (r) r.then(reply, reply);
+            if (r) r.then(reply, () => reply());
             else reply();
             break;
           }

@@ -115,24 +115,25 @@ export class ThreadSide<E> {
   private noteSecond = -1;
   private notesThisSecond = 0;
   private requestSeq = 0;
-  private readonly replies = new Map<number, () => void>();
+  private readonly replies = new Map<number, (value: unknown) => void>();
 
   /**
    * Asks the main thread for something and resolves when it replied, or
    * after `timeoutMs` (counted): a main thread that never answers must not
-   * hold the worker forever. Only inline publishing uses it.
+   * hold the worker forever. Resolves with the main thread's answer, or
+   * undefined after the timeout. Inline publishing and the relay's SDP use it.
    */
-  request(payload: unknown, timeoutMs: number): Promise<void> {
+  request(payload: unknown, timeoutMs: number): Promise<unknown> {
     const id = ++this.requestSeq;
-    return new Promise<void>((resolve) => {
+    return new Promise<unknown>((resolve) => {
       const timer = setTimeout(() => {
         this.replies.delete(id);
         this.drops.count('thread', 'request-timed-out');
-        resolve();
+        resolve(undefined);
       }, timeoutMs);
-      this.replies.set(id, () => {
+      this.replies.set(id, (value) => {
         clearTimeout(timer);
-        resolve();
+        resolve(value);
       });
       this.post({ type: 'request', id, payload });
     });
@@ -180,7 +181,7 @@ export class ThreadSide<E> {
       } else if (m.type === 'reply') {
         const r = this.replies.get(m.id);
         this.replies.delete(m.id);
-        r?.();
+        r?.(m.value);
       } else if (m.type === 'call') {
         const answer = (r: FromWorker<unknown, unknown>) => this.post(r);
         const id = m.id;

@@ -63,8 +63,12 @@ test('settings are shown as the strings the CLI flags take', () => {
   assert.deepEqual(settingsOf(DEFAULT_CONFIG), {
     sip: '127.0.0.1:5060',
     route: '',
-    rtp: '127.0.0.1:30000-39999',
+    rtp: '127.0.0.1:16384-32767',
     ng: '127.0.0.1:2223',
+    timeout: '60',
+    silentTimeout: '3600',
+    offerTimeout: '3600',
+    finalTimeout: '14400',
     redis: 'auto',
     publishMode: 'pubsub+list',
     record: 'off',
@@ -95,6 +99,10 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
     route: '127.0.0.1:5090, 127.0.0.1:5091/tcp',
     rtp: '127.0.0.1:20000-20999',
     ng: 'off',
+    timeout: '30',
+    silentTimeout: '600',
+    offerTimeout: '120',
+    finalTimeout: '0',
     redis: 'rediss://10.0.0.5:6380',
     publishMode: 'stream',
     record: '/var/rec',
@@ -114,6 +122,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.deepEqual(c.route, [{ host: '127.0.0.1', port: 5090, transport: 'udp' }, { host: '127.0.0.1', port: 5091, transport: 'tcp' }]);
   assert.deepEqual(c.rtp, { host: '127.0.0.1', min: 20000, max: 20999 });
   assert.equal(c.ng, null);
+  assert.deepEqual(c.relayTimeouts, { timeout: 30, silentTimeout: 600, offerTimeout: 120, finalTimeout: 0 });
   assert.equal(c.redis, 'rediss://10.0.0.5:6380');
   assert.equal(c.publishMode, 'stream');
   assert.equal(c.record, '/var/rec');
@@ -177,7 +186,7 @@ test('rules between settings are checked against the merged config and blame the
   assert.deepEqual(refused({ t1: '5000' }), { field: 't1', error: '--t1 (5000 ms) must not exceed --t2 (4000 ms)' });
   assert.deepEqual(refused({ t2: '100' }), { field: 't2', error: '--t1 (500 ms) must not exceed --t2 (100 ms)' });
   assert.ok(applySettingsPatch(config(), { t1: '5000', t2: '9000' }).ok, 'both together are fine');
-  assert.match(refused({ sip: '127.0.0.1:31000' }).error, /--sip port 31000 lies inside the --rtp range 30000-39999/);
+  assert.match(refused({ sip: '127.0.0.1:31000' }).error, /--sip port 31000 lies inside the --rtp range 16384-32767/);
   assert.equal(refused({ rtp: '127.0.0.1:5000-5100' }).field, 'rtp');
   assert.deepEqual(refused({ ng: '127.0.0.1:5060' }), { field: 'ng', error: '--ng and --sip both use port 5060' });
   assert.match(refused({ sip: '127.0.0.1:7070' }).error, /--ui and --sip both use port 7070/);

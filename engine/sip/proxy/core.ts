@@ -53,6 +53,7 @@ import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type Accept
 import { createProxyBranchGenerator, loopHash, PROXY_BRANCH_MARK, sentByOf } from './loop-branch';
 import { decideRoute, receivedParams, responseDestination, roundRobin } from './routing';
 import { validateRequest, type Refusal } from './validate';
+import { answerOf, offerOf, type MediaEnd, type MediaHooks, type MediaOutcome, type MediaSdp } from './media';
 
 export { MAX_PENDING } from './admission';
 
@@ -85,6 +86,8 @@ export interface ProxyCoreOptions extends ProxySettings {
   maxPending?: number;
   /** Queue age (ms) that refuses new calls (default T1/2, at least 100). */
   maxQueueAgeMs?: number;
+  /** The RTP relay while it runs (null: SDP passes untouched): asked at every offer and answer (media.ts). */
+  media?: () => MediaHooks | null;
 }
 
 /** One message waiting behind the fast path: a new INVITE to route (its server transaction exists), or anything else to dispatch. */
@@ -128,6 +131,15 @@ interface ProxyContext {
   timerC: TimerHandle | null;
   /** The settings in force when the request arrived: Timer C and its 64·T1 wait keep them across configure(). */
   settings: ProxySettings;
+  /** The request's offer went to the relay: answers on this transaction go there too. */
+  mediaOffered: boolean;
+  /** The offer was an initial INVITE's: a final error ends the relay's session. */
+  mediaInitial: boolean;
+  /** The request's body as the relay rewrote it (kept for a re-send over another transport). */
+  body: Buffer | null;
+  /** An answer is with the relay: responses behind it wait here, in order. */
+  mediaBusy: boolean;
+  mediaWait: (() => void)[];
 }
 
 const DEFAULT_MAX_FORWARDS = 70;
@@ -137,6 +149,9 @@ const UDP_SIZE_FOR_TCP = 1300;
 const MAX_UDP_PAYLOAD = 65_507;
 /** How long a next hop that refused TCP is sent large requests over UDP without trying TCP again (ms). */
 const NO_TCP_MEMORY_MS = 5 * 60_000;
+
+/** How long a caller should wait before trying again when the relay has no ports (RFC 3261 §21.5.4). */
+const MEDIA_RETRY_AFTER: ReadonlyArray<readonly [string, string]> = [['Retry-After', '5']];
 
 /** A non-INVITE client transaction in Completed: absorbs response retransmissions (RFC 3261 §17.1.2.2). */
 const COMPLETED_CLIENT = 'completed-client' as const;
@@ -424,6 +439,11 @@ export class ProxyCore {
       toTag: null,
       timerC: null,
       settings: this.settings,
+      mediaOffered: false,
+      mediaInitial: false,
+      body: null,
+      mediaBusy: false,
+      mediaWait: [],
     };
     if (this.servers.add(key, ctx.server) !== 'added') {
       ctx.server.dispose();
@@ -453,7 +473,50 @@ export class ProxyCore {
     if (refusal) return this.refuse(ctx, refusal);
     const route = decideRoute(msg, this.options.self, this.settings.targets, this.pickTarget);
     if (!route.ok) return this.refuse(ctx, route);
+    const hooks = this.options.media?.() ?? null;
+    if (hooks && msg.method === 'BYE') hooks.end(msg.callId, 'bye');
+    const offer = hooks && ctx.body === null && !forceUdp ? offerOf(msg) : null;
+    if (hooks && offer) return this.offerThenForward(ctx, hooks, offer, route, forceUdp);
+    this.forwardRouted(ctx, msg, route, forceUdp);
+  }
 
+  /**
+   * The request's SDP goes to the relay first (after the INVITE's 100 Trying,
+   * which already went): forwarded with the relay's ports, or refused with
+   * the relay's reason (488 bad SDP, 503 no ports), or — relay unreachable —
+   * forwarded untouched with a note.
+   */
+  private offerThenForward(ctx: ProxyContext, hooks: MediaHooks, offer: MediaSdp, route: Extract<ReturnType<typeof decideRoute>, { ok: true }>, forceUdp: boolean): void {
+    ctx.mediaOffered = true;
+    ctx.mediaInitial = offer.toTag === null && offer.cseqMethod === 'INVITE';
+    const done = (r: MediaOutcome) => {
+      const msg = ctx.request;
+      if (!msg || ctx.server.terminated || ctx.server.lastStatus >= 200) return this.endMedia(ctx, 'rejected');
+      if (ctx.cancelled) {
+        // CANCELled while the relay worked: nothing went downstream, so this proxy answers the INVITE itself (§16.10).
+        this.respond(ctx, 487, 'Request Terminated');
+        return;
+      }
+      if (r === null) this.note(offer.callId, `the relay did not answer for ${ctx.meta.label}'s SDP: forwarded with its SDP untouched, media not relayed`);
+      else if (!r.ok) {
+        this.options.drops.count('sip.media', r.status === 503 ? 'offer-refused-503 (no relay ports)' : 'offer-refused-488 (bad SDP)');
+        this.respond(ctx, r.status, `${r.status === 503 ? 'Service Unavailable' : 'Not Acceptable Here'} - ${r.reason}`, r.status === 503 ? MEDIA_RETRY_AFTER : undefined);
+        return;
+      } else ctx.body = Buffer.from(r.sdp, 'latin1');
+      this.forwardRouted(ctx, msg, route, forceUdp);
+    };
+    hooks.offer(offer).then(done, () => done(null));
+  }
+
+  /** Ends the relay's session of a rejected or cancelled initial INVITE (once). */
+  private endMedia(ctx: ProxyContext, reason: MediaEnd): void {
+    if (!ctx.mediaInitial) return;
+    ctx.mediaInitial = false;
+    this.options.media?.()?.end(ctx.meta.callId, ctx.cancelled ? 'cancel' : reason);
+  }
+
+  /** §16.6 steps 3-11 once the request is routed (and its SDP rewritten, when it had any). */
+  private forwardRouted(ctx: ProxyContext, msg: SipMessage, route: Extract<ReturnType<typeof decideRoute>, { ok: true }>, forceUdp: boolean): void {
     // Step 8: our Via, with a branch that lets §16.3 step 4 tell a loop from a spiral (loop-branch.ts).
     const branch = this.newBranch(loopHash(msg, msg.topVia));
     const mf = msg.maxForwards ?? DEFAULT_MAX_FORWARDS;
@@ -463,6 +526,7 @@ export class ProxyCore {
       removeFirstRoute: route.removeFirstRoute, // §16.4 (and step 6's loose routing)
       set: [['Max-Forwards', String(mf - 1)]] as [string, string][], // step 3
       topViaParams: receivedParams(msg, ctx.peer), // §18.2.1, RFC 3581
+      body: ctx.body ?? undefined, // the relay's ports, when it rewrote the offer
     };
     let hop = route.hop;
     let forwarded = spliceMessage(msg, { ...edits, prependVia: ourVia(hop, this.selfSentBy, branch) });
@@ -587,12 +651,42 @@ export class ProxyCore {
     } else this.clearTimerC(ctx);
     const msg = this.inFlight && this.inFlight.raw === bytes ? this.inFlight : parseOrNull(bytes);
     if (!msg) return;
+    this.upstream(ctx, status, msg);
+  }
+
+  /**
+   * A response on its way up: an answer to an offer the relay rewrote goes
+   * to the relay first, and whatever comes behind it on the same
+   * transaction waits, so upstream sees the responses in the order they came.
+   */
+  private upstream(ctx: ProxyContext, status: number, msg: SipMessage): void {
+    if (ctx.mediaBusy) {
+      ctx.mediaWait.push(() => this.upstream(ctx, status, msg));
+      return;
+    }
+    const hooks = ctx.mediaOffered ? (this.options.media?.() ?? null) : null;
+    const answer = hooks ? answerOf(msg) : null;
+    if (!hooks || !answer) return this.relayUpstream(ctx, status, msg, null);
+    ctx.mediaBusy = true;
+    const done = (r: MediaOutcome) => {
+      ctx.mediaBusy = false;
+      if (r !== null && !r.ok) this.note(answer.callId, `the relay refused the SDP of ${status} (${r.reason}): relayed with its SDP untouched, media not relayed`);
+      this.relayUpstream(ctx, status, msg, r?.ok ? Buffer.from(r.sdp, 'latin1') : null);
+      while (!ctx.mediaBusy && ctx.mediaWait.length > 0) ctx.mediaWait.shift()!();
+    };
+    hooks.answer(answer).then(done, () => done(null));
+  }
+
+  /** §16.7 steps 9-10: the response upstream, with the relay's SDP when it rewrote it. */
+  private relayUpstream(ctx: ProxyContext, status: number, msg: SipMessage, body: Buffer | null): void {
+    if (ctx.server.terminated) return;
     if (msg.to.tag !== undefined) ctx.toTag = msg.to.tag;
-    const upstream = spliceMessage(msg, { removeTopVia: true }); // step 9
+    const upstream = spliceMessage(msg, body ? { removeTopVia: true, body } : { removeTopVia: true }); // step 9
     ctx.lastResponseMeta = responseMeta(ctx.meta, status, msg.startLine.kind === 'response' ? msg.startLine.reason : '', ctx.meta.branch);
     ctx.server.respond(status, upstream);
     if (status >= 200) {
       this.counters.finalSent(status);
+      if (status >= 300) this.endMedia(ctx, 'rejected');
       releaseRequest(ctx);
       this.linger(ctx, upstream);
     }
@@ -632,9 +726,26 @@ export class ProxyCore {
     this.wire.received(tIn, peer, meta, msg.raw, repeat);
     // RFC 6026 §8.4: 2xx retransmissions in Accepted go up, and the server side sends them on (§7.1); anything else is absorbed.
     if (tx === COMPLETED_CLIENT || status < 200 || status >= 300) return;
-    const upstream = spliceMessage(msg, { removeTopVia: true });
-    // A retransmission re-sends the same bytes; another 2xx (a fork downstream) is new (RFC 6026 §7.1).
-    this.wire.send(upstream, tx.replyTo, tx.meta, upstream.equals(tx.sent));
+    this.withAnswer(msg, (body) => {
+      const upstream = spliceMessage(msg, body ? { removeTopVia: true, body } : { removeTopVia: true });
+      // A retransmission re-sends the same bytes; another 2xx (a fork downstream) is new (RFC 6026 §7.1).
+      this.wire.send(upstream, tx.replyTo, tx.meta, upstream.equals(tx.sent));
+    });
+  }
+
+  /**
+   * A 2xx relayed outside its transaction (a retransmission, a late fork):
+   * its SDP is rewritten as the first one was — the relay answers an answer
+   * it already has with the same ports — else it goes up untouched.
+   */
+  private withAnswer(msg: SipMessage, send: (body: Buffer | null) => void): void {
+    const hooks = this.options.media?.() ?? null;
+    const answer = hooks ? answerOf(msg) : null;
+    if (!hooks || !answer) return send(null);
+    hooks.answer(answer).then(
+      (r) => send(r?.ok ? Buffer.from(r.sdp, 'latin1') : null),
+      () => send(null),
+    );
   }
 
   // ---------------------------------------------- §16.8 timeouts, §16.9 errors
@@ -725,6 +836,7 @@ export class ProxyCore {
     if (status >= 200) {
       this.counters.finalSent(status);
       this.clearTimerC(ctx);
+      if (status >= 300) this.endMedia(ctx, 'rejected');
       releaseRequest(ctx);
     }
   }
@@ -836,7 +948,7 @@ export class ProxyCore {
     const rport = next.params.get('rport');
     const port = rport ? Number(rport) : (next.port ?? 5060);
     const transport = next.transport === 'TCP' ? 'tcp' : 'udp';
-    this.wire.send(spliceMessage(msg, { removeTopVia: true }), { host: received, port, transport }, meta, false);
+    this.withAnswer(msg, (body) => this.wire.send(spliceMessage(msg, body ? { removeTopVia: true, body } : { removeTopVia: true }), { host: received, port, transport }, meta, false));
   }
 
   private replyStateless(msg: SipMessage, peer: NextHop, status: number, reason: string, meta: CaptureMeta, headers?: ReadonlyArray<readonly [string, string]>): void {

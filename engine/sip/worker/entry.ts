@@ -21,7 +21,8 @@ import type { SipTransport } from '../transport/types';
 import { openUdpTransport } from '../transport/udp';
 import { CaptureBatchWriter } from './capture-codec';
 import { InlineGate } from './inline-gate';
-import type { SipWorkerReady, SipWorkerStart } from './start-options';
+import type { SipWorkerReady, SipWorkerRequest, SipWorkerStart } from './start-options';
+import type { MediaHooks, MediaOutcome } from '../proxy/media';
 
 const frame: StreamFramer = (buf) => {
   const r = frameStream(buf);
@@ -46,7 +47,7 @@ function setInline(workers: number | null, clock: { nowUs(): number }, process: 
     gate?.release();
     gate = null;
   } else if (gate) gate.setWorkers(workers);
-  else gate = new InlineGate(workers, process, (raw, readUs) => side.request({ raw, readUs }, INLINE_WAIT_MS), drops, () => clock.nowUs());
+  else gate = new InlineGate(workers, process, (raw, readUs) => side.request({ kind: 'publish', raw, readUs } satisfies SipWorkerRequest, INLINE_WAIT_MS).then(() => undefined), drops, () => clock.nowUs());
 }
 
 async function closeTransports(): Promise<void> {
@@ -54,6 +55,21 @@ async function closeTransports(): Promise<void> {
   udp = null;
   tcp = null;
 }
+
+/**
+ * How long an offer or answer waits for the relay at most: past it the
+ * message goes on with its SDP untouched (and the ladder says so), rather
+ * than the caller's INVITE waiting on a stuck main thread.
+ */
+const MEDIA_WAIT_MS = 2_000;
+/** Whether the relay runs (start option, then `configure`). */
+let relayMedia = false;
+const asOutcome = (v: unknown): MediaOutcome => (v && typeof v === 'object' && 'ok' in v ? (v as MediaOutcome) : null);
+const mediaHooks: MediaHooks = {
+  offer: (o) => side.request({ kind: 'media', op: 'offer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome),
+  answer: (o) => side.request({ kind: 'media', op: 'answer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome),
+  end: (callId, reason) => void side.request({ kind: 'media', op: 'end', callId, reason } satisfies SipWorkerRequest, MEDIA_WAIT_MS),
+};
 
 /** Times a port the OS picked for UDP is tried again when TCP already has it. */
 const PICK_PORT_ATTEMPTS = 5;
@@ -89,7 +105,20 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
       u = await openUdp();
     }
   }
-  c = new ProxyCore({ self: { host: o.host, port: u.port }, targets: o.targets, timers: o.timers, timerC: o.timerC, timerHost: createRealTimerHost(), clock, events, drops, loopDelay, defer: setImmediate });
+  relayMedia = o.relayMedia;
+  c = new ProxyCore({
+    self: { host: o.host, port: u.port },
+    targets: o.targets,
+    timers: o.timers,
+    timerC: o.timerC,
+    timerHost: createRealTimerHost(),
+    clock,
+    events,
+    drops,
+    loopDelay,
+    defer: setImmediate,
+    media: () => (relayMedia ? mediaHooks : null),
+  });
   loopDelay.start();
   c.attach(udp, tcp);
   core = c;
@@ -112,6 +141,7 @@ const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
   drain: () => core?.drain(),
   configure: (o) => {
     core?.configure(o);
+    if (o.relayMedia !== undefined) relayMedia = o.relayMedia;
     if (o.inlineWorkers !== undefined && inlineClock) setInline(o.inlineWorkers, inlineClock.clock, inlineClock.process);
   },
   quiesce() {

@@ -3,6 +3,7 @@ import type { ClockOrigin } from '../../clock';
 import type { NextHop } from '../../net/host-port';
 import type { TimerValues } from '../transaction/timers';
 import type { TcpLimitSettings } from '../transport/tcp-limits';
+import type { MediaEnd, MediaSdp } from '../proxy/media';
 
 export interface SipWorkerStart {
   host: string;
@@ -19,6 +20,8 @@ export interface SipWorkerStart {
    * (inline-gate.ts); null in every other mode.
    */
   inlineWorkers: number | null;
+  /** The RTP relay runs: SDP in offers and answers goes to it (through the main thread) before it is forwarded. */
+  relayMedia: boolean;
   /** The main clock's origin, so both threads stamp alike (µs, one monotonic clock). */
   clockOrigin: ClockOrigin;
 }
@@ -29,4 +32,13 @@ export interface SipWorkerReady {
 }
 
 /** What may change while the worker runs (the `configure` message): no restart, no lost transaction. */
-export type SipWorkerSettings = Pick<SipWorkerStart, 'targets' | 'timers' | 'timerC' | 'inlineWorkers'>;
+export type SipWorkerSettings = Pick<SipWorkerStart, 'targets' | 'timers' | 'timerC' | 'inlineWorkers' | 'relayMedia'>;
+
+/** What the SIP worker asks the main thread for (`request`), and waits on. */
+export type SipWorkerRequest =
+  /** `inline` publishing: the `new` event of this INVITE, published before it goes on. */
+  | { kind: 'publish'; raw: Uint8Array; readUs: number }
+  /** An offer or answer for the relay; answered with a MediaOutcome. */
+  | ({ kind: 'media'; op: 'offer' | 'answer' } & MediaSdp)
+  /** The relay's session of a call ends (no answer needed). */
+  | { kind: 'media'; op: 'end'; callId: string; reason: MediaEnd };

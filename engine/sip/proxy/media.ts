@@ -1,0 +1,68 @@
+/**
+ * What the proxy core asks of the RTP relay when SDP crosses it, as
+ * rtpengine's module asks rtpengine from a Kamailio script (rtpengine_offer /
+ * rtpengine_answer / rtpengine_delete):
+ * - an offer in a request (INVITE, re-INVITE, UPDATE) is rewritten before
+ *   the request is forwarded — after the INVITE's 100 Trying, never before;
+ * - an answer in a 18x or 2xx is rewritten before it is relayed upstream;
+ * - a BYE, a CANCEL or a final error to the initial INVITE ends the session.
+ * The relay lives on another thread, so each is a request that resolves
+ * later; the core keeps a call's messages in order while it waits.
+ * An SDP offer in an ACK (a late offer answered in the ACK) is not relayed:
+ * it passes untouched, and the ladder notes it.
+ */
+import type { SipMessage } from '../message';
+
+export interface MediaSdp {
+  callId: string;
+  /** The From and To tags of the message, as NG's `from-tag` and `to-tag` carry them (the To-tag is null on an initial INVITE). */
+  fromTag: string;
+  toTag: string | null;
+  sdp: string;
+  /** The SIP message carrying it, for the ladder's link from a stream to its SDP. */
+  cseqSeq: number;
+  cseqMethod: string;
+  status: number | null;
+}
+
+/**
+ * The rewritten body; a refusal to send upstream (488 bad SDP, 503 no
+ * ports); or null when the relay could not be asked (stopped, or no answer in
+ * time): the message then goes on with its SDP untouched.
+ */
+export type MediaOutcome = { ok: true; sdp: string } | { ok: false; status: number; reason: string } | null;
+
+export type MediaEnd = 'bye' | 'cancel' | 'rejected';
+
+export interface MediaHooks {
+  offer(o: MediaSdp): Promise<MediaOutcome>;
+  answer(o: MediaSdp): Promise<MediaOutcome>;
+  end(callId: string, reason: MediaEnd): void;
+}
+
+/** Requests whose SDP is an offer the relay rewrites. */
+const OFFER_METHODS = new Set(['INVITE', 'UPDATE']);
+
+/** The SDP of a message (Content-Type application/sdp and a body), or null. */
+export function sdpOf(msg: SipMessage): string | null {
+  if (msg.body.length === 0) return null;
+  const type = msg.header('Content-Type') ?? msg.header('c');
+  if (!type || !/^\s*application\/sdp\s*(;|$)/i.test(type)) return null;
+  return msg.body.toString('latin1');
+}
+
+/** An offer the relay should see: SDP in an INVITE or UPDATE. */
+export function offerOf(msg: SipMessage): MediaSdp | null {
+  if (!msg.isRequest || !OFFER_METHODS.has(msg.method)) return null;
+  const sdp = sdpOf(msg);
+  if (sdp === null || !msg.from.tag) return null;
+  return { callId: msg.callId, fromTag: msg.from.tag, toTag: msg.to.tag ?? null, sdp, cseqSeq: msg.cseq.seq, cseqMethod: msg.cseq.method, status: null };
+}
+
+/** An answer the relay should see: SDP in a 18x or 2xx to an INVITE or UPDATE. */
+export function answerOf(msg: SipMessage): MediaSdp | null {
+  if (msg.isRequest || msg.status <= 100 || msg.status >= 300 || !OFFER_METHODS.has(msg.cseq.method)) return null;
+  const sdp = sdpOf(msg);
+  if (sdp === null || !msg.to.tag || !msg.from.tag) return null;
+  return { callId: msg.callId, fromTag: msg.from.tag, toTag: msg.to.tag, sdp, cseqSeq: msg.cseq.seq, cseqMethod: msg.cseq.method, status: msg.status };
+}
