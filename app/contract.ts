@@ -13,7 +13,7 @@
 import { EXPORT_FORMATS, SELECTION_FORMATS, isSelectionFormat, type ExportFormat, type SelectionFormat } from '../engine/capture/formats';
 import { COMPONENT_NAMES, type ComponentName, type ComponentState, type ComponentStatus } from '../engine/component';
 import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName, WireSeen } from '../engine/events';
-import { CALL_STATES, type CallState, type CallSummary, type CallTimings, type Leg, type LaneCounts } from '../engine/call/model';
+import { CALL_STATES, type CallState, type CallSummary, type CallTimings, type Leg, type LaneCounts, type MediaSummary } from '../engine/call/model';
 import { CALL_OUTCOMES, filterError, type CallFilter, type CallOutcome, type CallSort, type CallSortKey } from '../engine/call/query';
 import type { EvictionReason, SourceInfo } from '../engine/call/store';
 import type { LatencySummary } from '../engine/metrics/histogram';
@@ -23,6 +23,7 @@ import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { WireStats } from '../engine/wire/tap';
 import type { WatchStats } from '../engine/wire/watch';
 import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
+import type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseReason } from '../engine/rtp/stats';
 import type { ConsumerStats } from '../engine/publish/consumer';
 import type { SubscriberLoadStats } from '../engine/publish/subscriber-load';
 import type { PublishSummary } from '../engine/call/model';
@@ -30,13 +31,18 @@ import type { PublishSummary } from '../engine/call/model';
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount, WireSeen };
 export type { WireStats, WatchStats, KernelUdpStats };
 export type { PublisherStats, PublishMode, DeliveryVia, ConsumerStats, SubscriberLoadStats, PublishSummary };
+export type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseReason };
+export { CLOSE_REASONS } from '../engine/rtp/stats';
 export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
-export type { Lane, Leg, LaneCounts, CallSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
+export type { Lane, Leg, LaneCounts, CallSummary, MediaSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
 export { COMPONENT_NAMES };
 /** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
-export { CALL_OUTCOMES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, outcomeOf } from '../engine/call/query';
-export { CALL_STATES } from '../engine/call/model';
+export { CALL_OUTCOMES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, mediaLossRatio, outcomeOf } from '../engine/call/query';
+export { CALL_STATES, callKey } from '../engine/call/model';
+/** The relay sessions' calls are live calls: the console names them with `callKey(LIVE_SOURCE, callId)`. */
+export { LIVE_SOURCE } from '../engine/events';
+export { DEFAULT_RELAY_TIMEOUTS } from '../engine/rtp/stats';
 
 /** 2: every lane in one `LadderEntry` union, calls keyed by source, per-component snapshot sections, engine-side queries. */
 export const CONTRACT_VERSION = 2;
@@ -87,10 +93,10 @@ export interface Snapshot {
   components: ComponentStatus[];
   /**
    * One section per component, null while that part is absent (not built,
-   * or switched off). The relay and the recorder have no figures yet.
+   * or switched off). The recorder has no figures yet.
    */
   sip: SipStats | null;
-  relay: null;
+  relay: RelayStats | null;
   recorder: null;
   publisher: PublisherStats | null;
   /** The reference consumer (the story's application): what it received, how, how late. Null while it is not running. */
@@ -219,7 +225,9 @@ export type Command =
   | { cmd: 'getSettings' }
   | { cmd: 'applySettings'; patch: SettingsPatch }
   /** The pattern-subscriber load on the publisher's Redis (the story's 640 connections); null stops it. */
-  | { cmd: 'setSubscriberLoad'; load: SubscriberLoadRequest | null };
+  | { cmd: 'setSubscriberLoad'; load: SubscriberLoadRequest | null }
+  /** Closes the relay's sessions no dialog through our proxy holds any more (reason `orphan`), giving their ports back. */
+  | { cmd: 'releaseOrphans' };
 
 /** What the load control asks for. */
 export interface SubscriberLoadRequest {
@@ -241,6 +249,7 @@ export interface CommandResults {
   getSettings: LabSettings;
   applySettings: ApplySettingsResult;
   setSubscriberLoad: SubscriberLoadStats | null;
+  releaseOrphans: { released: number };
 }
 
 export type CommandName = Command['cmd'];
@@ -262,6 +271,8 @@ export interface CallpathApi {
   applySettings(patch: SettingsPatch): Promise<ApplySettingsResult>;
   /** Starts (or replaces) the pattern-subscriber load on the publisher's Redis, or stops it (null); resolves with its figures once subscribed. */
   setSubscriberLoad(load: SubscriberLoadRequest | null): Promise<SubscriberLoadStats | null>;
+  /** Releases the relay's orphaned sessions now; resolves with how many were closed (0 without a relay). */
+  releaseOrphans(): Promise<{ released: number }>;
   /** Live batches; returns the unsubscribe function. */
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   /** Connection state of the transport (a lab browser can lose its WebSocket). */
@@ -358,7 +369,7 @@ function validateColumnNames(input: unknown): Validated<Record<string, string> |
  * settings (a page holding the token could otherwise widen its own access or
  * lock the owner out). Those stay start-up only (flags or --config).
  */
-export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'redis', 'publishMode', 'record', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout', 'redis', 'publishMode', 'record', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /**
@@ -375,6 +386,10 @@ export const SETTING_FLAGS: Record<SettingName, string> = {
   route: '--route',
   rtp: '--rtp',
   ng: '--ng',
+  timeout: '--timeout',
+  silentTimeout: '--silent-timeout',
+  offerTimeout: '--offer-timeout',
+  finalTimeout: '--final-timeout',
   redis: '--redis',
   publishMode: '--publish-mode',
   record: '--record',
@@ -398,6 +413,10 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   timerC: 'proxy',
   rtp: 'relay',
   ng: 'relay',
+  timeout: 'relay',
+  silentTimeout: 'relay',
+  offerTimeout: 'relay',
+  finalTimeout: 'relay',
   redis: 'publisher',
   publishMode: 'publisher',
   record: 'recorder',
@@ -408,7 +427,7 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
 };
 
 /** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs). */
-export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode'];
+export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout'];
 
 export const MAX_SETTING_LENGTH = 2048;
 
@@ -455,6 +474,7 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     getSettings: () => call({ cmd: 'getSettings' }),
     applySettings: (patch) => call({ cmd: 'applySettings', patch }),
     setSubscriberLoad: (load) => call({ cmd: 'setSubscriberLoad', load }),
+    releaseOrphans: () => call({ cmd: 'releaseOrphans' }),
     subscribe: (f) => t.subscribe(f),
     onConnection: (f) => t.onConnection(f),
     exportCalls: (r, p) => t.exportCalls(r, p),
@@ -468,19 +488,21 @@ const MAX_CALL_KEY_LENGTH = 1100;
 const isCallKey = (k: unknown): k is string => typeof k === 'string' && k.length > 0 && k.length <= MAX_CALL_KEY_LENGTH;
 
 const FILTER_STATES: readonly (CallState | 'all')[] = ['all', ...CALL_STATES];
-const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source'];
+const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source', 'streams', 'loss'];
 const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs', 'publishSlowerThanMs', 'notDelivered'];
+/** Fields a filter may leave out (added later; absent means off). */
+const OPTIONAL_FILTER_KEYS = ['mediaLoss'];
 const MAX_FILTER_TEXT = 512;
 const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_FILTER_TEXT;
 const nullOr = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-/** A call filter from the UI: every field present, each of its type; a regular expression must compile. */
+/** A call filter from the UI: every field present (optional ones may be left out), each of its type; a regular expression must compile. */
 export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad('filter must be an object');
   const o = input as Record<string, unknown>;
   const keys = Object.keys(o);
-  const unknownKey = keys.find((k) => !FILTER_KEYS.includes(k));
+  const unknownKey = keys.find((k) => !FILTER_KEYS.includes(k) && !OPTIONAL_FILTER_KEYS.includes(k));
   if (unknownKey !== undefined) return bad(`unknown filter field ${JSON.stringify(unknownKey).slice(0, 60)}`);
   const missing = FILTER_KEYS.find((k) => !(k in o));
   if (missing !== undefined) return bad(`filter needs "${missing}"`);
@@ -501,6 +523,7 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (!nullOr(o.tryingSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.tryingSlowerThanMs must be null or a number of ms ≥ 0');
   if (!nullOr(o.publishSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.publishSlowerThanMs must be null or a number of ms ≥ 0');
   if (typeof o.notDelivered !== 'boolean') return bad('filter.notDelivered must be true or false');
+  if (o.mediaLoss !== undefined && typeof o.mediaLoss !== 'boolean') return bad('filter.mediaLoss must be true or false (or left out)');
   const regexError = filterError(o as unknown as CallFilter);
   if (regexError !== null) return bad(`filter ${regexError}`);
   return { ok: true, value: o as unknown as CallFilter };
@@ -577,6 +600,8 @@ export function validateCommand(input: unknown): Validated<Command> {
       if (typeof l.slow !== 'boolean') return bad('load.slow must be true or false');
       return { ok: true, value: { cmd: 'setSubscriberLoad', load: { count: l.count as number, patterns: l.patterns, slow: l.slow } } };
     }
+    case 'releaseOrphans':
+      return only('cmd') ? { ok: true, value: { cmd: 'releaseOrphans' } } : bad('releaseOrphans takes no arguments');
     default:
       return bad(`unknown command ${JSON.stringify(String(o.cmd)).slice(0, 60)}`);
   }

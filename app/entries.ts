@@ -26,6 +26,7 @@ export function summarize(c: CallRecord): CallSummary {
     retransmissions: c.retransmissions,
     trying100Us: c.timings.trying100Us,
     publish: c.publish ? { ...c.publish, delivered: { ...c.publish.delivered } } : null,
+    media: c.media ? { ...c.media } : null,
   };
 }
 

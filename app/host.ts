@@ -19,7 +19,8 @@ import { Publisher } from '../engine/publish/publisher';
 import { ConsumerComponent } from '../engine/publish/consumer-component';
 import { SubscriberLoad, type SubscriberLoadStats } from '../engine/publish/subscriber-load';
 import { DEFAULT_INLINE_WORKERS } from '../engine/sip/worker/inline-gate';
-import { createProxy, type SipProxyComponent } from '../engine/sip/proxy-component';
+import { createProxy, type ProxyOptions, type SipProxyComponent } from '../engine/sip/proxy-component';
+import type { MediaOutcome } from '../engine/sip/proxy/media';
 import type { ProxyStats } from '../engine/sip/stats';
 import { WATCH_SOURCE } from '../engine/events';
 import { KernelUdpSampler } from '../engine/metrics/kernel-udp';
@@ -103,6 +104,8 @@ export class Host {
           // The incident on purpose: the SIP worker waits for each new call's publish (only while the publisher runs).
           inlineWorkers: this.current.publishMode === 'inline' && this.current.redis !== null ? DEFAULT_INLINE_WORKERS : null,
           inlinePublish: (raw, readUs) => this.publisher.inlinePublish(raw, readUs),
+          relayMedia: this.engine?.status('relay').state === 'running',
+          media: (req) => this.relayMedia(req),
         })),
       // Decided at each start, so switching --redis from off to a URL gives a real publisher.
       publisher: (ctx) =>
@@ -138,8 +141,17 @@ export class Host {
     this.wire = new WireTap(e, () => this.current.wire);
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
+      // The SIP worker sends SDP to the relay only while it runs; it learns of each change without a restart.
+      if (ev.kind === 'component' && ev.status.name === 'relay' && (ev.status.state === 'running' || ev.status.state === 'stopped' || ev.status.state === 'failed')) {
+        if (e.status('proxy').state === 'running') void e.impl<SipProxyComponent>('proxy').applyLive();
+        return;
+      }
       if (ev.kind !== 'component' || ev.status.name !== 'proxy') return;
-      if (ev.status.state === 'running') this.relay.proxyStarted();
+      if (ev.status.state === 'running') {
+        this.relay.proxyStarted();
+        // The relay may have come up while the proxy was starting: tell the worker where it stands now.
+        void e.impl<SipProxyComponent>('proxy').applyLive();
+      }
       if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage, (this.current.route ?? []).filter((t) => t.transport === 'tcp')));
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
     });
@@ -150,6 +162,19 @@ export class Host {
 
   private get relay(): Relay {
     return this.engine.impl<Relay>('relay');
+  }
+
+  /** The SIP worker's offer, answer or end, done by the relay for a call through our proxy. */
+  private async relayMedia(req: Parameters<NonNullable<ProxyOptions['media']>>[0]): Promise<MediaOutcome> {
+    if (this.engine.status('relay').state !== 'running') return null;
+    const relay = this.relay;
+    if (req.op === 'end') {
+      await relay.delete(req.callId, req.reason);
+      return null;
+    }
+    const sdpRef = { cseqSeq: req.cseqSeq, cseqMethod: req.cseqMethod, status: req.status };
+    const r = await (req.op === 'offer' ? relay.offer : relay.answer).call(relay, { callId: req.callId, fromTag: req.fromTag, toTag: req.toTag, sdp: req.sdp, via: 'sip', sdpRef });
+    return r.ok ? { ok: true, sdp: r.sdp } : { ok: false, status: r.status, reason: r.reason };
   }
 
   private get publisher(): Publisher {

@@ -5,7 +5,7 @@
  * reports it first — SIP through our proxy, an NG `offer` with no SIP through
  * us, a capture file — and gains children from every lane.
  */
-import type { CallEvent, CallSourceId, Lane, MediaEvent } from '../events';
+import { LIVE_SOURCE, type CallEvent, type CallSourceId, type Lane, type MediaEvent } from '../events';
 
 /** Where one call is (RFC 3261 dialog states, plus how it ended), in the order a call goes through them. */
 export const CALL_STATES = ['trying', 'early', 'confirmed', 'terminated', 'failed'] as const;
@@ -67,6 +67,22 @@ export interface PublishSummary {
   late: number;
 }
 
+/**
+ * A call's media, summed over every stream of every leg, from each stream's
+ * latest figures (what the relay last reported for it).
+ */
+export interface MediaSummary {
+  streams: number;
+  /** Packets received, over all streams. */
+  packets: number;
+  /**
+   * Packets lost, over all streams (Wireshark's expected − received). A
+   * stream with more packets than expected (duplicates) counts 0 here, so it
+   * cannot hide another stream's loss.
+   */
+  lost: number;
+}
+
 /** A call as a list shows it: what the UI, the API and queries read of it without its entries. */
 export interface CallSummary {
   /**
@@ -95,6 +111,8 @@ export interface CallSummary {
   trying100Us: number | null;
   /** Its call events' publishing and delivery; null when nothing was published for it. */
   publish: PublishSummary | null;
+  /** Its media streams (the relay's media events); null when it has none. */
+  media: MediaSummary | null;
 }
 
 export interface CallRecord extends Omit<CallSummary, 'trying100Us'> {
@@ -117,3 +135,17 @@ export interface CallRecord extends Omit<CallSummary, 'trying100Us'> {
   /** Internal: engine time (µs) of the sweep since which nothing was recorded; null before the first sweep. */
   idleSinceUs: number | null;
 }
+
+/**
+ * The store key of a call: its Call-ID when live, `import-N/Call-ID` for a
+ * file's. A live Call-ID that itself looks like a prefixed key is prefixed
+ * with `live/`, so two sources can never share a key. Pure, so the console
+ * can name a live call it only knows by Call-ID (the relay's sessions).
+ */
+export function callKey(source: CallSourceId, callId: string): string {
+  // Runs for every captured message: the regular expression only for the rare Call-ID that starts like a prefix.
+  if (source === LIVE_SOURCE) return (callId.startsWith('import-') || callId.startsWith('live/')) && PREFIXED.test(callId) ? `live/${callId}` : callId;
+  return `${source}/${callId}`;
+}
+
+const PREFIXED = /^(?:import-\d+|live)\//;

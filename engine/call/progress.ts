@@ -5,7 +5,7 @@
  */
 import type { MediaEvent, SipCaptureEvent } from '../events';
 import { parseNameAddr, peekHeader } from '../sip/message';
-import type { CallRecord, Leg } from './model';
+import type { CallRecord, Leg, MediaSummary } from './model';
 
 /**
  * The legs a SIP message names (RFC 3261 §19.3: the From tag is the
@@ -30,7 +30,11 @@ export function learnLegs(call: CallRecord, ev: SipCaptureEvent): void {
   if (toTag !== undefined) addLeg(call, toTag, 'callee', to!);
 }
 
-/** A stream's latest figures, under its leg and media section; true when this closed the call's last open stream. */
+/**
+ * A stream's latest figures, under its leg and media section, and the call's
+ * media summary again from the legs; true when this closed the call's last
+ * open stream.
+ */
 export function learnStream(call: CallRecord, ev: MediaEvent): boolean {
   const leg = call.legs.find((l) => l.tag === (ev.legTag ?? '')) ?? addLeg(call, ev.legTag ?? '', call.legs.length === 0 ? 'caller' : 'callee', '');
   let media = leg.media.find((m) => m.index === ev.mediaIndex);
@@ -53,7 +57,28 @@ export function learnStream(call: CallRecord, ev: MediaEvent): boolean {
     s.open = false;
     s.closeReason = ev.reason;
   }
+  call.media = mediaOf(call.legs);
   return ev.phase === 'closed' && call.legs.every((l) => l.media.every((m) => m.streams.every((x) => !x.open)));
+}
+
+/**
+ * Every stream of every leg, summed from their latest figures. A new object
+ * each time (summaries handed out may share it). A call has a handful of
+ * streams: recounting them is simpler than keeping per-stream deltas right.
+ */
+export function mediaOf(legs: readonly Leg[]): MediaSummary {
+  const m: MediaSummary = { streams: 0, packets: 0, lost: 0 };
+  for (const l of legs) {
+    for (const section of l.media) {
+      for (const s of section.streams) {
+        m.streams++;
+        m.packets += s.packets;
+        // Negative loss (duplicates) must not cancel another stream's loss.
+        m.lost += Math.max(0, s.lost);
+      }
+    }
+  }
+  return m;
 }
 
 /**

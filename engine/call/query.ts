@@ -3,9 +3,9 @@
  * queries over every stored call, `scan.ts`) and the renderer (which matches
  * live updates against the filter it shows). No Node, no I/O.
  */
-import { CALL_STATES, type CallState, type CallSummary } from './model';
+import { CALL_STATES, type CallState, type CallSummary, type MediaSummary } from './model';
 
-export type CallSortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying' | 'status' | 'source';
+export type CallSortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying' | 'status' | 'source' | 'streams' | 'loss';
 export type SortDir = 'asc' | 'desc';
 export interface CallSort {
   key: CallSortKey;
@@ -44,6 +44,12 @@ export interface CallFilter {
   publishSlowerThanMs: number | null;
   /** Only calls with a call event Redis acknowledged (or that was given up) and the reference consumer has not received. */
   notDelivered: boolean;
+  /**
+   * Only calls with a media stream that lost packets. Optional: a filter
+   * written before media existed (a saved filter, an API client) has no such
+   * field and means "off".
+   */
+  mediaLoss?: boolean;
 }
 
 export const NO_FILTER: CallFilter = {
@@ -62,15 +68,27 @@ export const NO_FILTER: CallFilter = {
   tryingSlowerThanMs: null,
   publishSlowerThanMs: null,
   notDelivered: false,
+  mediaLoss: false,
 };
 
 /** The fields of a call a filter or a sort reads without its entries. */
-export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us' | 'publish'>;
+export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us' | 'publish' | 'media'>;
 
 /** Events of the call not (yet) received by the reference consumer: given up, or acknowledged by Redis and not seen by it. */
 export function undelivered(p: CallSummary['publish']): number {
   if (!p) return 0;
   return p.failed + Math.max(0, p.replied - p.delivered.pubsub - p.delivered.list - p.delivered.stream);
+}
+
+/**
+ * Lost / expected over a call's streams (0 to 1), as Wireshark's RTP stream
+ * analysis puts it (expected = received + lost); null without media, 0 while
+ * nothing was expected yet.
+ */
+export function mediaLossRatio(m: MediaSummary | null): number | null {
+  if (!m) return null;
+  const expected = m.packets + m.lost;
+  return expected > 0 ? m.lost / expected : 0;
 }
 
 export function isFilterActive(f: CallFilter): boolean {
@@ -88,7 +106,8 @@ export function isFilterActive(f: CallFilter): boolean {
     f.retransmissionsOnly ||
     f.tryingSlowerThanMs !== null ||
     f.publishSlowerThanMs !== null ||
-    f.notDelivered
+    f.notDelivered ||
+    f.mediaLoss === true
   );
 }
 
@@ -161,6 +180,7 @@ export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
   if (f.tryingSlowerThanMs !== null && (c.trying100Us === null || c.trying100Us <= f.tryingSlowerThanMs * 1000)) return false;
   if (f.publishSlowerThanMs !== null && (c.publish === null || c.publish.slowestUs <= f.publishSlowerThanMs * 1000)) return false;
   if (f.notDelivered && undelivered(c.publish) === 0) return false;
+  if (f.mediaLoss === true && (c.media === null || c.media.lost <= 0)) return false;
   if (f.fromUs !== null && c.startedUs < f.fromUs) return false;
   if (f.toUs !== null && c.startedUs > f.toUs) return false;
   if (cf.text && !(cf.text(c.callId) || cf.text(c.from) || cf.text(c.to))) return false;
@@ -182,9 +202,11 @@ const valueOf: Record<CallSortKey, (c: CallFacts) => Value> = {
   trying: (c) => c.trying100Us,
   status: (c) => c.finalStatus,
   source: (c) => c.source,
+  streams: (c) => c.media?.streams ?? null,
+  loss: (c) => mediaLossRatio(c.media),
 };
 
-/** Compares by the sort key; missing values (no 100 Trying yet) go last either way; ties fall back to newest first. */
+/** Compares by the sort key; missing values (no 100 Trying yet, no media) go last either way; ties fall back to newest first. */
 export function compareCalls(sort: CallSort): (a: CallFacts, b: CallFacts) => number {
   const get = valueOf[sort.key];
   const sign = sort.dir === 'asc' ? 1 : -1;

@@ -7,7 +7,7 @@
 import { LIVE_SOURCE, type CallEvent, type CallSourceId, type PublishEvent, type SipCaptureEvent } from '../events';
 import { LATE_DELIVERY_US, deliveryVia } from '../publish/stats';
 import { Histogram } from '../metrics/histogram';
-import { emptyLaneCounts, type CallRecord, type CallState } from './model';
+import { callKey, emptyLaneCounts, type CallRecord, type CallState } from './model';
 import { advance, learnLegs, learnStream } from './progress';
 import { RawSlabs } from './raw-slabs';
 
@@ -269,6 +269,7 @@ export class CallStore {
       touched: true,
       idleSinceUs: null,
       publish: null,
+      media: null,
     };
     this.objectBytes += CALL_OVERHEAD_BYTES;
     this.calls.set(call.key, call);
@@ -377,18 +378,8 @@ export class CallStore {
   }
 }
 
-const PREFIXED = /^(?:import-\d+|live)\//;
-
-/**
- * The store key of a call: its Call-ID when live, `import-N/Call-ID` for a
- * file's. A live Call-ID that itself looks like a prefixed key is prefixed
- * with `live/`, so two sources can never share a key.
- */
-export function callKey(source: CallSourceId, callId: string): string {
-  // Runs for every captured message: the regular expression only for the rare Call-ID that starts like a prefix.
-  if (source === LIVE_SOURCE) return (callId.startsWith('import-') || callId.startsWith('live/')) && PREFIXED.test(callId) ? `live/${callId}` : callId;
-  return `${source}/${callId}`;
-}
+/** The key rule is pure and shared with the console (engine/call/model.ts); re-exported for the store's importers. */
+export { callKey };
 
 function flatCopy(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');

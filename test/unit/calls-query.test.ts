@@ -17,6 +17,13 @@ import {
   stateCell,
 } from '../../renderer/src/calls/query';
 import { mergeNewestFirst, newestFirst } from '../../renderer/src/store/calls';
+import { summarize } from '../../app/entries';
+import { scanCalls } from '../../engine/call/scan';
+import { CallStore } from '../../engine/call/store';
+import type { MediaEvent } from '../../engine/events';
+import { COLUMNS, sortsBy } from '../../renderer/src/calls/columns';
+import { mediaCells } from '../../renderer/src/calls/media';
+import { parseSavedFilters } from '../../renderer/src/calls/saved';
 import { rowWindow, scrollToRow } from '../../renderer/src/virtual';
 
 function call(id: string, startedUs: number, over: Partial<CallSummary> = {}): CallSummary {
@@ -37,6 +44,7 @@ function call(id: string, startedUs: number, over: Partial<CallSummary> = {}): C
     retransmissions: 0,
     trying100Us: 100,
     publish: null,
+    media: null,
     ...over,
   };
 }
@@ -152,4 +160,78 @@ test('the same Call-ID live and imported is two calls, each updated under its ow
   assert.equal(again.byId.get('dup')!.messageCount, 8);
   assert.equal(again.byId.get('import-1/dup')!.messageCount, 3, 'the import is untouched by the live update');
   assert.equal(again.list.length, 2);
+});
+
+/** A relay report of one stream (the call store turns these into legs → media → streams). */
+function mediaEvent(callId: string, tsUs: number, streamId: string, phase: MediaEvent['phase'], packets: number, lost: number): MediaEvent {
+  return {
+    kind: 'media', tsUs, callId, phase, streamId, legTag: 'fa', mediaIndex: 0, src: '10.0.0.1:4000', dst: '10.0.0.9:30000',
+    codec: 'PCMU/8000', ssrc: 1, packets, bytes: packets * 172, lost, jitterUs: 500, reason: phase === 'closed' ? 'bye' : null, sdp: null,
+  };
+}
+
+/** Three calls the relay reported: one clean, one whose second stream lost packets, one whose only stream counted duplicates (negative loss). */
+function storeWithMedia(): CallStore {
+  const store = new CallStore();
+  for (const ev of [
+    mediaEvent('clean', 1_000, 'c-a', 'opened', 0, 0),
+    mediaEvent('clean', 2_000, 'c-a', 'stats', 500, 0),
+    mediaEvent('lossy', 3_000, 'l-a', 'stats', 400, 0),
+    mediaEvent('lossy', 3_100, 'l-b', 'stats', 380, 20),
+    mediaEvent('lossy', 3_500, 'l-b', 'stats', 760, 40),
+    mediaEvent('dups', 4_000, 'd-a', 'stats', 300, -2),
+  ]) store.record(ev);
+  return store;
+}
+
+const scan = (store: CallStore, filter = NO_FILTER, sort = DEFAULT_SORT) => scanCalls(() => store.values(), () => true, filter, sort, summarize);
+
+test('the call summary counts streams, packets and lost from each stream\'s latest report; a call without media has none', () => {
+  const store = storeWithMedia();
+  assert.deepEqual(summarize(store.get('lossy')!).media, { streams: 2, packets: 1_160, lost: 40 }, 'l-b\'s later report replaces its earlier one');
+  assert.deepEqual(summarize(store.get('clean')!).media, { streams: 1, packets: 500, lost: 0 });
+  assert.deepEqual(summarize(store.get('dups')!).media, { streams: 1, packets: 300, lost: 0 }, 'duplicates are not negative loss');
+  assert.equal(call('x', 1).media, null);
+});
+
+test('"has media loss" keeps only calls whose streams lost packets, over every stored call (engine query)', async () => {
+  const store = storeWithMedia();
+  const found = await scan(store, { ...NO_FILTER, mediaLoss: true });
+  assert.deepEqual(found.map((f) => f.call.callId), ['lossy']);
+  assert.deepEqual((await scan(store)).map((f) => f.call.callId), ['dups', 'lossy', 'clean'], 'off: every call');
+  assert.equal(isFilterActive({ ...NO_FILTER, mediaLoss: true }), true);
+  assert.equal(isFilterActive({ ...NO_FILTER, mediaLoss: false }), false);
+  store.record(mediaEvent('clean', 5_000, 'c-a', 'closed', 990, 10));
+  assert.deepEqual((await scan(store, { ...NO_FILTER, mediaLoss: true })).map((f) => f.call.callId), ['lossy', 'clean'], 'a later report with loss brings a call in');
+});
+
+test('calls sort by streams and by loss (share of expected), calls without media last either way', async () => {
+  const store = storeWithMedia();
+  store.record({ kind: 'note', tsUs: 6_000, callId: 'nomedia', at: 'engine', text: 'no media' });
+  const ids = async (key: 'streams' | 'loss', dir: 'asc' | 'desc') => (await scan(store, NO_FILTER, { key, dir })).map((f) => f.call.callId);
+  assert.deepEqual(await ids('loss', 'desc'), ['lossy', 'dups', 'clean', 'nomedia'], 'ties fall back to newest first');
+  assert.deepEqual(await ids('loss', 'asc'), ['dups', 'clean', 'lossy', 'nomedia']);
+  assert.deepEqual(await ids('streams', 'desc'), ['lossy', 'dups', 'clean', 'nomedia']);
+  assert.deepEqual(nextSort(DEFAULT_SORT, 'loss'), { key: 'loss', dir: 'desc' }, 'worst loss first');
+  assert.ok(sortsBy('streams') && sortsBy('loss'));
+  assert.deepEqual(COLUMNS.filter((c) => c.key === 'streams' || c.key === 'loss').map((c) => c.label), ['streams', 'loss']);
+});
+
+test('the media cells show streams and loss, in the warning colour when any packet was lost; — without media', () => {
+  assert.deepEqual(mediaCells(null), { streams: '—', loss: '—', lossClass: 'muted', title: 'No media for this call (no relay, or SDP passed untouched)' });
+  const lossy = mediaCells({ streams: 2, packets: 1_160, lost: 40 });
+  assert.deepEqual([lossy.streams, lossy.loss, lossy.lossClass], ['2', '3.3%', 'warn']);
+  assert.match(lossy.title, /1160 packets received, 40 lost/);
+  assert.deepEqual([mediaCells({ streams: 1, packets: 500, lost: 0 }).loss, mediaCells({ streams: 1, packets: 500, lost: 0 }).lossClass], ['0%', '']);
+  assert.equal(mediaCells({ streams: 1, packets: 99_999, lost: 1 }).loss, '<0.1%', 'one lost packet is not rounded away');
+  assert.equal(mediaCells({ streams: 1, packets: 50, lost: 50 }).loss, '50%');
+});
+
+test('mediaLoss may be left out of a filter (written before media existed) but not set to anything other than true or false', () => {
+  const { mediaLoss: _m, ...old } = NO_FILTER;
+  assert.equal(validateCallFilter(old).ok, true);
+  assert.equal(validateCallFilter({ ...NO_FILTER, mediaLoss: true }).ok, true);
+  assert.equal(validateCallFilter({ ...NO_FILTER, mediaLoss: 'yes' }).ok, false);
+  const raw = JSON.stringify({ version: 1, filters: [{ name: 'before media', filter: old }, { name: 'loss', filter: { ...NO_FILTER, mediaLoss: true } }] });
+  assert.deepEqual(parseSavedFilters(raw).map((s) => [s.name, s.filter.mediaLoss ?? false]), [['before media', false], ['loss', true]]);
 });

@@ -29,6 +29,8 @@ export const COLUMNS: readonly Column[] = [
   { key: 'msgs', label: 'msgs', title: 'Messages captured', num: true, width: 44 },
   { key: 'rtx', label: 'rtx', title: 'Retransmissions', num: true, width: 40 },
   { key: 'trying', label: '100 ms', title: 'INVITE received → 100 Trying sent, ms', num: true, width: 60 },
+  { key: 'streams', label: 'streams', title: 'Media streams the relay reported for the call (— none)', num: true, width: 52 },
+  { key: 'loss', label: 'loss', title: 'Media packets lost over all streams, % of expected (Wireshark: expected = received + lost); — no media', num: true, width: 60 },
   {
     key: 'delivery',
     label: 'publish',

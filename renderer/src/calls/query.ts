@@ -76,6 +76,6 @@ export function formatLocalTime(us: number | null): string {
 /** Header click: same column flips the direction, another column starts with its natural one. */
 export function nextSort(current: CallSort, key: SortKey): CallSort {
   if (current.key === key) return { key, dir: current.dir === 'asc' ? 'desc' : 'asc' };
-  const numericDesc = key === 'time' || key === 'msgs' || key === 'rtx' || key === 'trying' || key === 'status';
+  const numericDesc = key === 'time' || key === 'msgs' || key === 'rtx' || key === 'trying' || key === 'status' || key === 'streams' || key === 'loss';
   return { key, dir: numericDesc ? 'desc' : 'asc' };
 }

@@ -155,6 +155,10 @@ export function CallsFilterBar() {
           <input type="checkbox" data-testid="calls-filter-undelivered" checked={filter.notDelivered} onChange={(e) => setFilter({ notDelivered: e.target.checked })} />
           not delivered
         </label>
+        <label className="calls-filter-check" title="Only calls with a media stream that lost packets (the relay's latest report of each stream)">
+          <input type="checkbox" data-testid="calls-filter-media-loss" checked={filter.mediaLoss === true} onChange={(e) => setFilter({ mediaLoss: e.target.checked })} />
+          has media loss
+        </label>
         <button
           type="button"
           className={extra ? 'btn btn-ghost on' : 'btn btn-ghost'}

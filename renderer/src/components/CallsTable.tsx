@@ -6,6 +6,7 @@ import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useStat
 import type { CallSummary } from '../../../app/contract';
 import { deliveryCell } from '../calls/delivery';
 import { gridTemplate, sortsBy, visibleColumns, widthOf, type Column } from '../calls/columns';
+import { mediaCells } from '../calls/media';
 import { stateCell } from '../calls/query';
 import { clockTime, usToMs } from '../format';
 import { useCallsView } from '../store/callsView';
@@ -183,6 +184,7 @@ const CallRow = memo(function CallRow(props: {
   const time = clockTime(c.startedUs);
   const trying = usToMs(c.trying100Us, 3);
   const delivery = deliveryCell(c.publish);
+  const media = mediaCells(c.media);
   return (
     <div
       role="row"
@@ -224,6 +226,12 @@ const CallRow = memo(function CallRow(props: {
       </div>
       <div role="gridcell" className="calls-cell num mono" title={c.trying100Us === null ? 'no 100 Trying' : `${trying} ms`}>
         {trying}
+      </div>
+      <div role="gridcell" className={c.media ? 'calls-cell num mono' : 'calls-cell num mono muted'} data-testid="call-streams" title={media.title}>
+        {media.streams}
+      </div>
+      <div role="gridcell" className={`calls-cell num mono ${media.lossClass}`} data-testid="call-loss" title={media.title}>
+        {media.loss}
       </div>
       <div role="gridcell" className={`calls-cell ${delivery.className}`} data-testid="call-delivery" title={delivery.title}>
         {delivery.text}

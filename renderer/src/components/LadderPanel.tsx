@@ -3,6 +3,7 @@ import type { CallDetail, LadderEntry, SipEntry } from '../../../app/contract';
 import { LADDER_BLOCK_ROWS, LADDER_ROW_H, LadderBody, LadderHeader, type LadderSvgProps } from '../ladder/LadderSvg';
 import { DiffView } from '../ladder/DiffView';
 import { publishArrowTitle, publishArrowTone, withPublishLabels } from '../ladder/publishArrow';
+import { mediaArrowTitle, streamFactsByIndex, withMediaLabels } from '../ladder/mediaArrow';
 import { MessageView } from '../ladder/MessageView';
 import { buildLadder, formatRelMs } from '../../../app/ladder';
 import { useCallDetail } from '../ladder/useCallDetail';
@@ -60,17 +61,20 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   const setHelp = useUi((s) => s.setHelp);
   const selectMessage = useUi((s) => s.selectMessage);
   const moveSelection = useUi((s) => s.moveSelection);
-  // Publish arrows say where each event went and how long it took (the exports keep the engine's labels).
-  const model = useMemo(() => buildLadder(withPublishLabels(detail.entries)), [detail.entries]);
+  // Publish arrows say where each event went and how long it took, streams their codec and figures (the exports keep the engine's labels).
+  const model = useMemo(() => buildLadder(withMediaLabels(withPublishLabels(detail.entries))), [detail.entries]);
   useEffect(() => {
     setLadderOrder(model.arrows.map((a) => a.index));
     return () => setLadderOrder([]);
   }, [model]);
   const byIndex = useMemo(() => new Map<number, LadderEntry>(detail.entries.map((m) => [m.index, m])), [detail.entries]);
+  const streams = useMemo(() => streamFactsByIndex(detail.entries), [detail.entries]);
   const titleOf = useCallback((index: number) => {
+    const stream = streams.get(index);
+    if (stream) return mediaArrowTitle(stream);
     const m = byIndex.get(index);
     return m ? entryTitle(m) : undefined;
-  }, [byIndex]);
+  }, [byIndex, streams]);
   const toneOf = useCallback((index: number) => {
     const m = byIndex.get(index);
     return m?.lane === 'publish' ? publishArrowTone(m) : undefined;

@@ -1,6 +1,7 @@
-import { memo, useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useAliases } from '../store/aliases';
 import { ALIAS_MAX } from './aliases';
+import { bandBox, bandsInRows, mediaBands, type BandLayout, type MediaBand } from './mediaBand';
 import { formatRelMs, type LadderArrow, type LadderModel } from '../../../app/ladder';
 import { TIME_MODE_LABEL, formatArrowTime, type TimeMode } from './time';
 
@@ -15,6 +16,9 @@ const SELF_W = 34;
 const HEAD = 7; // arrowhead length
 
 const colX = (i: number) => GUTTER + COL_W * (i + 0.5);
+/** Where an arrow's line sits in its row, as a share of the row's height. */
+const LINE_AT = 0.72;
+const BAND_LAYOUT: BandLayout = { colX, rowH: ROW_H, lineAt: LINE_AT, selfW: SELF_W, slotInset: 12 };
 
 /** Rows per block: the body is drawn in blocks of this many rows, each its own small SVG. */
 export const LADDER_BLOCK_ROWS = 16;
@@ -153,6 +157,8 @@ function AliasInput({ endpoint, initial, onDone }: { endpoint: string; initial: 
 export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, selected, selectedRow, diffBase, diffBaseRow, titleOf, toneOf, onSelect, onCursor }: LadderSvgProps) {
   const width = ladderWidth(model);
   const height = model.arrows.length * ROW_H + PAD_BOTTOM;
+  // A new model (new entries) is the only thing that moves a band.
+  const bands = useMemo(() => mediaBands(model), [model]);
   const blockOf = (row: number | null) => (row === null ? null : Math.floor(row / LADDER_BLOCK_ROWS));
   const selectedBlock = blockOf(selectedRow);
   const diffBaseBlock = blockOf(diffBaseRow);
@@ -163,6 +169,7 @@ export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, se
           key={b}
           model={model}
           block={b}
+          bands={bands}
           width={width}
           timeMode={timeMode}
           // Only the blocks holding the selected (or compared) arrow see it change.
@@ -181,6 +188,8 @@ export const LadderBody = memo(function LadderBody({ model, blocks, timeMode, se
 const LadderBlock = memo(function LadderBlock(props: {
   model: LadderModel;
   block: number;
+  /** Every media band of the ladder; the block draws its piece of those that cross its rows. */
+  bands: readonly MediaBand[];
   width: number;
   timeMode: TimeMode;
   selected: number | null;
@@ -197,6 +206,7 @@ const LadderBlock = memo(function LadderBlock(props: {
   const h = (last - first) * ROW_H + (last === model.arrows.length ? PAD_BOTTOM : 0);
   const start = model.startUs ?? 0;
   const drawn = model.arrows.slice(first, last);
+  const pieces = bandsInRows(props.bands, first, last);
   return (
     // In flow, taking no room (the negative margin), and shifted down to its rows: an out-of-flow
     // block would make Blink lay out the whole page whenever one is added.
@@ -219,6 +229,9 @@ const LadderBlock = memo(function LadderBlock(props: {
             onSelect={props.onSelect}
             onCursor={props.onCursor}
           />
+        ))}
+        {pieces.map((band) => (
+          <BandPiece key={band.index} band={band} first={first} end={last} title={props.titleOf(band.index)} onSelect={props.onSelect} />
         ))}
       </g>
     </svg>
@@ -244,10 +257,11 @@ const Arrow = memo(function Arrow(props: {
   onCursor: (i: number) => void;
 }) {
   const a = props.arrow;
-  const y = a.row * ROW_H + ROW_H * 0.72;
+  const y = a.row * ROW_H + ROW_H * LINE_AT;
   const x1 = colX(a.from);
   const x2 = colX(a.to);
-  const cls = ['ladder-arrow', `lane-${a.lane}`, props.tone ?? '', a.retransmission ? 'retrans' : '', props.selected ? 'selected' : '', props.diffBase ? 'diff-base' : ''].filter(Boolean).join(' ');
+  const media = a.stream ? [a.stream.lost > 0 ? 'media-lossy' : '', a.stream.phase === 'closed' ? 'media-closed' : ''] : [];
+  const cls = ['ladder-arrow', `lane-${a.lane}`, props.tone ?? '', ...media, a.retransmission ? 'retrans' : '', props.selected ? 'selected' : '', props.diffBase ? 'diff-base' : ''].filter(Boolean).join(' ');
   const select = (shift = false) => props.onSelect(a.index, shift);
 
   let shape;
@@ -319,6 +333,26 @@ const Arrow = memo(function Arrow(props: {
           </tspan>
         ) : null}
       </text>
+    </g>
+  );
+});
+
+/**
+ * A stream's band within one block: a translucent fill between its columns
+ * that selects the SIP message whose SDP set the stream up (or the stream,
+ * when none did). The stream's own arrow row, where the band starts, still
+ * opens the stream's latest report, and is how the keyboard reaches it.
+ */
+const BandPiece = memo(function BandPiece(props: { band: MediaBand; first: number; end: number; title: string | undefined; onSelect: (index: number, shift: boolean) => void }) {
+  const { band } = props;
+  const box = bandBox(band, props.first, props.end, BAND_LAYOUT);
+  if (!box || box.height <= 0) return null;
+  const cls = ['media-band', band.lossy ? 'media-lossy' : '', band.closed ? 'media-closed' : ''].filter(Boolean).join(' ');
+  const select = (e: { shiftKey: boolean }) => props.onSelect(band.selectIndex, e.shiftKey);
+  return (
+    <g className={cls} data-testid="media-band" data-stream={band.streamId} data-index={band.index} data-select={band.selectIndex} data-row={band.row} data-last-row={band.lastRow} data-lossy={band.lossy ? 'true' : 'false'}>
+      {props.title ? <title>{props.title}</title> : null}
+      <rect x={box.x} y={box.y} width={box.width} height={box.height} className="media-band-fill" onClick={select} />
     </g>
   );
 });

@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { ComponentStatus, Snapshot } from '../../../app/contract';
 import { publishPointOf, type PublishPoint } from '../publish/figures';
+import { relayPointOf, type RelayPoint } from '../relay/series';
 import { tryingFigure } from '../wire';
 
 function tryingP99Ms(s: Snapshot): number | null {
@@ -8,8 +9,8 @@ function tryingP99Ms(s: Snapshot): number | null {
   return f ? f.summary.p99 / 1000 : null;
 }
 
-/** One point of the live charts (the signalling chart, and the publish panel's). */
-export interface MetricPoint extends PublishPoint {
+/** One point of the live charts (the signalling chart, the publish panel's and the port pool's). */
+export interface MetricPoint extends PublishPoint, RelayPoint {
   /** Seconds since the engine started. */
   t: number;
   callsPerSecond: number | null;
@@ -42,6 +43,7 @@ export function pointOf(s: Snapshot): MetricPoint {
     callsPerSecond: s.sip ? s.sip.callsPerSecond : null,
     trying100P99Ms: tryingP99Ms(s),
     ...publishPointOf(s),
+    ...relayPointOf(s),
   };
 }
 
