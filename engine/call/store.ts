@@ -172,8 +172,10 @@ export class CallStore {
     } else if (ev.kind === 'publish') {
       notePublish(call, ev);
     } else if (ev.kind === 'media') {
-      // A call that only the relay knows (an NG offer, no SIP through us) ends when its last stream closes.
-      if (learnStream(call, ev) && call.messageCount === 0 && call.endedUs === null) this.finish(call, 'terminated', ev.tsUs);
+      // A call that only the relay knows (an NG offer, no SIP through us: its streams name no SDP of ours) ends when its
+      // last stream closes. One set up through our proxy ends by its SIP, even when its media events arrive first
+      // (they come straight from the relay; its SIP comes in the SIP worker's capture batches, up to 20 ms later).
+      if (learnStream(call, ev) && ev.sdp === null && call.messageCount === 0 && call.endedUs === null) this.finish(call, 'terminated', ev.tsUs);
     }
     this.dirty.add(call.key);
     if (this.bytes > this.options.maxBytes) this.evictForBytes(call.key);

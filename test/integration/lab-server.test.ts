@@ -37,7 +37,9 @@ test('GET /api/snapshot returns the engine state as JSON', async () => {
   const s = (await res.json()) as Snapshot;
   const byName = Object.fromEntries(s.components.map((c) => [c.name, c]));
   assert.equal(byName.proxy?.state, 'running');
-  assert.equal(byName.relay?.state, 'not-implemented');
+  assert.equal(byName.relay?.state, 'running');
+  assert.equal(byName.recorder?.state, 'not-implemented');
+  assert.equal(s.relay?.ports.total, 10_000, "the test lab's relay range 20000-29999, every port counted");
   assert.equal(byName.publisher?.state, 'stopped');
   assert.match(byName.publisher?.detail ?? '', /--redis off/);
 });
