@@ -203,7 +203,8 @@ export class Relay implements ComponentImpl {
       if (!added.ok) return added; // what it had opened, it closed again
     }
     const towards: 0 | 1 = reverse ? 0 : 1;
-    await this.learnPeers(session, sdp.media, reverse ? 1 : 0);
+    // Streams opened just now got their peer with the open; a re-offer tells the shard where the sender went.
+    if (existing) this.learnPeers(session, sdp.media, reverse ? 1 : 0);
     if (!existing) {
       this.sessions.set(session.callId, session);
       this.shards!.list[session.shard]!.sessions++;
@@ -271,19 +272,21 @@ export class Relay implements ComponentImpl {
     return { ok: true, sdp: '' };
   }
 
-  /** The SDP's addresses for one side's peers (a latched side keeps where its packets come from). */
-  private async learnPeers(session: RelaySession, media: SdpMedia[], side: 0 | 1): Promise<void> {
+  /**
+   * The SDP's addresses for one side's peers (a latched side keeps where its
+   * packets come from). Not awaited: messages to a shard arrive in order, and
+   * until this one does, packets from that side latch it anyway.
+   */
+  private learnPeers(session: RelaySession, media: SdpMedia[], side: 0 | 1): void {
     const shards = this.shards!;
-    await Promise.all(
-      media.map(async (m) => {
-        const st = session.streams.find((x) => x.mediaIndex === m.index);
-        const peer = peerOf(m);
-        if (!st || !peer) return;
-        st.peers[side] = peer;
-        if (st.codec === null) st.codec = codecOf(m);
-        await shards.setPeer(session.shard, st.slot, side, peer).catch(() => undefined);
-      }),
-    );
+    for (const m of media) {
+      const st = session.streams.find((x) => x.mediaIndex === m.index);
+      const peer = peerOf(m);
+      if (!st || !peer) continue;
+      st.peers[side] = peer;
+      if (st.codec === null) st.codec = codecOf(m);
+      shards.setPeer(session.shard, st.slot, side, peer).catch(() => this.ctx.drops.count('relay', 'peer-update-lost (shard gone)'));
+    }
   }
 
   // ----------------------------------------------------------------- answer
@@ -303,7 +306,7 @@ export class Relay implements ComponentImpl {
     const side: 0 | 1 = fromCaller ? 0 : 1;
     if (!fromCaller && req.toTag) session.toTag = req.toTag;
     if (req.via === 'sip') session.proxyEpoch = this.proxyEpoch;
-    await this.learnPeers(session, sdp.media, side);
+    this.learnPeers(session, sdp.media, side);
     if (session.state === 'offered') {
       session.state = 'answered';
       session.answeredMs = this.ctx.clock.monoMs();
@@ -438,6 +441,14 @@ export class Relay implements ComponentImpl {
   /** One session as NG `query` and the API show it; null when there is none. */
   session(callId: string): RelaySession | null {
     return this.sessions.get(callId) ?? null;
+  }
+
+  /** Where the call's first relayed stream goes: the relay port the caller sends to, and the callee's; null without a session. */
+  addresses(callId: string): { caller: string; callee: string } | null {
+    const st = this.sessions.get(callId)?.streams[0];
+    if (!st) return null;
+    const host = this.settings().host;
+    return { caller: `${host}:${st.ports[0]}`, callee: `${host}:${st.ports[1]}` };
   }
 
   callIds(): string[] {

@@ -130,13 +130,54 @@ export interface StreamFigures {
   lastUs: number | null;
 }
 
-export class StreamStats {
-  // Per payload type, filled by setClockRates(): array lookups on the packet path.
-  private readonly rates = new Float64Array(PAYLOAD_TYPES);
+/**
+ * What StreamStats needs per payload type, as arrays the packet path indexes:
+ * built once per distinct SDP payload map and shared by every stream using
+ * it (a relay opens four per call; building one each was most of the shard's
+ * per-call work).
+ */
+export class PayloadTable {
+  readonly rates = new Float64Array(PAYLOAD_TYPES);
   /** Timestamp ticks per ms (see tickDivisor()). */
-  private readonly divisors = new Float64Array(PAYLOAD_TYPES);
-  private readonly events = new Uint8Array(PAYLOAD_TYPES);
-  private readonly codecs: (string | null)[] = Array.from({ length: PAYLOAD_TYPES }, () => null);
+  readonly divisors = new Float64Array(PAYLOAD_TYPES);
+  readonly events = new Uint8Array(PAYLOAD_TYPES);
+  readonly codecs: (string | null)[] = Array.from({ length: PAYLOAD_TYPES }, () => null);
+
+  /**
+   * Payload types from the SDP's a=rtpmap (RFC 4566 §6), which win over the
+   * static table. A name starting "telephone-event" (any case, as Wireshark
+   * matches it) marks RFC 4733 events. Entries outside 0..127 or with a rate
+   * that is not a positive number are ignored.
+   */
+  constructor(map: ReadonlyMap<number, { name: string; rate: number }> = new Map()) {
+    for (let pt = 0; pt < PAYLOAD_TYPES; pt++) {
+      const s = STATIC_PAYLOAD_TYPES.get(pt);
+      this.set(pt, s?.name ?? null, s?.rate ?? DEFAULT_CLOCK_RATE);
+    }
+    for (const [pt, f] of map) {
+      if (!Number.isInteger(pt) || pt < 0 || pt >= PAYLOAD_TYPES) continue;
+      if (!(typeof f.rate === 'number' && Number.isFinite(f.rate) && f.rate > 0)) continue;
+      this.set(pt, typeof f.name === 'string' && f.name !== '' ? f.name : null, f.rate);
+    }
+  }
+
+  private set(pt: number, name: string | null, rate: number): void {
+    this.rates[pt] = rate;
+    this.divisors[pt] = tickDivisor(rate);
+    this.events[pt] = name !== null && name.toLowerCase().startsWith('telephone-event') ? 1 : 0;
+    this.codecs[pt] = name === null ? null : `${name}/${rate}`;
+  }
+}
+
+/** RFC 3551's table alone: what a stream uses until told the SDP's. */
+const STATIC_TABLE = new PayloadTable();
+
+export class StreamStats {
+  // Per payload type: array lookups on the packet path (shared, never written here).
+  private rates: Float64Array;
+  private divisors: Float64Array;
+  private events: Uint8Array;
+  private codecs: (string | null)[];
 
   // Whole direction.
   private packets = 0;
@@ -174,26 +215,24 @@ export class StreamStats {
   private jitterMs = 0;
   private meanJitterMs = 0;
 
-  constructor() {
-    this.setClockRates(new Map());
+  constructor(table: PayloadTable = STATIC_TABLE) {
+    this.rates = table.rates;
+    this.divisors = table.divisors;
+    this.events = table.events;
+    this.codecs = table.codecs;
   }
 
-  /**
-   * Payload types from the SDP's a=rtpmap (RFC 4566 §6), which win over the
-   * static table. A name starting "telephone-event" (any case, as Wireshark
-   * matches it) marks RFC 4733 events. Entries outside 0..127 or with a rate
-   * that is not a positive number are ignored.
-   */
+  /** Payload types from the SDP's a=rtpmap, over the static table (see PayloadTable). */
   setClockRates(map: ReadonlyMap<number, { name: string; rate: number }>): void {
-    for (let pt = 0; pt < PAYLOAD_TYPES; pt++) {
-      const s = STATIC_PAYLOAD_TYPES.get(pt);
-      this.setPayload(pt, s?.name ?? null, s?.rate ?? DEFAULT_CLOCK_RATE);
-    }
-    for (const [pt, f] of map) {
-      if (!Number.isInteger(pt) || pt < 0 || pt >= PAYLOAD_TYPES) continue;
-      if (!(typeof f.rate === 'number' && Number.isFinite(f.rate) && f.rate > 0)) continue;
-      this.setPayload(pt, typeof f.name === 'string' && f.name !== '' ? f.name : null, f.rate);
-    }
+    this.useTable(new PayloadTable(map));
+  }
+
+  /** A table built once and shared (see PayloadTable). */
+  useTable(table: PayloadTable): void {
+    this.rates = table.rates;
+    this.divisors = table.divisors;
+    this.events = table.events;
+    this.codecs = table.codecs;
   }
 
   /** RTP clock rate (Hz) of a payload type: the SDP's, else RFC 3551's, else DEFAULT_CLOCK_RATE. */
@@ -294,12 +333,7 @@ export class StreamStats {
     };
   }
 
-  private setPayload(pt: number, name: string | null, rate: number): void {
-    this.rates[pt] = rate;
-    this.divisors[pt] = tickDivisor(rate);
-    this.events[pt] = name !== null && name.toLowerCase().startsWith('telephone-event') ? 1 : 0;
-    this.codecs[pt] = name === null ? null : `${name}/${rate}`;
-  }
+
 
   private startStream(ssrc: number, seq: number, ts: number, pt: number, arrivalUs: number): void {
     this.ssrc = ssrc;

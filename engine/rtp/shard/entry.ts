@@ -18,7 +18,7 @@ import { LoopDelayMonitor } from '../../metrics/loop-delay';
 import type { BatchWriter } from '../../worker/thread-side';
 import { ThreadSide, type ThreadService } from '../../worker/thread-side';
 import { rtpKind } from '../rtp-packet';
-import { StreamStats } from '../stream-stats';
+import { PayloadTable, StreamStats } from '../stream-stats';
 import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, SideFigures, SlotFigures } from './protocol';
 
 /** A shard sends no capture: media reaches the ladder as the relay's stream figures. */
@@ -27,7 +27,6 @@ const side = new ThreadSide(noCapture);
 const loopDelay = new LoopDelayMonitor();
 /** Stream figures go out at most this often (the stats themselves every 250 ms). */
 const FIGURES_EVERY_MS = 1_000;
-const RCVBUF_BYTES = 1 << 20;
 
 class Side {
   rtp: Socket | null = null;
@@ -118,7 +117,8 @@ const ipLiteral = (address: string, _family: unknown, callback: (err: Error | nu
 function bind(port: number): Promise<Socket> {
   const host = settings!.host;
   return new Promise<Socket>((resolve, reject) => {
-    const sock = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: RCVBUF_BYTES, lookup: ipLiteral as never });
+    // The kernel's default receive buffer (net.core.rmem_default, 208 KiB) holds seconds of one stream at 50 packets/s.
+    const sock = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: ipLiteral as never });
     const failed = (err: Error) => {
       sock.close();
       reject(err);
@@ -131,6 +131,21 @@ function bind(port: number): Promise<Socket> {
       resolve(sock);
     });
   });
+}
+
+/** Payload tables by SDP payload map: calls from the same endpoints share one (bounded: cleared when full). */
+const tables = new Map<string, PayloadTable>();
+const MAX_TABLES = 256;
+
+function tableFor(rates: ReadonlyArray<readonly [number, string, number]>): PayloadTable {
+  const key = rates.map(([pt, name, rate]) => `${pt}:${name}:${rate}`).join(',');
+  let t = tables.get(key);
+  if (!t) {
+    if (tables.size >= MAX_TABLES) tables.clear();
+    t = new PayloadTable(new Map(rates.map(([pt, name, rate]) => [pt, { name, rate }] as const)));
+    tables.set(key, t);
+  }
+  return t;
 }
 
 function closeSide(s: Side): void {
@@ -153,9 +168,9 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
   b.other = a;
   a.setPeer(c.peers[0]);
   b.setPeer(c.peers[1]);
-  const rates = new Map(c.clockRates.map(([pt, name, rate]) => [pt, { name, rate }] as const));
-  a.stats.setClockRates(rates);
-  b.stats.setClockRates(rates);
+  const table = tableFor(c.clockRates);
+  a.stats.useTable(table);
+  b.stats.useTable(table);
   const slot: Slot = { slot: c.slot, sides: [a, b], dirty: false };
   const ports = [a.port, a.port + 1, b.port, b.port + 1];
   const results = await Promise.allSettled(ports.map(bind));
