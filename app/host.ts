@@ -138,6 +138,7 @@ export class Host {
     this.engine = new Engine(factories, { callStore: storeLimitsOf(config) });
     const e = this.engine;
     e.observeSip((ev) => this.publisher.observeSip(ev));
+    this.publisher.relayOf = (callId) => (e.status('relay').state === 'running' ? this.relay.addresses(callId) : null);
     this.wire = new WireTap(e, () => this.current.wire);
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {

@@ -45,7 +45,11 @@ export interface CallEventDoc {
   status: number | null;
   /** `ended` only. */
   reason: EndReason | null;
-  /** The relay's addresses for the call's media, once a relay exists; null without one. */
+  /**
+   * Where the relay takes the call's first media stream ("ip:port"): the
+   * port the caller sends to, and the one the callee sends to; null while
+   * the relay has no session for the call (not running, or not yet offered).
+   */
   relay: { caller: string; callee: string } | null;
 }
 

@@ -224,8 +224,12 @@ export class Publisher implements ComponentImpl {
     return new Promise<void>((resolve) => this.offer(doc, resolve));
   }
 
+  /** The relay's addresses of a call, asked as each event is made (the host wires the relay in). */
+  relayOf: (callId: string) => CallEventDoc['relay'] = () => null;
+
   private offer(doc: CallEventDoc, done: (() => void) | null = null): void {
     this.counts.created++;
+    doc.relay = this.relayOf(doc.callId);
     const dropped = this.queue.push({ doc, json: JSON.stringify(doc), target: '', writtenUs: 0, done });
     if (dropped) this.drop(dropped);
     this.pump();

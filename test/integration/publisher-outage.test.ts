@@ -117,6 +117,9 @@ test('Redis killed mid-run and restarted: SIP keeps answering, queued events go 
           docs.push(...list);
         }
         assert.equal(docs.length, QUEUE, 'every event the queue held, once');
+        // The relay runs in the lab: once it has a call's session, its events name the relay ports each side sends to.
+        const answered = docs.filter((d) => d.event === 'answered');
+        assert.ok(answered.length > 0 && answered.every((d) => d.relay !== null && /^127\.0\.0\.1:2\d{4}$/.test(d.relay.caller) && /^127\.0\.0\.1:2\d{4}$/.test(d.relay.callee)), JSON.stringify(answered[0]));
         assert.ok(docs.every((d) => !upCalls.has(d.callId)), 'events of calls before the outage were not written twice');
         // The dropped ones are the oldest: every kept event is at least as new as every dropped one (each call's publish lane says which).
         const keptOldest = Math.min(...docs.map((d) => d.tsUs));

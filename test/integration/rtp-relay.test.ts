@@ -129,11 +129,12 @@ test("rtpengine's timeouts close what nobody deletes, each with its reason: offe
     const ng = await NgClient.open(ngPort);
     const caller = await RtpEndpoint.open(1);
     const callee = await RtpEndpoint.open(2);
+    const [mute1, mute2] = [await RtpEndpoint.open(3), await RtpEndpoint.open(4)];
     try {
       // Never answered.
       assert.equal((await ng.request({ command: 'offer', 'call-id': 'never-answered', 'from-tag': 't', sdp: pcmuSdp(40000) })).result, 'ok');
       // Answered, then nothing flows.
-      await setUp(ng, 'silent-call', await RtpEndpoint.open(3), await RtpEndpoint.open(4));
+      await setUp(ng, 'silent-call', mute1, mute2);
       // Answered and media flowing the whole time: only final-timeout can end it.
       const { toCaller, toCallee } = await setUp(ng, 'endless-call', caller, callee);
       const flowing = Promise.all([caller.stream(toCaller, 200), callee.stream(toCallee, 200)]);
@@ -146,8 +147,7 @@ test("rtpengine's timeouts close what nobody deletes, each with its reason: offe
       await flowing;
     } finally {
       ng.close();
-      caller.close();
-      callee.close();
+      for (const e of [caller, callee, mute1, mute2]) e.close();
     }
   });
 });
