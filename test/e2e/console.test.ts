@@ -49,7 +49,8 @@ test('the console loads with the token URL and shows every component state', asy
   });
   await page.goto(`${lab.base}/?token=${lab.token}`);
   await page.locator('[data-testid="toggle-proxy"][data-state="running"]').waitFor({ timeout: 15_000 });
-  assert.equal(await page.locator('[data-testid="toggle-relay"]').getAttribute('data-state'), 'not-implemented');
+  assert.equal(await page.locator('[data-testid="toggle-relay"]').getAttribute('data-state'), 'running');
+  assert.equal(await page.locator('[data-testid="toggle-recorder"]').getAttribute('data-state'), 'not-implemented');
   assert.equal(await page.locator('[data-testid="toggle-publisher"]').getAttribute('data-state'), 'stopped');
   assert.deepEqual(errors, [], 'no console errors (CSP violations included)');
 });
@@ -78,10 +79,12 @@ test('a SIPp call appears live and its ladder has the captured messages in order
   const callId = await row.getAttribute('data-call-id');
   assert.ok(callId);
   await row.click();
+  await lab.settle();
   const res = await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } });
   const detail = (await res.json()) as CallDetail;
-  const arrows = page.locator('[data-testid="ladder-arrow"]');
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
+  // The SIP lane: SIPp's SDP also puts the relay's streams on the ladder's media lane.
+  const arrows = page.locator('[data-testid="ladder-arrow"][data-lane="sip"]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"][data-lane="sip"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
   const labels = await arrows.evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
   assert.deepEqual(labels, inTimeOrder(sipEntries(detail)).map((m) => m.label), 'time order, as the ladder draws it');
   assert.equal(labels[0], 'INVITE');
@@ -130,7 +133,24 @@ async function arrowIndexes(): Promise<string[]> {
   return page.locator('[data-testid="ladder-arrow"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-index') ?? ''));
 }
 
+/**
+ * data-index of the entry the message view shows for an arrow: a SIP
+ * message's own; for a media stream (one arrow, at its first report) its
+ * latest report.
+ */
+function opens(detail: CallDetail, arrowIndex: string | undefined): string {
+  const e = detail.entries.find((x) => String(x.index) === arrowIndex);
+  assert.ok(e, `arrow ${arrowIndex} is an entry of the call`);
+  if (e.lane !== 'media') return String(e.index);
+  const reports = inTimeOrder(detail.entries.filter((x) => x.lane === 'media' && x.streamId === e.streamId));
+  return String(reports[reports.length - 1]!.index);
+}
+
 test('keyboard: j/↓ select the next ladder arrow, k/↑ the previous, Enter opens it and Escape closes it', async () => {
+  const callId = await page.locator('[data-testid="call-row"][aria-selected="true"]').getAttribute('data-call-id');
+  assert.ok(callId);
+  const detail = (await (await fetch(`${lab.base}/api/calls/${encodeURIComponent(callId)}`, { headers: { Authorization: `Bearer ${lab.token}` } })).json()) as CallDetail;
+  // Every row of the ladder, in the order j/k move through them (SIP messages and the relay's streams).
   const order = await arrowIndexes();
   assert.ok(order.length >= 4, `a full call ladder (got ${order.length} arrows)`);
   // The previous test clicked the first arrow: it is selected and open.
@@ -155,9 +175,9 @@ test('keyboard: j/↓ select the next ladder arrow, k/↑ the previous, Enter op
   await page.keyboard.press('Enter');
   const view = page.locator('[data-testid="message-view"]');
   await view.waitFor({ timeout: 5_000 });
-  assert.equal(await view.getAttribute('data-index'), order[1]);
+  assert.equal(await view.getAttribute('data-index'), opens(detail, order[1]));
   await page.keyboard.press('j');
-  await page.locator(`[data-testid="message-view"][data-index="${order[2]}"]`).waitFor({ timeout: 5_000 });
+  await page.locator(`[data-testid="message-view"][data-index="${opens(detail, order[2])}"]`).waitFor({ timeout: 5_000 });
   await page.screenshot({ path: `${ARTIFACTS}/console-ladder-keyboard.png` });
   await page.keyboard.press('Escape');
   await view.waitFor({ state: 'detached', timeout: 5_000 });
@@ -277,8 +297,11 @@ test('d on one arrow then d on another diffs the two messages; shift-click compa
 
 test('clicking a ladder column header renames it; the aliases persist in localStorage by address:port across a reload', async () => {
   const columns = page.locator('[data-testid="ladder-column"]');
-  const endpoints = await columns.evaluateAll((els) => els.map((e) => e.getAttribute('data-endpoint') ?? ''));
-  assert.equal(endpoints.length, 3, endpoints.join(', '));
+  const all = await columns.evaluateAll((els) => els.map((e) => e.getAttribute('data-endpoint') ?? ''));
+  // The SIP columns (those the SIP arrows use), in column order; the relay's streams add media columns of their own.
+  const sipEnds = new Set(await page.locator('[data-testid="ladder-arrow"][data-lane="sip"]').evaluateAll((els) => els.flatMap((e) => [e.getAttribute('data-src') ?? '', e.getAttribute('data-dst') ?? ''])));
+  const endpoints = all.filter((ep) => sipEnds.has(ep));
+  assert.equal(endpoints.length, 3, `SIP columns ${endpoints.join(', ')} of ${all.join(', ')}`);
   assert.equal(endpoints[1], `127.0.0.1:${lab.sipPort}`, 'the proxy is the middle column');
   const names = ['UAC', 'callpath', 'UAS'];
   for (const [i, ep] of endpoints.entries()) {
@@ -444,9 +467,9 @@ test('INVITE retransmissions (the same bytes sent 3× to the proxy) are drawn da
   const row = page.locator(`[data-testid="call-row"][data-call-id="${callId}"]`);
   await row.waitFor({ timeout: 10_000 });
   await row.click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"][data-lane="sip"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
 
-  const drawn = await drawnArrows(page);
+  const drawn = await drawnArrows(page, 'sip');
   const rtxIdx = new Set(rtx.map((m) => m.index));
   for (const a of drawn) {
     if (rtxIdx.has(a.index)) {

@@ -75,8 +75,9 @@ test('a SIPp UAS that answers late makes the proxy retransmit its INVITE (Timer 
   const row = page.locator(`[data-testid="call-row"][data-call-id="${slowCallId}"]`);
   await row.waitFor({ timeout: 10_000 });
   await row.click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
-  const drawn = await drawnArrows(page);
+  // The SIP lane: the UAC's SDP also puts the relay's stream on the ladder's media lane.
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ladder-arrow"][data-lane="sip"]').length === n, sipEntries(detail).length, { timeout: 10_000 });
+  const drawn = await drawnArrows(page, 'sip');
   assert.deepEqual(
     drawn.map((a) => [a.index, a.label, a.src, a.dst, a.rtx]),
     inTimeOrder(sipEntries(detail)).map((m) => [m.index, m.label, m.src, m.dst, String(m.retransmission)]),

@@ -55,9 +55,12 @@ export interface DrawnArrow {
   warn: boolean;
 }
 
-/** Every drawn arrow of the open ladder: what, from where to where, and how its line is stroked. */
-export function drawnArrows(page: Page): Promise<DrawnArrow[]> {
-  return page.locator('[data-testid="ladder-arrow"]').evaluateAll((els) => {
+/**
+ * Every drawn arrow of the open ladder (or of one lane: 'sip' for the SIP
+ * messages alone): what, from where to where, and how its line is stroked.
+ */
+export function drawnArrows(page: Page, lane?: string): Promise<DrawnArrow[]> {
+  return page.locator(`[data-testid="ladder-arrow"]${lane ? `[data-lane="${lane}"]` : ''}`).evaluateAll((els) => {
     const probe = document.createElement('span');
     probe.style.color = 'var(--warn)';
     document.body.append(probe);
