@@ -138,7 +138,7 @@ export class Host {
     this.engine = new Engine(factories, { callStore: storeLimitsOf(config) });
     const e = this.engine;
     e.observeSip((ev) => this.publisher.observeSip(ev));
-    this.publisher.relayOf = (callId) => (e.status('relay').state === 'running' ? this.relay.addresses(callId) : null);
+    this.publisher.relayOf = (callId) => (this.relay.running ? this.relay.addresses(callId) : null);
     this.wire = new WireTap(e, () => this.current.wire);
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
@@ -167,8 +167,8 @@ export class Host {
 
   /** The SIP worker's offer, answer or end, done by the relay for a call through our proxy. */
   private async relayMedia(req: Parameters<NonNullable<ProxyOptions['media']>>[0]): Promise<MediaOutcome> {
-    if (this.engine.status('relay').state !== 'running') return null;
     const relay = this.relay;
+    if (!relay.running) return null;
     if (req.op === 'end') {
       await relay.delete(req.callId, req.reason);
       return null;

@@ -285,7 +285,7 @@ export class Relay implements ComponentImpl {
       if (!st || !peer) continue;
       st.peers[side] = peer;
       if (st.codec === null) st.codec = codecOf(m);
-      shards.setPeer(session.shard, st.slot, side, peer).catch(() => this.ctx.drops.count('relay', 'peer-update-lost (shard gone)'));
+      if (!shards.setPeer(session.shard, st.slot, side, peer)) this.ctx.drops.count('relay', 'peer-update-lost (shard gone)');
     }
   }
 

@@ -109,8 +109,9 @@ export class Shards {
     return this.call(shard, { op: 'open', slot, ports, peers, clockRates }) as Promise<OpenResult>;
   }
 
-  setPeer(shard: number, slot: number, side: 0 | 1, peer: Peer): Promise<unknown> {
-    return this.call(shard, { op: 'peer', slot, side, peer });
+  /** One way: messages to a shard arrive in order, so a later close or packet sees it; false when the shard is gone. */
+  setPeer(shard: number, slot: number, side: 0 | 1, peer: Peer): boolean {
+    return this.hosts[shard]?.tell({ op: 'peer', slot, side, peer } satisfies ShardCall) ?? false;
   }
 
   close(shard: number, slot: number): Promise<SlotFigures | null> {

@@ -172,6 +172,10 @@ export class SipProxyComponent implements ComponentImpl {
         const publish = this.options().inlinePublish;
         return publish ? publish(Buffer.from(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength), p.readUs) : Promise.resolve();
       },
+      onTell: (payload) => {
+        const p = payload as SipWorkerRequest;
+        if (p.kind === 'media') void this.options().media?.(p);
+      },
       onFailure: (err) => this.ctx.fail('proxy', err),
     });
     this.thread = thread;

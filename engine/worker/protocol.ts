@@ -17,6 +17,7 @@
  *   configure (options) ─────────▶ (new settings, no reply)
  *        ◀─────────────── request (id, payload): the worker waits for …
  *   reply (id, value) ───────────▶ … this (inline publishing; the relay's SDP)
+ *        ◀─────────────── tell (payload) ─▶ one way, either direction, no answer
  *   call (id, payload) ──────────▶ the main thread waits for …
  *        ◀─────────────── result (id, ok, value | message) … this (relay shards: bind, close)
  *   stop ────────────────────────▶
@@ -36,7 +37,9 @@ export type ToWorker<Start> =
   /** The main thread has done what `request` `id` asked (or given up on it), with its answer if it has one. */
   | { type: 'reply'; id: number; value?: unknown }
   /** Work the main thread waits for (ThreadService.call), answered by `result`. */
-  | { type: 'call'; id: number; payload: unknown };
+  | { type: 'call'; id: number; payload: unknown }
+  /** Work nobody waits for (ThreadService.tell): no answer. */
+  | { type: 'tell'; payload: unknown };
 
 export type FromWorker<Stats, Ready> =
   | { type: 'started'; ready: Ready }
@@ -49,6 +52,8 @@ export type FromWorker<Stats, Ready> =
   | { type: 'note'; note: NoteEvent }
   /** Work the worker waits for (inline publishing: the call's `new` event to Redis; an SDP for the relay); answered by `reply`. */
   | { type: 'request'; id: number; payload: unknown }
+  /** Work the main thread does without the worker waiting (ThreadHostOptions.onTell): no answer. */
+  | { type: 'tell'; payload: unknown }
   /** The answer to `call` `id`: the service's value, or its error's message. */
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; message: string }

@@ -34,6 +34,8 @@ export interface ThreadHostOptions<Stats> {
   onNote?(note: NoteEvent): void;
   /** Work the worker waits for (`ThreadSide.request`); it gets its reply, with the value this resolves to, once this settles. Without it, the reply goes at once. */
   onRequest?(payload: unknown): Promise<unknown>;
+  /** Work the worker handed over without waiting (`ThreadSide.tell`). */
+  onTell?(payload: unknown): void;
   /** The worker failed after it started (it reported a failure, threw, or exited). */
   onFailure(err: Error): void;
   startTimeoutMs?: number;
@@ -109,6 +111,9 @@ export class ThreadHost<Start, Stats, Ready> {
             else reply();
             break;
           }
+          case 'tell':
+            this.o.onTell?.(m.payload);
+            break;
           case 'result': {
             const w = this.callWaiters.get(m.id);
             if (!w) break; // timed out already
@@ -164,6 +169,13 @@ export class ThreadHost<Start, Stats, Ready> {
       this.callWaiters.set(id, { resolve, reject, timer });
       worker.postMessage({ type: 'call', id, payload } satisfies ToWorker<unknown>);
     });
+  }
+
+  /** Hands the running worker's service work nobody waits for (`ThreadService.tell`); dropped when no worker runs. */
+  tell(payload: unknown): boolean {
+    if (!this.worker) return false;
+    this.worker.postMessage({ type: 'tell', payload } satisfies ToWorker<unknown>);
+    return true;
   }
 
   flush(): Promise<void> {

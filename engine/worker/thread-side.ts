@@ -42,6 +42,8 @@ export interface ThreadService<Start, Stats, Ready> {
   configure?(options: Partial<Start>): void;
   /** Work the main thread asks for and waits on (`ThreadHost.call`); a throw or rejection goes back as its message. */
   call?(payload: unknown): unknown;
+  /** Work the main thread hands over without waiting (`ThreadHost.tell`). */
+  tell?(payload: unknown): void;
   /** Release what `start` opened (if anything). */
   close(): Promise<void>;
 }
@@ -139,6 +141,11 @@ export class ThreadSide<E> {
     });
   }
 
+  /** Hands the main thread work it need not answer (a relay session to end): one message, no reply, no timer. */
+  tell(payload: unknown): void {
+    this.post({ type: 'tell', payload });
+  }
+
   /** The service failed after it started (e.g. its socket closed under it): the main thread marks the component failed. */
   fail(message: string): void {
     this.post({ type: 'failed', message });
@@ -193,6 +200,8 @@ export class ThreadSide<E> {
               (value) => answer({ type: 'result', id, ok: true, value }),
               (err: unknown) => answer({ type: 'result', id, ok: false, message: err instanceof Error ? err.message : String(err) }),
             );
+      } else if (m.type === 'tell') {
+        if (started) service.tell?.(m.payload);
       } else if (m.type === 'configure') {
         if (started) service.configure?.(m.options);
       } else if (m.type === 'stop') void stop();

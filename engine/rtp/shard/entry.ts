@@ -244,6 +244,7 @@ const shard: ThreadService<ShardStart, ShardStats, ShardReady> = {
     return { index: settings?.index ?? -1, sessions: slots.size, ...totals, loopDelayP99Us: d.count === 0 ? null : d.p99, changed };
   },
   call,
+  tell: (payload) => void call(payload),
   quiesce() {
     loopDelay.stop();
   },

@@ -68,7 +68,7 @@ const asOutcome = (v: unknown): MediaOutcome => (v && typeof v === 'object' && '
 const mediaHooks: MediaHooks = {
   offer: (o) => side.request({ kind: 'media', op: 'offer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome),
   answer: (o) => side.request({ kind: 'media', op: 'answer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome),
-  end: (callId, reason) => void side.request({ kind: 'media', op: 'end', callId, reason } satisfies SipWorkerRequest, MEDIA_WAIT_MS),
+  end: (callId, reason) => side.tell({ kind: 'media', op: 'end', callId, reason } satisfies SipWorkerRequest),
 };
 
 /** Times a port the OS picked for UDP is tried again when TCP already has it. */
