@@ -130,6 +130,11 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       if (!COMPONENT_NAMES.includes(b as never)) return sendJson(res, 404, { error: `no component ${b}; one of ${COMPONENT_NAMES.join(', ')}` });
       return invoke(res, { cmd: 'setComponent', name: b, action: c });
     }
+    if (a === 'relay' && b === 'release-orphans' && c === undefined) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to release the orphaned relay sessions' });
+      await drainBody(req);
+      return invoke(res, { cmd: 'releaseOrphans' });
+    }
     if (a === 'settings' && b === undefined) {
       if (method === 'GET') return invoke(res, { cmd: 'getSettings' });
       if (method !== 'POST') return sendJson(res, 405, { error: 'GET the settings, or POST a JSON patch such as {"t1": "250"}' });

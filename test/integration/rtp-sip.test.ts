@@ -13,7 +13,7 @@ import type { Stream } from '../../engine/call/model';
 import { RawUdp, isResponse, sipMessage } from '../helpers/raw-udp';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
-import { withLab, type RunningLab } from '../helpers/lab';
+import { startLab, withLab, type RunningLab } from '../helpers/lab';
 
 const MEDIA_UAC = join(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-g711-media.xml');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -142,7 +142,8 @@ test('with the relay stopped, calls pass with their SDP untouched and the relay 
 
 test('restarting only the proxy mid-call leaves the session an orphan; "release orphans now" frees its ports', async () => {
   const uasPort = await freePort();
-  await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], rtp: { host: '127.0.0.1', min: 22300, max: 22399 } }, async (lab) => {
+  const lab = await startLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], rtp: { host: '127.0.0.1', min: 22300, max: 22399 } });
+  {
     const uas = startSipp({ scenario: 'uas', port: uasPort });
     try {
       await sleep(300);
@@ -153,8 +154,10 @@ test('restarting only the proxy mid-call leaves the session an orphan; "release 
       await lab.host.invoke({ cmd: 'setComponent', name: 'proxy', action: 'stop' });
       await lab.host.invoke({ cmd: 'setComponent', name: 'proxy', action: 'start' });
       assert.equal(lab.host.snapshot().relay!.sessions.live, 1, 'the relay still holds the session the old proxy set up');
-      const released = (await lab.host.invoke({ cmd: 'releaseOrphans' })) as { released: number };
-      assert.equal(released.released, 1);
+      // Through the HTTP API, as a script on the lab box would.
+      const res = await fetch(`${lab.base}/api/relay/release-orphans`, { method: 'POST', headers: { authorization: `Bearer ${lab.token}` } });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { released: 1 });
       const relay = lab.host.snapshot().relay!;
       assert.equal(relay.sessions.closed.orphan, 1);
       assert.equal(relay.ports.inUse, 0);
@@ -162,6 +165,7 @@ test('restarting only the proxy mid-call leaves the session an orphan; "release 
       await call;
     } finally {
       await uas.stop();
+      await lab.stop();
     }
-  });
+  }
 });
