@@ -168,13 +168,15 @@ export class SipProxyComponent implements ComponentImpl {
       onNote: (note) => this.ctx.events.emit(note),
       onRequest: (payload) => {
         const p = payload as SipWorkerRequest;
-        if (p.kind === 'media') return this.options().media?.(p) ?? Promise.resolve(null);
-        const publish = this.options().inlinePublish;
+        // The options of this start, not options(): that builds the host's whole options object (and asks
+        // the engine for the relay's status) each time, which per SDP was a good part of the relay's cost.
+        if (p.kind === 'media') return this.opts.media?.(p) ?? Promise.resolve(null);
+        const publish = this.opts.inlinePublish;
         return publish ? publish(Buffer.from(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength), p.readUs) : Promise.resolve();
       },
       onTell: (payload) => {
         const p = payload as SipWorkerRequest;
-        if (p.kind === 'media') void this.options().media?.(p);
+        if (p.kind === 'media') void this.opts.media?.(p);
       },
       onFailure: (err) => this.ctx.fail('proxy', err),
     });
