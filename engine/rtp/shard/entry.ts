@@ -66,9 +66,6 @@ const slots = new Map<number, Slot>();
 const totals = { packets: 0, bytes: 0, garbage: 0, strictDrops: 0, noPeer: 0, sendErrors: 0 };
 let lastFiguresMs = 0;
 
-const onSent = (err: Error | null): void => {
-  if (err) totals.sendErrors++;
-};
 
 /** The hot path: a datagram on one side's RTP (`rtcp` false) or RTCP socket. */
 function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteInfo): void {
@@ -103,8 +100,10 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
   }
   totals.packets++;
   totals.bytes += msg.length;
-  if (rtcp) o.rtcp!.send(msg, o.peerRtcpPort, o.peerAddress, onSent);
-  else o.rtp!.send(msg, o.peerRtpPort, o.peerAddress, onSent);
+  // No completion callback: with one, every send calls back into JS once the kernel took the datagram. A send that
+  // fails is reported as the socket's 'error' event instead, which counts it (bind()).
+  if (rtcp) o.rtcp!.send(msg, o.peerRtcpPort, o.peerAddress);
+  else o.rtp!.send(msg, o.peerRtpPort, o.peerAddress);
 }
 
 /**
