@@ -38,6 +38,8 @@ export interface RelaySettings {
   /** Worker threads relaying packets. */
   shards: number;
   strictSource: boolean;
+  /** The shards' built script (tests of the desktop bundle); by default from source or beside the main bundle. */
+  shardWorkerUrl?: URL;
 }
 
 export interface MediaRequest {
@@ -124,6 +126,7 @@ export class Relay implements ComponentImpl {
       clockOrigin: origin,
       onStats: (stats, drops) => this.onShardStats(stats, drops),
       onFailure: (index, err) => this.ctx.fail('relay', new Error(`relay shard ${index}: ${err.message}`)),
+      ...(s.shardWorkerUrl ? { workerUrl: s.shardWorkerUrl } : {}),
     });
     await shards.start();
     this.shards = shards;

@@ -26,6 +26,8 @@ export interface ShardsOptions {
   clockOrigin: ClockOrigin;
   onStats(stats: ShardStats, drops: DropCount[]): void;
   onFailure(index: number, err: Error): void;
+  /** The shard's built script (tests of the desktop bundle); by default from source or beside the main bundle. */
+  workerUrl?: URL;
 }
 
 export interface Shard {
@@ -66,7 +68,7 @@ export class Shards {
         ranges.map(async (r, index) => {
           const host = new ThreadHost<ShardStart, ShardStats, ShardReady>({
             name: `relay shard ${index}`,
-            ...defaultWorker(),
+            ...(this.o.workerUrl ? { url: this.o.workerUrl } : defaultWorker()),
             onCapture: () => undefined,
             onStats: (stats, drops) => {
               const shard = this.list.find((s) => s.index === stats.index);

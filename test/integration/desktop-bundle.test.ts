@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../../engine/engine';
 import { createProxy } from '../../engine/sip/proxy-component';
+import { Relay } from '../../engine/rtp/relay';
+import { DEFAULT_RELAY_TIMEOUTS } from '../../engine/rtp/stats';
 
 // The Electron binary cannot run here, so check what it would load: the
 // bundles electron-vite builds (npm test builds them first).
@@ -62,4 +64,31 @@ test('the bundled SIP worker the desktop app loads starts and stops the proxy', 
   const started = await engine.start('proxy');
   assert.equal(started.state, 'running', started.error ?? '');
   assert.equal((await engine.stop('proxy')).state, 'stopped');
+});
+
+test('the bundled relay shard the desktop app loads takes an offer: relay ports bound, the SDP rewritten, the session deleted', async () => {
+  let relay: Relay | null = null;
+  const engine = new Engine({
+    relay: (ctx) =>
+      (relay = new Relay(ctx, () => ({
+        ng: null,
+        host: '127.0.0.1',
+        min: 23500,
+        max: 23599,
+        timeouts: DEFAULT_RELAY_TIMEOUTS,
+        quarantineMs: 2_000,
+        shards: 1,
+        strictSource: false,
+        shardWorkerUrl: pathToFileURL(join(OUT, 'main', 'rtp-shard.js')),
+      }))),
+  });
+  const started = await engine.start('relay');
+  assert.equal(started.state, 'running', started.error ?? '');
+  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', ''].join('\r\n');
+  const r = await relay!.offer({ callId: 'bundle-call', fromTag: 'a', sdp, via: 'ng' });
+  assert.ok(r.ok, r.ok ? '' : r.reason);
+  assert.match(r.sdp, /^m=audio 235\d\d RTP\/AVP 0\r$/m);
+  assert.equal(relay!.stats()!.ports.inUse, 4);
+  assert.equal(await relay!.delete('bundle-call', 'delete'), true);
+  assert.equal((await engine.stop('relay')).state, 'stopped');
 });
