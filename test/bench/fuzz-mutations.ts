@@ -3,6 +3,7 @@
  * messages and the mutations applied to them, one per case, from a seeded
  * generator so a run can be repeated.
  */
+import { rng } from '../helpers/rng';
 
 // ------------------------------------------------------------------ corpus
 
@@ -26,17 +27,6 @@ export function corpus(uacPort: number, sipPort: number): string[] {
 
 // ------------------------------------------------------------------ mutations
 
-/** mulberry32: small, seedable, good enough to choose mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL = [0x00, 0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x3b, 0x2c, 0x22, 0x3c, 0x3e, 0x5c, 0x40, 0x25, 0x7f, 0x80, 0xc3, 0xff];
 const BAD_UTF8 = [[0xc3, 0x28], [0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xfe, 0xfe, 0xff]];

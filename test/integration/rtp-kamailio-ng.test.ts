@@ -18,6 +18,7 @@ import { withLab, type RunningLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { proxyAnswersOn } from '../helpers/raw-udp';
 import { runSipp, startSipp } from '../helpers/sipp';
+import { until } from '../helpers/until';
 
 const CONFIG = fileURLToPath(new URL('../fixtures/kamailio/rtpengine-ng.cfg', import.meta.url));
 const MEDIA_UAC = fileURLToPath(new URL('../fixtures/sipp/uac-g711-media.xml', import.meta.url));
@@ -29,15 +30,6 @@ const RTP = { host: '127.0.0.1', min: 23000, max: 23099 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 interface RunningKamailio {
   stop(): Promise<void>;

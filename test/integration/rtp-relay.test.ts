@@ -11,18 +11,10 @@ import type { Stream } from '../../engine/call/model';
 import { NgClient, RtpEndpoint, pcmuSdp, sdpAddress, sdpPort } from '../helpers/ng';
 import { freePort } from '../helpers/ports';
 import { withLab, type RunningLab } from '../helpers/lab';
+import { until } from '../helpers/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, ms = 8_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** The call's streams as the store holds them (from the relay's media events). */
 function streams(lab: RunningLab, callId: string): Stream[] {

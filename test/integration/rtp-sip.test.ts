@@ -14,19 +14,11 @@ import { RawUdp, isResponse, sipMessage } from '../helpers/raw-udp';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
 import { startLab, withLab, type RunningLab } from '../helpers/lab';
+import { until } from '../helpers/until';
 
 const MEDIA_UAC = join(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-g711-media.xml');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 const streamsOf = (lab: RunningLab, callId: string): Stream[] => (lab.host.getCall(callId)?.legs ?? []).flatMap((l) => l.media.flatMap((m) => m.streams));
 const mLine = (text: string) => /^m=audio (\d+)/m.exec(text)?.[1];

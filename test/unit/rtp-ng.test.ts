@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { bdecode, bencode, MAX_DEPTH, str, type BValue } from '../../engine/rtp/ng/bencode';
 import { MAX_COOKIE_BYTES, ngArgs, ngError, ngReply, parseNgRequest } from '../../engine/rtp/ng/message';
 import { NgReplyCache } from '../../engine/rtp/ng/reply-cache';
+import { rng } from '../helpers/rng';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 /** One bencoded string, written by hand so that tests do not lean on the encoder. */
@@ -296,17 +297,6 @@ test('a key of the wrong type is an error naming the key, not silently absent', 
 
 // --- fuzz ------------------------------------------------------------------
 
-/** mulberry32: a seeded PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FUZZ_SEEDS = [
   KAMAILIO_OFFER,

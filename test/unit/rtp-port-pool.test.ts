@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PortPool, type PortPoolOptions } from '../../engine/rtp/port-pool';
+import { rng } from '../helpers/rng';
 
 function pool(o: Partial<PortPoolOptions> = {}) {
   let now = 0;
@@ -203,17 +204,6 @@ test('highWater is the most ports in use at once, and allocations / releases cou
   assert.equal(s.highWater, 8, 'kept after the ports are released');
 });
 
-/** Small seeded PRNG (mulberry32), so a failure replays. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ModelState = 'free' | 'inUse' | 'quarantined' | 'busy';
 

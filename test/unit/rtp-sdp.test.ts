@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readSdp, rewriteSdp, SDP_MAX_BYTES, type SdpMedia, type SdpRead } from '../../engine/rtp/sdp';
+import { rng } from '../helpers/rng';
 
 const RELAY = '203.0.113.10';
 const lf = (...lines: string[]) => lines.join('\n') + '\n';
@@ -343,17 +344,6 @@ test('input that is not a string at all is refused, not thrown', () => {
   assert.match(reason(42 as unknown as string), /empty/);
 });
 
-/** mulberry32: a seeded generator, so a failure here can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FUZZ_PIECES = [' ', '0', '65536', '/', 'm=', 'c=IN IP4 ', 'c=IN IP6 ', '0.0.0.0', '::', 'a=rtcp:', 'a=rtpmap:', '\n', '\r', '\u0000', '\u00ff', 'é', 'RTP/AVP', '-1', 'NaN'];
 
