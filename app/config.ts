@@ -32,6 +32,8 @@ export interface LabConfig {
   /** Downstream targets in round-robin order; null = route by Request-URI. */
   route: NextHop[] | null;
   rtp: PortRange;
+  /** `--rtp off`: the relay is switched off (SDP passes untouched); `rtp` keeps the range it would use. */
+  relayOff: boolean;
   ng: HostPort | null;
   /** rtpengine's timeouts, s; 0 = off (engine/rtp/timeouts.ts). */
   relayTimeouts: RelayTimeouts;
@@ -98,6 +100,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   route: null,
   // Below Linux's ephemeral range (32768-60999), so no client socket on the box can take a relay port.
   rtp: { host: '127.0.0.1', min: 16384, max: 32767 },
+  relayOff: false,
   ng: { host: '127.0.0.1', port: 2223 },
   relayTimeouts: { ...DEFAULT_RELAY_TIMEOUTS },
   rtpShards: null,
@@ -129,8 +132,9 @@ export const DEFAULT_CONFIG: LabConfig = {
 export const USAGE = `usage: npm run lab -- [options]
   --sip HOST:PORT            SIP proxy UDP+TCP listen address (default 127.0.0.1:5060)
   --route HOST:PORT[/tcp][,...]  downstream targets, round robin (default: route by Request-URI)
-  --rtp HOST:MIN-MAX         relay address and port range (default 127.0.0.1:16384-32767, below the
-                             kernel's ephemeral ports; the status warns when a range overlaps them)
+  --rtp HOST:MIN-MAX|off     relay address and port range (default 127.0.0.1:16384-32767, below the
+                             kernel's ephemeral ports; the status warns when a range overlaps them);
+                             off: no relay, SDP passes untouched
   --ng HOST:PORT|off         rtpengine-compatible control listener (default 127.0.0.1:2223)
   --timeout S                close a session with no media either way for S s (rtpengine's; default 60; 0 off)
   --silent-timeout S         …with media one way only for S s (default 3600; 0 off)
@@ -263,7 +267,7 @@ function readConfigFile(path: string, readFile: (p: string) => string): Raw {
       out[flag] = value.map(String).join(',');
     } else if (typeof value === 'string' || typeof value === 'number') {
       out[flag] = String(value);
-    } else if (value === false && ['ng', 'redis', 'record', 'ui', 'wire', 'watch'].includes(flag)) {
+    } else if (value === false && ['rtp', 'ng', 'redis', 'record', 'ui', 'wire', 'watch'].includes(flag)) {
       out[flag] = 'off';
     } else {
       throw new ConfigError(`config file ${path}: "${key}" must be a string`);
@@ -281,7 +285,10 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   sip: (c, v) => (c.sip = parseHostPort(v, '--sip', true)),
   // Empty = route by Request-URI (what the dialog shows when no --route was given).
   route: (c, v) => (c.route = v.trim() === '' ? null : v.split(',').map((s) => parseRouteTarget(s.trim()))),
-  rtp: (c, v) => (c.rtp = parseRange(v)),
+  rtp: (c, v) => {
+    c.relayOff = isOff(v);
+    if (!c.relayOff) c.rtp = parseRange(v);
+  },
   ng: (c, v) => (c.ng = isOff(v) ? null : parseHostPort(v, '--ng', true)),
   timeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, timeout: parseInteger(v, '--timeout', 0, MAX_RELAY_TIMEOUT_S) }),
   silentTimeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, silentTimeout: parseInteger(v, '--silent-timeout', 0, MAX_RELAY_TIMEOUT_S) }),
@@ -370,7 +377,7 @@ export function settingsOf(c: LabConfig): LabSettings {
   return {
     sip: formatHostPort(c.sip),
     route: c.route ? c.route.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(',') : '',
-    rtp: `${formatHostPort({ host: c.rtp.host, port: c.rtp.min })}-${c.rtp.max}`,
+    rtp: c.relayOff ? 'off' : `${formatHostPort({ host: c.rtp.host, port: c.rtp.min })}-${c.rtp.max}`,
     ng: c.ng ? formatHostPort(c.ng) : 'off',
     timeout: String(c.relayTimeouts.timeout),
     silentTimeout: String(c.relayTimeouts.silentTimeout),
@@ -497,7 +504,7 @@ function findPortClash(c: LabConfig): string | null {
   const udp: [string, HostPort][] = [['--sip', c.sip]];
   if (c.ng) udp.push(['--ng', c.ng]);
   for (const [flag, hp] of udp) {
-    if (hp.port !== 0 && hp.port >= c.rtp.min && hp.port <= c.rtp.max) return `${flag} port ${hp.port} lies inside the --rtp range ${c.rtp.min}-${c.rtp.max}`;
+    if (!c.relayOff && hp.port !== 0 && hp.port >= c.rtp.min && hp.port <= c.rtp.max) return `${flag} port ${hp.port} lies inside the --rtp range ${c.rtp.min}-${c.rtp.max}`;
   }
   if (c.ng && c.sip.port !== 0 && c.ng.port === c.sip.port) return `--ng and --sip both use port ${c.sip.port}`;
   if (c.ui && c.sip.port !== 0 && c.ui.port === c.sip.port) return `--ui and --sip both use port ${c.sip.port} (SIP also listens on TCP)`;

@@ -119,6 +119,7 @@ export class Host {
         })),
       relay: (ctx) =>
         new Relay(ctx, () => ({
+          off: this.current.relayOff,
           ng: this.current.ng,
           host: this.current.rtp.host,
           min: this.current.rtp.min,

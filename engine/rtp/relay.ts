@@ -28,6 +28,8 @@ import { CLOSE_REASONS, type CloseReason, type RelaySessionRow, type RelayStats,
 import { dueTimeout } from './timeouts';
 
 export interface RelaySettings {
+  /** `--rtp off`: the relay does not run (a start answers with this). */
+  off?: boolean;
   /** The NG control listener (null: none). */
   ng: HostPort | null;
   host: string;
@@ -103,8 +105,14 @@ export class Relay implements ComponentImpl {
     return `udp ${s.host}:${s.min}-${s.max}${s.ng ? `, NG ${formatHostPort(s.ng)}` : ''}`;
   }
 
+  offReason(): string | null {
+    return this.settings().off ? 'disabled with --rtp off: media is not relayed, SDP passes untouched' : null;
+  }
+
   detail(): string {
     const s = this.settings();
+    const off = this.offReason();
+    if (off) return off;
     const warn = [s.timeouts.finalTimeout === 0 ? 'final-timeout is off: sessions nobody deletes hold their ports for ever' : null, this.overlap].filter(Boolean);
     const pool = this.shards?.poolStats();
     const head = pool ? `${this.sessions.size} sessions, ${pool.inUse} of ${pool.total} ports in use, ${this.shards!.list.length} shard${this.shards!.list.length === 1 ? '' : 's'}` : 'media is not relayed: SDP passes untouched';
@@ -113,6 +121,7 @@ export class Relay implements ComponentImpl {
 
   async start(): Promise<void> {
     const s = this.settings();
+    if (s.off) throw new Error('the relay is off: disabled with --rtp off');
     this.overlap = ephemeralOverlap(s.min, s.max, readEphemeralRange());
     const origin = this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() };
     const shards = new Shards({

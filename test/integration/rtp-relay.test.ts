@@ -172,6 +172,20 @@ test('bad NG requests get an error reply with the reason, or are dropped and cou
   });
 });
 
+test('--rtp off: the relay is not started, says why, and a start from the console answers with that reason', async () => {
+  const ngPort = await freePort();
+  await withLab({ relayOff: true, ng: { host: '127.0.0.1', port: ngPort } }, async (lab) => {
+    const status = lab.host.snapshot().components.find((c) => c.name === 'relay')!;
+    assert.equal(status.state, 'stopped');
+    assert.match(status.detail ?? '', /disabled with --rtp off/);
+    assert.equal(lab.host.snapshot().relay, null);
+    const started = (await lab.host.invoke({ cmd: 'setComponent', name: 'relay', action: 'start' })) as { state: string; error: string | null; detail: string | null };
+    assert.notEqual(started.state, 'running');
+    assert.match(`${started.error ?? ''} ${started.detail ?? ''}`, /--rtp off/);
+    assert.equal(lab.host.settings().rtp, 'off');
+  });
+});
+
 test('stopping the relay from the console closes its sessions as manual and frees every port', async () => {
   const ngPort = await freePort();
   await withLab({ ng: { host: '127.0.0.1', port: ngPort }, rtp: { host: '127.0.0.1', min: 21500, max: 21599 } }, async (lab) => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CONFIG, USAGE, defaultDataDir, parseLabArgs } from '../../app/config';
+import { DEFAULT_CONFIG, USAGE, defaultDataDir, parseLabArgs, settingsOf } from '../../app/config';
 
 const noFile = (p: string): string => {
   throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
@@ -25,6 +25,16 @@ test('no flags gives the documented defaults', () => {
   // Below the kernel's ephemeral ports (32768-60999 on Linux): no client socket can take a relay port.
   assert.deepEqual(r.config.rtp, { host: '127.0.0.1', min: 16384, max: 32767 });
   assert.deepEqual(r.config.relayTimeouts, { timeout: 60, silentTimeout: 3600, offerTimeout: 3600, finalTimeout: 14400 });
+});
+
+test('--rtp off switches the relay off and frees its range from the port-clash check', () => {
+  const r = parse(['--rtp', 'off', '--sip', '127.0.0.1:20000']);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.equal(r.config.relayOff, true);
+  assert.equal(settingsOf(r.config).rtp, 'off');
+  const on = parse(['--rtp', '127.0.0.1:20000-20999']);
+  assert.ok(on.ok);
+  assert.equal(on.config.relayOff, false);
 });
 
 test("reads rtpengine's timeouts, 0 switching one off, and refuses nonsense", () => {
