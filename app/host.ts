@@ -4,7 +4,7 @@
  * so the desktop app and the browser console behave the same.
  */
 import { readFile } from 'node:fs/promises';
-import { COMPONENT_NAMES, type ComponentImpl, type ComponentName, type ComponentStatus } from '../engine/component';
+import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
 import type { CallFilter, CallSort } from '../engine/call/query';
 import { scanCalls } from '../engine/call/scan';
@@ -175,8 +175,7 @@ export class Host {
       return null;
     }
     const sdpRef = { cseqSeq: req.cseqSeq, cseqMethod: req.cseqMethod, status: req.status };
-    const r = await (req.op === 'offer' ? relay.offer : relay.answer).call(relay, { callId: req.callId, fromTag: req.fromTag, toTag: req.toTag, sdp: req.sdp, via: 'sip', sdpRef });
-    return r.ok ? { ok: true, sdp: r.sdp } : { ok: false, status: r.status, reason: r.reason };
+    return (req.op === 'offer' ? relay.offer : relay.answer).call(relay, { callId: req.callId, fromTag: req.fromTag, toTag: req.toTag, sdp: req.sdp, via: 'sip', sdpRef });
   }
 
   private get publisher(): Publisher {
@@ -345,10 +344,9 @@ export class Host {
    * proxy holds any more. Without a relay that can (not built, or one without
    * the method) nothing is released: `{released: 0}`.
    */
+  /** "Release orphans now": nothing to release while the relay is not running. */
   async releaseOrphans(): Promise<{ released: number }> {
-    const relay = this.engine.impl<ComponentImpl & { releaseOrphans?: () => number | Promise<number> }>('relay');
-    if (typeof relay.releaseOrphans !== 'function') return { released: 0 };
-    return { released: await relay.releaseOrphans() };
+    return { released: this.relay.running ? await this.relay.releaseOrphans() : 0 };
   }
 
   subscribe(listener: BatchListener): () => void {

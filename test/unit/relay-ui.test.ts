@@ -131,13 +131,12 @@ test('the oldest sessions: age and idle read against the timeouts, each row sele
   assert.deepEqual([formatDurationShort(850), formatDurationShort(12_400), formatDurationShort(3 * 3_600_000 + 5 * 60_000)], ['850ms', '12s', '3h05m']);
 });
 
-test('"release orphans now" is a command of its own: validated, answered with the relay\'s count, 0 when nothing is orphaned', async () => {
+test('"release orphans now" is a command of its own: validated, and 0 when the relay is not running', async () => {
   assert.deepEqual(validateCommand({ cmd: 'releaseOrphans' }), { ok: true, value: { cmd: 'releaseOrphans' } });
   assert.equal(validateCommand({ cmd: 'releaseOrphans', all: true }).ok, false);
   const host = new Host({ ...DEFAULT_CONFIG, ui: null, redis: null });
   assert.deepEqual(await host.invoke({ cmd: 'releaseOrphans' }), { released: 0 }, 'a relay that never started holds no session');
-  Object.assign(host.engine.impl('relay'), { releaseOrphans: () => Promise.resolve(3) });
-  assert.deepEqual(await host.invoke({ cmd: 'releaseOrphans' }), { released: 3 });
+  // The relay's real count, from a proxy restart with a SIPp call up, is test/integration/rtp-sip.test.ts's.
   assert.equal(releasedText(0), 'no orphans: nothing released');
   assert.equal(releasedText(3), 'released 3 orphaned sessions');
   assert.equal(releasedText(1), 'released 1 orphaned session');

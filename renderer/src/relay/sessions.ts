@@ -6,27 +6,25 @@
  */
 import { DEFAULT_RELAY_TIMEOUTS, LIVE_SOURCE, callKey, type RelaySessionRow, type RelayTimeouts } from '../../../app/contract';
 
-/** ms → "850 ms", "12 s", "3 min 05 s", "4 h 12 min", "3 d 04 h" (tooltips). */
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.max(0, Math.round(ms))} ms`;
+/** The units of a duration, spaced for tooltips ("3 min 05 s") or packed for the table ("1m05s"). */
+const LONG = { ms: ' ms', s: ' s', m: ' min ', h: ' h ', d: ' d ' } as const;
+const SHORT = { ms: 'ms', s: 's', m: 'm', h: 'h', d: 'd' } as const;
+
+function duration(ms: number, u: typeof LONG | typeof SHORT): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}${u.ms}`;
   const s = Math.floor(ms / 1_000);
   const two = (n: number) => String(n).padStart(2, '0');
-  if (s < 60) return `${s} s`;
-  if (s < 3_600) return `${Math.floor(s / 60)} min ${two(s % 60)} s`;
-  if (s < 86_400) return `${Math.floor(s / 3_600)} h ${two(Math.floor((s % 3_600) / 60))} min`;
-  return `${Math.floor(s / 86_400)} d ${two(Math.floor((s % 86_400) / 3_600))} h`;
+  if (s < 60) return `${s}${u.s}`;
+  if (s < 3_600) return `${Math.floor(s / 60)}${u.m}${two(s % 60)}${u.s}`;
+  if (s < 86_400) return `${Math.floor(s / 3_600)}${u.h}${two(Math.floor((s % 3_600) / 60))}${u.m.trimEnd()}`;
+  return `${Math.floor(s / 86_400)}${u.d}${two(Math.floor((s % 86_400) / 3_600))}${u.h.trimEnd()}`;
 }
 
+/** ms → "850 ms", "12 s", "3 min 05 s", "4 h 12 min", "3 d 04 h" (tooltips). */
+export const formatDuration = (ms: number): string => duration(ms, LONG);
+
 /** The table's compact form of the same: "850ms", "12s", "1m05s", "4h12m", "1d06h". */
-export function formatDurationShort(ms: number): string {
-  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
-  const s = Math.floor(ms / 1_000);
-  const two = (n: number) => String(n).padStart(2, '0');
-  if (s < 60) return `${s}s`;
-  if (s < 3_600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
-  if (s < 86_400) return `${Math.floor(s / 3_600)}h${two(Math.floor((s % 3_600) / 60))}m`;
-  return `${Math.floor(s / 86_400)}d${two(Math.floor((s % 86_400) / 3_600))}h`;
-}
+export const formatDurationShort = (ms: number): string => duration(ms, SHORT);
 
 export interface SessionView {
   /** The call store's key for this Call-ID (relay sessions are live calls): what selecting it selects. */
