@@ -113,6 +113,7 @@ function relayLines(s: Snapshot, metric: Metric): void {
   metric('callpath_relay_ports_used', 'gauge', 'Relay ports held by sessions now.', [[where, r.ports.inUse]]);
   metric('callpath_relay_ports_free', 'gauge', 'Relay ports free to hand out now (not counting those in quarantine).', [[where, r.ports.free]]);
   metric('callpath_relay_ports_quarantined', 'gauge', 'Released relay ports waiting out the quarantine before reuse.', [[where, r.ports.quarantined]]);
+  metric('callpath_relay_ports_busy', 'gauge', 'Relay ports another process held when the relay tried to bind them, out of the pool until tried again.', [[where, r.ports.busy]]);
   metric('callpath_relay_ports_high_water', 'gauge', 'Most relay ports in use at once since the relay started.', [[where, r.ports.highWater]]);
   metric('callpath_relay_port_allocation_failures_total', 'counter', 'Offers refused because no port pair was free (a 503 through the proxy).', [[where, r.ports.allocationFailures]]);
   metric('callpath_relay_port_bind_failures_total', 'counter', 'Port pairs another process held when the relay tried to bind them (skipped).', [[where, r.ports.bindFailures]]);

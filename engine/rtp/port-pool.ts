@@ -214,6 +214,7 @@ export class PortPool {
       inUse: this.inUsePairs * 2,
       quarantined: this.quarantine.size * 2,
       free: this.free.size * 2,
+      busy: this.busyHeld.size * 2,
       highWater: this.highWaterPairs * 2,
       allocations: this.allocations,
       releases: this.releases,

@@ -131,6 +131,7 @@ export class Shards {
       inUse: sum('inUse'),
       quarantined: sum('quarantined'),
       free: sum('free'),
+      busy: sum('busy'),
       highWater: this.highWater,
       allocations: sum('allocations'),
       releases: sum('releases'),

@@ -49,6 +49,8 @@ export interface PortPoolStats {
   /** Released, waiting out the quarantine. */
   quarantined: number;
   free: number;
+  /** Ports another process held when we tried to bind them, out of the pool until retried: total = inUse + quarantined + free + busy. */
+  busy: number;
   /** Most ports in use at once since start. */
   highWater: number;
   /** Pairs handed out and given back since start. */

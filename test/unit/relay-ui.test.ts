@@ -19,7 +19,7 @@ const noneClosed = (): Record<CloseReason, number> => Object.fromEntries(CLOSE_R
 
 const relay = (over: Partial<RelayStats> = {}): RelayStats => ({
   address: '127.0.0.1',
-  ports: { min: 30000, max: 30099, total: 100, inUse: 40, quarantined: 4, free: 56, highWater: 62, allocations: 500, releases: 480, allocationFailures: 0, bindFailures: 0 },
+  ports: { min: 30000, max: 30099, total: 100, inUse: 40, quarantined: 4, free: 56, busy: 0, highWater: 62, allocations: 500, releases: 480, allocationFailures: 0, bindFailures: 0 },
   ephemeralOverlap: null,
   perSecond: { allocations: 2.5, releases: 2, packets: 4_000 },
   sessions: { live: 20, offered: 2, answered: 18, closed: { ...noneClosed(), bye: 460 } },

@@ -44,7 +44,7 @@ export function poolGauge(p: PortPoolStats): PoolGauge {
     text: `${p.inUse} / ${p.total}`,
     title: [
       `Ports ${p.min}–${p.max}, counted as rtpengine counts them (an RTP/RTCP pair is two), now (engine):`,
-      `in use ${p.inUse} (${pct(used)}) · quarantined ${p.quarantined} (released, waiting before reuse so late packets of an old call miss a new one) · free ${p.free} · usable ${p.total}.`,
+      `in use ${p.inUse} (${pct(used)}) · quarantined ${p.quarantined} (released, waiting before reuse so late packets of an old call miss a new one) · free ${p.free}${p.busy > 0 ? ` · held by another process ${p.busy} (skipped, tried again later)` : ''} · usable ${p.total}.`,
       `High-water mark ${p.highWater} (${pct(share(p.highWater, p.total))}): most in use at once ${SINCE}.`,
     ].join('\n'),
     tone: p.free === 0 ? 'error' : used >= POOL_WARN_SHARE ? 'warn' : null,
