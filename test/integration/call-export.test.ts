@@ -9,7 +9,7 @@ import { pcapFile } from '../../engine/capture/pcap';
 import { startLab } from '../helpers/lab';
 import { freePort } from '../helpers/ports';
 import { runSipp, startSipp } from '../helpers/sipp';
-import { sipEntries } from '../helpers/lab';
+import { inTimeOrder, sipEntries } from '../helpers/lab';
 
 interface WireRow {
   tsUs: number;
@@ -65,7 +65,9 @@ test('a call exported as pcap reads back in tshark message for message (addresse
 
     const wire = tsharkRows(file, 'udp');
     assert.equal(wire.length, sipEntries(detail).length, 'every captured message is in the file');
-    sipEntries(detail).forEach((m, i) => {
+    // The pcap is interleaved by time (the export's rule), so compare in time order: capture order can differ from it
+    // (seen once in a CI run with the relay on: one message 1.4 ms out of place; the cause is not pinned down).
+    inTimeOrder(sipEntries(detail)).forEach((m, i) => {
       const w = wire[i]!;
       assert.equal(w.tsUs, m.tsUs, `timestamp of message ${i} to the microsecond`);
       assert.equal(w.src, m.src);
