@@ -25,28 +25,48 @@ export interface UdpSocketRow {
   inode: number;
 }
 
-/** The rows of a `/proc/net/udp` or `/proc/net/udp6` text bound to `port` (all rows when port is null). */
+/**
+ * The rows of a `/proc/net/udp` or `/proc/net/udp6` text bound to `port` (all
+ * rows when port is null). With a port, only lines that mention it are
+ * split: the relay keeps thousands of sockets bound, and this runs every
+ * second on the main thread.
+ */
 export function parseProcNetUdp(text: string, port: number | null = null): UdpSocketRow[] {
   const out: UdpSocketRow[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    // sl local rem st tx:rx tr tm->when retrnsmt uid timeout inode ref pointer drops
-    if (f.length < 13 || !/^\d+:$/.test(f[0]!)) continue;
-    const [addrHex, portHex] = f[1]!.split(':');
-    const queues = f[4]!.split(':');
-    if (!addrHex || !portHex || queues.length !== 2) continue;
-    const p = parseInt(portHex, 16);
-    if (port !== null && p !== port) continue;
-    out.push({
-      local: `${procAddress(addrHex)}:${p}`,
-      port: p,
-      txQueueBytes: parseInt(queues[0]!, 16),
-      rxQueueBytes: parseInt(queues[1]!, 16),
-      drops: Number(f[f.length - 1]),
-      inode: Number(f[9]),
-    });
+  if (port === null) {
+    for (const line of text.split('\n')) parseRow(line, null, out);
+    return out;
+  }
+  // The local address column ends in ":PPPP " (upper-case hex); a match elsewhere on the line is checked by parseRow.
+  const needle = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  let lastLineStart = -1;
+  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) {
+    const start = text.lastIndexOf('\n', i) + 1;
+    if (start === lastLineStart) continue;
+    lastLineStart = start;
+    const end = text.indexOf('\n', i);
+    parseRow(text.slice(start, end < 0 ? text.length : end), port, out);
   }
   return out;
+}
+
+function parseRow(line: string, port: number | null, out: UdpSocketRow[]): void {
+  const f = line.trim().split(/\s+/);
+  // sl local rem st tx:rx tr tm->when retrnsmt uid timeout inode ref pointer drops
+  if (f.length < 13 || !/^\d+:$/.test(f[0]!)) return;
+  const [addrHex, portHex] = f[1]!.split(':');
+  const queues = f[4]!.split(':');
+  if (!addrHex || !portHex || queues.length !== 2) return;
+  const p = parseInt(portHex, 16);
+  if (port !== null && p !== port) return;
+  out.push({
+    local: `${procAddress(addrHex)}:${p}`,
+    port: p,
+    txQueueBytes: parseInt(queues[0]!, 16),
+    rxQueueBytes: parseInt(queues[1]!, 16),
+    drops: Number(f[f.length - 1]),
+    inode: Number(f[9]),
+  });
 }
 
 /** /proc's address: IPv4 as one host-order (little-endian here) u32, IPv6 as four of them. */

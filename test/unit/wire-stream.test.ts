@@ -68,6 +68,20 @@ test('/proc/net/udp rows of the SIP port give its receive queue (hex bytes) and 
   assert.deepEqual(parseProcNetUdp(PROC_NET_UDP, 9), []);
 });
 
+test("the SIP port's rows are found among thousands of relay sockets, and a socket merely connected to that port is not one of them", () => {
+  const row = (sl: number, local: string, rem: string, drops: number) => `${String(sl).padStart(5)}: ${local} ${rem} 07 00000000:00000000 00:00000000 00000000     0        0 ${9000 + sl} 2 0000000000000000 ${drops}`;
+  const lines = [PROC_NET_UDP.split('\n')[0]!];
+  for (let i = 0; i < 5000; i++) lines.push(row(i, `0100007F:${(16384 + i).toString(16).toUpperCase()}`, '00000000:0000', 0));
+  lines.push(row(5000, '0100007F:9C40', '0100007F:13C4', 1)); // a client socket on 40000 connected to 5060
+  lines.push(row(5001, '0100007F:13C4', '00000000:0000', 3));
+  const text = lines.join('\n') + '\n';
+  assert.deepEqual(
+    parseProcNetUdp(text, 5060).map((r) => [r.local, r.drops]),
+    [['127.0.0.1:5060', 3]],
+  );
+  assert.deepEqual(parseProcNetUdp(text, 16384 + 4999), parseProcNetUdp(text).filter((r) => r.port === 16384 + 4999));
+});
+
 test('/proc/net/snmp gives the Udp counters by their header names, not UdpLite', () => {
   assert.deepEqual(parseUdpSnmp(SNMP(2366082, 2366090)), { inDatagrams: 34524968, inErrors: 2366090, rcvbufErrors: 2366082 });
   assert.equal(parseUdpSnmp('Ip: a\nIp: 1\n'), null);
