@@ -31,7 +31,8 @@ import { DEFAULT_QUARANTINE_MS } from '../engine/rtp/stats';
 import { availableParallelism } from 'node:os';
 
 /** Relay shards by default: one per core but one (the SIP worker and the main thread need one), at least 1. */
-const defaultRtpShards = (): number => Math.max(1, availableParallelism() - 1);
+/** One relay shard per core but one (the SIP worker and the main thread need the rest); read once: each read is a syscall. */
+const DEFAULT_RTP_SHARDS = Math.max(1, availableParallelism() - 1);
 import type { LabConfig } from './config';
 import { applySettingsPatch, formatHostPort, settingsOf, storeLimitsOf } from './config';
 import {
@@ -126,7 +127,8 @@ export class Host {
           max: this.current.rtp.max,
           timeouts: this.current.relayTimeouts,
           quarantineMs: DEFAULT_QUARANTINE_MS,
-          shards: this.current.rtpShards ?? defaultRtpShards(),
+          shards: this.current.rtpShards ?? DEFAULT_RTP_SHARDS,
+          ...(this.current.rtpWarmPairs === null ? {} : { warmPairs: this.current.rtpWarmPairs }),
           strictSource: this.current.strictSource,
         })),
       consumer: (ctx) =>
