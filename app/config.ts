@@ -39,6 +39,8 @@ export interface LabConfig {
   relayTimeouts: RelayTimeouts;
   /** Worker threads relaying packets (`--rtp-shards`); null = one per core but one, at least 1. */
   rtpShards: number | null;
+  /** Released port pairs kept bound for the next offers (`--rtp-warm`); null = from the open-file limit (engine/rtp/warm-pairs.ts). */
+  rtpWarmPairs: number | null;
   /** Drop media from any source but the latched one (`--strict-source`). */
   strictSource: boolean;
   /**
@@ -104,6 +106,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   ng: { host: '127.0.0.1', port: 2223 },
   relayTimeouts: { ...DEFAULT_RELAY_TIMEOUTS },
   rtpShards: null,
+  rtpWarmPairs: null,
   strictSource: false,
   redis: 'auto',
   record: null,
@@ -142,6 +145,8 @@ export const USAGE = `usage: npm run lab -- [options]
   --final-timeout S          …after S s whatever happens (default 14400; 0 off: unlike rtpengine, on by
                              default, since a session nobody deletes otherwise holds its ports for ever)
   --rtp-shards N             worker threads relaying media (default: one per core but one, at least 1)
+  --rtp-warm N               released port pairs kept bound for the next calls, so they need no bind
+                             (default: a quarter of the open-file limit above 1024, at most 4096; 0: bind per call)
   --strict-source            drop media from any source but the one a stream latched to
   --redis auto|URL|off       Redis for call events (default auto: the one answering on 127.0.0.1:6379,
                              else a private redis-server started on a free loopback port)
@@ -175,7 +180,7 @@ export const USAGE = `usage: npm run lab -- [options]
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
                              publishMode, record, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
                              maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue, timeout,
-                             silentTimeout, offerTimeout, finalTimeout, rtpShards, strictSource); flags win
+                             silentTimeout, offerTimeout, finalTimeout, rtpShards, rtpWarm, strictSource); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -184,13 +189,13 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
   wire: 'wire', watch: 'watch', data: 'data', publishMode: 'publish-mode', publishQueue: 'publish-queue',
-  timeout: 'timeout', silentTimeout: 'silent-timeout', offerTimeout: 'offer-timeout', finalTimeout: 'final-timeout', rtpShards: 'rtp-shards', strictSource: 'strict-source',
+  timeout: 'timeout', silentTimeout: 'silent-timeout', offerTimeout: 'offer-timeout', finalTimeout: 'final-timeout', rtpShards: 'rtp-shards', rtpWarm: 'rtp-warm', strictSource: 'strict-source',
 };
 
 export function parseLabArgs(
@@ -326,6 +331,7 @@ function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
   if (str('tcp-max-per-source') !== undefined) c.tcpMaxPerSource = parseInteger(str('tcp-max-per-source')!, '--tcp-max-per-source', 1, 1_000_000);
   if (str('tcp-idle') !== undefined) c.tcpIdleS = parseInteger(str('tcp-idle')!, '--tcp-idle', 1, 86_400);
   if (str('rtp-shards') !== undefined) c.rtpShards = parseInteger(str('rtp-shards')!, '--rtp-shards', 1, 64);
+  if (str('rtp-warm') !== undefined) c.rtpWarmPairs = parseInteger(str('rtp-warm')!, '--rtp-warm', 0, 32_768);
   if (raw['strict-source'] === true) c.strictSource = true;
   if (str('publish-queue') !== undefined) c.publishQueue = parseInteger(str('publish-queue')!, '--publish-queue', 1, 10_000_000);
   const timers = timerOrder(c);

@@ -129,6 +129,7 @@ function relayLines(s: Snapshot, metric: Metric): void {
     ['{reason="garbage"}', r.packets.garbage],
     ['{reason="strict-source"}', r.packets.strictDrops],
     ['{reason="no-peer"}', r.packets.noPeer],
+    ['{reason="stray"}', r.packets.stray],
     ['{reason="send-error"}', r.packets.sendErrors],
   ]);
   metric('callpath_relay_final_timeout_seconds', 'gauge', 'The final-timeout in force (0 = off: sessions nobody deletes hold their ports for ever).', [['', r.timeouts.finalTimeout]]);

@@ -23,9 +23,10 @@ import { readEphemeralRange, ephemeralOverlap } from './ephemeral';
 import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
 import { clockRatesOf, codecOf, mediaEvent, peerOf, type RelaySession, type RelayStream, type SdpRef } from './session';
 import { Shards, type Shard } from './shards';
-import type { ShardStats, SlotFigures } from './shard/protocol';
+import type { OpenResult, ShardStats, SlotFigures } from './shard/protocol';
 import { CLOSE_REASONS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
 import { dueTimeout } from './timeouts';
+import { readWarmPairBudget } from './warm-pairs';
 
 export interface RelaySettings {
   /** `--rtp off`: the relay does not run (a start answers with this). */
@@ -39,6 +40,8 @@ export interface RelaySettings {
   quarantineMs: number;
   /** Worker threads relaying packets. */
   shards: number;
+  /** Released pairs kept bound for the next offers (default: from the open-file limit, `warm-pairs.ts`). */
+  warmPairs?: number;
   strictSource: boolean;
   /** The shards' built script (tests of the desktop bundle); by default from source or beside the main bundle. */
   shardWorkerUrl?: URL;
@@ -85,7 +88,7 @@ export class Relay implements ComponentImpl {
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly closed = zeroClosed();
   /** Counters of shards that ran before (a restart keeps the totals). */
-  private readonly packets = { relayed: 0, bytes: 0, garbage: 0, strictDrops: 0, noPeer: 0, sendErrors: 0 };
+  private readonly packets = { relayed: 0, bytes: 0, garbage: 0, strictDrops: 0, noPeer: 0, stray: 0, sendErrors: 0 };
   private readonly shardTotals = new Map<number, ShardStats>();
   private readonly samples: { ms: number; allocations: number; releases: number; packets: number }[] = [];
   private proxyEpoch = 0;
@@ -94,6 +97,8 @@ export class Relay implements ComponentImpl {
   private ng: NgServer | null = null;
   /** What the running shards and listener were started with (a change of these needs a restart; timeouts do not). */
   private started: StartedShape | null = null;
+  /** The relay address the running shards bind to (per call, without rebuilding the settings). */
+  private address = '';
 
   constructor(
     private readonly ctx: EngineContext,
@@ -130,14 +135,17 @@ export class Relay implements ComponentImpl {
       max: s.max,
       count: s.shards,
       quarantineMs: s.quarantineMs,
+      warmPairs: s.warmPairs ?? readWarmPairBudget(),
       strictSource: s.strictSource,
       monoMs: () => this.ctx.clock.monoMs(),
       clockOrigin: origin,
       onStats: (stats, drops) => this.onShardStats(stats, drops),
       onFailure: (index, err) => this.ctx.fail('relay', new Error(`relay shard ${index}: ${err.message}`)),
+      onOpenFailed: (_slot, error) => this.ctx.drops.count('relay', `warm-open-failed (${error})`),
       ...(s.shardWorkerUrl ? { workerUrl: s.shardWorkerUrl } : {}),
     });
     await shards.start();
+    this.address = s.host;
     this.shards = shards;
     if (s.ng) {
       const ng = new NgServer(this, this.ctx.drops, () => this.ctx.clock.monoMs());
@@ -223,7 +231,7 @@ export class Relay implements ComponentImpl {
       if (req.sdpRef) session.offerRef = req.sdpRef;
       for (const st of session.streams) this.emitOpened(session, st, 0);
     }
-    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.settings().host, ports: portsFor(session, towards) }) };
+    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, towards) }) };
   }
 
   private newSession(req: MediaRequest, shard: Shard): RelaySession {
@@ -261,7 +269,10 @@ export class Relay implements ComponentImpl {
         const slot = ++this.slotSeq;
         const peer = peerOf(m);
         const peers = reverse ? ([null, peer] as const) : ([peer, null] as const);
-        const r = await shards.open(shard.index, slot, [ports[0]!, ports[1]!], peers, clockRatesOf(m)).catch((err: Error) => ({ ok: false as const, busy: [] as number[], error: err.message }));
+        const pair: [number, number] = [ports[0]!, ports[1]!];
+        // Warm pairs are bound already: nothing to wait for (the usual case once the pool has cycled).
+        const warm = shard.pool.isWarm(pair[0]) && shard.pool.isWarm(pair[1]) && shards.openWarm(shard.index, slot, pair, peers, clockRatesOf(m));
+        const r: OpenResult = warm ? { ok: true } : await shards.open(shard.index, slot, pair, peers, clockRatesOf(m)).catch((err: Error) => ({ ok: false as const, busy: [] as number[], error: err.message }));
         if (r.ok) {
           st = { slot, mediaIndex: m.index, ports: [ports[0]!, ports[1]!], peers: [peers[0], peers[1]], codec: codecOf(m), figures: [null, null], reportedUs: [0, 0], openedUs: [0, 0], unreported: [false, false], opened: [false, false] };
           break;
@@ -325,7 +336,7 @@ export class Relay implements ComponentImpl {
       if (req.sdpRef) session.answerRef = req.sdpRef;
     }
     for (const st of session.streams) this.emitOpened(session, st, 1);
-    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.settings().host, ports: portsFor(session, side === 1 ? 0 : 1) }) };
+    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, side === 1 ? 0 : 1) }) };
   }
 
   // ----------------------------------------------------------------- delete
@@ -350,12 +361,14 @@ export class Relay implements ComponentImpl {
     await Promise.all(
       streams.map(async (st) => {
         this.bySlot.delete(st.slot);
-        const last = shards ? await shards.close(session.shard, st.slot).catch(() => null) : null;
-        if (last) st.figures = last.sides;
         const pool = shards?.list[session.shard]?.pool;
-        pool?.release(st.ports[0]);
-        pool?.release(st.ports[1]);
-        if (reason) for (const side of [0, 1] as const) if (st.opened[side]) this.ctx.events.emit(mediaEvent(session, st, side, 'closed', now(), this.settings().host, reason));
+        const warm = pool?.wantsWarm() ?? false;
+        const last = shards ? await shards.close(session.shard, st.slot, warm).catch(() => null) : null;
+        if (last) st.figures = last.sides;
+        // A close the shard never answered may have left the sockets bound or not: released cold, the next open binds (or finds them warm).
+        pool?.release(st.ports[0], warm && last !== null);
+        pool?.release(st.ports[1], warm && last !== null);
+        if (reason) for (const side of [0, 1] as const) if (st.opened[side]) this.ctx.events.emit(mediaEvent(session, st, side, 'closed', now(), this.address, reason));
       }),
     );
     session.streams = session.streams.filter((st) => !streams.includes(st));
@@ -425,7 +438,7 @@ export class Relay implements ComponentImpl {
       if (nowUs - stream.reportedUs[side] < every) continue;
       stream.reportedUs[side] = nowUs;
       stream.unreported[side] = false;
-      this.ctx.events.emit(mediaEvent(session, stream, side, 'stats', nowUs, this.settings().host, null));
+      this.ctx.events.emit(mediaEvent(session, stream, side, 'stats', nowUs, this.address, null));
     }
   }
 
@@ -433,7 +446,7 @@ export class Relay implements ComponentImpl {
     if (st.opened[side]) return;
     st.opened[side] = true;
     st.reportedUs[side] = st.openedUs[side] = this.ctx.clock.nowUs();
-    this.ctx.events.emit(mediaEvent(session, st, side, 'opened', st.reportedUs[side], this.settings().host, null));
+    this.ctx.events.emit(mediaEvent(session, st, side, 'opened', st.reportedUs[side], this.address, null));
   }
 
   /** Runs `fn` after every operation already queued for the same call. */
@@ -459,7 +472,7 @@ export class Relay implements ComponentImpl {
   addresses(callId: string): { caller: string; callee: string } | null {
     const st = this.sessions.get(callId)?.streams[0];
     if (!st) return null;
-    const host = this.settings().host;
+    const host = this.address;
     return { caller: `${host}:${st.ports[0]}`, callee: `${host}:${st.ports[1]}` };
   }
 
@@ -475,6 +488,7 @@ export class Relay implements ComponentImpl {
       t.garbage += s.garbage;
       t.strictDrops += s.strictDrops;
       t.noPeer += s.noPeer;
+      t.stray += s.stray;
       t.sendErrors += s.sendErrors;
     }
     return t;

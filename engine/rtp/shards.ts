@@ -9,7 +9,7 @@ import type { DropCount } from '../metrics/drops';
 import { ThreadHost } from '../worker/thread-host';
 import { workerScript } from '../worker/worker-script';
 import { PortPool } from './port-pool';
-import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, SlotFigures } from './shard/protocol';
+import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, ShardTell, SlotFigures } from './shard/protocol';
 import type { PortPoolStats } from './stats';
 
 /** How long the main thread waits for a shard to bind or close a stream's sockets. */
@@ -21,11 +21,15 @@ export interface ShardsOptions {
   max: number;
   count: number;
   quarantineMs: number;
+  /** Released pairs kept bound over all shards (split evenly): `warm-pairs.ts`. */
+  warmPairs: number;
   strictSource: boolean;
   monoMs: () => number;
   clockOrigin: ClockOrigin;
   onStats(stats: ShardStats, drops: DropCount[]): void;
   onFailure(index: number, err: Error): void;
+  /** A stream opened without waiting (`openWarm`) could not take its sockets after all. */
+  onOpenFailed(slot: number, error: string): void;
   /** The shard's built script (tests of the desktop bundle); by default from source or beside the main bundle. */
   workerUrl?: URL;
 }
@@ -76,9 +80,14 @@ export class Shards {
               this.o.onStats(stats, drops);
             },
             onFailure: (err) => this.o.onFailure(index, err),
+            onTell: (payload) => {
+              const t = payload as ShardTell;
+              if (t.op === 'open-failed') this.o.onOpenFailed(t.slot, t.error);
+            },
           });
           this.hosts[index] = host;
-          this.list[index] = { index, pool: new PortPool({ ...r, quarantineMs: this.o.quarantineMs, monoMs: this.o.monoMs }), sessions: 0, latest: null };
+          const warmPairs = Math.floor(this.o.warmPairs / ranges.length);
+          this.list[index] = { index, pool: new PortPool({ ...r, quarantineMs: this.o.quarantineMs, warmPairs, monoMs: this.o.monoMs }), sessions: 0, latest: null };
           await host.start({ index, host: this.o.host, strictSource: this.o.strictSource, clockOrigin: this.o.clockOrigin });
         }),
       );
@@ -111,13 +120,24 @@ export class Shards {
     return this.call(shard, { op: 'open', slot, ports, peers, clockRates }) as Promise<OpenResult>;
   }
 
+  /**
+   * Opens a stream on warm pairs without waiting: their sockets are bound
+   * already, so the shard cannot fail for want of a port, and messages to a
+   * shard arrive in order (a later peer, close or packet sees the stream).
+   * If it fails anyway, `onOpenFailed` says so. False when the shard is gone.
+   */
+  openWarm(shard: number, slot: number, ports: readonly [number, number], peers: readonly [Peer | null, Peer | null], clockRates: ReadonlyArray<readonly [number, string, number]>): boolean {
+    return this.hosts[shard]?.tell({ op: 'open', slot, ports, peers, clockRates } satisfies ShardCall) ?? false;
+  }
+
   /** One way: messages to a shard arrive in order, so a later close or packet sees it; false when the shard is gone. */
   setPeer(shard: number, slot: number, side: 0 | 1, peer: Peer): boolean {
     return this.hosts[shard]?.tell({ op: 'peer', slot, side, peer } satisfies ShardCall) ?? false;
   }
 
-  close(shard: number, slot: number): Promise<SlotFigures | null> {
-    return this.call(shard, { op: 'close', slot }) as Promise<SlotFigures | null>;
+  /** `warm`: the stream's sockets stay bound for the pool's next allocation of its pairs. */
+  close(shard: number, slot: number, warm: boolean): Promise<SlotFigures | null> {
+    return this.call(shard, { op: 'close', slot, warm }) as Promise<SlotFigures | null>;
   }
 
   /** The whole pool, summed over the shards. */

@@ -109,6 +109,8 @@ export interface RelayStats {
     strictDrops: number;
     /** Arrived before the other side's address was known (nowhere to send yet). */
     noPeer: number;
+    /** Arrived on a port no session holds (a warm pair between calls: late packets of an ended call). */
+    stray: number;
     sendErrors: number;
   };
   /** The worker threads relaying packets, each owning a sub-range of the pool. */

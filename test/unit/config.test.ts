@@ -38,14 +38,16 @@ test('--rtp off switches the relay off and frees its range from the port-clash c
 });
 
 test("reads rtpengine's timeouts, 0 switching one off, and refuses nonsense", () => {
-  const r = parse(['--timeout', '5', '--silent-timeout', '0', '--offer-timeout', '30', '--final-timeout', '0', '--rtp-shards', '2', '--strict-source']);
+  const r = parse(['--timeout', '5', '--silent-timeout', '0', '--offer-timeout', '30', '--final-timeout', '0', '--rtp-shards', '2', '--rtp-warm', '0', '--strict-source']);
   assert.ok(r.ok);
   assert.deepEqual(r.config.relayTimeouts, { timeout: 5, silentTimeout: 0, offerTimeout: 30, finalTimeout: 0 });
   assert.equal(r.config.rtpShards, 2);
+  assert.equal(r.config.rtpWarmPairs, 0);
   assert.equal(r.config.strictSource, true);
   assert.match(error(['--final-timeout', '-1']), /--final-timeout/);
   assert.match(error(['--timeout', 'soon']), /--timeout/);
   assert.match(error(['--rtp-shards', '0']), /--rtp-shards/);
+  assert.match(error(['--rtp-warm', '-1']), /--rtp-warm/);
 });
 
 test('reads every flag, in both --flag value and --flag=value forms', () => {

@@ -25,7 +25,7 @@ const relay = (over: Partial<RelayStats> = {}): RelayStats => ({
   sessions: { live: 20, offered: 2, answered: 18, closed: { ...noneClosed(), bye: 460 } },
   oldest: [],
   timeouts: { ...DEFAULT_RELAY_TIMEOUTS },
-  packets: { relayed: 1_000_000, bytes: 172_000_000, garbage: 0, strictDrops: 0, noPeer: 0, sendErrors: 0 },
+  packets: { relayed: 1_000_000, bytes: 172_000_000, garbage: 0, strictDrops: 0, noPeer: 0, stray: 0, sendErrors: 0 },
   shards: [{ index: 0, sessions: 20, loopDelayP99Us: 310 }],
   ...over,
 });

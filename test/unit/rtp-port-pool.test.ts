@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PortPool, type PortPoolOptions } from '../../engine/rtp/port-pool';
+import { MAX_WARM_PAIRS, warmPairBudget } from '../../engine/rtp/warm-pairs';
 import { rng } from '../helpers/rng';
 
 function pool(o: Partial<PortPoolOptions> = {}) {
@@ -338,4 +339,45 @@ test('randomized: 5,000 operations agree with a reference model, and inUse + qua
   assert.ok(m.bindFailures > 50, `bind failures: ${m.bindFailures}`);
   assert.ok(allFourAtOnce > 500, `steps with pairs in every state: ${allFourAtOnce}`);
   assert.ok(p.stats().highWater >= 24, `high water: ${p.stats().highWater}`);
+});
+
+test('a pair released warm (sockets kept bound) is handed out before never-bound pairs once its quarantine ends, and says it is warm', () => {
+  const { p, advance } = pool({ min: 30000, max: 30015, warmPairs: 4 });
+  assert.deepEqual(p.allocate(2), [30000, 30002]);
+  assert.equal(p.isWarm(30000), false, 'a first allocation binds');
+  assert.equal(p.wantsWarm(), true);
+  p.release(30002, true);
+  p.release(30000, false);
+  advance(2000);
+  assert.deepEqual(p.allocate(1), [30002], 'the warm pair goes first, before the six never used');
+  assert.equal(p.isWarm(30002), true, 'still bound: the open needs no bind');
+  assert.deepEqual(p.allocate(1), [30004], 'then the cold FIFO, least recently used first');
+  assert.equal(p.stats().free + p.stats().inUse + p.stats().quarantined, p.stats().total, 'warm free pairs count as free');
+});
+
+test('no more than warmPairs pairs stay bound while not in use; a busy pair is never warm', () => {
+  const { p, advance } = pool({ min: 30000, max: 30015, warmPairs: 2 });
+  const ports = p.allocate(4)!;
+  const kept = ports.map((port) => {
+    const warm = p.wantsWarm();
+    p.release(port, warm);
+    return warm;
+  });
+  assert.deepEqual(kept, [true, true, false, false]);
+  advance(2000);
+  assert.deepEqual(p.allocate(2), [ports[0], ports[1]]);
+  assert.equal(p.wantsWarm(), true, 'allocating warm pairs frees room for the next warm releases');
+  p.busy(ports[0]!);
+  assert.equal(p.isWarm(ports[0]!), false);
+  assert.throws(() => pool({ warmPairs: -1 }), /warmPairs/);
+});
+
+test('the warm-pair budget comes from the open-file soft limit: none at 1,024, a quarter of the rest above, capped', () => {
+  const limits = (soft: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                1048576              files\n`;
+  assert.equal(warmPairBudget(limits('1024')), 0, 'a desktop default leaves no room: bind per call');
+  assert.equal(warmPairBudget(limits('5120')), 1024);
+  assert.equal(warmPairBudget(limits('1048576')), MAX_WARM_PAIRS);
+  assert.equal(warmPairBudget(limits('unlimited')), MAX_WARM_PAIRS);
+  assert.equal(warmPairBudget('garbage'), 0);
+  assert.equal(warmPairBudget(null), 0);
 });

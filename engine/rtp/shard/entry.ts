@@ -19,7 +19,7 @@ import type { BatchWriter } from '../../worker/thread-side';
 import { ThreadSide, type ThreadService } from '../../worker/thread-side';
 import { rtpKind } from '../rtp-packet';
 import { PayloadTable, StreamStats } from '../stream-stats';
-import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, SideFigures, SlotFigures } from './protocol';
+import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, ShardTell, SideFigures, SlotFigures } from './protocol';
 
 /** A shard sends no capture: media reaches the ladder as the relay's stream figures. */
 const noCapture: BatchWriter<never> = { count: 0, bytes: 0, append: () => undefined, take: () => new ArrayBuffer(0), discard: () => 0 };
@@ -28,9 +28,30 @@ const loopDelay = new LoopDelayMonitor();
 /** Stream figures go out at most this often (the stats themselves every 250 ms). */
 const FIGURES_EVERY_MS = 1_000;
 
+/**
+ * One bound relay port. Its one 'message' listener, attached at bind, sends
+ * packets to whichever stream side holds it now; between streams (a warm
+ * pair) nothing holds it and its packets are counted as stray.
+ */
+class RelaySocket {
+  slot: Slot | null = null;
+  side: Side | null = null;
+  readonly rtcp: boolean;
+  constructor(
+    readonly sock: Socket,
+    readonly port: number,
+  ) {
+    this.rtcp = port % 2 === 1;
+    sock.on('message', (msg, from) => {
+      if (this.side) onPacket(this.slot!, this.side, this.rtcp, msg, from);
+      else totals.stray++;
+    });
+  }
+}
+
 class Side {
-  rtp: Socket | null = null;
-  rtcp: Socket | null = null;
+  rtp: RelaySocket | null = null;
+  rtcp: RelaySocket | null = null;
   peerAddress: string | null = null;
   peerRtpPort = 0;
   peerRtcpPort = 0;
@@ -60,10 +81,12 @@ interface Slot {
 }
 
 let settings: ShardStart | null = null;
+/** Sockets of warm pairs (bound, no stream), by port: the next open of that port takes them instead of binding. */
+const warm = new Map<number, RelaySocket>();
 /** Engine µs = offset + performance.now() × 1000: one clock mapping per shard, no BigInt per packet. */
 let offsetUs = 0;
 const slots = new Map<number, Slot>();
-const totals = { packets: 0, bytes: 0, garbage: 0, strictDrops: 0, noPeer: 0, sendErrors: 0 };
+const totals = { packets: 0, bytes: 0, garbage: 0, strictDrops: 0, noPeer: 0, stray: 0, sendErrors: 0 };
 let lastFiguresMs = 0;
 
 
@@ -102,8 +125,8 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
   totals.bytes += msg.length;
   // No completion callback: with one, every send calls back into JS once the kernel took the datagram. A send that
   // fails is reported as the socket's 'error' event instead, which counts it (bind()).
-  if (rtcp) o.rtcp!.send(msg, o.peerRtcpPort, o.peerAddress);
-  else o.rtp!.send(msg, o.peerRtpPort, o.peerAddress);
+  if (rtcp) o.rtcp!.sock.send(msg, o.peerRtcpPort, o.peerAddress);
+  else o.rtp!.sock.send(msg, o.peerRtpPort, o.peerAddress);
 }
 
 /**
@@ -112,6 +135,16 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
  * on the next tick: an extra tick and closure per packet. This answers at once.
  */
 const ipLiteral = (address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void => callback(null, address, isIPv6(address) ? 6 : 4);
+
+/** A warm socket for the port, or a new one bound to it. */
+function take(port: number): RelaySocket | Promise<RelaySocket> {
+  const w = warm.get(port);
+  if (w) {
+    warm.delete(port);
+    return w;
+  }
+  return bind(port).then((sock) => new RelaySocket(sock, port));
+}
 
 function bind(port: number): Promise<Socket> {
   const host = settings!.host;
@@ -147,13 +180,22 @@ function tableFor(rates: ReadonlyArray<readonly [number, string, number]>): Payl
   return t;
 }
 
-function closeSide(s: Side): void {
-  for (const sock of [s.rtp, s.rtcp]) {
-    try {
-      sock?.close();
-    } catch {
-      // already closed
-    }
+function closeSocket(r: RelaySocket): void {
+  try {
+    r.sock.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Ends a side's hold on its sockets: they stay bound as warm (the pool keeps the pair warm), or close. */
+function closeSide(s: Side, keepWarm: boolean): void {
+  for (const r of [s.rtp, s.rtcp]) {
+    if (!r) continue;
+    r.slot = null;
+    r.side = null;
+    if (keepWarm) warm.set(r.port, r);
+    else closeSocket(r);
   }
   s.rtp = null;
   s.rtcp = null;
@@ -172,7 +214,11 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
   b.stats.useTable(table);
   const slot: Slot = { slot: c.slot, sides: [a, b], dirty: false };
   const ports = [a.port, a.port + 1, b.port, b.port + 1];
-  const results = await Promise.allSettled(ports.map(bind));
+  const taken = ports.map(take);
+  // All warm (the usual case once the pool has cycled): no bind, nothing to wait for.
+  const results = taken.every((t) => t instanceof RelaySocket)
+    ? (taken as RelaySocket[]).map((value) => ({ status: 'fulfilled' as const, value }))
+    : await Promise.allSettled(taken);
   const busy: number[] = [];
   let error = '';
   results.forEach((r, i) => {
@@ -184,13 +230,14 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
   });
   const sockets = results.map((r) => (r.status === 'fulfilled' ? r.value : null));
   if (busy.length > 0) {
-    for (const s of sockets) s?.close();
+    // The pool marks the busy pairs cold and the others released cold: close what was bound.
+    for (const s of sockets) if (s) closeSocket(s);
     return { ok: false, busy, error };
   }
-  [a.rtp, a.rtcp, b.rtp, b.rtcp] = sockets as [Socket, Socket, Socket, Socket];
+  [a.rtp, a.rtcp, b.rtp, b.rtcp] = sockets as [RelaySocket, RelaySocket, RelaySocket, RelaySocket];
   for (const s of slot.sides) {
-    s.rtp!.on('message', (msg, from) => onPacket(slot, s, false, msg, from));
-    s.rtcp!.on('message', (msg, from) => onPacket(slot, s, true, msg, from));
+    s.rtp!.slot = s.rtcp!.slot = slot;
+    s.rtp!.side = s.rtcp!.side = s;
   }
   slots.set(c.slot, slot);
   return { ok: true };
@@ -213,8 +260,8 @@ function call(payload: unknown): unknown {
       const slot = slots.get(c.slot);
       if (!slot) return null;
       slots.delete(c.slot);
-      closeSide(slot.sides[0]);
-      closeSide(slot.sides[1]);
+      closeSide(slot.sides[0], c.warm);
+      closeSide(slot.sides[1], c.warm);
       return figuresOf(slot);
     }
   }
@@ -243,16 +290,26 @@ const shard: ThreadService<ShardStart, ShardStats, ShardReady> = {
     return { index: settings?.index ?? -1, sessions: slots.size, ...totals, loopDelayP99Us: d.count === 0 ? null : d.p99, changed };
   },
   call,
-  tell: (payload) => void call(payload),
+  tell(payload) {
+    const r = call(payload);
+    // An open told without waiting (warm pairs): a failure must still reach the relay.
+    if (r instanceof Promise) {
+      void (r as Promise<OpenResult>).then((res) => {
+        if (!res.ok) side.tell({ op: 'open-failed', slot: (payload as { slot: number }).slot, error: res.error } satisfies ShardTell);
+      });
+    }
+  },
   quiesce() {
     loopDelay.stop();
   },
   async close() {
     for (const slot of slots.values()) {
-      closeSide(slot.sides[0]);
-      closeSide(slot.sides[1]);
+      closeSide(slot.sides[0], false);
+      closeSide(slot.sides[1], false);
     }
     slots.clear();
+    for (const r of warm.values()) closeSocket(r);
+    warm.clear();
   },
 };
 

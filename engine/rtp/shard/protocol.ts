@@ -37,12 +37,15 @@ export interface Peer {
 
 /** What the shard is asked to do, with the main thread waiting for the answer. */
 export type ShardCall =
-  /** Binds the four sockets of a stream; `peers` from the SDP (null until the answer says). */
+  /** Binds the four sockets of a stream (or takes them warm, still bound from an earlier stream); `peers` from the SDP (null until the answer says). */
   | { op: 'open'; slot: number; ports: readonly [number, number]; peers: readonly [Peer | null, Peer | null]; clockRates: ReadonlyArray<readonly [number, string, number]> }
   /** The SDP (an answer, a re-offer) says where a side's peer is; a latched side keeps its latched address. */
   | { op: 'peer'; slot: number; side: 0 | 1; peer: Peer }
-  /** Closes a stream's sockets; answered with its last figures. */
-  | { op: 'close'; slot: number };
+  /** Ends a stream; answered with its last figures. `warm`: keep its sockets bound for a later open of the same ports (the pool said so). */
+  | { op: 'close'; slot: number; warm: boolean };
+
+/** What a shard says without being asked. */
+export type ShardTell = { op: 'open-failed'; slot: number; error: string };
 
 export type OpenResult = { ok: true } | { ok: false; busy: number[]; error: string };
 
@@ -67,6 +70,7 @@ export interface ShardStats {
   garbage: number;
   strictDrops: number;
   noPeer: number;
+  stray: number;
   sendErrors: number;
   loopDelayP99Us: number | null;
   /** Streams that moved since the last report that carried figures (about once a second). */

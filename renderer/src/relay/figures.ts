@@ -56,7 +56,7 @@ export function relayFigures(r: RelayStats): Figure[] {
   const p = r.ports;
   const s = r.sessions;
   const k = r.packets;
-  const dropped = k.garbage + k.strictDrops + k.noPeer + k.sendErrors;
+  const dropped = k.garbage + k.strictDrops + k.noPeer + k.stray + k.sendErrors;
   const loopP99 = r.shards.map((x) => x.loopDelayP99Us).filter((x): x is number => x !== null);
   return [
     {
@@ -112,7 +112,7 @@ export function relayFigures(r: RelayStats): Figure[] {
       id: 'dropped',
       label: 'dropped',
       value: String(dropped),
-      title: `Packets not relayed ${SINCE} (engine): not RTP/RTCP ${k.garbage} · from an unlatched source (strict-source) ${k.strictDrops} · before the other side was known ${k.noPeer} · send errors ${k.sendErrors}.`,
+      title: `Packets not relayed ${SINCE} (engine): not RTP/RTCP ${k.garbage} · from an unlatched source (strict-source) ${k.strictDrops} · before the other side was known ${k.noPeer} · on a port between calls (late packets of an ended call) ${k.stray} · send errors ${k.sendErrors}.`,
       tone: k.sendErrors > 0 ? 'error' : dropped > 0 ? 'warn' : null,
     },
     {
