@@ -1,7 +1,13 @@
 /**
  * SIP proxy benchmark (issue #3): callpath and Kamailio under the same SIPp
  * load, in one invocation, through the shared reference harness.
- *   - compare at 500 and 1,000 calls/s: 100 Trying p50/p99 on the wire (dumpcap), CPU, ratios;
+ *   - proxy only: Kamailio against callpath with `--rtp off` (SDP passes
+ *     untouched), at 500 and 1,000 calls/s: 100 Trying p50/p99 on the wire
+ *     (dumpcap), CPU, ratios;
+ *   - with the media relay (issue #14): Kamailio + its rtpengine module +
+ *     rtpengine (test/bench/kamailio-rtpengine.sh, the story's call path)
+ *     against callpath with its relay on, which rewrites every SDP: the same
+ *     figures plus INVITE→180/200, which now include the relay's work;
  *   - the highest clean rate (0 failed, 0 retransmissions) of each over rising rates.
  * Args: [SECONDS=20] [RATES="250 500 750 1000 1500 2000 3000"] [WIRE=auto]
  * WIRE is the lab's `--wire` (auto: the wire tap runs where dumpcap can
@@ -9,7 +15,20 @@
  * measured as the difference between two invocations.
  */
 import { join } from 'node:path';
-import { labCommand, runScript, runScriptAll, sharedBench, type Json } from './shared-bench';
+import { labCommand, ROOT, runScript, runScriptAll, sharedBench, type Json } from './shared-bench';
+
+const ratio = (a: unknown, b: unknown): number | null => {
+  const x = Number(a);
+  const y = Number(b);
+  return Number.isFinite(x) && x >= 0 && y > 0 ? Math.round((x / y) * 1000) / 1000 : null;
+};
+
+/** One run's figures, wire-measured (dumpcap on the UAC leg), with clean as compare.sh defines it. */
+function mediaFigures(r: Json | null, rate: number, seconds: number): Json | null {
+  if (!r) return null;
+  const clean = r.failed === 0 && r.retrans === 0 && r.ok === rate * seconds;
+  return { t100_p50_ms: r.t100_p50_ms, t100_p99_ms: r.t100_p99_ms, t180_p99_ms: r.t180_p99_ms, t200_p50_ms: r.t200_p50_ms, t200_p99_ms: r.t200_p99_ms, cpu_pct: r.cpu_sut_pct, clean, failed: r.failed, retrans: r.retrans };
+}
 
 export async function main(args: string[]): Promise<void> {
   const seconds = args[0] ?? '20';
@@ -18,8 +37,10 @@ export async function main(args: string[]): Promise<void> {
   const bench = sharedBench();
   const wire = args[2] ?? 'auto';
   if (!/^(auto|off|[\w.:-]+)$/.test(wire)) throw new Error(`WIRE must be auto, off or an interface name, not ${wire}`);
-  const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui off --redis off --ng off --wire ${wire}`);
+  const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui off --redis off --ng off --rtp off --wire ${wire}`);
   const env = { SUT_CMD: sut, IMPL: 'callpath' };
+  const withRelay = { SUT: 'cmd', IMPL: 'callpath-relay', SUT_CMD: labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui off --redis off --ng off --wire ${wire}`) };
+  const reference = { SUT: 'cmd', IMPL: 'kamailio-rtpengine', SUT_CMD: join(ROOT, 'test', 'bench', 'kamailio-rtpengine.sh'), SHARED_BENCH: bench };
 
   const compare: Json[] = [];
   /** The full per-run lines of each compare: relay latencies (INVITE→180/200) that the compare summary leaves out. */
@@ -30,6 +51,19 @@ export async function main(args: string[]): Promise<void> {
     if (last) compare.push(last);
     fullRuns.set(rate, { kamailio: runs.find((r) => r.tag === 'kamailio')?.run, callpath: runs.find((r) => r.tag === 'sut')?.run });
   }
+  const media: Record<string, Json> = {};
+  for (const rate of ['500', '1000']) {
+    process.stderr.write(`\n== with the media relay at ${rate} calls/s for ${seconds} s: kamailio + rtpengine, then callpath ==\n`);
+    const ref = await runScript(join(bench, 'sip', 'run-proxy.sh'), [rate, seconds], reference);
+    const ours = await runScript(join(bench, 'sip', 'run-proxy.sh'), [rate, seconds], withRelay);
+    media[`at_${rate}`] = { callpath: mediaFigures(ours, Number(rate), Number(seconds)), kamailio_rtpengine: mediaFigures(ref, Number(rate), Number(seconds)), ratio_t100_p99: ratio(ours?.t100_p99_ms, ref?.t100_p99_ms), ratio_t200_p99: ratio(ours?.t200_p99_ms, ref?.t200_p99_ms), ratio_cpu: ratio(ours?.cpu_sut_pct, ref?.cpu_sut_pct) };
+  }
+  process.stderr.write('\n== highest clean rate with the media relay: kamailio + rtpengine ==\n');
+  const refMax = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], reference);
+  process.stderr.write('\n== highest clean rate with the media relay: callpath ==\n');
+  const oursMax = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], withRelay);
+  media.max_clean_rate = { callpath: Number(oursMax?.max_clean_rate ?? 0), kamailio_rtpengine: Number(refMax?.max_clean_rate ?? 0), ratio: ratio(oursMax?.max_clean_rate, refMax?.max_clean_rate) };
+
   process.stderr.write('\n== highest clean rate: kamailio ==\n');
   const kam = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'kamailio', IMPL: 'kamailio' });
   process.stderr.write('\n== highest clean rate: callpath ==\n');
@@ -59,6 +93,7 @@ export async function main(args: string[]): Promise<void> {
     at_500: fig(500),
     at_1000: fig(1000),
     steps: { callpath: ours?.steps ?? null, kamailio: kam?.steps ?? null },
+    with_media_relay: { ...media, steps: { callpath: oursMax?.steps ?? null, kamailio_rtpengine: refMax?.steps ?? null } },
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
