@@ -20,6 +20,7 @@
  *        ◀─────────────── tell (payload) ─▶ one way, either direction, no answer
  *   call (id, payload) ──────────▶ the main thread waits for …
  *        ◀─────────────── result (id, ok, value | message) … this (relay shards: bind, close)
+ *   batch (messages) ◀──────────▶ replies, calls, tells, requests and results of one turn, in order
  *   stop ────────────────────────▶
  *        ◀─────────────── capture, stats, stopped
  */
@@ -39,7 +40,9 @@ export type ToWorker<Start> =
   /** Work the main thread waits for (ThreadService.call), answered by `result`. */
   | { type: 'call'; id: number; payload: unknown }
   /** Work nobody waits for (ThreadService.tell): no answer. */
-  | { type: 'tell'; payload: unknown };
+  | { type: 'tell'; payload: unknown }
+  /** Several of the above sent in one turn of the main thread's loop (`outbox.ts`): handled in order. */
+  | { type: 'batch'; messages: ToWorker<Start>[] };
 
 export type FromWorker<Stats, Ready> =
   | { type: 'started'; ready: Ready }
@@ -57,4 +60,6 @@ export type FromWorker<Stats, Ready> =
   /** The answer to `call` `id`: the service's value, or its error's message. */
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; message: string }
+  /** Several requests, tells and results sent in one turn of the worker's loop (`outbox.ts`): handled in order. */
+  | { type: 'batch'; messages: FromWorker<Stats, Ready>[] }
   | { type: 'stopped' };

@@ -13,6 +13,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { NoteEvent } from '../events';
 import type { DropCount } from '../metrics/drops';
+import { Outbox } from './outbox';
 import type { FromWorker, ToWorker } from './protocol';
 
 export interface ThreadHostOptions<Stats> {
@@ -51,6 +52,8 @@ const STOP_TIMEOUT_MS = 5_000;
 
 export class ThreadHost<Start, Stats, Ready> {
   private worker: Worker | null = null;
+  /** What goes to the running worker: calls, tells, replies and acks coalesced per turn (`outbox.ts`). */
+  private outbox: Outbox<ToWorker<Start>> | null = null;
   private readonly flushWaiters = new Map<number, () => void>();
   private flushSeq = 0;
   private readonly callWaiters = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
@@ -72,11 +75,16 @@ export class ThreadHost<Start, Stats, Ready> {
     const { name, onFailure } = this.o;
     const worker = new Worker(this.o.url, { ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}), ...(this.o.workerData !== undefined ? { workerData: this.o.workerData } : {}) });
     this.worker = worker;
-    const send = (m: ToWorker<Start>) => worker.postMessage(m);
+    const outbox = new Outbox<ToWorker<Start>>((m) => worker.postMessage(m));
+    this.outbox = outbox;
+    const send = (m: ToWorker<Start>) => outbox.later(m);
     const started = new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start in time`)), this.o.startTimeoutMs ?? START_TIMEOUT_MS);
-      worker.on('message', (m: FromWorker<Stats, Ready>) => {
+      const onMessage = (m: FromWorker<Stats, Ready>): void => {
         switch (m.type) {
+          case 'batch':
+            for (const one of m.messages) onMessage(one);
+            break;
           case 'started':
             clearTimeout(timer);
             resolve(m.ready);
@@ -126,7 +134,8 @@ export class ThreadHost<Start, Stats, Ready> {
           case 'stopped':
             break;
         }
-      });
+      };
+      worker.on('message', onMessage);
       worker.once('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -139,7 +148,7 @@ export class ThreadHost<Start, Stats, Ready> {
         if (this.worker === worker) onFailure(err);
       });
     });
-    send({ type: 'start', options });
+    outbox.now({ type: 'start', options });
     return started;
   }
 
@@ -149,7 +158,7 @@ export class ThreadHost<Start, Stats, Ready> {
    */
   /** New settings for the running worker; it applies them to work it starts from now on. */
   configure(options: Partial<Start>): void {
-    this.worker?.postMessage({ type: 'configure', options } satisfies ToWorker<Start>);
+    if (this.worker) this.outbox?.now({ type: 'configure', options });
   }
 
   /**
@@ -167,14 +176,14 @@ export class ThreadHost<Start, Stats, Ready> {
         reject(new Error(`${this.o.name} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.callWaiters.set(id, { resolve, reject, timer });
-      worker.postMessage({ type: 'call', id, payload } satisfies ToWorker<unknown>);
+      this.outbox!.later({ type: 'call', id, payload });
     });
   }
 
   /** Hands the running worker's service work nobody waits for (`ThreadService.tell`); dropped when no worker runs. */
   tell(payload: unknown): boolean {
     if (!this.worker) return false;
-    this.worker.postMessage({ type: 'tell', payload } satisfies ToWorker<unknown>);
+    this.outbox!.later({ type: 'tell', payload });
     return true;
   }
 
@@ -184,7 +193,7 @@ export class ThreadHost<Start, Stats, Ready> {
     const id = ++this.flushSeq;
     return new Promise<void>((resolve) => {
       this.flushWaiters.set(id, resolve);
-      worker.postMessage({ type: 'flush', id } satisfies ToWorker<Start>);
+      this.outbox!.now({ type: 'flush', id });
       setTimeout(() => {
         this.flushWaiters.delete(id);
         resolve();
@@ -215,7 +224,8 @@ export class ThreadHost<Start, Stats, Ready> {
         resolve();
       });
     });
-    worker.postMessage({ type: 'stop' } satisfies ToWorker<Start>);
+    this.outbox?.now({ type: 'stop' });
+    this.outbox = null;
     await stopped;
     await worker.terminate();
   }

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { NoteEvent } from '../events';
 import { DropCounters } from '../metrics/drops';
+import { Outbox } from './outbox';
 import type { FromWorker, ToWorker } from './protocol';
 
 /** Encodes events into one transferable ArrayBuffer per batch (e.g. sip/worker/capture-codec.ts). */
@@ -177,8 +178,9 @@ export class ThreadSide<E> {
       await service.close();
       this.post({ type: 'stopped' });
     };
-    this.port.on('message', (m: ToWorker<Start>) => {
-      if (m.type === 'ack') this.acked = Math.max(this.acked, m.seq);
+    const onMessage = (m: ToWorker<Start>): void => {
+      if (m.type === 'batch') for (const one of m.messages) onMessage(one);
+      else if (m.type === 'ack') this.acked = Math.max(this.acked, m.seq);
       else if (m.type === 'start') void start(m.options);
       else if (m.type === 'flush') {
         if (started) service.drain?.(); // what was read is handled (and captured) before the capture is flushed
@@ -205,12 +207,17 @@ export class ThreadSide<E> {
       } else if (m.type === 'configure') {
         if (started) service.configure?.(m.options);
       } else if (m.type === 'stop') void stop();
-    });
+    };
+    this.port.on('message', onMessage);
   }
 
+  /** Requests, tells and results go with the rest of this turn's; everything else (capture with its transfer, stats, stop) at once, after them. */
   private post(m: FromWorker<unknown, unknown>, transfer?: ArrayBuffer[]): void {
-    this.port.postMessage(m, transfer ?? []);
+    if (m.type === 'request' || m.type === 'tell' || m.type === 'result') this.outbox.later(m);
+    else this.outbox.now(m, transfer);
   }
+
+  private readonly outbox = new Outbox<FromWorker<unknown, unknown>>((m, transfer) => this.port.postMessage(m, transfer ?? []));
 
   /** Sends what is batched, unless too many batches are unacknowledged: then it is dropped and counted. */
   private readonly flushCapture = (): void => {
