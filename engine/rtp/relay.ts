@@ -24,6 +24,7 @@ import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
 import { clockRatesOf, codecOf, mediaEvent, peerOf, type RelaySession, type RelayStream, type SdpRef } from './session';
 import { Shards, type Shard } from './shards';
 import type { OpenResult, ShardStats, SlotFigures } from './shard/protocol';
+import { readTap } from './shard/tap';
 import { CLOSE_REASONS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
 import { dueTimeout } from './timeouts';
 import { readWarmPairBudget } from './warm-pairs';
@@ -142,6 +143,7 @@ export class Relay implements ComponentImpl {
       onStats: (stats, drops) => this.onShardStats(stats, drops),
       onFailure: (index, err) => this.ctx.fail('relay', new Error(`relay shard ${index}: ${err.message}`)),
       onOpenFailed: (_slot, error) => this.ctx.drops.count('relay', `warm-open-failed (${error})`),
+      onTap: (batch) => this.onTapBatch(batch),
       ...(s.shardWorkerUrl ? { workerUrl: s.shardWorkerUrl } : {}),
     });
     await shards.start();
@@ -249,6 +251,7 @@ export class Relay implements ComponentImpl {
       offerRef: req.sdpRef ?? null,
       answerRef: null,
       proxyEpoch: req.via === 'sip' ? this.proxyEpoch : null,
+      recording: false,
     };
   }
 
@@ -271,10 +274,11 @@ export class Relay implements ComponentImpl {
         const peers = reverse ? ([null, peer] as const) : ([peer, null] as const);
         const pair: [number, number] = [ports[0]!, ports[1]!];
         // Warm pairs are bound already: nothing to wait for (the usual case once the pool has cycled).
-        const warm = shard.pool.isWarm(pair[0]) && shard.pool.isWarm(pair[1]) && shards.openWarm(shard.index, slot, pair, peers, clockRatesOf(m));
-        const r: OpenResult = warm ? { ok: true } : await shards.open(shard.index, slot, pair, peers, clockRatesOf(m)).catch((err: Error) => ({ ok: false as const, busy: [] as number[], error: err.message }));
+        const rates = clockRatesOf(m);
+        const warm = shard.pool.isWarm(pair[0]) && shard.pool.isWarm(pair[1]) && shards.openWarm(shard.index, slot, pair, peers, rates, session.recording);
+        const r: OpenResult = warm ? { ok: true } : await shards.open(shard.index, slot, pair, peers, rates, session.recording).catch((err: Error) => ({ ok: false as const, busy: [] as number[], error: err.message }));
         if (r.ok) {
-          st = { slot, mediaIndex: m.index, ports: [ports[0]!, ports[1]!], peers: [peers[0], peers[1]], codec: codecOf(m), figures: [null, null], reportedUs: [0, 0], openedUs: [0, 0], unreported: [false, false], opened: [false, false] };
+          st = { slot, mediaIndex: m.index, ports: [ports[0]!, ports[1]!], peers: [peers[0], peers[1]], codec: codecOf(m), rates: reverse ? [[], rates] : [rates, []], figures: [null, null], reportedUs: [0, 0], openedUs: [0, 0], unreported: [false, false], opened: [false, false] };
           break;
         }
         lastError = r.error;
@@ -307,6 +311,7 @@ export class Relay implements ComponentImpl {
       const peer = peerOf(m);
       if (!st || !peer) continue;
       st.peers[side] = peer;
+      st.rates[side] = clockRatesOf(m);
       if (st.codec === null) st.codec = codecOf(m);
       if (!shards.setPeer(session.shard, st.slot, side, peer)) this.ctx.drops.count('relay', 'peer-update-lost (shard gone)');
     }
@@ -417,6 +422,7 @@ export class Relay implements ComponentImpl {
   private onShardStats(stats: ShardStats, drops: { where: string; reason: string; count: number }[]): void {
     this.shardTotals.set(stats.index, stats);
     for (const d of drops) this.ctx.drops.setTotal(`relay.shard${stats.index}.${d.where}`, d.reason, d.count);
+    if (stats.tapOverflow > 0) this.ctx.drops.setTotal(`relay.shard${stats.index}.record-tap`, 'batch-full', stats.tapOverflow);
     const nowUs = this.ctx.clock.nowUs();
     for (const f of stats.changed) this.applyFigures(f, nowUs);
   }
@@ -459,6 +465,42 @@ export class Relay implements ComponentImpl {
       if (this.chains.get(callId) === tail) this.chains.delete(callId);
     });
     return run;
+  }
+
+  // --------------------------------------------------------------- recorder
+
+  /**
+   * Where tapped packets go (the host hands them to the recorder): the
+   * call, the direction (what arrived from the caller or from the callee),
+   * when, and the datagram (a view the receiver may keep).
+   */
+  onTap: ((callId: string, direction: 'caller' | 'callee', arrivalUs: number, packet: Buffer) => void) | null = null;
+
+  /** Starts or stops the recorder's tap on a call's streams (and on those it opens later); false without a session. */
+  record(callId: string, on: boolean): boolean {
+    const s = this.sessions.get(callId);
+    const shards = this.shards;
+    if (!s || !shards) return false;
+    s.recording = on;
+    for (const st of s.streams) if (!shards.record(s.shard, st.slot, on)) this.ctx.drops.count('relay', 'record-update-lost (shard gone)');
+    return true;
+  }
+
+  /** Payload type → format for each direction of a call's first stream, from the SDP of the side that sends it and of the other (static types underneath). */
+  payloadsOf(callId: string): { caller: Map<number, { name: string; rate: number }>; callee: Map<number, { name: string; rate: number }> } | null {
+    const st = this.sessions.get(callId)?.streams[0];
+    if (!st) return null;
+    const map = (first: [number, string, number][], second: [number, string, number][]) => new Map([...second, ...first].map(([pt, name, rate]) => [pt, { name, rate }] as const));
+    return { caller: map(st.rates[0], st.rates[1]), callee: map(st.rates[1], st.rates[0]) };
+  }
+
+  private onTapBatch(batch: ArrayBuffer): void {
+    const sink = this.onTap;
+    if (!sink) return;
+    for (const p of readTap(batch)) {
+      const hit = this.bySlot.get(p.slot);
+      if (hit) sink(hit.session.callId, p.side === 0 ? 'caller' : 'callee', p.arrivalUs, p.data);
+    }
   }
 
   // ------------------------------------------------------------------ query

@@ -20,6 +20,8 @@ export interface RelayStream {
   /** Where each side sends, from the SDP (the shard latches to the real source on the first packet). */
   peers: [Peer | null, Peer | null];
   codec: string | null;
+  /** Payload type → format as each side's SDP maps it (offer, answer), for the recorder's decoding. */
+  rates: [[number, string, number][], [number, string, number][]];
   /** Latest figures per side (what arrived from the caller on A, from the callee on B); null before the first report. */
   figures: [SideFigures | null, SideFigures | null];
   /** Engine µs of the `opened` and of the last `stats` media event per side (they go out at most every few seconds). */
@@ -47,6 +49,8 @@ export interface RelaySession {
   answerRef: SdpRef;
   /** The proxy run (see Relay.proxyStarted) that last carried this call's signalling; null over NG. */
   proxyEpoch: number | null;
+  /** The recorder taps the session's streams (and those opened later). */
+  recording: boolean;
 }
 
 /** Where an SDP m= line says its media goes. */

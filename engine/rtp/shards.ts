@@ -28,6 +28,8 @@ export interface ShardsOptions {
   clockOrigin: ClockOrigin;
   onStats(stats: ShardStats, drops: DropCount[]): void;
   onFailure(index: number, err: Error): void;
+  /** A batch of tapped packets from a shard (`shard/tap.ts`), for the recorder. */
+  onTap(batch: ArrayBuffer): void;
   /** A stream opened without waiting (`openWarm`) could not take its sockets after all. */
   onOpenFailed(slot: number, error: string): void;
   /** The shard's built script (tests of the desktop bundle); by default from source or beside the main bundle. */
@@ -73,7 +75,7 @@ export class Shards {
           const host = new ThreadHost<ShardStart, ShardStats, ShardReady>({
             name: `relay shard ${index}`,
             ...(this.o.workerUrl ? { url: this.o.workerUrl } : defaultWorker()),
-            onCapture: () => undefined,
+            onCapture: (batch) => this.o.onTap(batch),
             onStats: (stats, drops) => {
               const shard = this.list.find((s) => s.index === stats.index);
               if (shard) shard.latest = stats;
@@ -116,8 +118,8 @@ export class Shards {
     return ports;
   }
 
-  open(shard: number, slot: number, ports: readonly [number, number], peers: readonly [Peer | null, Peer | null], clockRates: ReadonlyArray<readonly [number, string, number]>): Promise<OpenResult> {
-    return this.call(shard, { op: 'open', slot, ports, peers, clockRates }) as Promise<OpenResult>;
+  open(shard: number, slot: number, ports: readonly [number, number], peers: readonly [Peer | null, Peer | null], clockRates: ReadonlyArray<readonly [number, string, number]>, recording: boolean): Promise<OpenResult> {
+    return this.call(shard, { op: 'open', slot, ports, peers, clockRates, recording }) as Promise<OpenResult>;
   }
 
   /**
@@ -126,8 +128,13 @@ export class Shards {
    * shard arrive in order (a later peer, close or packet sees the stream).
    * If it fails anyway, `onOpenFailed` says so. False when the shard is gone.
    */
-  openWarm(shard: number, slot: number, ports: readonly [number, number], peers: readonly [Peer | null, Peer | null], clockRates: ReadonlyArray<readonly [number, string, number]>): boolean {
-    return this.hosts[shard]?.tell({ op: 'open', slot, ports, peers, clockRates } satisfies ShardCall) ?? false;
+  openWarm(shard: number, slot: number, ports: readonly [number, number], peers: readonly [Peer | null, Peer | null], clockRates: ReadonlyArray<readonly [number, string, number]>, recording: boolean): boolean {
+    return this.hosts[shard]?.tell({ op: 'open', slot, ports, peers, clockRates, recording } satisfies ShardCall) ?? false;
+  }
+
+  /** Starts or stops the recorder's tap on a stream; false when the shard is gone. */
+  record(shard: number, slot: number, on: boolean): boolean {
+    return this.hosts[shard]?.tell({ op: 'record', slot, on } satisfies ShardCall) ?? false;
   }
 
   /** One way: messages to a shard arrive in order, so a later close or packet sees it; false when the shard is gone. */

@@ -15,15 +15,17 @@ import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createMonotonicClock } from '../../clock';
 import { LoopDelayMonitor } from '../../metrics/loop-delay';
-import type { BatchWriter } from '../../worker/thread-side';
 import { ThreadSide, type ThreadService } from '../../worker/thread-side';
 import { rtpKind } from '../rtp-packet';
+import { TapWriter, type TapPacket } from './tap';
 import { PayloadTable, StreamStats } from '../stream-stats';
 import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, ShardTell, SideFigures, SlotFigures } from './protocol';
 
-/** A shard sends no capture: media reaches the ladder as the relay's stream figures. */
-const noCapture: BatchWriter<never> = { count: 0, bytes: 0, append: () => undefined, take: () => new ArrayBuffer(0), discard: () => 0 };
-const side = new ThreadSide(noCapture);
+/** A shard's capture is the recorder's tap (`tap.ts`): media reaches the ladder as the relay's stream figures. */
+const tap = new TapWriter();
+const side = new ThreadSide(tap);
+/** Filled per tapped packet and handed to `side.capture`, which copies it: no object per packet. */
+const tapped: TapPacket = { slot: 0, side: 0, arrivalUs: 0, data: Buffer.alloc(0) };
 const loopDelay = new LoopDelayMonitor();
 /** Stream figures go out at most this often (the stats themselves every 250 ms). */
 const FIGURES_EVERY_MS = 1_000;
@@ -60,7 +62,11 @@ class Side {
   rtcpPackets = 0;
   readonly stats = new StreamStats();
   other!: Side;
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    /** 0: side A, what arrives from the caller; 1: side B, from the callee. */
+    readonly index: 0 | 1,
+  ) {}
 
   setPeer(p: Peer | null): void {
     if (!p || this.latched) return;
@@ -78,6 +84,8 @@ interface Slot {
   slot: number;
   sides: [Side, Side];
   dirty: boolean;
+  /** The recorder taps this stream's RTP. */
+  recording: boolean;
 }
 
 let settings: ShardStart | null = null;
@@ -113,8 +121,17 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
     totals.strictDrops++;
     return;
   }
-  if (kind === 'rtp') s.stats.onRtp(msg, msg.length, offsetUs + performance.now() * 1000);
-  else s.rtcpPackets++;
+  if (kind === 'rtp') {
+    const nowUs = offsetUs + performance.now() * 1000;
+    s.stats.onRtp(msg, msg.length, nowUs);
+    if (slot.recording) {
+      tapped.slot = slot.slot;
+      tapped.side = s.index;
+      tapped.arrivalUs = nowUs;
+      tapped.data = msg;
+      side.capture(tapped);
+    }
+  } else s.rtcpPackets++;
   slot.dirty = true;
   const o = s.other;
   if (o.peerAddress === null) {
@@ -203,8 +220,8 @@ function closeSide(s: Side, keepWarm: boolean): void {
 
 async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> {
   if (slots.has(c.slot)) return { ok: true }; // a repeated open (a retransmitted offer): already bound
-  const a = new Side(c.ports[0]);
-  const b = new Side(c.ports[1]);
+  const a = new Side(c.ports[0], 0);
+  const b = new Side(c.ports[1], 1);
   a.other = b;
   b.other = a;
   a.setPeer(c.peers[0]);
@@ -212,7 +229,7 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
   const table = tableFor(c.clockRates);
   a.stats.useTable(table);
   b.stats.useTable(table);
-  const slot: Slot = { slot: c.slot, sides: [a, b], dirty: false };
+  const slot: Slot = { slot: c.slot, sides: [a, b], dirty: false, recording: c.recording === true };
   const ports = [a.port, a.port + 1, b.port, b.port + 1];
   const taken = ports.map(take);
   // All warm (the usual case once the pool has cycled): no bind, nothing to wait for.
@@ -256,6 +273,11 @@ function call(payload: unknown): unknown {
       slots.get(c.slot)?.sides[c.side].setPeer(c.peer);
       return true;
     }
+    case 'record': {
+      const slot = slots.get(c.slot);
+      if (slot) slot.recording = c.on;
+      return slot !== undefined;
+    }
     case 'close': {
       const slot = slots.get(c.slot);
       if (!slot) return null;
@@ -287,7 +309,7 @@ const shard: ThreadService<ShardStart, ShardStats, ShardReady> = {
       }
     }
     const d = loopDelay.summary();
-    return { index: settings?.index ?? -1, sessions: slots.size, ...totals, loopDelayP99Us: d.count === 0 ? null : d.p99, changed };
+    return { index: settings?.index ?? -1, sessions: slots.size, ...totals, tapOverflow: tap.overflow, loopDelayP99Us: d.count === 0 ? null : d.p99, changed };
   },
   call,
   tell(payload) {

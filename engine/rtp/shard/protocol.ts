@@ -38,7 +38,9 @@ export interface Peer {
 /** What the shard is asked to do, with the main thread waiting for the answer. */
 export type ShardCall =
   /** Binds the four sockets of a stream (or takes them warm, still bound from an earlier stream); `peers` from the SDP (null until the answer says). */
-  | { op: 'open'; slot: number; ports: readonly [number, number]; peers: readonly [Peer | null, Peer | null]; clockRates: ReadonlyArray<readonly [number, string, number]> }
+  | { op: 'open'; slot: number; ports: readonly [number, number]; peers: readonly [Peer | null, Peer | null]; clockRates: ReadonlyArray<readonly [number, string, number]>; recording?: boolean }
+  /** The recorder taps (or stops tapping) the stream's RTP: copies go to the main thread as capture batches (`tap.ts`). */
+  | { op: 'record'; slot: number; on: boolean }
   /** The SDP (an answer, a re-offer) says where a side's peer is; a latched side keeps its latched address. */
   | { op: 'peer'; slot: number; side: 0 | 1; peer: Peer }
   /** Ends a stream; answered with its last figures. `warm`: keep its sockets bound for a later open of the same ports (the pool said so). */
@@ -71,6 +73,8 @@ export interface ShardStats {
   strictDrops: number;
   noPeer: number;
   stray: number;
+  /** Tapped packets that did not fit a batch (the recorder counts them as dropped). */
+  tapOverflow: number;
   sendErrors: number;
   loopDelayP99Us: number | null;
   /** Streams that moved since the last report that carried figures (about once a second). */
