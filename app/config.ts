@@ -49,7 +49,10 @@ export interface LabConfig {
    * engine/publish/redis-server.ts); null = off.
    */
   redis: string | null;
+  /** `--record DIR`: recordings go to DIR and the recorder starts with the lab; null: DATA/recordings, started from the console. */
   record: string | null;
+  /** `--record off`: no recorder at all (its status says so). */
+  recordOff: boolean;
   ui: HostPort | null;
   token: string | null;
   auth: boolean;
@@ -110,6 +113,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   strictSource: false,
   redis: 'auto',
   record: null,
+  recordOff: false,
   ui: { host: '127.0.0.1', port: 7070 },
   token: null,
   auth: true,
@@ -156,7 +160,8 @@ export const USAGE = `usage: npm run lab -- [options]
                              worker waits for Redis before it answers an INVITE)
   --publish-queue N          call events held while Redis is slow or away; past it the oldest are
                              dropped, counted (default 10000)
-  --record DIR|off           recording directory (default off)
+  --record DIR|off           record every call the relay carries to DIR from the start (default: the recorder
+                             is stopped, recordings go to DATA/recordings once it is started; off: no recorder)
   --ui HOST:PORT|off         console and API address (default 127.0.0.1:7070)
   --token T                  API/UI token (also env CALLPATH_TOKEN; default: random, printed)
   --no-auth                  no token (loopback UI only)
@@ -301,7 +306,10 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   finalTimeout: (c, v) => (c.relayTimeouts = { ...c.relayTimeouts, finalTimeout: parseInteger(v, '--final-timeout', 0, MAX_RELAY_TIMEOUT_S) }),
   redis: (c, v) => (c.redis = isOff(v) ? null : v === 'auto' ? 'auto' : parseRedisUrl(v)),
   publishMode: (c, v) => (c.publishMode = parsePublishMode(v)),
-  record: (c, v) => (c.record = isOff(v) ? null : nonEmpty(v, '--record')),
+  record: (c, v) => {
+    c.recordOff = isOff(v);
+    c.record = c.recordOff ? null : nonEmpty(v, '--record');
+  },
   t1: (c, v) => (c.timers = { ...c.timers, T1: parseInteger(v, '--t1', 1, 600_000) }),
   t2: (c, v) => (c.timers = { ...c.timers, T2: parseInteger(v, '--t2', 1, 600_000) }),
   t4: (c, v) => (c.timers = { ...c.timers, T4: parseInteger(v, '--t4', 1, 600_000) }),
@@ -391,7 +399,7 @@ export function settingsOf(c: LabConfig): LabSettings {
     finalTimeout: String(c.relayTimeouts.finalTimeout),
     redis: c.redis ?? 'off',
     publishMode: c.publishMode,
-    record: c.record ?? 'off',
+    record: c.recordOff ? 'off' : recordingsDir(c),
     t1: String(c.timers.T1),
     t2: String(c.timers.T2),
     t4: String(c.timers.T4),
@@ -433,6 +441,11 @@ export function applySettingsPatch(config: LabConfig, patch: SettingsPatch): Set
   const before = settingsOf(config);
   const after = settingsOf(c);
   return { ok: true, config: c, changed: SETTING_NAMES.filter((n) => before[n] !== after[n]) };
+}
+
+/** Where recordings go: `--record DIR`, else DATA/recordings. */
+export function recordingsDir(c: Pick<LabConfig, 'record' | 'dataDir'>): string {
+  return c.record ?? join(c.dataDir, 'recordings');
 }
 
 function isOff(v: string): boolean {

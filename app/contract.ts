@@ -20,6 +20,7 @@ import type { LatencySummary } from '../engine/metrics/histogram';
 import type { FinalsByClass } from '../engine/sip/proxy/counters';
 import type { DropCount } from '../engine/metrics/drops';
 import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
+import type { RecorderStats } from '../engine/record/recorder';
 import type { WireStats } from '../engine/wire/tap';
 import type { WatchStats } from '../engine/wire/watch';
 import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
@@ -93,11 +94,12 @@ export interface Snapshot {
   components: ComponentStatus[];
   /**
    * One section per component, null while that part is absent (not built,
-   * or switched off). The recorder has no figures yet.
+   * or switched off).
    */
   sip: SipStats | null;
   relay: RelayStats | null;
-  recorder: null;
+  /** The recorder's figures while it runs (active and finished recordings, totals), else null. */
+  recorder: RecorderStats | null;
   publisher: PublisherStats | null;
   /** The reference consumer (the story's application): what it received, how, how late. Null while it is not running. */
   consumer: ConsumerStats | null;
@@ -227,7 +229,9 @@ export type Command =
   /** The pattern-subscriber load on the publisher's Redis (the story's 640 connections); null stops it. */
   | { cmd: 'setSubscriberLoad'; load: SubscriberLoadRequest | null }
   /** Closes the relay's sessions no dialog through our proxy holds any more (reason `orphan`), giving their ports back. */
-  | { cmd: 'releaseOrphans' };
+  | { cmd: 'releaseOrphans' }
+  /** Starts (`on`) or stops recording one live call mid-call (the recorder must run; the relay must carry the call's media). */
+  | { cmd: 'recordCall'; callId: string; on: boolean };
 
 /** What the load control asks for. */
 export interface SubscriberLoadRequest {
@@ -250,7 +254,11 @@ export interface CommandResults {
   applySettings: ApplySettingsResult;
   setSubscriberLoad: SubscriberLoadStats | null;
   releaseOrphans: { released: number };
+  recordCall: RecordCallResult;
 }
+
+/** A recording started or stopped, or why not. */
+export type RecordCallResult = { ok: true; recording: boolean } | { ok: false; reason: string };
 
 export type CommandName = Command['cmd'];
 export type ResultOf<C extends Command> = CommandResults[C['cmd']];
@@ -273,6 +281,8 @@ export interface CallpathApi {
   setSubscriberLoad(load: SubscriberLoadRequest | null): Promise<SubscriberLoadStats | null>;
   /** Releases the relay's orphaned sessions now; resolves with how many were closed (0 without a relay). */
   releaseOrphans(): Promise<{ released: number }>;
+  /** Starts or stops recording one live call. */
+  recordCall(callId: string, on: boolean): Promise<RecordCallResult>;
   /** Live batches; returns the unsubscribe function. */
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   /** Connection state of the transport (a lab browser can lose its WebSocket). */
@@ -475,6 +485,7 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     applySettings: (patch) => call({ cmd: 'applySettings', patch }),
     setSubscriberLoad: (load) => call({ cmd: 'setSubscriberLoad', load }),
     releaseOrphans: () => call({ cmd: 'releaseOrphans' }),
+    recordCall: (callId, on) => call({ cmd: 'recordCall', callId, on }),
     subscribe: (f) => t.subscribe(f),
     onConnection: (f) => t.onConnection(f),
     exportCalls: (r, p) => t.exportCalls(r, p),
@@ -602,6 +613,11 @@ export function validateCommand(input: unknown): Validated<Command> {
     }
     case 'releaseOrphans':
       return only('cmd') ? { ok: true, value: { cmd: 'releaseOrphans' } } : bad('releaseOrphans takes no arguments');
+    case 'recordCall':
+      if (!only('cmd', 'callId', 'on')) return bad('recordCall takes only "callId" and "on"');
+      if (typeof o.callId !== 'string' || o.callId.length === 0 || o.callId.length > 1024) return bad('callId must be a Call-ID (1 to 1024 characters)');
+      if (typeof o.on !== 'boolean') return bad('on must be true or false');
+      return { ok: true, value: { cmd: 'recordCall', callId: o.callId, on: o.on } };
     default:
       return bad(`unknown command ${JSON.stringify(String(o.cmd)).slice(0, 60)}`);
   }

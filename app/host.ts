@@ -22,7 +22,9 @@ import { DEFAULT_INLINE_WORKERS } from '../engine/sip/worker/inline-gate';
 import { createProxy, type ProxyOptions, type SipProxyComponent } from '../engine/sip/proxy-component';
 import type { MediaOutcome } from '../engine/sip/proxy/media';
 import type { ProxyStats } from '../engine/sip/stats';
-import { WATCH_SOURCE } from '../engine/events';
+import { LIVE_SOURCE, WATCH_SOURCE, type MediaEvent } from '../engine/events';
+import { callKey } from '../engine/call/model';
+import { RecorderComponent } from '../engine/record/recorder-component';
 import { KernelUdpSampler } from '../engine/metrics/kernel-udp';
 import { WireTap } from '../engine/wire/tap';
 import { WireWatch } from '../engine/wire/watch';
@@ -34,7 +36,7 @@ import { availableParallelism } from 'node:os';
 /** One relay shard per core but one (the SIP worker and the main thread need the rest); read once: each read is a syscall. */
 const DEFAULT_RTP_SHARDS = Math.max(1, availableParallelism() - 1);
 import type { LabConfig } from './config';
-import { applySettingsPatch, formatHostPort, settingsOf, storeLimitsOf } from './config';
+import { applySettingsPatch, formatHostPort, recordingsDir, settingsOf, storeLimitsOf } from './config';
 import {
   CONTRACT_VERSION,
   SETTING_COMPONENT,
@@ -48,6 +50,7 @@ import {
   type ImportOutcome,
   type LabSettings,
   type LiveBatch,
+  type RecordCallResult,
   type ConsumerStats,
   type PublisherStats,
   type SettingsPatch,
@@ -131,6 +134,12 @@ export class Host {
           ...(this.current.rtpWarmPairs === null ? {} : { warmPairs: this.current.rtpWarmPairs }),
           strictSource: this.current.strictSource,
         })),
+      recorder: (ctx) =>
+        new RecorderComponent(ctx, () => ({
+          dir: recordingsDir(this.current),
+          off: this.current.recordOff ? 'switched off with --record off: calls are not recorded' : null,
+          mix: 'stereo',
+        })),
       consumer: (ctx) =>
         new ConsumerComponent(
           ctx,
@@ -142,9 +151,13 @@ export class Host {
     const e = this.engine;
     e.observeSip((ev) => this.publisher.observeSip(ev));
     this.publisher.relayOf = (callId) => (this.relay.running ? this.relay.addresses(callId) : null);
+    this.relay.onTap = (callId, direction, arrivalUs, packet) => this.recorder.push(callId, direction, arrivalUs, packet);
     this.wire = new WireTap(e, () => this.current.wire);
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
+      if (ev.kind === 'media') return this.recordMedia(ev);
+      // A stopped recorder finalised its recordings: the relay stops copying their packets.
+      if (ev.kind === 'component' && ev.status.name === 'recorder' && ev.status.state === 'stopped' && this.relay.running) for (const id of this.relay.callIds()) this.relay.record(id, false);
       // The SIP worker sends SDP to the relay only while it runs; it learns of each change without a restart.
       if (ev.kind === 'component' && ev.status.name === 'relay' && (ev.status.state === 'running' || ev.status.state === 'stopped' || ev.status.state === 'failed')) {
         if (e.status('proxy').state === 'running') void e.impl<SipProxyComponent>('proxy').applyLive();
@@ -166,6 +179,39 @@ export class Host {
 
   private get relay(): Relay {
     return this.engine.impl<Relay>('relay');
+  }
+
+  private get recorder(): RecorderComponent {
+    return this.engine.impl<RecorderComponent>('recorder');
+  }
+
+  /**
+   * A running recorder records every call whose media the relay opens (the
+   * caller's stream opening is the call's first), and a call's recording
+   * ends when its streams close.
+   */
+  private recordMedia(ev: MediaEvent): void {
+    if (ev.source !== undefined && ev.source !== LIVE_SOURCE) return;
+    if (ev.phase === 'opened' && ev.streamId.endsWith('-caller') && this.recorder.running) void this.recordCall(ev.callId, true);
+    else if (ev.phase === 'closed' && this.recorder.isRecording(ev.callId)) void this.recorder.stopCall(ev.callId);
+  }
+
+  /** Starts or stops one live call's recording: the recorder's files, the relay's tap. */
+  async recordCall(callId: string, on: boolean): Promise<RecordCallResult> {
+    if (!on) {
+      this.relay.record(callId, false);
+      const summary = await this.recorder.stopCall(callId);
+      return summary ? { ok: true, recording: false } : { ok: false, reason: `call ${callId} is not being recorded` };
+    }
+    if (!this.recorder.running) return { ok: false, reason: 'the recorder is stopped: start it first' };
+    const relay = this.relay;
+    const payloads = relay.running ? relay.payloadsOf(callId) : null;
+    if (!payloads) return { ok: false, reason: relay.running ? `the relay carries no media for call ${callId}` : 'the relay is not running: there is no media to record' };
+    const call = this.engine.calls.get(callKey(LIVE_SOURCE, callId));
+    const r = this.recorder.record({ callId, ...(call ? { fromUri: call.from, toUri: call.to } : {}), payloads });
+    if (!r.ok) return r;
+    relay.record(callId, true);
+    return { ok: true, recording: true };
   }
 
   /** The SIP worker's offer, answer or end, done by the relay for a call through our proxy. */
@@ -255,7 +301,8 @@ export class Host {
 
   /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */
   async start(): Promise<void> {
-    await this.engine.startAll(COMPONENT_NAMES.filter((n) => this.engine.enabled(n)));
+    // The recorder starts with the lab only when --record DIR asked for it; otherwise from the console.
+    await this.engine.startAll(COMPONENT_NAMES.filter((n) => this.engine.enabled(n) && (n !== 'recorder' || this.current.record !== null)));
     this.kernel.start();
     await this.watch?.start();
     await this.tapQueue; // the tap follows the proxy's start: on (or off with its reason) before this returns
@@ -306,6 +353,8 @@ export class Host {
         return this.setSubscriberLoad(c.load);
       case 'releaseOrphans':
         return this.releaseOrphans();
+      case 'recordCall':
+        return this.recordCall(c.callId, c.on);
     }
   }
 
@@ -396,7 +445,7 @@ export class Host {
       // The proxy's section counts live calls only: an imported call that never ended is not in progress here.
       sip: p && { ...p, activeCalls: store.activeLive },
       relay: this.engine.status('relay').state === 'running' ? this.relay.stats() : null,
-      recorder: null,
+      recorder: this.recorder.stats(),
       publisher: this.publisherStats(),
       consumer: (e.stats('consumer') as ConsumerStats | null) ?? null,
       subscriberLoad: this.load?.stats() ?? null,

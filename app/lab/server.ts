@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CALL_FORMATS, COMPONENT_NAMES, validateCommand, validateExportRequest, type ApplySettingsResult, type ExportRequest, type ServerFrame } from '../contract';
+import { CALL_FORMATS, COMPONENT_NAMES, validateCommand, validateExportRequest, type ApplySettingsResult, type ExportRequest, type RecordCallResult, type ServerFrame } from '../contract';
 import { ContractError, type Host } from '../host';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../prometheus';
 import { TOKEN_COOKIE, hostHeaderAllowed, presentedToken, tokenMatches } from './auth';
@@ -134,6 +134,11 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to release the orphaned relay sessions' });
       await drainBody(req);
       return invoke(res, { cmd: 'releaseOrphans' });
+    }
+    if (a === 'recorder' && b === 'calls' && c !== undefined && rest.length === 1 && (rest[0] === 'start' || rest[0] === 'stop')) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to start or stop recording a call' });
+      await drainBody(req);
+      return invoke(res, { cmd: 'recordCall', callId: c, on: rest[0] === 'start' }, (r) => ((r as RecordCallResult).ok ? 200 : 409));
     }
     if (a === 'settings' && b === undefined) {
       if (method === 'GET') return invoke(res, { cmd: 'getSettings' });

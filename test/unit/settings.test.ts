@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { DEFAULT_CONFIG, applySettingsPatch, parseLabArgs, settingsOf, type LabConfig } from '../../app/config';
 import { SETTING_NAMES, validateCommand, type SettingName, type SettingsPatch } from '../../app/contract';
 import { createManualClock } from '../../engine/clock';
@@ -71,7 +72,7 @@ test('settings are shown as the strings the CLI flags take', () => {
     finalTimeout: '14400',
     redis: 'auto',
     publishMode: 'pubsub+list',
-    record: 'off',
+    record: join(DEFAULT_CONFIG.dataDir, 'recordings'),
     t1: '500',
     t2: '4000',
     t4: '5000',
@@ -144,6 +145,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.equal(off.config.route, null);
   assert.equal(off.config.redis, null);
   assert.equal(off.config.record, null);
+  assert.equal(off.config.recordOff, true);
   assert.deepEqual(off.changed, ['route', 'redis', 'record']);
   // "auto" is a value of its own, kept as the literal string, and shown back as itself.
   const auto = applySettingsPatch(off.config, { redis: 'auto' });

@@ -1,0 +1,122 @@
+/**
+ * The recorder as an engine part (`recorder` in the component list): on
+ * means it records calls the relay carries — every call whose media opens
+ * while it runs, and any call started by hand (the console's `r`, the API,
+ * NG `start recording`) — off means it records none. Stopping it finalises
+ * every recording it holds. The packets come from the relay's tap (the
+ * host connects `push` to `Relay.onTap`); this never touches a socket.
+ *
+ * Each start and stop of a call's recording is a `record` event on the
+ * call's ladder, with the file and the figures.
+ */
+import type { ComponentImpl } from '../component';
+import type { EngineContext } from '../engine';
+import type { RecordEvent } from '../events';
+import type { CallIdentity, Direction, DirectionPayloads, RecordingSummary } from './call-recording';
+import type { RecordingLayout } from './metadata';
+import { Recorder, type RecorderStats, type RecordResult } from './recorder';
+
+export interface RecorderSettings {
+  /** Where recordings go (`--record DIR`, default DATA/recordings). */
+  dir: string;
+  /** Why the recorder is switched off (`--record off`), or null. */
+  off: string | null;
+  mix: RecordingLayout;
+}
+
+export class RecorderComponent implements ComponentImpl {
+  readonly name = 'recorder' as const;
+  private recorder: Recorder | null = null;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly settings: () => RecorderSettings,
+  ) {}
+
+  get endpoint(): string {
+    return `dir ${this.settings().dir}`;
+  }
+
+  offReason(): string | null {
+    return this.settings().off;
+  }
+
+  detail(): string | null {
+    const r = this.recorder?.stats();
+    if (!r) return `calls are not recorded; on: every call the relay carries goes to ${this.settings().dir}`;
+    return `${r.active.length} recording now, ${r.totals.recorded} since start, ${r.totals.failed} failed, in ${r.dir}`;
+  }
+
+  async start(): Promise<void> {
+    const s = this.settings();
+    const recorder = new Recorder({ dir: s.dir, mix: s.mix, clock: this.ctx.clock });
+    const started = await recorder.start();
+    if (!started.ok) {
+      await recorder.close();
+      throw new Error(started.reason);
+    }
+    this.recorder = recorder;
+  }
+
+  async stop(): Promise<void> {
+    const recorder = this.recorder;
+    this.recorder = null;
+    if (!recorder) return;
+    const packets = packetsOf(recorder);
+    for (const summary of await recorder.close()) this.emitStopped(summary, packets.get(summary.callId) ?? 0);
+  }
+
+  get running(): boolean {
+    return this.recorder !== null;
+  }
+
+  stats(): RecorderStats | null {
+    return this.recorder?.stats() ?? null;
+  }
+
+  isRecording(callId: string): boolean {
+    return this.recorder?.isRecording(callId) ?? false;
+  }
+
+  /** Starts recording a call (already recording: success); the reason when the recorder is off or refuses. */
+  record(call: CallIdentity & { payloads?: DirectionPayloads }): RecordResult {
+    const recorder = this.recorder;
+    if (!recorder) return { ok: false, reason: 'the recorder is stopped: start it first' };
+    if (recorder.isRecording(call.callId)) return { ok: true };
+    const r = recorder.record(call);
+    if (r.ok) {
+      const fig = recorder.stats().active.find((a) => a.callId === call.callId);
+      this.emit(call.callId, 'started', fig?.wav ?? null, 0, 0, null);
+    }
+    return r;
+  }
+
+  /** Stops a call's recording and finalises its files; null when it was not recording. */
+  async stopCall(callId: string): Promise<RecordingSummary | null> {
+    const recorder = this.recorder;
+    if (!recorder) return null;
+    const packets = packetsOf(recorder).get(callId) ?? 0;
+    const summary = await recorder.stopCall(callId);
+    if (summary) this.emitStopped(summary, packets);
+    return summary;
+  }
+
+  /** A tapped packet (the relay's `onTap`): queued for the call's recording, never waited on. */
+  push(callId: string, direction: Direction, arrivalUs: number, packet: Buffer): void {
+    this.recorder?.push(callId, direction, arrivalUs, packet);
+  }
+
+  private emitStopped(s: RecordingSummary, packets: number): void {
+    const detail = [`${(s.durationMs / 1000).toFixed(1)} s`, `${s.bytes} bytes`, s.error].filter(Boolean).join(', ');
+    this.emit(s.callId, 'stopped', s.wav, packets, s.queueDrops, detail);
+  }
+
+  private emit(callId: string, phase: RecordEvent['phase'], path: string | null, packets: number, dropped: number, detail: string | null): void {
+    this.ctx.events.emit({ kind: 'record', tsUs: this.ctx.clock.nowUs(), callId, phase, src: 'relay', dst: `record:${this.settings().dir}`, path, packets, dropped, detail });
+  }
+}
+
+/** Packets taken so far per recording (both directions), before a stop drops them from the active list. */
+function packetsOf(recorder: Recorder): Map<string, number> {
+  return new Map(recorder.stats().active.map((a) => [a.callId, a.caller.packets + a.callee.packets] as const));
+}

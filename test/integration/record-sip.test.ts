@@ -1,0 +1,121 @@
+/**
+ * The recorder on a real call: SIPp plays G.711 A-law (the g711a.pcap that
+ * ships with Debian's sip-tester) through our proxy and relay to a SIPp UAS
+ * that echoes it back; the recorder, started with `--record DIR`, writes a
+ * stereo WAV whose caller channel is, sample for sample, sox's decode of
+ * the pcap's RTP payloads, and whose callee channel holds the echo. Then a
+ * recording started and stopped mid-call from the API.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '../../engine/capture/pcap-read';
+import { soxChannel, soxDecode, soxi } from '../helpers/g711-rtp';
+import { freePort } from '../helpers/ports';
+import { runSipp, startSipp } from '../helpers/sipp';
+import { withLab } from '../helpers/lab';
+import { until } from '../helpers/until';
+
+const MEDIA_UAC = join(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-g711-media.xml');
+const PCAP = '/usr/share/sip-tester/g711a.pcap';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The RTP payloads (12-byte header, no CSRC or extension in this file) in the pcap, in order. */
+function pcapPayloads(): Buffer[] {
+  return readCapture(readFileSync(PCAP)).packets.filter((p) => p.transport === 'udp' && p.payload.length > 12).map((p) => p.payload.subarray(12));
+}
+
+/** Where `needle` starts inside `hay`, or -1. */
+function indexOf(hay: number[], needle: number[]): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+test('a call recorded with --record DIR: a stereo 8 kHz WAV whose caller channel is sox\'s decode of every G.711 payload sent, the echo on the callee channel, and a sidecar with the figures', { skip: existsSync(PCAP) ? false : `needs ${PCAP} (Debian sip-tester)` }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'callpath-rec-'));
+  const uasPort = await freePort();
+  const [uasMedia, uacMedia] = [await freePort(), await freePort()];
+  try {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], rtp: { host: '127.0.0.1', min: 22400, max: 22499 }, record: dir }, async (lab) => {
+      assert.equal(lab.host.snapshot().recorder?.state, 'on', 'the recorder starts with the lab when --record names a folder');
+      const uas = startSipp({ scenario: 'uas', port: uasPort, extra: ['-rtp_echo', '-mi', '127.0.0.1', '-mp', String(uasMedia)] });
+      try {
+        await sleep(300);
+        const r = await runSipp({ scenario: MEDIA_UAC, remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 30, extra: ['-mi', '127.0.0.1', '-mp', String(uacMedia)] });
+        assert.equal(r.successful, 1, r.stdout);
+      } finally {
+        await uas.stop();
+      }
+      const done = await until('the finished recording', () => lab.host.snapshot().recorder?.finished[0], 10_000);
+      assert.equal(done.error, null);
+      assert.equal(done.queueDrops, 0);
+      assert.ok(done.wav.startsWith(dir), `the WAV is under the folder: ${done.wav}`);
+      assert.equal(soxi('-c', done.wav), '2');
+      assert.equal(soxi('-r', done.wav), '8000');
+
+      const sent = soxDecode('PCMA', pcapPayloads());
+      assert.equal(sent.length, 236 * 240, 'g711a.pcap: 236 packets of 30 ms (240 samples)');
+      const caller = soxChannel(done.wav, 1);
+      const at = indexOf(caller, sent.slice(0, 240));
+      assert.ok(at >= 0, 'the first packet of the pcap is in the caller channel');
+      assert.deepEqual(caller.slice(at, at + sent.length), sent, 'every sample the caller sent, in order, nothing filled in between');
+      const callee = soxChannel(done.wav, 2);
+      const echoAt = indexOf(callee, sent.slice(0, 240));
+      assert.ok(echoAt >= at, 'the echo comes back after the caller spoke');
+      assert.deepEqual(callee.slice(echoAt, echoAt + sent.length), sent, "the UAS's echo, sample for sample");
+
+      const meta = JSON.parse(readFileSync(done.metadata, 'utf8')) as Record<string, unknown>;
+      assert.equal(meta.version, 1);
+      assert.equal(meta.callId, lab.host.listCalls(1)[0]!.callId);
+      const json = JSON.stringify(meta);
+      assert.match(json, /PCMA/);
+      assert.match(json, /"packets":236/);
+
+      const entries = lab.host.getCall(lab.host.listCalls(1)[0]!.callId)!.entries.filter((e) => e.lane === 'record');
+      assert.deepEqual(entries.map((e) => (e as { phase: string }).phase), ['started', 'stopped'], 'the ladder shows where recording started and stopped');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('recording from the console: refused with the reason while the recorder is stopped; a call started by hand mid-call is recorded until stopped by hand', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'callpath-rec-data-'));
+  const uasPort = await freePort();
+  const [uasMedia, uacMedia] = [await freePort(), await freePort()];
+  try {
+    await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], rtp: { host: '127.0.0.1', min: 22500, max: 22599 }, dataDir }, async (lab) => {
+      assert.equal(lab.host.snapshot().recorder, null, 'without --record the recorder waits for the console');
+      const refused = await lab.host.invoke({ cmd: 'recordCall', callId: 'nope', on: true });
+      assert.deepEqual(refused, { ok: false, reason: 'the recorder is stopped: start it first' });
+      const started = await lab.host.invoke({ cmd: 'setComponent', name: 'recorder', action: 'start' });
+      assert.equal((started as { state: string }).state, 'running');
+      // A running recorder records every new call, so this one is stopped by hand right after its media opens, then started again.
+      const uas = startSipp({ scenario: 'uas', port: uasPort, extra: ['-rtp_echo', '-mi', '127.0.0.1', '-mp', String(uasMedia)] });
+      try {
+        await sleep(300);
+        const call = runSipp({ scenario: MEDIA_UAC, remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 30, extra: ['-mi', '127.0.0.1', '-mp', String(uacMedia)] });
+        const callId = await until('the call recording', () => lab.host.snapshot().recorder?.active[0]?.callId, 10_000);
+        assert.deepEqual(await lab.host.invoke({ cmd: 'recordCall', callId, on: false }), { ok: true, recording: false });
+        assert.deepEqual(await lab.host.invoke({ cmd: 'recordCall', callId, on: true }), { ok: true, recording: true });
+        assert.equal((await call).successful, 1);
+        const rec = lab.host.snapshot().recorder!;
+        await until('both recordings finished', () => lab.host.snapshot().recorder!.finished.length === 2);
+        assert.ok(rec.dir.startsWith(dataDir), `recordings go to DATA/recordings by default: ${rec.dir}`);
+        const names = lab.host.snapshot().recorder!.finished.map((f) => f.wav);
+        assert.notEqual(names[0], names[1], 'a second recording of the same call gets a file of its own');
+      } finally {
+        await uas.stop();
+      }
+      const noMedia = await lab.host.invoke({ cmd: 'recordCall', callId: 'no-such-call', on: true });
+      assert.deepEqual(noMedia, { ok: false, reason: 'the relay carries no media for call no-such-call' });
+    });
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
