@@ -156,6 +156,9 @@ export class Host {
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
       if (ev.kind === 'media') return this.recordMedia(ev);
+      if (ev.kind === 'record' && (ev.phase === 'started' || ev.phase === 'stopped') && (ev.source === undefined || ev.source === LIVE_SOURCE)) {
+        return this.publisher.observeExtra(ev.callId, 'recording', { phase: ev.phase, wav: ev.path });
+      }
       // A stopped recorder finalised its recordings: the relay stops copying their packets.
       if (ev.kind === 'component' && ev.status.name === 'recorder' && ev.status.state === 'stopped' && this.relay.running) for (const id of this.relay.callIds()) this.relay.record(id, false);
       // The SIP worker sends SDP to the relay only while it runs; it learns of each change without a restart.

@@ -51,7 +51,12 @@ export interface CallEventDoc {
    * the relay has no session for the call (not running, or not yet offered).
    */
   relay: { caller: string; callee: string } | null;
+  /** `recording` only: the recorder started or stopped the call's recording, and its WAV file. */
+  recording?: { phase: 'started' | 'stopped'; wav: string | null };
 }
+
+/** Ended calls kept for the events that follow their end (a recording finalised after the BYE). */
+const ENDED_KEPT = 10_000;
 
 interface CallState {
   seq: number;
@@ -70,6 +75,8 @@ const party = (raw: Buffer, name: string): { uri: string; tag: string | null } =
 
 export class CallEventTracker {
   private readonly calls = new Map<string, CallState>();
+  /** Calls that ended, most recent last, for `extra` events after the end. */
+  private readonly ended = new Map<string, CallState>();
   /** Calls forgotten because too many were followed. */
   forgotten = 0;
 
@@ -134,12 +141,15 @@ export class CallEventTracker {
     return { v: CALL_EVENT_VERSION, event: 'new', callId, seq: 1, node: this.node, tsUs, from: state.from, to: state.to, status: null, reason: null, relay: null };
   }
 
-  /** A later event for a call still followed (`recording`, from the recorder). */
-  extra(callId: string, event: CallEventName, tsUs: number): CallEventDoc | null {
-    const call = this.calls.get(callId);
+  /**
+   * A later event for a call followed or recently ended (`recording`, from
+   * the recorder: a recording is finalised after the BYE ended the call).
+   */
+  extra(callId: string, event: CallEventName, tsUs: number, recording?: CallEventDoc['recording']): CallEventDoc | null {
+    const call = this.calls.get(callId) ?? this.ended.get(callId);
     if (!call) return null;
     call.seq++;
-    return { v: CALL_EVENT_VERSION, event, callId, seq: call.seq, node: this.node, tsUs, from: call.from, to: call.to, status: null, reason: null, relay: null };
+    return { v: CALL_EVENT_VERSION, event, callId, seq: call.seq, node: this.node, tsUs, from: call.from, to: call.to, status: null, reason: null, relay: null, ...(recording ? { recording } : {}) };
   }
 
   /** Starts following a call; past `maxCalls` the oldest followed is forgotten, counted. */
@@ -155,6 +165,8 @@ export class CallEventTracker {
 
   private end(ev: SipCaptureEvent, call: CallState, status: number | null, reason: EndReason): CallEventDoc {
     this.calls.delete(ev.callId);
+    if (this.ended.size >= ENDED_KEPT) this.ended.delete(this.ended.keys().next().value!);
+    this.ended.set(ev.callId, call);
     return this.doc(ev, call, 'ended', status, reason);
   }
 

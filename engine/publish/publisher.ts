@@ -205,9 +205,9 @@ export class Publisher implements ComponentImpl {
   }
 
   /** An event from elsewhere in the engine (the recorder's `recording`). */
-  observeExtra(callId: string, event: CallEventName): void {
+  observeExtra(callId: string, event: CallEventName, recording?: CallEventDoc['recording']): void {
     if (!this.running) return;
-    const doc = this.tracker.extra(callId, event, this.ctx.clock.nowUs());
+    const doc = this.tracker.extra(callId, event, this.ctx.clock.nowUs(), recording);
     if (doc) this.offer(doc);
   }
 

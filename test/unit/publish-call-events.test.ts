@@ -75,3 +75,16 @@ test('no events for re-INVITEs, in-dialog requests of calls not seen, imported o
   assert.equal(t.observe(msg('out', 'SIP/2.0 200 OK', '1 INVITE', { callId: 'c', toTag: 'x' }))?.event, 'answered');
   assert.equal(t.observe(msg('in', 'INVITE sip:b@b SIP/2.0', '2 INVITE', { callId: 'c', toTag: 'x' })), null, 'a re-INVITE');
 });
+
+test('recording events follow the call, numbered with it, also once the BYE ended it (a recording is finalised after the BYE); an unknown call makes none', () => {
+  const t = new CallEventTracker('n');
+  events(t, [msg('in', 'INVITE sip:b@b SIP/2.0', '1 INVITE', { callId: 'rec' })]);
+  const started = t.extra('rec', 'recording', 5, { phase: 'started', wav: '/r/2026-12-04/a.wav' })!;
+  assert.deepEqual([started.event, started.seq, started.recording], ['recording', 2, { phase: 'started', wav: '/r/2026-12-04/a.wav' }]);
+  const ended = events(t, [msg('out', 'SIP/2.0 200 OK', '1 INVITE', { callId: 'rec', toTag: 'x' }), msg('in', 'BYE sip:b@b SIP/2.0', '2 BYE', { callId: 'rec', toTag: 'x' })]).at(-1)!;
+  assert.equal(ended.event, 'ended');
+  const stopped = t.extra('rec', 'recording', 9, { phase: 'stopped', wav: '/r/2026-12-04/a.wav' })!;
+  assert.deepEqual([stopped.seq, stopped.recording?.phase, stopped.from.uri], [5, 'stopped', 'sip:alice@a.example']);
+  assert.equal(t.extra('never-seen', 'recording', 10), null);
+  assert.equal(t.size, 0, 'ended calls are not counted as followed');
+});
