@@ -476,6 +476,9 @@ export class Relay implements ComponentImpl {
    */
   onTap: ((callId: string, direction: 'caller' | 'callee', arrivalUs: number, packet: Buffer) => void) | null = null;
 
+  /** What NG's `start recording`, `stop recording` and `record call` ask for (the host: the recorder, then `record`). */
+  recordingControl: ((callId: string, on: boolean) => Promise<{ ok: true } | { ok: false; reason: string }>) | null = null;
+
   /** Starts or stops the recorder's tap on a call's streams (and on those it opens later); false without a session. */
   record(callId: string, on: boolean): boolean {
     const s = this.sessions.get(callId);

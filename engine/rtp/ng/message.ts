@@ -123,6 +123,8 @@ const REQUIRED = new Map<string, readonly (keyof NgArgs)[]>([
   // The protocol document still asks for from-tag too; current rtpengine (call_delete_ng) needs only call-id.
   ['delete', ['callId']],
   ['query', ['callId']],
+  ['start recording', ['callId']],
+  ['stop recording', ['callId']],
 ]);
 const MISSING: Partial<Record<keyof NgArgs, string>> = {
   sdp: 'No SDP body in message',

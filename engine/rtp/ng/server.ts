@@ -5,8 +5,11 @@
  * are dropped and counted when there is no cookie to answer), run against
  * the relay once (a retransmission gets the cached reply), and answered.
  *
- * Commands: ping, offer, answer, delete, query, list. The recording
- * commands answer with an error until the recorder exists.
+ * Commands: ping, offer, answer, delete, query, list, start recording,
+ * stop recording, and offer/answer's `record call` flag ("yes"/"on"). The
+ * recording ones go to whoever the relay's `recordingControl` is (the host:
+ * the recorder and the relay's tap); `pause recording` answers that it is
+ * not supported.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -18,7 +21,7 @@ import { ngArgs, ngError, ngReply, parseNgRequest } from './message';
 import { DEFAULT_NG_REPLY_TTL_MS, NgReplyCache } from './reply-cache';
 
 const REPLY_CACHE_ENTRIES = 10_000;
-const RECORDING_COMMANDS = new Set(['start recording', 'stop recording', 'pause recording', 'record-call']);
+const ON = new Set(['yes', 'on', 'true']);
 
 export interface NgCounters {
   requests: number;
@@ -98,8 +101,8 @@ export class NgServer {
   /** One command against the relay: the reply's dictionary (`error-reason` set for an error). */
   private async run(command: string, raw: Parameters<typeof ngArgs>[1]): Promise<{ [key: string]: BEncodable | undefined }> {
     if (command === 'ping') return { result: 'pong' };
-    if (RECORDING_COMMANDS.has(command)) return { 'error-reason': `${command}: the recorder is not built yet` };
-    if (!['offer', 'answer', 'delete', 'query', 'list'].includes(command)) return { 'error-reason': `Unrecognized command "${command}"` };
+    if (command === 'pause recording') return { 'error-reason': 'pause recording is not supported: use stop recording (a later start recording writes a new file)' };
+    if (!['offer', 'answer', 'delete', 'query', 'list', 'start recording', 'stop recording'].includes(command)) return { 'error-reason': `Unrecognized command "${command}"` };
     if (!this.relay.running) return { 'error-reason': 'the relay is not running' };
     if (command === 'list') return { result: 'ok', calls: this.relay.callIds() };
     const parsed = ngArgs(command, raw);
@@ -111,7 +114,18 @@ export class NgServer {
       case 'answer': {
         const req = { callId, fromTag: a.fromTag!, toTag: a.toTag ?? null, sdp: a.sdp!, via: 'ng' as const };
         const r = command === 'offer' ? await this.relay.offer(req) : await this.relay.answer(req);
-        return r.ok ? { result: 'ok', sdp: r.sdp } : { 'error-reason': r.reason };
+        if (!r.ok) return { 'error-reason': r.reason };
+        // "record call": the SDP went through either way; a recorder that cannot start says why in a warning.
+        if (a.recordCall !== undefined && ON.has(a.recordCall.toLowerCase())) {
+          const rec = await this.record(callId, true);
+          if (!rec.ok) return { result: 'ok', sdp: r.sdp, warning: `not recorded: ${rec.reason}` };
+        }
+        return { result: 'ok', sdp: r.sdp };
+      }
+      case 'start recording':
+      case 'stop recording': {
+        const rec = await this.record(callId, command === 'start recording');
+        return rec.ok ? { result: 'ok' } : { 'error-reason': rec.reason };
       }
       case 'delete': {
         const found = await this.relay.delete(callId, 'delete');
@@ -134,6 +148,11 @@ export class NgServer {
         };
       }
     }
+  }
+
+  private record(callId: string, on: boolean): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const control = this.relay.recordingControl;
+    return control ? control(callId, on) : Promise.resolve({ ok: false, reason: 'no recorder in this engine' });
   }
 
   private send(reply: Buffer, to: HostPort): void {
