@@ -152,6 +152,10 @@ export class Host {
     e.observeSip((ev) => this.publisher.observeSip(ev));
     this.publisher.relayOf = (callId) => (this.relay.running ? this.relay.addresses(callId) : null);
     this.relay.onTap = (callId, direction, arrivalUs, packet) => this.recorder.push(callId, direction, arrivalUs, packet);
+    this.relay.recordingControl = async (callId, on) => {
+      const r = await this.recordCall(callId, on);
+      return r.ok ? { ok: true } : r;
+    };
     this.wire = new WireTap(e, () => this.current.wire);
     const stage = (s: Parameters<Engine['setSipStage']>[0]) => e.setSipStage(s);
     e.events.on((ev) => {
@@ -197,6 +201,20 @@ export class Host {
     if (ev.source !== undefined && ev.source !== LIVE_SOURCE) return;
     if (ev.phase === 'opened' && ev.streamId.endsWith('-caller') && this.recorder.running) void this.recordCall(ev.callId, true);
     else if (ev.phase === 'closed' && this.recorder.isRecording(ev.callId)) void this.recorder.stopCall(ev.callId);
+  }
+
+  /**
+   * A recording's file for download: only a WAV or sidecar the running
+   * recorder lists (active or recently finished), never any other path.
+   */
+  recordingFile(path: string): { path: string; type: string } | null {
+    const r = this.recorder.stats();
+    if (!r) return null;
+    for (const x of [...r.active, ...r.finished]) {
+      if (x.wav === path) return { path, type: 'audio/wav' };
+      if (x.metadata === path) return { path, type: 'application/json' };
+    }
+    return null;
   }
 
   /** Starts or stops one live call's recording: the recorder's files, the relay's tap. */

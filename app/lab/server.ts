@@ -2,6 +2,9 @@
  * The headless lab console: the same React UI, a JSON API, /metrics and a
  * WebSocket carrying the typed contract — for lab boxes without a display.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -135,6 +138,12 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       await drainBody(req);
       return invoke(res, { cmd: 'releaseOrphans' });
     }
+    if (a === 'recorder' && b === 'file' && c === undefined) {
+      if (method !== 'GET') return sendJson(res, 405, { error: 'GET /api/recorder/file?path=PATH (a WAV or sidecar the recorder lists)' });
+      const file = host.recordingFile(url.searchParams.get('path') ?? '');
+      if (!file) return sendJson(res, 404, { error: 'not a recording the recorder lists (it must be running; only its active and recent files)' });
+      return sendFile(res, file.path, file.type);
+    }
     if (a === 'recorder' && b === 'calls' && c !== undefined && rest.length === 1 && (rest[0] === 'start' || rest[0] === 'stop')) {
       if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to start or stop recording a call' });
       await drainBody(req);
@@ -260,6 +269,26 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
         server.close(() => resolve());
       }),
   };
+}
+
+/** A file streamed as an attachment; a file gone meanwhile is a 404, an error midway aborts the response. */
+async function sendFile(res: ServerResponse, path: string, type: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return sendJson(res, 404, { error: `the file is gone: ${basename(path)}` });
+  }
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': String(size), 'Content-Disposition': `attachment; filename="${basename(path).replace(/[^\w.-]/g, '_')}"`, 'Cache-Control': 'no-store' });
+  await new Promise<void>((resolve) => {
+    const stream = createReadStream(path);
+    stream.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+    stream.on('end', resolve);
+    stream.pipe(res);
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

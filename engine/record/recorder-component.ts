@@ -42,6 +42,8 @@ export class RecorderComponent implements ComponentImpl {
   }
 
   detail(): string | null {
+    const off = this.offReason();
+    if (off) return off;
     const r = this.recorder?.stats();
     if (!r) return `calls are not recorded; on: every call the relay carries goes to ${this.settings().dir}`;
     return `${r.active.length} recording now, ${r.totals.recorded} since start, ${r.totals.failed} failed, in ${r.dir}`;

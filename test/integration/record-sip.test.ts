@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { readCapture } from '../../engine/capture/pcap-read';
 import { soxChannel, soxDecode, soxi } from '../helpers/g711-rtp';
 import { freePort } from '../helpers/ports';
+import { NgClient, RtpEndpoint, pcmuSdp, sdpPort } from '../helpers/ng';
 import { runSipp, startSipp } from '../helpers/sipp';
-import { withLab } from '../helpers/lab';
+import { startLab, withLab } from '../helpers/lab';
 import { until } from '../helpers/until';
 
 const MEDIA_UAC = join(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-g711-media.xml');
@@ -117,5 +118,58 @@ test('recording from the console: refused with the reason while the recorder is 
     });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("over NG, as Kamailio's rtpengine module asks: an offer flagged \"record call\" is recorded, stop/start recording act on a call mid-call, pause recording is refused with the reason", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'callpath-rec-ng-'));
+  const ngPort = await freePort();
+  const lab = await startLab({ ng: { host: '127.0.0.1', port: ngPort }, rtp: { host: '127.0.0.1', min: 22600, max: 22699 }, record: dir });
+  try {
+    {
+      const ng = await NgClient.open(ngPort);
+      const caller = await RtpEndpoint.open(0x5555);
+      const callee = await RtpEndpoint.open(0x6666);
+      try {
+        const offer = await ng.request({ command: 'offer', 'call-id': 'ng-rec', 'from-tag': 'ft', sdp: pcmuSdp(caller.port), 'record call': 'yes' });
+        assert.equal(offer.result, 'ok', String(offer['error-reason']));
+        const answer = await ng.request({ command: 'answer', 'call-id': 'ng-rec', 'from-tag': 'ft', 'to-tag': 'tt', sdp: pcmuSdp(callee.port, 2) });
+        assert.equal(answer.result, 'ok');
+        assert.equal(lab.host.snapshot().recorder!.active[0]?.callId, 'ng-rec', 'recording from the offer on');
+        await Promise.all([caller.stream(sdpPort(answer.sdp), 25), callee.stream(sdpPort(offer.sdp), 25)]);
+        assert.deepEqual(await ng.request({ command: 'stop recording', 'call-id': 'ng-rec' }), { result: 'ok' });
+        assert.equal((await ng.request({ command: 'pause recording', 'call-id': 'ng-rec' }))['error-reason'], 'pause recording is not supported: use stop recording (a later start recording writes a new file)');
+        assert.deepEqual(await ng.request({ command: 'start recording', 'call-id': 'ng-rec' }), { result: 'ok' });
+        await ng.request({ command: 'delete', 'call-id': 'ng-rec' });
+        const finished = await until('two recordings of the call', () => {
+          const f = lab.host.snapshot().recorder!.finished;
+          return f.length === 2 && f;
+        });
+        // Newest first: the one stopped by hand is the older.
+        const first = finished[1]!;
+        assert.equal(first.error, null);
+        assert.ok(first.durationMs >= 480, `the first file holds the 25 packets of 20 ms each way: ${first.durationMs} ms`);
+        assert.equal((await ng.request({ command: 'start recording', 'call-id': 'gone' }))['error-reason'], 'the relay carries no media for call gone');
+
+        // The browser downloads a listed recording, and nothing else.
+        const auth = { Authorization: `Bearer ${lab.token}` };
+        const wav = await fetch(`${lab.base}/api/recorder/file?path=${encodeURIComponent(first.wav)}`, { headers: auth });
+        assert.equal(wav.status, 200);
+        assert.equal(wav.headers.get('content-type'), 'audio/wav');
+        const body = Buffer.from(await wav.arrayBuffer());
+        assert.equal(body.subarray(0, 4).toString('latin1'), 'RIFF');
+        assert.equal(body.length, 44 + first.bytes);
+        const other = await fetch(`${lab.base}/api/recorder/file?path=${encodeURIComponent('/etc/passwd')}`, { headers: auth });
+        assert.equal(other.status, 404);
+        assert.equal((await fetch(`${lab.base}/api/recorder/file?path=${encodeURIComponent(first.wav)}`)).status, 401, 'the token is required');
+      } finally {
+        ng.close();
+        caller.close();
+        callee.close();
+      }
+    }
+  } finally {
+    await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
