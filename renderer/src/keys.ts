@@ -4,7 +4,7 @@
  * input") are unit-tested.
  */
 
-export type KeyAction = 'next' | 'prev' | 'nextCall' | 'prevCall' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export' | 'settings';
+export type KeyAction = 'next' | 'prev' | 'nextCall' | 'prevCall' | 'open' | 'focusFilter' | 'cycleTime' | 'compare' | 'help' | 'escape' | 'export' | 'settings' | 'record';
 
 export interface KeyPress {
   key: string;
@@ -25,6 +25,7 @@ export const KEY_HELP: readonly { keys: string; action: string }[] = [
   { keys: 't', action: 'time: absolute → relative → delta' },
   { keys: 'd', action: 'compare: mark this message, then d on another to diff them (or shift-click)' },
   { keys: 'e', action: 'export the selected call (pick a format: ↑/↓ Enter, or its first letter)' },
+  { keys: 'r', action: 'record the selected live call, or stop recording it (the recorder must be running)' },
   { keys: ',', action: 'settings: the lab flags (applied by restarting what they affect)' },
   { keys: '?', action: 'this help' },
   { keys: 'Esc', action: 'close settings / help / diff / message' },
@@ -56,6 +57,8 @@ export function keyAction(k: KeyPress): KeyAction | null {
       return 'compare';
     case 'e':
       return 'export';
+    case 'r':
+      return 'record';
     case ',':
       return 'settings';
     case '?':

@@ -1,8 +1,10 @@
 import { useEffect } from 'react';
 import { CALLS_FILTER_ID } from './components/CallsFilterBar';
+import { useApi } from './api';
 import { blurAfterClick, isEditable, keyAction, stepSelection } from './keys';
 import { useCalls } from './store/calls';
 import { useFiles } from './store/files';
+import { useRecording } from './store/recording';
 import { useSettings } from './store/settings';
 import { useUi } from './store/ui';
 
@@ -23,6 +25,7 @@ export function setCallOrder(order: readonly string[]): void {
 
 /** The console's one keydown listener (see `keys.ts` for the map), and the click listener that hands focus back from buttons. */
 export function useShortcuts(): void {
+  const api = useApi();
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       const action = keyAction({ key: e.key, ctrlKey: e.ctrlKey, metaKey: e.metaKey, altKey: e.altKey, inEditable: isEditable(e.target) });
@@ -83,6 +86,14 @@ export function useShortcuts(): void {
           e.preventDefault();
           useFiles.getState().openChooser({ kind: 'keys', keys: [ui.selectedKey] }, `call ${useCalls.getState().byId.get(ui.selectedKey)?.callId ?? ui.selectedKey}`);
           return;
+        case 'record': {
+          // The Record button of the call on screen names the call; none shown (no call selected), nothing to record.
+          const target = useRecording.getState().target;
+          if (target === null || target.key !== ui.selectedKey) return;
+          e.preventDefault();
+          useRecording.getState().toggleTarget(api);
+          return;
+        }
         case 'help':
           e.preventDefault();
           ui.setHelp(!ui.helpOpen);
@@ -111,5 +122,5 @@ export function useShortcuts(): void {
       window.removeEventListener('keydown', onKey);
       window.removeEventListener('click', onClick);
     };
-  }, []);
+  }, [api]);
 }

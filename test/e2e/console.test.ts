@@ -50,7 +50,7 @@ test('the console loads with the token URL and shows every component state', asy
   await page.goto(`${lab.base}/?token=${lab.token}`);
   await page.locator('[data-testid="toggle-proxy"][data-state="running"]').waitFor({ timeout: 15_000 });
   assert.equal(await page.locator('[data-testid="toggle-relay"]').getAttribute('data-state'), 'running');
-  assert.equal(await page.locator('[data-testid="toggle-recorder"]').getAttribute('data-state'), 'not-implemented');
+  assert.equal(await page.locator('[data-testid="toggle-recorder"]').getAttribute('data-state'), 'stopped', 'the recorder waits for a click unless --record names a folder');
   assert.equal(await page.locator('[data-testid="toggle-publisher"]').getAttribute('data-state'), 'stopped');
   assert.deepEqual(errors, [], 'no console errors (CSP violations included)');
 });

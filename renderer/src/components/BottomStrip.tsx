@@ -1,6 +1,7 @@
 import { LiveChart } from './LiveChart';
 import { PortPoolPanel } from './PortPoolPanel';
 import { PublishPanel } from './PublishPanel';
+import { RecorderPanel } from './RecorderPanel';
 
 export function BottomStrip() {
   return (
@@ -8,6 +9,7 @@ export function BottomStrip() {
       <LiveChart />
       <PortPoolPanel />
       <PublishPanel />
+      <RecorderPanel />
     </footer>
   );
 }

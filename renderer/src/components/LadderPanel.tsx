@@ -4,6 +4,7 @@ import { LADDER_BLOCK_ROWS, LADDER_ROW_H, LadderBody, LadderHeader, type LadderS
 import { DiffView } from '../ladder/DiffView';
 import { publishArrowTitle, publishArrowTone, withPublishLabels } from '../ladder/publishArrow';
 import { mediaArrowTitle, streamFactsByIndex, withMediaLabels } from '../ladder/mediaArrow';
+import { recordArrowTitle, recordArrowTone, withRecordLabels } from '../ladder/recordArrow';
 import { MessageView } from '../ladder/MessageView';
 import { buildLadder, formatRelMs } from '../../../app/ladder';
 import { useCallDetail } from '../ladder/useCallDetail';
@@ -13,6 +14,7 @@ import { useUi } from '../store/ui';
 import { setLadderOrder } from '../useShortcuts';
 import { rowWindow, scrollToRow } from '../virtual';
 import { wireBadge } from '../wire';
+import { RecordButton } from './RecordButton';
 
 /** Rows drawn above and below the ones in view. */
 const OVERSCAN = 12;
@@ -61,8 +63,8 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   const setHelp = useUi((s) => s.setHelp);
   const selectMessage = useUi((s) => s.selectMessage);
   const moveSelection = useUi((s) => s.moveSelection);
-  // Publish arrows say where each event went and how long it took, streams their codec and figures (the exports keep the engine's labels).
-  const model = useMemo(() => buildLadder(withMediaLabels(withPublishLabels(detail.entries))), [detail.entries]);
+  // Publish arrows say where each event went and how long it took, streams their codec and figures, recordings their file (the exports keep the engine's labels).
+  const model = useMemo(() => buildLadder(withRecordLabels(withMediaLabels(withPublishLabels(detail.entries)))), [detail.entries]);
   useEffect(() => {
     setLadderOrder(model.arrows.map((a) => a.index));
     return () => setLadderOrder([]);
@@ -77,7 +79,8 @@ function LadderView({ detail, error }: { detail: CallDetail; error: string | nul
   }, [byIndex, streams]);
   const toneOf = useCallback((index: number) => {
     const m = byIndex.get(index);
-    return m?.lane === 'publish' ? publishArrowTone(m) : undefined;
+    if (m?.lane === 'publish') return publishArrowTone(m);
+    return m?.lane === 'record' ? recordArrowTone(m) : undefined;
   }, [byIndex]);
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -235,6 +238,7 @@ function CallHeader({ detail }: { detail: CallDetail }) {
         <span className="ellipsis muted" title={`${detail.from} → ${detail.to}`}>
           {detail.from} → {detail.to}
         </span>
+        <RecordButton callKey={detail.key} callId={detail.callId} source={detail.source} />
       </div>
       <div className="call-header-facts">
         <Fact label="100 Trying" value={t.trying100Us} />
@@ -266,6 +270,7 @@ function CallHeader({ detail }: { detail: CallDetail }) {
 /** An arrow's tooltip: a SIP message's transport, size and transaction; another lane's label and endpoints. */
 function entryTitle(m: LadderEntry): string {
   if (m.lane === 'publish') return `${publishArrowTitle(m)}\n${m.lane} · ${m.owner}`;
+  if (m.lane === 'record') return `${recordArrowTitle(m)}\n${m.lane} · ${m.owner}`;
   if (m.lane !== 'sip') return `${m.label}\n${m.src} → ${m.dst}\n${m.lane} · ${m.owner}`;
   const s: SipEntry = m;
   const wire = wireBadge(s);

@@ -1,0 +1,153 @@
+import { memo } from 'react';
+import { useApi } from '../api';
+import { FINISHED_SHOWN, MEASURED, activeView, finishedView, recorderAbsentLine, recorderFigures, recorderWarning, type Figure, type RecorderStats } from '../recorder/figures';
+import { useSnapshot } from '../store/snapshot';
+import { useUi } from '../store/ui';
+
+/**
+ * The bottom strip's recorder: its state (and the reason when in error), the
+ * folder and totals (each says what it counts, measured in the engine), the
+ * calls being recorded with their drops, the newest finished recordings with
+ * their files, and what the start-up repair fixed. Stopped, one line says so
+ * and how to start it.
+ */
+export function RecorderPanel() {
+  const recorder = useSnapshot((s) => s.snapshot?.recorder ?? null);
+  const warning = recorder ? recorderWarning(recorder) : null;
+  return (
+    <div className={recorder?.state === 'error' ? 'recorder-panel recorder-error' : 'recorder-panel'} data-testid="recorder-panel" data-recorder={recorder?.state ?? 'stopped'}>
+      <div className="recorder-head">
+        <span className="strip-title" title={`Call recorder. Every number: ${MEASURED}.`}>
+          Recorder · engine
+        </span>
+      </div>
+      {warning ? (
+        <div className="recorder-warning error ellipsis" data-testid="recorder-warning" role="alert" title={`${warning.text}\n${warning.title}`}>
+          ⚠ {warning.text}
+        </div>
+      ) : null}
+      {recorder ? (
+        <div className="recorder-body">
+          <div className="recorder-figures">
+            {recorderFigures(recorder).map((f) => (
+              <FigureCell key={f.id} {...f} />
+            ))}
+          </div>
+          <div className="recorder-lists">
+            <Active recorder={recorder} />
+            <Finished recorder={recorder} />
+          </div>
+        </div>
+      ) : (
+        <AbsentLine />
+      )}
+    </div>
+  );
+}
+
+function AbsentLine() {
+  const line = useSnapshot((s) => recorderAbsentLine(s.snapshot?.components.find((c) => c.name === 'recorder')));
+  return (
+    <div className="recorder-absent muted" data-testid="recorder-absent" title={line}>
+      {line}
+    </div>
+  );
+}
+
+// Props are the figure's primitives, so a cell whose figure did not change is not re-rendered.
+const FigureCell = memo(function FigureCell(f: Figure) {
+  return (
+    <div className={`recorder-figure${f.tone ? ` ${f.tone}` : ''}`} data-testid={`recorder-figure-${f.id}`} data-value={f.value} title={f.title}>
+      <span className="recorder-figure-label">{f.label}</span>
+      <span className="recorder-figure-value mono ellipsis">{f.value}</span>
+    </div>
+  );
+});
+
+function Active({ recorder }: { recorder: RecorderStats }) {
+  const selectCall = useUi((s) => s.selectCall);
+  const selected = useUi((s) => s.selectedKey);
+  const rows = recorder.active.map(activeView);
+  if (rows.length === 0) return <div className="recorder-none muted small-print">No call is being recorded.</div>;
+  return (
+    <div className="recorder-table" data-testid="recorder-active" role="table" aria-label="Calls being recorded">
+      <div className="recorder-row recorder-row-head" role="row" title="Calls being recorded now (engine). caller / callee: packets taken from the relay · refused by the full queue (⚠).">
+        <span role="columnheader">Call-ID</span>
+        <span role="columnheader">dur</span>
+        <span role="columnheader">size</span>
+        <span role="columnheader">caller</span>
+        <span role="columnheader">callee</span>
+      </div>
+      {rows.map((r) => (
+        <div key={r.callId} role="row" data-testid="recorder-active-row" data-call-id={r.callId} className={`recorder-row${r.key === selected ? ' selected' : ''}${r.tone ? ` ${r.tone}` : ''}`} title={r.title}>
+          <button type="button" role="cell" className="recorder-call mono ellipsis" onClick={() => selectCall(r.key)}>
+            {r.callId}
+          </button>
+          <span role="cell" className="mono">
+            {r.duration}
+          </span>
+          <span role="cell" className="mono">
+            {r.size}
+          </span>
+          <span role="cell" className={`mono${r.caller.tone ? ` ${r.caller.tone}` : ''}`} data-testid="recorder-active-caller">
+            {r.caller.text}
+          </span>
+          <span role="cell" className={`mono${r.callee.tone ? ` ${r.callee.tone}` : ''}`} data-testid="recorder-active-callee">
+            {r.callee.text}
+          </span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Finished({ recorder }: { recorder: RecorderStats }) {
+  const selectCall = useUi((s) => s.selectCall);
+  // The lab server serves the files; the desktop app has no HTTP server, so it shows the paths only.
+  const served = useApi().host === 'lab';
+  const rows = recorder.finished.slice(0, FINISHED_SHOWN).map(finishedView);
+  if (rows.length === 0) return <div className="recorder-none muted small-print">No recording finished yet.</div>;
+  return (
+    <div className="recorder-finished" data-testid="recorder-finished" role="list" aria-label="Recent finished recordings">
+      <div className="recorder-finished-head" title={`The newest ${FINISHED_SHOWN} finished recordings, newest first (engine): WAV and JSON sidecar file names; hover for the full paths.`}>
+        finished
+      </div>
+      {rows.map((r) => (
+        <div key={r.wav} role="listitem" data-testid="recorder-finished-row" data-call-id={r.callId} className={`recorder-done${r.tone ? ` ${r.tone}` : ''}`} title={r.title}>
+          <div className="recorder-done-line">
+            <button type="button" className="recorder-call mono ellipsis" onClick={() => selectCall(r.key)}>
+              {r.callId}
+            </button>
+            <span className="mono">
+              {r.duration} · {r.size}
+            </span>
+            {r.drops ? <span className="warn mono">{r.drops}</span> : null}
+          </div>
+          <div className="recorder-done-files mono ellipsis muted">
+            {served ? (
+              <>
+                <a href={r.wavUrl} download={r.wav} data-testid="recorder-finished-wav">
+                  {r.wav}
+                </a>{' '}
+                ·{' '}
+                <a href={r.metadataUrl} download={r.metadata}>
+                  {r.metadata}
+                </a>
+              </>
+            ) : (
+              <>
+                <span data-testid="recorder-finished-wav">{r.wav}</span> · {r.metadata}
+              </>
+            )}
+          </div>
+          {served && !r.error ? <audio className="recorder-play" controls preload="none" src={r.wavUrl} data-testid="recorder-finished-play" /> : null}
+          {r.error ? (
+            <div className="error ellipsis" data-testid="recorder-finished-error">
+              {r.error}
+            </div>
+          ) : null}
+        </div>
+      ))}
+    </div>
+  );
+}
