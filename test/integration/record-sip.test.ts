@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,5 +172,46 @@ test("over NG, as Kamailio's rtpengine module asks: an offer flagged \"record ca
   } finally {
     await lab.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a full disk under the recorder: the recording shows the error with its reason, the relay keeps relaying every packet, and what was written stays playable', async (t) => {
+  const mnt = mkdtempSync(join(tmpdir(), 'callpath-rec-full-'));
+  // 96 KiB: the first half second of a call fits, the rest does not.
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mnt]).status !== 0) {
+    rmSync(mnt, { recursive: true, force: true });
+    return t.skip('cannot mount a tmpfs here (needs root)');
+  }
+  const ngPort = await freePort();
+  try {
+    await withLab({ ng: { host: '127.0.0.1', port: ngPort }, rtp: { host: '127.0.0.1', min: 22800, max: 22899 }, record: mnt }, async (lab) => {
+      const ng = await NgClient.open(ngPort);
+      const caller = await RtpEndpoint.open(0x7777);
+      const callee = await RtpEndpoint.open(0x8888);
+      try {
+        const offer = await ng.request({ command: 'offer', 'call-id': 'full', 'from-tag': 'ft', sdp: pcmuSdp(caller.port) });
+        const answer = await ng.request({ command: 'answer', 'call-id': 'full', 'from-tag': 'ft', 'to-tag': 'tt', sdp: pcmuSdp(callee.port, 2) });
+        assert.equal(lab.host.snapshot().recorder!.active[0]?.callId, 'full');
+        // 8 s of stereo 8 kHz is 256 KiB: far past the 96 KiB the disk has.
+        await Promise.all([caller.stream(sdpPort(answer.sdp), 400), callee.stream(sdpPort(offer.sdp), 400)]);
+        const failing = await until('the recording in error', () => lab.host.snapshot().recorder!.active.find((a) => a.state === 'error'), 10_000);
+        assert.match(failing.error ?? '', /disk full \(ENOSPC\)/);
+        assert.equal(callee.received.length, 400, 'the relay relayed every packet from the caller');
+        assert.equal(caller.received.length, 400, 'and every packet from the callee');
+        await ng.request({ command: 'delete', 'call-id': 'full' });
+        const done = await until('the finished recording', () => lab.host.snapshot().recorder!.finished[0], 10_000);
+        assert.match(done.error ?? '', /ENOSPC/);
+        assert.ok(done.bytes > 0, 'what reached the disk is kept');
+        assert.equal(Number(soxi('-s', done.wav)) * 4, done.bytes, 'the header was finalised for exactly what was written: sox reads all of it');
+        assert.equal(lab.host.snapshot().relay!.packets.sendErrors, 0);
+      } finally {
+        ng.close();
+        caller.close();
+        callee.close();
+      }
+    });
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
   }
 });
