@@ -15,6 +15,9 @@
  * writes happen in WavFile, which never makes anyone wait. Packets are taken,
  * not copied: the caller hands over buffers it will not reuse.
  *
+ * With `onPcm`, each direction's PCM is also handed out as it is decoded
+ * (the Recorder forwards it to an application, forward/forwarder.ts).
+ *
  * Errors: a file error (disk full, unwritable folder) puts the WavFile, and
  * so the recording, in its error state with the reason; pushes are still
  * taken and counted, and `stop()` still finalises the header for what
@@ -26,7 +29,7 @@ import { CallTimeline, TIMELINE_RATE } from './call-timeline';
 import { type RecordingDirection, type RecordingLayout, type RecordingPaths, buildRecordingMetadata, recordingPaths, writeRecordingMetadata } from './metadata';
 import { type DirectionIndex, PacketQueue } from './packet-queue';
 import { PayloadCounts } from './payload-names';
-import { Playout } from './playout';
+import { type PcmSink, Playout } from './playout';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_FLUSH_BYTES, WavFile } from './wav-file';
 
 export type Direction = 'caller' | 'callee';
@@ -57,6 +60,14 @@ export interface CallRecordingOptions {
   idleMs?: number;
   /** The WavFile's buffer bound, bytes. */
   bufferBytes?: number;
+  /**
+   * Each direction's decoded PCM as its Playout produces it (gaps already
+   * filled with silence), in `drain` and `stop`: on the drain's thread, never
+   * the relay's. The Recorder's forwarder sends it to an application
+   * (forward/forwarder.ts). The array is shared with the WAV path: read it,
+   * do not change it. Must not throw (Forwarder.send does not).
+   */
+  onPcm?: (direction: Direction, samples: Int16Array) => void;
 }
 
 export const CALL_RECORDING_DEFAULTS = { mix: 'stereo', queuePackets: 256, idleMs: 1000 } as const;
@@ -142,9 +153,17 @@ export class CallRecording {
     this.latestUs = startUs;
     this.timeline = new CallTimeline(startUs, channels);
     const window = options.reorderWindow;
+    const onPcm = options.onPcm;
+    const sink = (d: DirectionIndex, direction: Direction): PcmSink =>
+      onPcm === undefined
+        ? (s, p) => this.timeline.pcm(d, s, p)
+        : (s, p) => {
+            onPcm(direction, s);
+            this.timeline.pcm(d, s, p);
+          };
     this.playouts = [
-      new Playout((s, p) => this.timeline.pcm(0, s, p), { payloads: payloads.caller, window }),
-      new Playout((s, p) => this.timeline.pcm(1, s, p), { payloads: payloads.callee, window }),
+      new Playout(sink(0, 'caller'), { payloads: payloads.caller, window }),
+      new Playout(sink(1, 'callee'), { payloads: payloads.callee, window }),
     ];
     this.payloads = [new PayloadCounts(payloads.caller), new PayloadCounts(payloads.callee)];
     const align = channels * 2;

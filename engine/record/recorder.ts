@@ -15,12 +15,17 @@
  * Bounded: at most `maxRecordings` at once (`record` refuses beyond it), and
  * the finished ones are remembered `finishedKept` at a time, newest first,
  * with their file paths, for the UI to link.
+ *
+ * With a `forwarder`, each call's decoded PCM is also sent to an
+ * application, from the drain (never the tap), and the call's forwarding
+ * connections are ended when its recording stops.
  */
 import { constants } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CallIdentity, type CallRecordingFigures, type Direction, type DirectionPayloads, type RecordingSummary, CallRecording, CALL_RECORDING_DEFAULTS } from './call-recording';
 import type { RecordingLayout } from './metadata';
+import type { Forwarder } from './forward/forwarder';
 import { type RepairReport, repairRecordings } from './repair';
 import { fsErrorText, makeFolder } from './wav-file';
 
@@ -33,6 +38,12 @@ export interface RecorderOptions {
   maxRecordings?: number;
   finishedKept?: number;
   clock: { nowUs(): number };
+  /**
+   * Where each recorded call's decoded PCM also goes (`--forward`): every
+   * chunk is sent as decoded, and the call's connections are ended once its
+   * recording has stopped. Absent: nothing is forwarded.
+   */
+  forwarder?: Pick<Forwarder, 'send' | 'end'>;
 }
 
 export const RECORDER_DEFAULTS = { drainMs: 40, maxRecordings: 1000, finishedKept: 100 } as const;
@@ -132,9 +143,12 @@ export class Recorder {
     if (this.active.has(call.callId)) return { ok: true };
     if (this.active.size >= this.maxRecordings) return refuse(`${this.maxRecordings} calls are being recorded already (the limit)`);
     const { payloads, ...identity } = call;
+    const forwarder = this.opts.forwarder;
+    const callId = call.callId;
     const rec = new CallRecording(identity, this.opts.dir, this.opts.clock.nowUs(), payloads, {
       mix: this.opts.mix ?? CALL_RECORDING_DEFAULTS.mix,
       queuePackets: this.opts.queuePackets,
+      onPcm: forwarder === undefined ? undefined : (direction, samples) => forwarder.send(callId, direction, samples),
     });
     this.active.set(call.callId, rec);
     this.totals.recorded++;
@@ -210,6 +224,8 @@ export class Recorder {
   private async finish(rec: CallRecording): Promise<RecordingSummary> {
     this.stopping.add(rec);
     const s = await rec.stop(this.opts.clock.nowUs());
+    // All its PCM has been handed out; the connections close on their own (bounded by the forwarder's end timeout), not awaited here.
+    void this.opts.forwarder?.end(rec.call.callId);
     this.stopping.delete(rec);
     if (s.error === null) this.totals.stopped++;
     else this.totals.failed++;
