@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ main(args: string[]): Promise<void
   fuzz: () => import('./fuzz'),
   publish: () => import('./publish'),
   rtp: () => import('./rtp'),
+  record: () => import('./record'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,95 @@
+/**
+ * Recorder benchmark (issue #15): the relay benchmark's load (N G.711 calls
+ * over NG, both directions at 50 packets/s, `../shared/bench/rtp/run-relay.sh`)
+ * with recording off and on, for callpath and for rtpengine 10.5 in
+ * userspace, in one invocation:
+ *   - callpath: without a recorder, then with `--record DIR` and every call
+ *     flagged `record call` (decoded stereo WAV + sidecar per call);
+ *   - rtpengine: without recording, then `--recording-method=pcap` (raw
+ *     packets to pcap files, no decoding: its WAV path needs the kernel
+ *     module or rtpengine-recording, which produced no files here).
+ * For each: relay CPU µs per packet, loss, and for callpath the recorder's
+ * own account from the sidecars (files, packets recorded, queue drops, lost).
+ * Extra CPU = (on − off) / off per packet. Args: [SECONDS=20] [CALLS="100 250"]
+ */
+import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { labCommand, runScript, sharedBench, type Json } from './shared-bench';
+
+const RECORD_CALL = '{"record call":"yes"}';
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const extra = (on: Json | null, off: Json | null): number | null => {
+  const a = num(on?.relay_cpu_us_per_pkt);
+  const b = num(off?.relay_cpu_us_per_pkt);
+  return a !== null && b !== null && b > 0 ? Math.round(((a - b) / b) * 1000) / 10 : null;
+};
+
+/** What callpath's recorder says it did, from the sidecars under DIR/YYYY-MM-DD/. */
+function sidecars(dir: string): Json {
+  const out = { files: 0, wav_bytes: 0, packets: 0, queue_drops: 0, lost: 0, errors: 0, dropped_samples: 0 };
+  if (!existsSync(dir)) return out;
+  for (const day of readdirSync(dir)) {
+    const folder = join(dir, day);
+    let names: string[];
+    try {
+      names = readdirSync(folder).filter((n) => n.endsWith('.json'));
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = JSON.parse(readFileSync(join(folder, n), 'utf8')) as { bytes: number; droppedSamples: number; error: string | null; directions: Record<'caller' | 'callee', { packets: number; drops: number; lost: number }> };
+      out.files++;
+      out.wav_bytes += m.bytes;
+      out.dropped_samples += m.droppedSamples;
+      if (m.error) out.errors++;
+      for (const d of [m.directions.caller, m.directions.callee]) {
+        out.packets += d.packets;
+        out.queue_drops += d.drops;
+        out.lost += d.lost;
+      }
+    }
+  }
+  return out;
+}
+
+function pick(r: Json | null): Json | null {
+  return r ? { clean: r.clean ?? false, loss_pct: r.loss_pct ?? null, cpu_us_per_pkt: r.relay_cpu_us_per_pkt ?? null, cpu_pct: r.relay_cpu_pct ?? null, lat_p50_us: r.lat_p50_us ?? null } : null;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = args[0] ?? '20';
+  const steps = (args[1] ?? '100 250').split(/[ ,]+/).filter(Boolean);
+  const rtp = join(sharedBench(), 'rtp');
+  const relay = join(rtp, 'run-relay.sh');
+  const flags = '--ng 127.0.0.1:$NG_PORT --rtp 127.0.0.1:$PORT_MIN-$PORT_MAX --sip 127.0.0.1:0 --ui off --redis off --wire off';
+  const off = { SUT: 'cmd', IMPL: 'callpath', SUT_CMD: labCommand(flags) };
+  const on = { SUT: 'cmd', IMPL: 'callpath-record', SUT_CMD: labCommand(`${flags} --record $BENCH_RUN_DIR/recordings`), NG_FLAGS: RECORD_CALL };
+  const points: Json[] = [];
+  for (const calls of steps) {
+    const pcapDir = join(process.env.BENCH_OUT ?? '/tmp/callpath-bench', 'rtp', `rtpengine-pcap-${process.pid}-${calls}`);
+    mkdirSync(pcapDir, { recursive: true });
+    process.stderr.write(`\n== ${calls} calls, ${seconds} s: rtpengine, rtpengine recording pcap, callpath, callpath recording ==\n`);
+    const refOff = await runScript(relay, [calls, seconds], { SUT: 'rtpengine', IMPL: 'rtpengine' });
+    const refOn = await runScript(relay, [calls, seconds], { SUT: 'rtpengine', IMPL: 'rtpengine-rec-pcap', RTPE_EXTRA: `--recording-method=pcap --recording-dir=${pcapDir}`, NG_FLAGS: RECORD_CALL });
+    const oursOff = await runScript(relay, [calls, seconds], off);
+    const oursOn = await runScript(relay, [calls, seconds], on);
+    const recorder = typeof oursOn?.run_dir === 'string' ? sidecars(join(oursOn.run_dir, 'recordings')) : null;
+    points.push({
+      calls: Number(calls),
+      callpath: { off: pick(oursOff), recording: pick(oursOn), extra_cpu_pct: extra(oursOn, oursOff), recorder },
+      rtpengine: { off: pick(refOff), recording_pcap: pick(refOn), extra_cpu_pct: extra(refOn, refOff) },
+    });
+  }
+  const first = points[0] as { callpath: { extra_cpu_pct: number | null; off: Json | null; recording: Json | null; recorder: Json | null } } | undefined;
+  const addedLoss = first ? (num(first.callpath.recording?.loss_pct) ?? 0) - (num(first.callpath.off?.loss_pct) ?? 0) : null;
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'record',
+      seconds: Number(seconds),
+      points,
+      target_at_first: first
+        ? { extra_cpu_le_25pct: first.callpath.extra_cpu_pct !== null ? first.callpath.extra_cpu_pct <= 25 : null, added_relay_loss_pct: addedLoss, recorder_drops: first.callpath.recorder?.queue_drops ?? null }
+        : null,
+    }) + '\n',
+  );
+}
