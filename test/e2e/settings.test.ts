@@ -51,7 +51,8 @@ test(', opens the settings with the current values; keys typed in a field stay i
   assert.match(await page.locator('[data-testid="settings-preview"]').innerText(), /recorder not running: used at its next start/);
   await page.keyboard.press('Escape');
   await dialog().waitFor({ state: 'detached', timeout: 5_000 });
-  assert.equal((await settings()).record, 'off', 'Escape is Cancel: nothing was applied');
+  assert.equal((await settings()).record, host.record, 'Escape is Cancel: nothing was applied');
+  assert.notEqual(host.record, '/tmp/t?');
 });
 
 test('a bad SIP port shows the host error under its field and changes nothing; a good port and T1 apply and restart the proxy', { timeout: 40_000 }, async () => {

@@ -38,7 +38,7 @@ test('GET /api/snapshot returns the engine state as JSON', async () => {
   const byName = Object.fromEntries(s.components.map((c) => [c.name, c]));
   assert.equal(byName.proxy?.state, 'running');
   assert.equal(byName.relay?.state, 'running');
-  assert.equal(byName.recorder?.state, 'not-implemented');
+  assert.equal(byName.recorder?.state, 'stopped', 'the recorder waits for the console unless --record names a folder');
   assert.equal(s.relay?.ports.total, 10_000, "the test lab's relay range 20000-29999, every port counted");
   assert.equal(byName.publisher?.state, 'stopped');
   assert.match(byName.publisher?.detail ?? '', /--redis off/);
