@@ -109,3 +109,10 @@ export function encodePcma(sample: number): number {
   const quant = seg < 2 ? (pcm >> 1) & QUANT_MASK : (pcm >> seg) & QUANT_MASK;
   return ((seg << SEG_SHIFT) | quant) ^ mask;
 }
+
+/** The G.711 law a payload format names, decoded only at its own 8000 Hz clock ("PCMU/16000" is not G.711); null otherwise. */
+export function g711Codec(name: string, rate: number): 'PCMU' | 'PCMA' | null {
+  if (rate !== 8000) return null;
+  const n = name.toUpperCase();
+  return n === 'PCMU' || n === 'PCMA' ? n : null;
+}

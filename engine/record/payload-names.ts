@@ -3,12 +3,12 @@
  * for the metadata sidecar: counted per payload type as packets are drained,
  * named from the SDP's map over RFC 3551's static table.
  *
- * "Decoded" follows the Playout's rule (playout.ts `kindOf`): PCMU or PCMA
- * (any case) at 8000 Hz. The two must agree; a codec the Playout learns to
- * decode has to be added here too.
+ * "Decoded" is the Playout's own rule, `g711Codec` (g711.ts): PCMU or PCMA
+ * (any case) at 8000 Hz.
  */
 import { STATIC_PAYLOAD_TYPES, type PayloadFormat } from '../rtp/stream-stats';
 import type { UndecodedPayload } from './metadata';
+import { g711Codec } from './g711';
 
 const PAYLOAD_TYPES = 128;
 /** RFC 3551 §6 reserves 19, which drafts gave to comfort noise; the Playout skips it as CN. */
@@ -54,7 +54,5 @@ export class PayloadCounts {
 }
 
 function decodableName(f: PayloadFormat | null): string | null {
-  if (f === null || typeof f.name !== 'string' || f.rate !== 8000) return null;
-  const name = f.name.toUpperCase();
-  return name === 'PCMU' || name === 'PCMA' ? name : null;
+  return f === null || typeof f.name !== 'string' ? null : g711Codec(f.name, f.rate);
 }

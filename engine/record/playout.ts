@@ -49,9 +49,9 @@
  * played: the caller hands over a buffer it will not reuse (the recorder's
  * queue holds copies anyway).
  */
-import { rtpKind, rtpPayloadType, rtpSeq, rtpSsrc, rtpTimestamp } from '../rtp/rtp-packet';
+import { rtpKind, rtpPayloadEnd, rtpPayloadStart, rtpPayloadType, rtpSeq, rtpSsrc, rtpTimestamp } from '../rtp/rtp-packet';
 import { STATIC_PAYLOAD_TYPES, type PayloadFormat } from '../rtp/stream-stats';
-import { decodePcma, decodePcmu } from './g711';
+import { decodePcma, decodePcmu, g711Codec } from './g711';
 
 /** G.711's sampling rate; the only one this playout writes. */
 export const PLAYOUT_RATE = 8000;
@@ -344,8 +344,8 @@ export class Playout {
     if (kind === PCMU || kind === PCMA) {
       if (fillable) this.silence(gap);
       else if (gap !== 0) f.timestampJumps++;
-      const start = payloadStart(buf);
-      const end = payloadEnd(buf, len);
+      const start = rtpPayloadStart(buf);
+      const end = rtpPayloadEnd(buf, len);
       this.decode(kind, buf, start, end);
       this.nextTs = (ts + (end - start)) >>> 0;
       f.decoded++;
@@ -399,23 +399,11 @@ export class Playout {
   }
 }
 
-/** After the fixed header, the CSRC list and the extension; `rtpKind` has checked they fit. */
-function payloadStart(buf: Buffer): number {
-  const b0 = buf[0]!;
-  let at = 12 + 4 * (b0 & 0x0f);
-  if (b0 & 0x10) at += 4 + 4 * ((buf[at + 2]! << 8) | buf[at + 3]!);
-  return at;
-}
-
-/** Before the padding, whose last octet counts it (RFC 3550 §5.1); `rtpKind` has checked it fits. */
-function payloadEnd(buf: Buffer, len: number): number {
-  return buf[0]! & 0x20 ? len - buf[len - 1]! : len;
-}
-
 /** G.711 is decoded only at its own 8000 Hz clock; "PCMU/16000" is a codec we cannot decode. */
 function kindOf(name: string, rate: number): number {
-  if (name === 'pcmu' && rate === PLAYOUT_RATE) return PCMU;
-  if (name === 'pcma' && rate === PLAYOUT_RATE) return PCMA;
+  const g711 = g711Codec(name, rate);
+  if (g711 === 'PCMU') return PCMU;
+  if (g711 === 'PCMA') return PCMA;
   if (name.startsWith('telephone-event')) return TELEPHONE_EVENT;
   if (name === 'cn') return COMFORT_NOISE;
   return UNKNOWN;

@@ -83,3 +83,16 @@ export function rtpTimestamp(buf: Buffer): number {
 export function rtpSsrc(buf: Buffer): number {
   return ((buf[8]! << 24) | (buf[9]! << 16) | (buf[10]! << 8) | buf[11]!) >>> 0;
 }
+
+/** Where the payload starts: after the fixed header, the CSRC list and the extension (`rtpKind` has checked they fit). */
+export function rtpPayloadStart(buf: Buffer): number {
+  const b0 = buf[0]!;
+  let at = RTP_FIXED_HEADER + 4 * (b0 & 0x0f);
+  if (b0 & 0x10) at += 4 + 4 * ((buf[at + 2]! << 8) | buf[at + 3]!);
+  return at;
+}
+
+/** Where the payload ends: before the padding, whose last octet counts it (RFC 3550 §5.1; `rtpKind` has checked it fits). */
+export function rtpPayloadEnd(buf: Buffer, len: number): number {
+  return buf[0]! & 0x20 ? len - buf[len - 1]! : len;
+}
