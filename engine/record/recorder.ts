@@ -27,7 +27,7 @@ import { type CallIdentity, type CallRecordingFigures, type Direction, type Dire
 import type { RecordingLayout } from './metadata';
 import type { Forwarder } from './forward/forwarder';
 import { type RepairReport, repairRecordings } from './repair';
-import { fsErrorText, makeFolder } from './wav-file';
+import { fsErrorWhat, makeFolder } from './wav-file';
 
 export interface RecorderOptions {
   dir: string;
@@ -257,8 +257,7 @@ async function writeProblem(dir: string): Promise<string | null> {
     }
     return null;
   } catch (err) {
-    // fsErrorText's first part is the errno as a user reads it; the folder is named by the caller.
-    return fsErrorText(err, '', '').trim();
+    return fsErrorWhat(err); // the folder is named by the caller
   }
 }
 

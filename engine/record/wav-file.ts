@@ -82,9 +82,13 @@ const FS_ERRORS: Record<string, string> = {
 
 /** "disk full (ENOSPC) writing /rec/2024-05-01/x.wav": an fs error as a user reads it. */
 export function fsErrorText(err: unknown, doing: string, path: string): string {
+  return `${fsErrorWhat(err)} ${doing} ${path}`;
+}
+
+/** The error as a user reads it, "disk full (ENOSPC)", without what was being done. */
+export function fsErrorWhat(err: unknown): string {
   const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : null;
-  const what = code === null ? (err instanceof Error ? err.message : String(err)) : FS_ERRORS[code] ? `${FS_ERRORS[code]} (${code})` : code;
-  return `${what} ${doing} ${path}`;
+  return code === null ? (err instanceof Error ? err.message : String(err)) : FS_ERRORS[code] ? `${FS_ERRORS[code]} (${code})` : code;
 }
 
 /**
