@@ -3,6 +3,7 @@
  * defaults. Pure: the file reader and environment are passed in, and every
  * problem is one clear line (the CLI prints it and exits 2).
  */
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { DEFAULT_PUBLISH_MODE, DEFAULT_PUBLISH_QUEUE, PUBLISH_MODES, type Publis
 import { parseWatchTarget, type WatchTarget } from '../engine/wire/watch';
 import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
 import { DEFAULT_RELAY_TIMEOUTS, type RelayTimeouts } from '../engine/rtp/stats';
+import type { ForwardTarget } from '../engine/record/forward/forwarder';
 
 /** The longest relay timeout a flag takes (s): 30 days. */
 const MAX_RELAY_TIMEOUT_S = 30 * 86_400;
@@ -53,6 +55,12 @@ export interface LabConfig {
   record: string | null;
   /** `--record off`: no recorder at all (its status says so). */
   recordOff: boolean;
+  /**
+   * `--forward HOST:PORT`: every recorded call's decoded PCM also goes to an
+   * application there, over TCP, or TLS with `--forward-tls`, `--forward-ca`
+   * (read here, at start) or `--forward-insecure`; null: not forwarded.
+   */
+  forward: ForwardTarget | null;
   ui: HostPort | null;
   token: string | null;
   auth: boolean;
@@ -114,6 +122,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   redis: 'auto',
   record: null,
   recordOff: false,
+  forward: null,
   ui: { host: '127.0.0.1', port: 7070 },
   token: null,
   auth: true,
@@ -162,6 +171,12 @@ export const USAGE = `usage: npm run lab -- [options]
                              dropped, counted (default 10000)
   --record DIR|off           record every call the relay carries to DIR from the start (default: the recorder
                              is stopped, recordings go to DATA/recordings once it is started; off: no recorder)
+  --forward HOST:PORT|off    also send each recorded call's decoded audio to an application: per call and leg
+                             one connection, a JSON header line then 16-bit 8 kHz PCM (default off; the
+                             header is documented in engine/record/forward/header.ts)
+  --forward-tls              …over TLS, the certificate checked against the system's CAs
+  --forward-ca FILE          …over TLS, the certificate checked against the PEM CA certificate(s) in FILE
+  --forward-insecure         …over TLS without checking the certificate (labs only)
   --ui HOST:PORT|off         console and API address (default 127.0.0.1:7070)
   --token T                  API/UI token (also env CALLPATH_TOKEN; default: random, printed)
   --no-auth                  no token (loopback UI only)
@@ -183,7 +198,7 @@ export const USAGE = `usage: npm run lab -- [options]
   --data DIR                 the app's data folder, e.g. for the private Redis (default
                              $XDG_DATA_HOME/callpath or ~/.local/share/callpath)
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             publishMode, record, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
+                             publishMode, record, forward, forwardTls, forwardCa, forwardInsecure, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
                              maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue, timeout,
                              silentTimeout, offerTimeout, finalTimeout, rtpShards, rtpWarm, strictSource); flags win
   --help                     this text`;
@@ -194,9 +209,12 @@ class ConfigError extends Error {}
 
 type Raw = Record<string, string | boolean>;
 
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
+/** Flags that take no value. */
+const SWITCH_FLAGS = ['no-auth', 'strict-source', 'forward-tls', 'forward-insecure'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'forward', 'forward-ca', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
+  forward: 'forward', forwardTls: 'forward-tls', forwardCa: 'forward-ca', forwardInsecure: 'forward-insecure',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
   wire: 'wire', watch: 'watch', data: 'data', publishMode: 'publish-mode', publishQueue: 'publish-queue',
@@ -214,7 +232,7 @@ export function parseLabArgs(
     const fromFile = typeof flags.config === 'string' ? readConfigFile(flags.config, readFile) : {};
     const raw: Raw = { ...fromFile, ...flags };
     if (raw.token === undefined && env.CALLPATH_TOKEN) raw.token = env.CALLPATH_TOKEN;
-    return { ok: true, config: build(raw, env) };
+    return { ok: true, config: build(raw, env, readFile) };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, error: err.message };
     throw err;
@@ -229,7 +247,7 @@ function readFlags(argv: readonly string[]): Raw {
       out.help = true;
       continue;
     }
-    if (arg === '--no-auth' || arg === '--strict-source') {
+    if (arg.startsWith('--') && SWITCH_FLAGS.includes(arg.slice(2))) {
       out[arg.slice(2)] = true;
       continue;
     }
@@ -270,14 +288,14 @@ function readConfigFile(path: string, readFile: (p: string) => string): Raw {
   for (const [key, value] of Object.entries(json)) {
     const flag = JSON_KEYS[key];
     if (!flag) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
-    if (flag === 'no-auth' || flag === 'strict-source') {
+    if (SWITCH_FLAGS.includes(flag)) {
       if (typeof value !== 'boolean') throw new ConfigError(`config file ${path}: "${key}" must be true or false`);
       if (value) out[flag] = true;
     } else if (flag === 'route' && Array.isArray(value)) {
       out[flag] = value.map(String).join(',');
     } else if (typeof value === 'string' || typeof value === 'number') {
       out[flag] = String(value);
-    } else if (value === false && ['rtp', 'ng', 'redis', 'record', 'ui', 'wire', 'watch'].includes(flag)) {
+    } else if (value === false && ['rtp', 'ng', 'redis', 'record', 'forward', 'ui', 'wire', 'watch'].includes(flag)) {
       out[flag] = 'off';
     } else {
       throw new ConfigError(`config file ${path}: "${key}" must be a string`);
@@ -320,7 +338,7 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   maxCallIdle: (c, v) => (c.maxCallIdleS = parseInteger(v, '--max-call-idle', 0, 30 * 86_400)),
 };
 
-function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
+function build(raw: Raw, env: Record<string, string | undefined>, readFile: (path: string) => string): LabConfig {
   const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
   const c: LabConfig = { ...DEFAULT_CONFIG, timers: { ...DEFAULT_CONFIG.timers }, relayTimeouts: { ...DEFAULT_CONFIG.relayTimeouts } };
   for (const name of SETTING_NAMES) {
@@ -341,6 +359,7 @@ function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
   if (str('rtp-shards') !== undefined) c.rtpShards = parseInteger(str('rtp-shards')!, '--rtp-shards', 1, 64);
   if (str('rtp-warm') !== undefined) c.rtpWarmPairs = parseInteger(str('rtp-warm')!, '--rtp-warm', 0, 32_768);
   if (raw['strict-source'] === true) c.strictSource = true;
+  c.forward = parseForward(raw, readFile);
   if (str('publish-queue') !== undefined) c.publishQueue = parseInteger(str('publish-queue')!, '--publish-queue', 1, 10_000_000);
   const timers = timerOrder(c);
   if (timers) throw new ConfigError(timers);
@@ -356,6 +375,53 @@ function build(raw: Raw, env: Record<string, string | undefined>): LabConfig {
   const clash = findPortClash(c);
   if (clash) throw new ConfigError(clash);
   return c;
+}
+
+/**
+ * `--forward` and how it is reached. The CA file is read and its
+ * certificates checked here, so a file that is missing or holds none is
+ * refused at start with its name, not found out by every connection.
+ */
+function parseForward(raw: Raw, readFile: (path: string) => string): ForwardTarget | null {
+  const v = typeof raw.forward === 'string' ? raw.forward : undefined;
+  const caPath = typeof raw['forward-ca'] === 'string' ? raw['forward-ca'] : undefined;
+  const wantsTls = raw['forward-tls'] === true;
+  const insecure = raw['forward-insecure'] === true;
+  if (v === undefined || isOff(v)) {
+    const stray = wantsTls ? '--forward-tls' : caPath !== undefined ? '--forward-ca' : insecure ? '--forward-insecure' : null;
+    if (stray) throw new ConfigError(`${stray} needs --forward HOST:PORT`);
+    return null;
+  }
+  const target = parseHostPort(v, '--forward');
+  if (caPath !== undefined && insecure) throw new ConfigError('--forward-ca and --forward-insecure contradict each other (check the certificate against FILE, or not at all)');
+  if (caPath !== undefined) {
+    if (caPath.trim() === '') throw new ConfigError('--forward-ca needs a PEM file');
+    const caFile = resolve(caPath);
+    return { target, tls: { ca: readCa(caFile, readFile), caFile } };
+  }
+  if (insecure) return { target, tls: { insecure: true } };
+  return { target, tls: wantsTls ? {} : null };
+}
+
+/** The PEM text of a CA file, refused when it cannot be read or holds no certificate node can parse. */
+function readCa(path: string, readFile: (path: string) => string): Buffer {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`--forward-ca: cannot read ${path}: ${code}`);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new ConfigError(`--forward-ca: ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      void new X509Certificate(pem).subject;
+    } catch (err) {
+      throw new ConfigError(`--forward-ca: certificate ${i + 1} in ${path} does not parse: ${(err as Error).message}`);
+    }
+  }
+  return Buffer.from(text, 'utf8');
 }
 
 function parsePublishMode(v: string): PublishMode {

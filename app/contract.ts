@@ -98,7 +98,7 @@ export interface Snapshot {
    */
   sip: SipStats | null;
   relay: RelayStats | null;
-  /** The recorder's figures while it runs (active and finished recordings, totals), else null. */
+  /** The recorder's figures while it runs (active and finished recordings, totals, PCM forwarding with its connections), else null. */
   recorder: RecorderStats | null;
   publisher: PublisherStats | null;
   /** The reference consumer (the story's application): what it received, how, how late. Null while it is not running. */

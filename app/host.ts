@@ -139,6 +139,7 @@ export class Host {
           dir: recordingsDir(this.current),
           off: this.current.recordOff ? 'switched off with --record off: calls are not recorded' : null,
           mix: 'stereo',
+          forward: this.current.forward,
         })),
       consumer: (ctx) =>
         new ConsumerComponent(

@@ -25,6 +25,7 @@ export function renderPrometheus(s: Snapshot): string {
   wireLines(s, metric, out);
   publishLines(s, metric, out);
   relayLines(s, metric);
+  forwardLines(s, metric);
   metric('callpath_calls_stored', 'gauge', 'Calls held in the bounded call store, all sources.', [['', s.calls.stored]]);
   metric('callpath_calls_active', 'gauge', 'Stored calls still in progress.', [['', s.calls.active]]);
   metric('callpath_call_store_bytes', 'gauge', 'Bytes the call store holds: the slabs holding stored messages, plus a fixed cost per entry and call.', [['', s.calls.bytes]]);
@@ -133,6 +134,28 @@ function relayLines(s: Snapshot, metric: Metric): void {
     ['{reason="send-error"}', r.packets.sendErrors],
   ]);
   metric('callpath_relay_final_timeout_seconds', 'gauge', 'The final-timeout in force (0 = off: sessions nobody deletes hold their ports for ever).', [['', r.timeouts.finalTimeout]]);
+}
+
+/**
+ * PCM forwarding to an application (`--forward`); absent while the recorder
+ * is stopped or forwards nothing. Bytes are those the kernel accepted, not
+ * proof the application read them.
+ */
+function forwardLines(s: Snapshot, metric: Metric): void {
+  const f = s.recorder?.forwarding;
+  if (!f) return;
+  const t = f.totals;
+  const labels = `target="${esc(f.target)}",transport="${f.tls ? 'tls' : 'tcp'}"`;
+  const where = `{${labels}}`;
+  const states = { connecting: 0, open: 0, failed: 0 };
+  for (const c of f.connections) if (c.state !== 'closed') states[c.state]++;
+  metric('callpath_forward_connections', 'gauge', 'Forwarding connections not closed yet (one per recorded call and leg), by state: connecting, open, failed (waiting to reconnect).', Object.entries(states).map(([state, n]) => [`{${labels},state="${state}"}`, n]));
+  metric('callpath_forward_connections_total', 'counter', 'Forwarding connections opened (one per recorded call and leg) since the recorder started.', [[where, t.connections]]);
+  metric('callpath_forward_bytes_total', 'counter', 'Bytes the kernel accepted for the application, headers included: not proof the application read them.', [[where, t.bytesSent]]);
+  metric('callpath_forward_frames_total', 'counter', 'PCM frames (one decoded chunk of a leg) the kernel accepted for the application.', [[where, t.framesSent]]);
+  metric('callpath_forward_dropped_frames_total', 'counter', 'PCM frames dropped rather than wait for the application, by reason (queue full, not connected, connection lost, end timeout, closed, not PCM); the WAVs and the relay lost nothing.', t.drops.map((d) => [`{${labels},reason="${esc(d.reason)}"}`, d.frames]));
+  metric('callpath_forward_reconnects_total', 'counter', 'Forwarding connection attempts after a failure.', [[where, t.reconnects]]);
+  metric('callpath_forward_failures_total', 'counter', 'Forwarding connection attempts that failed, by error code or reason (ECONNREFUSED, connect timeout, DEPTH_ZERO_SELF_SIGNED_CERT, closed by the consumer, ...).', t.failureReasons.map((r) => [`{${labels},reason="${esc(r.reason)}"}`, r.count]));
 }
 
 /** The Redis publisher and the reference consumer (the story's application); absent while they are stopped. */

@@ -8,11 +8,17 @@
  *
  * Each start and stop of a call's recording is a `record` event on the
  * call's ladder, with the file and the figures.
+ *
+ * With a forward target (`--forward`), each start makes one Forwarder, whose
+ * connections carry every recorded call's decoded PCM to the application
+ * (forward/forwarder.ts); each stop closes it, after the recordings, so
+ * their last audio goes out first (bounded by its end timeout).
  */
 import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
 import type { RecordEvent } from '../events';
 import type { CallIdentity, Direction, DirectionPayloads, RecordingSummary } from './call-recording';
+import { type ForwardTarget, Forwarder, FORWARDER_DEFAULTS } from './forward/forwarder';
 import type { RecordingLayout } from './metadata';
 import { Recorder, type RecorderStats, type RecordResult } from './recorder';
 
@@ -22,11 +28,14 @@ export interface RecorderSettings {
   /** Why the recorder is switched off (`--record off`), or null. */
   off: string | null;
   mix: RecordingLayout;
+  /** Where recorded calls' PCM also goes (`--forward HOST:PORT`, TCP or TLS), or null. */
+  forward: ForwardTarget | null;
 }
 
 export class RecorderComponent implements ComponentImpl {
   readonly name = 'recorder' as const;
   private recorder: Recorder | null = null;
+  private forwarder: Forwarder | null = null;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -46,26 +55,35 @@ export class RecorderComponent implements ComponentImpl {
     if (off) return off;
     const r = this.recorder?.stats();
     if (!r) return `calls are not recorded; on: every call the relay carries goes to ${this.settings().dir}`;
-    return `${r.active.length} recording now, ${r.totals.recorded} since start, ${r.totals.failed} failed, in ${r.dir}`;
+    const f = r.forwarding;
+    const forwarding = f ? `; PCM forwarded to ${f.target} over ${f.tls ? 'TLS' : 'TCP'}, ${f.totals.active} connection${f.totals.active === 1 ? '' : 's'} open, ${f.totals.framesDropped} frames dropped` : '';
+    return `${r.active.length} recording now, ${r.totals.recorded} since start, ${r.totals.failed} failed, in ${r.dir}${forwarding}`;
   }
 
   async start(): Promise<void> {
     const s = this.settings();
-    const recorder = new Recorder({ dir: s.dir, mix: s.mix, clock: this.ctx.clock });
+    const forwarder = s.forward === null ? null : new Forwarder({ ...s.forward, backoff: FORWARDER_DEFAULTS.backoff, clock: this.ctx.clock });
+    const recorder = new Recorder({ dir: s.dir, mix: s.mix, clock: this.ctx.clock, ...(forwarder ? { forwarder } : {}) });
     const started = await recorder.start();
     if (!started.ok) {
       await recorder.close();
+      await forwarder?.close();
       throw new Error(started.reason);
     }
     this.recorder = recorder;
+    this.forwarder = forwarder;
   }
 
   async stop(): Promise<void> {
     const recorder = this.recorder;
+    const forwarder = this.forwarder;
     this.recorder = null;
+    this.forwarder = null;
     if (!recorder) return;
     const packets = packetsOf(recorder);
     for (const summary of await recorder.close()) this.emitStopped(summary, packets.get(summary.callId) ?? 0);
+    // After the recordings: their last PCM was handed over as they stopped.
+    await forwarder?.close();
   }
 
   get running(): boolean {

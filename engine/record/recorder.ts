@@ -25,7 +25,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CallIdentity, type CallRecordingFigures, type Direction, type DirectionPayloads, type RecordingSummary, CallRecording, CALL_RECORDING_DEFAULTS } from './call-recording';
 import type { RecordingLayout } from './metadata';
-import type { Forwarder } from './forward/forwarder';
+import type { Forwarder, ForwarderStats } from './forward/forwarder';
 import { type RepairReport, repairRecordings } from './repair';
 import { fsErrorWhat, makeFolder } from './wav-file';
 
@@ -41,9 +41,10 @@ export interface RecorderOptions {
   /**
    * Where each recorded call's decoded PCM also goes (`--forward`): every
    * chunk is sent as decoded, and the call's connections are ended once its
-   * recording has stopped. Absent: nothing is forwarded.
+   * recording has stopped; its figures are the stats' `forwarding`.
+   * Absent: nothing is forwarded. Its owner closes it.
    */
-  forwarder?: Pick<Forwarder, 'send' | 'end'>;
+  forwarder?: Pick<Forwarder, 'send' | 'end' | 'stats'>;
 }
 
 export const RECORDER_DEFAULTS = { drainMs: 40, maxRecordings: 1000, finishedKept: 100 } as const;
@@ -80,6 +81,8 @@ export interface RecorderStats {
   totals: RecorderTotals;
   /** What start() repaired; null before it ran. */
   repair: RepairReport | null;
+  /** The PCM forwarding to an application (`--forward`): its connections and totals; null when nothing is forwarded. */
+  forwarding: ForwarderStats | null;
 }
 
 export type RecorderStartResult = { ok: true; repair: RepairReport } | { ok: false; reason: string; repair: RepairReport };
@@ -218,6 +221,7 @@ export class Recorder {
       finished: this.finished.map((s) => ({ ...s })),
       totals: { recorded: t.recorded, stopped: t.stopped, failed: t.failed, refused: t.refused, queueDrops, unknownCall: t.unknownCall, bytes },
       repair: this.repair,
+      forwarding: this.opts.forwarder?.stats() ?? null,
     };
   }
 

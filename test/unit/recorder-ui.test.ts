@@ -67,6 +67,7 @@ const recorder = (over: Partial<RecorderStats> = {}): RecorderStats => ({
   finished: [finished()],
   totals: { recorded: 2, stopped: 1, failed: 0, refused: 0, queueDrops: 0, unknownCall: 4, bytes: 1_152_000 },
   repair: { checked: 3, repaired: [], failed: [], skipped: 0, truncated: false },
+  forwarding: null,
   ...over,
 });
 

@@ -1,5 +1,6 @@
 import { memo } from 'react';
 import { useApi } from '../api';
+import { ForwardingSection } from '../recorder/ForwardingSection';
 import { FINISHED_SHOWN, MEASURED, activeView, finishedView, recorderAbsentLine, recorderFigures, recorderWarning, type Figure, type RecorderStats } from '../recorder/figures';
 import { useSnapshot } from '../store/snapshot';
 import { useUi } from '../store/ui';
@@ -8,7 +9,8 @@ import { useUi } from '../store/ui';
  * The bottom strip's recorder: its state (and the reason when in error), the
  * folder and totals (each says what it counts, measured in the engine), the
  * calls being recorded with their drops, the newest finished recordings with
- * their files, and what the start-up repair fixed. Stopped, one line says so
+ * their files, what the start-up repair fixed, and with --forward the PCM
+ * forwarding and its connections. Stopped, one line says so
  * and how to start it.
  */
 export function RecorderPanel() {
@@ -35,6 +37,7 @@ export function RecorderPanel() {
           </div>
           <div className="recorder-lists">
             <Active recorder={recorder} />
+            {recorder.forwarding ? <ForwardingSection forwarding={recorder.forwarding} /> : null}
             <Finished recorder={recorder} />
           </div>
         </div>
