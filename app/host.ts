@@ -172,7 +172,11 @@ export class Host {
         return;
       }
       if (ev.kind !== 'component' || ev.status.name !== 'proxy') return;
+      // A new worker gets a new lease of relay ports; a stopped one's units go back to the pool.
+      if (ev.status.state === 'stopped' || ev.status.state === 'failed') this.relay.lendTo(null);
       if (ev.status.state === 'running') {
+        const proxy = e.impl<SipProxyComponent>('proxy');
+        this.relay.lendTo((grant) => proxy.tellWorker({ kind: 'lease', grant }));
         this.relay.proxyStarted();
         // The relay may have come up while the proxy was starting: tell the worker where it stands now.
         void e.impl<SipProxyComponent>('proxy').applyLive();
@@ -242,6 +246,14 @@ export class Host {
     if (!relay.running) return null;
     if (req.op === 'end') {
       await relay.delete(req.callId, req.reason);
+      return null;
+    }
+    if (req.op === 'leased-offer') {
+      relay.offerLeased(req.offer);
+      return null;
+    }
+    if (req.op === 'leased-answer') {
+      relay.answerLeased(req.answer);
       return null;
     }
     const sdpRef = { cseqSeq: req.cseqSeq, cseqMethod: req.cseqMethod, status: req.status };

@@ -253,6 +253,8 @@ export class PortPool {
       max: this.max,
       total: this.pairCount * 2,
       inUse: this.inUsePairs * 2,
+      // Lending (relay.ts) takes pairs out as allocations: the relay moves them from inUse to lent.
+      lent: 0,
       quarantined: this.quarantine.size * 2,
       free: (this.free.size + this.warmFree.size) * 2,
       busy: this.busyHeld.size * 2,

@@ -20,10 +20,11 @@ import { listenErrorText } from '../net/listen-error';
 import { formatHostPort, type HostPort } from '../net/host-port';
 import { NgServer } from './ng/server';
 import { readEphemeralRange, ephemeralOverlap } from './ephemeral';
+import type { LeaseGrant, LeasedAnswer, LeasedOffer, LeaseUnit } from './lease';
 import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
 import { clockRatesOf, codecOf, mediaEvent, peerOf, type RelaySession, type RelayStream, type SdpRef } from './session';
 import { Shards, type Shard } from './shards';
-import type { OpenResult, ShardStats, SlotFigures } from './shard/protocol';
+import type { OpenResult, Peer, ShardStats, SlotFigures } from './shard/protocol';
 import { readTap } from './shard/tap';
 import { CLOSE_REASONS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
 import { dueTimeout } from './timeouts';
@@ -76,6 +77,16 @@ const BIND_ATTEMPTS = 4;
 const OLDEST_SHOWN = 10;
 /** Samples kept for the per-second rates (one per sweep). */
 const RATE_WINDOW_S = 10;
+/**
+ * Streams lent to the SIP worker per shard (lease.ts), topped up when it
+ * holds fewer than half: 32 cover 64 ms of offers at 500 calls/s on one
+ * shard, and a top-up takes a thread round trip (a bind, if the pairs were
+ * cold). Each holds four bound ports, counted as in use. Never more than
+ * 1/16 of a shard's ports, so a small pool stays for NG and the relay's own
+ * offers (a pool under 64 ports lends nothing).
+ */
+const LEASE_UNITS_PER_SHARD = 32;
+const LEASE_MAX_SHARE = 1 / 16;
 
 const zeroClosed = (): Record<CloseReason, number> => Object.fromEntries(CLOSE_REASONS.map((r) => [r, 0])) as Record<CloseReason, number>;
 
@@ -100,6 +111,14 @@ export class Relay implements ComponentImpl {
   private started: StartedShape | null = null;
   /** The relay address the running shards bind to (per call, without rebuilding the settings). */
   private address = '';
+  /** Where units lent to the SIP worker go (null: no proxy to lend to), the lease's epoch, and what it holds now by side-A port. */
+  private leaseSend: ((g: LeaseGrant) => boolean) | null = null;
+  private leaseEpoch = 0;
+  private readonly lent = new Map<number, LeaseUnit>();
+  private toppingUp = false;
+  /** Ports a top-up took from the pool and has not lent (or given back) yet: lent as far as the figures go. */
+  private lendingPorts = 0;
+  private readonly leaseCounts = { leased: 0, stale: 0 };
 
   constructor(
     private readonly ctx: EngineContext,
@@ -120,7 +139,7 @@ export class Relay implements ComponentImpl {
     const off = this.offReason();
     if (off) return off;
     const warn = [s.timeouts.finalTimeout === 0 ? 'final-timeout is off: sessions nobody deletes hold their ports for ever' : null, this.overlap].filter(Boolean);
-    const pool = this.shards?.poolStats();
+    const pool = this.shards?.poolStats(this.lent.size * 4 + this.lendingPorts);
     const head = pool ? `${this.sessions.size} sessions, ${pool.inUse} of ${pool.total} ports in use, ${this.shards!.list.length} shard${this.shards!.list.length === 1 ? '' : 's'}` : 'media is not relayed: SDP passes untouched';
     return [head, ...warn].join('; ');
   }
@@ -164,6 +183,7 @@ export class Relay implements ComponentImpl {
     this.stopReason = 'manual';
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
+    void this.topUpLease();
   }
 
   /** The engine is shutting down: sessions closed from now on are counted as `shutdown`, not `manual`. */
@@ -179,6 +199,10 @@ export class Relay implements ComponentImpl {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    // The worker stops using what it holds; the pool goes with the shards.
+    this.lent.clear();
+    this.leaseEpoch++;
+    this.leaseSend?.({ epoch: this.leaseEpoch, address: this.address, units: [] });
     this.ng?.close();
     this.ng = null;
     this.started = null;
@@ -278,7 +302,7 @@ export class Relay implements ComponentImpl {
         const warm = shard.pool.isWarm(pair[0]) && shard.pool.isWarm(pair[1]) && shards.openWarm(shard.index, slot, pair, peers, rates, session.recording);
         const r: OpenResult = warm ? { ok: true } : await shards.open(shard.index, slot, pair, peers, rates, session.recording).catch((err: Error) => ({ ok: false as const, busy: [] as number[], error: err.message }));
         if (r.ok) {
-          st = { slot, mediaIndex: m.index, ports: [ports[0]!, ports[1]!], peers: [peers[0], peers[1]], codec: codecOf(m), rates: reverse ? [[], rates] : [rates, []], figures: [null, null], reportedUs: [0, 0], openedUs: [0, 0], unreported: [false, false], opened: [false, false] };
+          st = newStream(slot, m, pair, peers, reverse);
           break;
         }
         lastError = r.error;
@@ -334,14 +358,163 @@ export class Relay implements ComponentImpl {
     const side: 0 | 1 = fromCaller ? 0 : 1;
     if (!fromCaller && req.toTag) session.toTag = req.toTag;
     if (req.via === 'sip') session.proxyEpoch = this.proxyEpoch;
-    this.learnPeers(session, sdp.media, side);
+    this.answered(session, sdp.media, side, req.sdpRef ?? null);
+    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, side === 1 ? 0 : 1) }) };
+  }
+
+  /** What an answer tells the session, however it came (relay.answer, or rewritten by the proxy on lent ports). */
+  private answered(session: RelaySession, media: SdpMedia[], side: 0 | 1, sdpRef: SdpRef): void {
+    this.learnPeers(session, media, side);
     if (session.state === 'offered') {
       session.state = 'answered';
       session.answeredMs = this.ctx.clock.monoMs();
-      if (req.sdpRef) session.answerRef = req.sdpRef;
+      if (sdpRef) session.answerRef = sdpRef;
     }
     for (const st of session.streams) this.emitOpened(session, st, 1);
-    return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, side === 1 ? 0 : 1) }) };
+  }
+
+  // ------------------------------------------------------ the proxy's lease
+
+  /**
+   * Lends streams to the SIP worker through `send` (lease.ts), a new epoch
+   * each time; null: the proxy stopped, and what it held comes back to the
+   * pool. Units are lent while the relay runs.
+   */
+  lendTo(send: ((g: LeaseGrant) => boolean) | null): void {
+    const shards = this.shards;
+    for (const u of this.lent.values()) {
+      const pool = shards?.list[u.shard]?.pool;
+      // Bound in the shard and in no stream: back to the pool warm (their sockets stay in the shard's warm set).
+      pool?.release(u.ports[0], true);
+      pool?.release(u.ports[1], true);
+    }
+    this.lent.clear();
+    this.leaseEpoch++;
+    this.leaseSend = send;
+    void this.topUpLease();
+  }
+
+  /**
+   * The worker forwarded an initial offer on lent units: they are the call's
+   * now (taken out of the lease at once, in arrival order), and the session
+   * is built as doOffer builds it.
+   */
+  offerLeased(o: LeasedOffer): void {
+    if (o.epoch !== this.leaseEpoch || !o.streams.every((st) => this.lent.get(st.ports[0])?.shard === o.shard)) {
+      this.ctx.drops.count('relay', 'leased-offer-stale (units of an earlier relay or proxy run: media not relayed)');
+      this.leaseCounts.stale++;
+      return;
+    }
+    this.leaseCounts.leased++;
+    for (const st of o.streams) this.lent.delete(st.ports[0]);
+    void this.topUpLease();
+    void this.serial(o.callId, async () => this.openLeased(o));
+  }
+
+  private async openLeased(o: LeasedOffer): Promise<void> {
+    const shards = this.shards;
+    const shard = shards?.list[o.shard];
+    if (!shards || !shard) return;
+    if (this.sessions.has(o.callId)) {
+      // NG set up this Call-ID already: the proxy's units go back, and the other session stays as it was.
+      for (const st of o.streams) for (const p of st.ports) shard.pool.release(p, true);
+      this.ctx.drops.count('relay', 'leased-offer-for-existing-session (media of that INVITE not relayed)');
+      return;
+    }
+    const session = this.newSession({ callId: o.callId, fromTag: o.fromTag, sdp: '', via: 'sip', sdpRef: o.sdpRef }, shard);
+    for (const { mediaIndex, ports } of o.streams) {
+      const m = o.media.find((x) => x.index === mediaIndex);
+      if (!m) continue;
+      const st = newStream(++this.slotSeq, m, ports, [peerOf(m), null], false);
+      session.streams.push(st);
+      this.bySlot.set(st.slot, { session, stream: st });
+    }
+    this.sessions.set(session.callId, session);
+    shard.sessions++;
+    // Opened before the shard opens them: the caller may be sending already, and a recorder that records every call
+    // (the host, on this event) sets session.recording now, so the open taps from the first packet, held ones included.
+    for (const st of session.streams) this.emitOpened(session, st, 0);
+    for (const st of session.streams) {
+      if (!shards.openWarm(shard.index, st.slot, st.ports, st.peers, st.rates[0], session.recording)) this.ctx.drops.count('relay', 'leased-open-lost (shard gone)');
+    }
+  }
+
+  /** The worker relayed the answer to a leased offer, rewritten on the lent ports. */
+  answerLeased(a: LeasedAnswer): void {
+    if (a.epoch !== this.leaseEpoch) return;
+    void this.serial(a.callId, async () => {
+      const session = this.sessions.get(a.callId);
+      if (!session) return;
+      session.toTag = a.toTag;
+      session.proxyEpoch = this.proxyEpoch;
+      this.answered(session, a.media, 1, a.sdpRef);
+    });
+  }
+
+  /** Lends each shard up to LEASE_UNITS_PER_SHARD streams once it holds fewer than half; one top-up at a time. */
+  private async topUpLease(): Promise<void> {
+    if (this.toppingUp) return;
+    const shards = this.shards;
+    const send = this.leaseSend;
+    const epoch = this.leaseEpoch;
+    if (!shards || !send) return;
+    this.toppingUp = true;
+    const units: LeaseUnit[] = [];
+    try {
+      for (const shard of shards.list) {
+        let held = 0;
+        for (const u of this.lent.values()) if (u.shard === shard.index) held++;
+        const target = Math.min(LEASE_UNITS_PER_SHARD, Math.floor((shard.pool.stats().total * LEASE_MAX_SHARE) / 4));
+        if (held < target / 2) units.push(...(await this.bindUnits(shards, shard, target - held)));
+      }
+      if (epoch !== this.leaseEpoch || shards !== this.shards) {
+        for (const u of units) for (const p of u.ports) shards.list[u.shard]?.pool.release(p, true);
+        return;
+      }
+      if (units.length === 0) return;
+      for (const u of units) this.lent.set(u.ports[0], u);
+      send({ epoch, address: this.address, units });
+    } finally {
+      this.lendingPorts -= units.length * 4;
+      this.toppingUp = false;
+    }
+  }
+
+  /** Up to n units from one shard's pool, lent in the shard (sockets bound, early packets held); pairs another process holds are marked busy. */
+  private async bindUnits(shards: Shards, shard: Shard, n: number): Promise<LeaseUnit[]> {
+    const pairs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = shards.allocate(shard, 2);
+      if (!p) break;
+      pairs.push(p[0]!, p[1]!);
+    }
+    this.lendingPorts += pairs.length * 2;
+    const warm = new Set(pairs.filter((p) => shard.pool.isWarm(p)));
+    let failed: number[] = [];
+    let busy: number[] = [];
+    if (pairs.length > 0) {
+      try {
+        busy = await shards.lend(shard.index, pairs);
+      } catch {
+        failed = pairs; // the shard did not answer: the cold pairs are not bound
+      }
+    }
+    const bad = (p: number) => busy.includes(p) || failed.includes(p);
+    const units: LeaseUnit[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const a = pairs[i]!;
+      const b = pairs[i + 1]!;
+      if (!bad(a) && !bad(b)) {
+        units.push({ shard: shard.index, ports: [a, b] });
+        continue;
+      }
+      this.lendingPorts -= 4;
+      for (const p of [a, b]) {
+        if (busy.includes(p)) shard.pool.busy(p);
+        else shard.pool.release(p, warm.has(p) || !failed.includes(p));
+      }
+    }
+    return units;
   }
 
   // ----------------------------------------------------------------- delete
@@ -402,7 +575,7 @@ export class Relay implements ComponentImpl {
       if (reason) void this.delete(s.callId, reason);
       else for (const st of s.streams) this.reportStats(s, st, nowUs);
     }
-    const pool = this.shards?.poolStats();
+    const pool = this.shards?.poolStats(this.lent.size * 4 + this.lendingPorts);
     if (pool) {
       this.samples.push({ ms: nowMs, allocations: pool.allocations, releases: pool.releases, packets: this.totalPackets().relayed });
       while (this.samples.length > RATE_WINDOW_S + 1) this.samples.shift();
@@ -557,10 +730,10 @@ export class Relay implements ComponentImpl {
     }
     return {
       address: s.host,
-      ports: shards.poolStats(),
+      ports: shards.poolStats(this.lent.size * 4 + this.lendingPorts),
       ephemeralOverlap: this.overlap,
       perSecond: { allocations: rate('allocations'), releases: rate('releases'), packets: rate('packets') },
-      sessions: { live: this.sessions.size, offered, answered: this.sessions.size - offered, closed: { ...this.closed } },
+      sessions: { live: this.sessions.size, offered, answered: this.sessions.size - offered, leased: this.leaseCounts.leased, leaseStale: this.leaseCounts.stale, closed: { ...this.closed } },
       oldest: rows,
       timeouts: { ...s.timeouts },
       packets: this.totalPackets(),
@@ -594,4 +767,10 @@ function startedShape(s: RelaySettings): StartedShape {
 /** Media index → the relay RTP port of one side, for rewriting an SDP. */
 function portsFor(session: RelaySession, side: 0 | 1): Map<number, number> {
   return new Map(session.streams.map((st) => [st.mediaIndex, st.ports[side]]));
+}
+
+/** A stream on two pairs; `reverse`: opened by a re-offer from the callee, so the SDP's rates are side B's. */
+function newStream(slot: number, m: SdpMedia, ports: readonly [number, number], peers: readonly [Peer | null, Peer | null], reverse: boolean): RelayStream {
+  const rates = clockRatesOf(m);
+  return { slot, mediaIndex: m.index, ports: [ports[0], ports[1]], peers: [peers[0], peers[1]], codec: codecOf(m), rates: reverse ? [[], rates] : [rates, []], figures: [null, null], reportedUs: [0, 0], openedUs: [0, 0], unreported: [false, false], opened: [false, false] };
 }

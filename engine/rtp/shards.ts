@@ -147,15 +147,22 @@ export class Shards {
     return this.call(shard, { op: 'close', slot, warm }) as Promise<SlotFigures | null>;
   }
 
+  /** Binds pairs' sockets ahead of their streams (the proxy's lease); resolves with the RTP ports of the pairs another process holds. */
+  lend(shard: number, pairs: readonly number[]): Promise<number[]> {
+    return this.call(shard, { op: 'lend', pairs }) as Promise<number[]>;
+  }
+
   /** The whole pool, summed over the shards. */
-  poolStats(): PortPoolStats {
+  /** The pools' figures, `lent` ports (taken from the pools, in no session) counted apart from those in use. */
+  poolStats(lent: number): PortPoolStats {
     const all = this.list.map((s) => s.pool.stats());
     const sum = (k: keyof PortPoolStats) => all.reduce((n, s) => n + s[k], 0);
     return {
       min: this.o.min,
       max: this.o.max,
       total: sum('total'),
-      inUse: sum('inUse'),
+      inUse: sum('inUse') - lent,
+      lent,
       quarantined: sum('quarantined'),
       free: sum('free'),
       busy: sum('busy'),

@@ -45,13 +45,20 @@ export interface PortPoolStats {
   max: number;
   /** Usable ports: even/odd pairs inside MIN-MAX. */
   total: number;
+  /** Held by sessions (both pairs of every relayed stream). */
   inUse: number;
+  /**
+   * Bound ahead and lent to the SIP worker for its next INVITEs (lease.ts),
+   * in no session yet: not in `inUse`, so ports in use with no call live
+   * mean a leak, as they always did.
+   */
+  lent: number;
   /** Released, waiting out the quarantine. */
   quarantined: number;
   free: number;
-  /** Ports another process held when we tried to bind them, out of the pool until retried: total = inUse + quarantined + free + busy. */
+  /** Ports another process held when we tried to bind them, out of the pool until retried: total = inUse + lent + quarantined + free + busy. */
   busy: number;
-  /** Most ports in use at once since start. */
+  /** Most ports taken from the pool at once since start (in use and lent). */
   highWater: number;
   /** Pairs handed out and given back since start. */
   allocations: number;
@@ -93,6 +100,9 @@ export interface RelayStats {
     live: number;
     offered: number;
     answered: number;
+    /** Since start: set up by the proxy on lent ports (lease.ts) without asking the relay, and those whose lease was stale (an earlier relay or proxy run: their media is not relayed). */
+    leased: number;
+    leaseStale: number;
     /** Since start, by reason. */
     closed: Record<CloseReason, number>;
   };
@@ -107,7 +117,7 @@ export interface RelayStats {
     garbage: number;
     /** From a source other than the latched one while strict-source is on. */
     strictDrops: number;
-    /** Arrived before the other side's address was known (nowhere to send yet). */
+    /** Arrived before the other side's address was known and still unsent: more than 16 waiting, older than 500 ms when it became known, or never known (shard/entry.ts). */
     noPeer: number;
     /** Arrived on a port no session holds (a warm pair between calls: late packets of an ended call). */
     stray: number;

@@ -15,7 +15,7 @@ import { TIMER_C, type TimerValues } from './transaction/timers';
 import { DEFAULT_TCP_IDLE_S, type TcpLimitSettings } from './transport/tcp-limits';
 import { decodeCaptureBatch } from './worker/capture-codec';
 import type { InlinePublish } from './worker/inline-gate';
-import type { SipWorkerReady, SipWorkerRequest, SipWorkerSettings, SipWorkerStart } from './worker/start-options';
+import type { SipWorkerReady, SipWorkerRequest, SipWorkerSettings, SipWorkerStart, SipWorkerTell } from './worker/start-options';
 import type { MediaOutcome } from './proxy/media';
 import type { DropCount } from '../metrics/drops';
 
@@ -189,6 +189,11 @@ export class SipProxyComponent implements ComponentImpl {
       if (err instanceof WorkerStartError) throw new Error(`cannot listen on ${formatHostPort({ host, port })}: ${err.message}`);
       throw err;
     }
+  }
+
+  /** One way to the running worker (relay ports lent to it); false when none runs. */
+  tellWorker(t: SipWorkerTell): boolean {
+    return this.thread?.tell(t) ?? false;
   }
 
   async stop(): Promise<void> {

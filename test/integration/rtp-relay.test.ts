@@ -139,6 +139,46 @@ test('the next call on the same ports takes them warm (still bound, no bind): me
   });
 });
 
+test("the caller's first packets may beat the answer to the relay: they wait for the callee's address (up to 500 ms), then go out; older ones are dropped and counted", async () => {
+  const ngPort = await freePort();
+  // Two pairs: the offer takes both, so the caller-facing port is the one the offer did not name.
+  await withLab({ ng: { host: '127.0.0.1', port: ngPort }, rtp: { host: '127.0.0.1', min: 21400, max: 21403 }, rtpShards: 1, rtpWarmPairs: 2 }, async (lab) => {
+    const ng = await NgClient.open(ngPort);
+    const caller = await RtpEndpoint.open(0x5555);
+    const callee = await RtpEndpoint.open(0x6666);
+    const early = async (callId: string, waitMs: number) => {
+      const offer = await ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'caller-tag', sdp: pcmuSdp(caller.port) });
+      assert.equal(offer.result, 'ok', String(offer['error-reason']));
+      const toCaller = sdpPort(offer.sdp) === 21400 ? 21402 : 21400;
+      const sent = caller.packet();
+      caller.sock.send(sent, toCaller, '127.0.0.1');
+      await sleep(waitMs);
+      const before = callee.received.length;
+      const answer = await ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'caller-tag', 'to-tag': 'callee-tag', sdp: pcmuSdp(callee.port, 2) });
+      assert.equal(answer.result, 'ok', String(answer['error-reason']));
+      assert.equal(sdpPort(answer.sdp), toCaller);
+      await sleep(200);
+      const got = callee.received.slice(before);
+      assert.equal((await ng.request({ command: 'delete', 'call-id': callId })).result, 'ok');
+      return { got, sent };
+    };
+    try {
+      const soon = await early('early-1', 100);
+      assert.equal(soon.got.length, 1, 'the packet sent 100 ms before the answer reached the callee once the answer named it');
+      assert.ok(soon.got[0]!.equals(soon.sent), 'unchanged');
+      assert.equal(lab.host.snapshot().relay!.packets.noPeer, 0);
+      await sleep(2_200); // the quarantine
+      const late = await early('early-2', 800);
+      assert.equal(late.got.length, 0, 'a packet 800 ms older than the answer is not sent');
+      assert.equal(lab.host.snapshot().relay!.packets.noPeer, 1, 'and it is counted');
+    } finally {
+      ng.close();
+      caller.close();
+      callee.close();
+    }
+  });
+});
+
 test("rtpengine's timeouts close what nobody deletes, each with its reason: offer-timeout, timeout, final-timeout", async () => {
   const ngPort = await freePort();
   const timeouts = { timeout: 1, silentTimeout: 3600, offerTimeout: 1, finalTimeout: 3 };

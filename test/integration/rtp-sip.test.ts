@@ -42,6 +42,7 @@ test("a SIPp call with G.711 through the proxy: both SDPs carry the relay's port
       assert.ok(sip.length > 0);
       const relay = lab.host.snapshot().relay!;
       assert.equal(relay.packets.relayed, 2 * 236, 'the 236 packets of g711a.pcap to the UAS, and its echo of each back');
+      assert.equal(relay.packets.noPeer, 0, 'packets that beat the answer to the relay waited for it');
       assert.equal(relay.sessions.closed.bye, 1);
       assert.equal(relay.ports.inUse, 0);
       const s = await until('closed streams with figures', () => {
@@ -55,6 +56,16 @@ test("a SIPp call with G.711 through the proxy: both SDPs carry the relay's port
       assert.equal(fromCaller.codec, 'PCMA/8000');
       assert.equal(fromCallee.packets, 236, 'the echo');
       assert.equal(fromCaller.closeReason, 'bye');
+
+      // The proxy rewrote the offer and the answer itself, on ports the relay lent it (a 100-port pool lends one stream's
+      // four), and the relay lent it another stream once that one was taken. A stopped proxy gives them back.
+      assert.deepEqual([relay.sessions.leased, relay.sessions.leaseStale], [1, 0], 'the call was set up on lent ports');
+      assert.equal(relay.ports.lent, 4);
+      await lab.host.invoke({ cmd: 'setComponent', name: 'proxy', action: 'stop' });
+      const back = lab.host.snapshot().relay!.ports;
+      assert.deepEqual([back.lent, back.inUse], [0, 0], 'nothing lent to a stopped proxy');
+      await lab.host.invoke({ cmd: 'setComponent', name: 'proxy', action: 'start' });
+      await until('a new lease for the restarted proxy', () => lab.host.snapshot().relay!.ports.lent === 4);
     } finally {
       await uas.stop();
     }

@@ -19,10 +19,10 @@ const noneClosed = (): Record<CloseReason, number> => Object.fromEntries(CLOSE_R
 
 const relay = (over: Partial<RelayStats> = {}): RelayStats => ({
   address: '127.0.0.1',
-  ports: { min: 30000, max: 30099, total: 100, inUse: 40, quarantined: 4, free: 56, busy: 0, highWater: 62, allocations: 500, releases: 480, allocationFailures: 0, bindFailures: 0 },
+  ports: { min: 30000, max: 30099, total: 100, inUse: 32, lent: 8, quarantined: 4, free: 56, busy: 0, highWater: 62, allocations: 500, releases: 480, allocationFailures: 0, bindFailures: 0 },
   ephemeralOverlap: null,
   perSecond: { allocations: 2.5, releases: 2, packets: 4_000 },
-  sessions: { live: 20, offered: 2, answered: 18, closed: { ...noneClosed(), bye: 460 } },
+  sessions: { live: 20, offered: 2, answered: 18, leased: 300, leaseStale: 0, closed: { ...noneClosed(), bye: 460 } },
   oldest: [],
   timeouts: { ...DEFAULT_RELAY_TIMEOUTS },
   packets: { relayed: 1_000_000, bytes: 172_000_000, garbage: 0, strictDrops: 0, noPeer: 0, stray: 0, sendErrors: 0 },
@@ -36,9 +36,9 @@ const figure = (r: RelayStats, id: string) => relayFigures(r).find((f) => f.id =
 
 test('the gauge shows in use / total with quarantined and free as shares of the pool, and the high-water mark', () => {
   const g = poolGauge(relay().ports);
-  assert.equal(g.text, '40 / 100');
-  assert.deepEqual([g.inUse, g.quarantined, g.free, g.highWater], [0.4, 0.04, 0.56, 0.62]);
-  assert.match(g.title, /in use 40 \(40%\) · quarantined 4 .* free 56 · usable 100/);
+  assert.equal(g.text, '32 / 100');
+  assert.deepEqual([g.inUse, g.lent, g.quarantined, g.free, g.highWater], [0.32, 0.08, 0.04, 0.56, 0.62]);
+  assert.match(g.title, /in use 32 \(32%\) · lent to the proxy 8 .* · quarantined 4 .* free 56 · usable 100/);
   assert.match(g.title, /High-water mark 62 \(62%\)/);
   assert.equal(g.tone, null);
   assert.equal(poolGauge({ ...relay().ports, inUse: 85, free: 11 }).tone, 'warn', 'past 80 % in use');
@@ -48,9 +48,13 @@ test('the gauge shows in use / total with quarantined and free as shares of the 
 
 test('every figure says where it is measured and over what window; refused allocations are an error', () => {
   const f = relayFigures(relay());
-  assert.deepEqual(f.map((x) => x.id), ['address', 'high-water', 'alloc-rate', 'alloc-failures', 'bind-failures', 'sessions', 'packets', 'dropped', 'timeouts']);
+  assert.deepEqual(f.map((x) => x.id), ['address', 'lent', 'high-water', 'alloc-rate', 'alloc-failures', 'bind-failures', 'sessions', 'packets', 'dropped', 'timeouts']);
   assert.ok(f.every((x) => /engine|--rtp|rtpengine/.test(x.title)), 'each title names its source');
   assert.equal(figure(relay(), 'address').value, '127.0.0.1 30000–30099');
+  assert.equal(figure(relay(), 'lent').value, '8', 'ports lent to the SIP worker, shown apart from the sessions that hold the rest');
+  assert.match(figure(relay(), 'lent').title, /not in "in use"/);
+  assert.match(figure(relay(), 'sessions').title, /300 set up by the proxy on lent ports without asking the relay\. Shards/, 'a stale lease is named only when there was one');
+  assert.match(figure(relay({ sessions: { ...relay().sessions, leaseStale: 2 } }), 'sessions').title, /2 on a stale lease \(media not relayed\)/);
   assert.equal(figure(relay(), 'alloc-rate').value, '2.5 · rel 2.0');
   assert.match(figure(relay(), 'alloc-rate').title, /per second over the last 10 s \(engine\)/);
   assert.match(figure(relay(), 'packets').title, /loop delay p99: 310 µs/);
@@ -92,7 +96,7 @@ test('without the relay\'s figures the panel says why, and that SDP passes untou
 
 test('the chart draws ports in use, allocations/s and the refusals since the point before; no relay is a gap', () => {
   assert.deepEqual(relayPointOf({ relay: null }), { relayInUse: null, relayAllocPerS: null, relayAllocFailures: null });
-  assert.deepEqual(relayPointOf({ relay: relay() }), { relayInUse: 40, relayAllocPerS: 2.5, relayAllocFailures: 0 });
+  assert.deepEqual(relayPointOf({ relay: relay() }), { relayInUse: 32, relayAllocPerS: 2.5, relayAllocFailures: 0 });
   const p = (t: number, failures: number | null, inUse: number | null = 10): RelayPoint & { t: number } => ({ t, relayInUse: inUse, relayAllocPerS: 1, relayAllocFailures: failures });
   const series = portSeries([p(0, 0), p(2, 0), p(4, 5), p(6, 9), p(8, null, null), p(10, 1), p(12, 0)]);
   assert.deepEqual(series.map((x) => x.failures), [null, 0, 5, 4, null, null, 0]);

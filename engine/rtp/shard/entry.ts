@@ -33,11 +33,17 @@ const FIGURES_EVERY_MS = 1_000;
 /**
  * One bound relay port. Its one 'message' listener, attached at bind, sends
  * packets to whichever stream side holds it now; between streams (a warm
- * pair) nothing holds it and its packets are counted as stray.
+ * pair) nothing holds it and its packets are counted as stray, unless the
+ * pair is lent to the SIP worker: its call may be set up, and its caller
+ * sending, before the relay's open for it arrives here (the worker does not
+ * wait for the relay, lease.ts). Those wait for the open like early packets.
  */
 class RelaySocket {
   slot: Slot | null = null;
   side: Side | null = null;
+  lent = false;
+  /** What arrived while lent, before the open: replayed by it. */
+  early: { msg: Buffer; from: RemoteInfo; atMs: number }[] | null = null;
   readonly rtcp: boolean;
   constructor(
     readonly sock: Socket,
@@ -46,8 +52,31 @@ class RelaySocket {
     this.rtcp = port % 2 === 1;
     sock.on('message', (msg, from) => {
       if (this.side) onPacket(this.slot!, this.side, this.rtcp, msg, from);
+      else if (this.lent) holdBeforeOpen(this, msg, from);
       else totals.stray++;
     });
+  }
+}
+
+function holdBeforeOpen(r: RelaySocket, msg: Buffer, from: RemoteInfo): void {
+  const held = (r.early ??= []);
+  if (held.length >= EARLY_MAX_PACKETS) {
+    held.shift();
+    totals.stray++;
+  }
+  held.push({ msg, from, atMs: performance.now() });
+}
+
+/** An open took a lent socket: what waited goes through the stream as if it arrived now (its jitter figure sees the wait). */
+function replayBeforeOpen(r: RelaySocket): void {
+  r.lent = false;
+  const held = r.early;
+  r.early = null;
+  if (!held) return;
+  const oldest = performance.now() - EARLY_MAX_MS;
+  for (const h of held) {
+    if (h.atMs < oldest || !r.side) totals.stray++;
+    else onPacket(r.slot!, r.side, r.rtcp, h.msg, h.from);
   }
 }
 
@@ -60,6 +89,13 @@ class Side {
   latched = false;
   rtcpLatched = false;
   rtcpPackets = 0;
+  /**
+   * Datagrams for this side's peer that arrived before the peer was known:
+   * a caller may send as soon as it has the answer, and the relay learns
+   * the answer a thread hop later than the caller when the proxy rewrote it
+   * on lent ports (lease.ts). Sent once the peer is known; null: none.
+   */
+  early: Early[] | null = null;
   readonly stats = new StreamStats();
   other!: Side;
   constructor(
@@ -73,12 +109,27 @@ class Side {
     this.peerAddress = p.address;
     this.peerRtpPort = p.rtpPort;
     this.peerRtcpPort = p.rtcpPort;
+    if (this.early) sendEarly(this);
   }
 
   figures(): SideFigures {
     return { ...this.stats.snapshot(), latched: this.latched ? `${this.peerAddress}:${this.peerRtpPort}` : null, rtcpPackets: this.rtcpPackets };
   }
 }
+
+interface Early {
+  msg: Buffer;
+  rtcp: boolean;
+  atMs: number;
+}
+
+/**
+ * Per side, at most this many datagrams wait for the peer (the newest are
+ * kept: a late peer wants the current audio), and none older than
+ * EARLY_MAX_MS is sent: what is dropped either way is counted as `noPeer`.
+ */
+const EARLY_MAX_PACKETS = 16;
+const EARLY_MAX_MS = 500;
 
 interface Slot {
   slot: number;
@@ -117,6 +168,7 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
     s.peerAddress = from.address;
     s.peerRtpPort = from.port;
     if (!s.rtcpLatched) s.peerRtcpPort = from.port + 1;
+    if (s.early) sendEarly(s);
   } else if (settings!.strictSource && (from.port !== s.peerRtpPort || from.address !== s.peerAddress)) {
     totals.strictDrops++;
     return;
@@ -134,16 +186,43 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
   } else s.rtcpPackets++;
   slot.dirty = true;
   const o = s.other;
-  if (o.peerAddress === null) {
-    totals.noPeer++;
-    return;
-  }
+  if (o.peerAddress === null) holdEarly(o, msg, rtcp);
+  else send(o, msg, rtcp);
+}
+
+/** Out of side `o`'s socket to its peer. */
+function send(o: Side, msg: Buffer, rtcp: boolean): void {
   totals.packets++;
   totals.bytes += msg.length;
   // No completion callback: with one, every send calls back into JS once the kernel took the datagram. A send that
   // fails is reported as the socket's 'error' event instead, which counts it (bind()).
-  if (rtcp) o.rtcp!.sock.send(msg, o.peerRtcpPort, o.peerAddress);
-  else o.rtp!.sock.send(msg, o.peerRtpPort, o.peerAddress);
+  if (rtcp) o.rtcp!.sock.send(msg, o.peerRtcpPort, o.peerAddress!);
+  else o.rtp!.sock.send(msg, o.peerRtpPort, o.peerAddress!);
+}
+
+/** A datagram for `o`'s peer before the peer is known: kept (dgram gives each message its own buffer), the oldest dropped past the bound. */
+function holdEarly(o: Side, msg: Buffer, rtcp: boolean): void {
+  const held = (o.early ??= []);
+  if (held.length >= EARLY_MAX_PACKETS) {
+    held.shift();
+    totals.noPeer++;
+  }
+  held.push({ msg, rtcp, atMs: performance.now() });
+}
+
+/** The peer of `o` is known now: what waited for it goes out in arrival order, unless it is too old. */
+function sendEarly(o: Side): void {
+  const held = o.early!;
+  o.early = null;
+  if (!o.rtp || !o.rtcp) {
+    totals.noPeer += held.length;
+    return;
+  }
+  const oldest = performance.now() - EARLY_MAX_MS;
+  for (const h of held) {
+    if (h.atMs < oldest) totals.noPeer++;
+    else send(o, h.msg, h.rtcp);
+  }
 }
 
 /**
@@ -207,10 +286,13 @@ function closeSocket(r: RelaySocket): void {
 
 /** Ends a side's hold on its sockets: they stay bound as warm (the pool keeps the pair warm), or close. */
 function closeSide(s: Side, keepWarm: boolean): void {
+  if (s.early) totals.noPeer += s.early.length;
+  s.early = null;
   for (const r of [s.rtp, s.rtcp]) {
     if (!r) continue;
     r.slot = null;
     r.side = null;
+    r.lent = false;
     if (keepWarm) warm.set(r.port, r);
     else closeSocket(r);
   }
@@ -257,7 +339,35 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
     s.rtp!.side = s.rtcp!.side = s;
   }
   slots.set(c.slot, slot);
+  for (const s of slot.sides) {
+    if (s.rtp!.lent) replayBeforeOpen(s.rtp!);
+    if (s.rtcp!.lent) replayBeforeOpen(s.rtcp!);
+  }
   return { ok: true };
+}
+
+/** Binds the pairs' sockets as warm ones lent to the SIP worker (`lend` op); the RTP ports of the pairs that could not be bound, closed again. */
+async function lend(pairs: readonly number[]): Promise<number[]> {
+  const busy: number[] = [];
+  await Promise.all(
+    pairs.map(async (rtp) => {
+      const had = [warm.get(rtp), warm.get(rtp + 1)];
+      if (had[0] && had[1]) {
+        had[0].lent = had[1].lent = true;
+        return;
+      }
+      const [a, b] = await Promise.allSettled([take(rtp), take(rtp + 1)]);
+      if (a.status === 'fulfilled' && b.status === 'fulfilled') {
+        a.value.lent = b.value.lent = true;
+        warm.set(rtp, a.value);
+        warm.set(rtp + 1, b.value);
+        return;
+      }
+      for (const r of [a, b]) if (r.status === 'fulfilled') closeSocket(r.value);
+      busy.push(rtp);
+    }),
+  );
+  return busy;
 }
 
 function figuresOf(slot: Slot): SlotFigures {
@@ -286,6 +396,8 @@ function call(payload: unknown): unknown {
       closeSide(slot.sides[1], c.warm);
       return figuresOf(slot);
     }
+    case 'lend':
+      return lend(c.pairs);
   }
 }
 

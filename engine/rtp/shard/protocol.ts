@@ -44,7 +44,15 @@ export type ShardCall =
   /** The SDP (an answer, a re-offer) says where a side's peer is; a latched side keeps its latched address. */
   | { op: 'peer'; slot: number; side: 0 | 1; peer: Peer }
   /** Ends a stream; answered with its last figures. `warm`: keep its sockets bound for a later open of the same ports (the pool said so). */
-  | { op: 'close'; slot: number; warm: boolean };
+  | { op: 'close'; slot: number; warm: boolean }
+  /**
+   * Lends these pairs (RTP ports; RTCP is +1) to the proxy (`../lease.ts`):
+   * binds their sockets ahead of any stream, as warm sockets the next open of
+   * those ports takes (already warm ones stay), and holds what arrives on
+   * them until that open. Answered with the pairs that could not be bound
+   * (another process holds a port), whose sockets it closed again.
+   */
+  | { op: 'lend'; pairs: readonly number[] };
 
 /** What a shard says without being asked. */
 export type ShardTell = { op: 'open-failed'; slot: number; error: string };

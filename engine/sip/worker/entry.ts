@@ -21,8 +21,9 @@ import type { SipTransport } from '../transport/types';
 import { openUdpTransport } from '../transport/udp';
 import { CaptureBatchWriter } from './capture-codec';
 import { InlineGate } from './inline-gate';
-import type { SipWorkerReady, SipWorkerRequest, SipWorkerStart } from './start-options';
+import type { SipWorkerReady, SipWorkerRequest, SipWorkerStart, SipWorkerTell } from './start-options';
 import type { MediaHooks, MediaOutcome } from '../proxy/media';
+import { WorkerLease } from '../../rtp/lease';
 
 const frame: StreamFramer = (buf) => {
   const r = frameStream(buf);
@@ -64,11 +65,26 @@ async function closeTransports(): Promise<void> {
 const MEDIA_WAIT_MS = 2_000;
 /** Whether the relay runs (start option, then `configure`). */
 let relayMedia = false;
+/** Relay ports lent to this worker: an initial offer and its answer are rewritten here, without a round trip to the relay (rtp/lease.ts). */
+const lease = new WorkerLease();
 const asOutcome = (v: unknown): MediaOutcome => (v && typeof v === 'object' && 'ok' in v ? (v as MediaOutcome) : null);
 const mediaHooks: MediaHooks = {
-  offer: (o) => side.request({ kind: 'media', op: 'offer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome),
-  answer: (o) => side.request({ kind: 'media', op: 'answer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome),
-  end: (callId, reason) => side.tell({ kind: 'media', op: 'end', callId, reason } satisfies SipWorkerRequest),
+  offer: (o) => {
+    const leased = lease.offer(o);
+    if (!leased) return side.request({ kind: 'media', op: 'offer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
+    if (leased.tell) side.tell({ kind: 'media', op: 'leased-offer', offer: leased.tell } satisfies SipWorkerRequest);
+    return Promise.resolve(leased.outcome);
+  },
+  answer: (o) => {
+    const leased = lease.answer(o);
+    if (!leased) return side.request({ kind: 'media', op: 'answer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
+    if (leased.tell) side.tell({ kind: 'media', op: 'leased-answer', answer: leased.tell } satisfies SipWorkerRequest);
+    return Promise.resolve(leased.outcome);
+  },
+  end: (callId, reason) => {
+    lease.end(callId);
+    side.tell({ kind: 'media', op: 'end', callId, reason } satisfies SipWorkerRequest);
+  },
 };
 
 /** Times a port the OS picked for UDP is tried again when TCP already has it. */
@@ -142,7 +158,13 @@ const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
   configure: (o) => {
     core?.configure(o);
     if (o.relayMedia !== undefined) relayMedia = o.relayMedia;
+    if (!relayMedia) lease.revoke();
     if (o.inlineWorkers !== undefined && inlineClock) setInline(o.inlineWorkers, inlineClock.clock, inlineClock.process);
+  },
+  /** The relay lends (or takes back) ports: the only thing the main thread tells this worker. */
+  tell(payload) {
+    const t = payload as SipWorkerTell;
+    if (t.kind === 'lease') lease.grant(t.grant);
   },
   quiesce() {
     loopDelay.stop();

@@ -4,6 +4,7 @@ import type { NextHop } from '../../net/host-port';
 import type { TimerValues } from '../transaction/timers';
 import type { TcpLimitSettings } from '../transport/tcp-limits';
 import type { MediaEnd, MediaSdp } from '../proxy/media';
+import type { LeaseGrant, LeasedAnswer, LeasedOffer } from '../../rtp/lease';
 
 export interface SipWorkerStart {
   host: string;
@@ -41,4 +42,11 @@ export type SipWorkerRequest =
   /** An offer or answer for the relay; answered with a MediaOutcome. */
   | ({ kind: 'media'; op: 'offer' | 'answer' } & MediaSdp)
   /** The relay's session of a call ends (no answer needed). */
-  | { kind: 'media'; op: 'end'; callId: string; reason: MediaEnd };
+  | { kind: 'media'; op: 'end'; callId: string; reason: MediaEnd }
+  /** An initial offer the worker rewrote and forwarded on lent relay ports (rtp/lease.ts; no answer needed). */
+  | { kind: 'media'; op: 'leased-offer'; offer: LeasedOffer }
+  /** The answer to a leased offer, rewritten and relayed by the worker (no answer needed). */
+  | { kind: 'media'; op: 'leased-answer'; answer: LeasedAnswer };
+
+/** What the main thread tells the SIP worker without waiting: relay ports lent to it, or taken back (an empty grant of a new epoch). */
+export type SipWorkerTell = { kind: 'lease'; grant: LeaseGrant };

@@ -76,11 +76,12 @@ function Gauge({ relay }: { relay: RelayStats }) {
         <span className="portpool-figure-label">in use</span>
         <span className="mono portpool-gauge-value">{g.text}</span>
         <span className="muted mono">
-          q {p.quarantined} · free {p.free}
+          lent {p.lent} · q {p.quarantined} · free {p.free}
         </span>
       </div>
       <div className="portpool-bar" role="meter" aria-label="Ports in use" aria-valuemin={0} aria-valuemax={p.total} aria-valuenow={p.inUse}>
         <span className="portpool-bar-used" style={{ width: `${g.inUse * 100}%` }} />
+        <span className="portpool-bar-lent" style={{ width: `${g.lent * 100}%` }} />
         <span className="portpool-bar-quarantined" style={{ width: `${g.quarantined * 100}%` }} />
         <span className="portpool-bar-high" style={{ left: `${g.highWater * 100}%` }} title={`high-water ${p.highWater}`} />
       </div>

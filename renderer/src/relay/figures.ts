@@ -17,9 +17,10 @@ export const MEASURED = 'engine: the relay\'s own counters; rates per second ove
 const SINCE = 'since the relay started';
 const RATE_WINDOW = 'per second over the last 10 s (engine)';
 
-/** The pool as a stacked bar: shares (0–1) of in use, quarantined and free, and where the high-water mark sits. */
+/** The pool as a stacked bar: shares (0–1) of in use, lent, quarantined and free, and where the high-water mark sits. */
 export interface PoolGauge {
   inUse: number;
+  lent: number;
   quarantined: number;
   free: number;
   highWater: number;
@@ -38,14 +39,15 @@ export function poolGauge(p: PortPoolStats): PoolGauge {
   const used = share(p.inUse, p.total);
   return {
     inUse: used,
+    lent: share(p.lent, p.total),
     quarantined: share(p.quarantined, p.total),
     free: share(p.free, p.total),
     highWater: share(p.highWater, p.total),
     text: `${p.inUse} / ${p.total}`,
     title: [
       `Ports ${p.min}–${p.max}, counted as rtpengine counts them (an RTP/RTCP pair is two), now (engine):`,
-      `in use ${p.inUse} (${pct(used)}) · quarantined ${p.quarantined} (released, waiting before reuse so late packets of an old call miss a new one) · free ${p.free}${p.busy > 0 ? ` · held by another process ${p.busy} (skipped, tried again later)` : ''} · usable ${p.total}.`,
-      `High-water mark ${p.highWater} (${pct(share(p.highWater, p.total))}): most in use at once ${SINCE}.`,
+      `in use ${p.inUse} (${pct(used)}) · lent to the proxy ${p.lent} (bound ahead for its next INVITEs) · quarantined ${p.quarantined} (released, waiting before reuse so late packets of an old call miss a new one) · free ${p.free}${p.busy > 0 ? ` · held by another process ${p.busy} (skipped, tried again later)` : ''} · usable ${p.total}.`,
+      `High-water mark ${p.highWater} (${pct(share(p.highWater, p.total))}): most taken from the pool at once ${SINCE}, lent ports included.`,
     ].join('\n'),
     tone: p.free === 0 ? 'error' : used >= POOL_WARN_SHARE ? 'warn' : null,
   };
@@ -64,6 +66,13 @@ export function relayFigures(r: RelayStats): Figure[] {
       label: 'address',
       value: `${r.address} ${p.min}–${p.max}`,
       title: 'The address the relay writes into SDP (c=) and the port range it hands pairs out of (--rtp).',
+      tone: null,
+    },
+    {
+      id: 'lent',
+      label: 'lent to proxy',
+      value: String(p.lent),
+      title: 'Ports bound ahead and lent to the SIP worker, so an INVITE\'s offer and its answer are rewritten there without waiting for the relay thread. In no session, so not in "in use"; back to the pool when the proxy stops. Now (engine).',
       tone: null,
     },
     {
@@ -98,7 +107,7 @@ export function relayFigures(r: RelayStats): Figure[] {
       id: 'sessions',
       label: 'sessions',
       value: `${s.live} · ${s.offered} offered · ${s.answered} answered`,
-      title: `Live sessions now (engine): offered and not answered yet, answered. Shards: ${r.shards.map((x) => `#${x.index} ${x.sessions}`).join(', ') || 'none'}.`,
+      title: `Live sessions now (engine): offered and not answered yet, answered. Since the relay started, ${s.leased} set up by the proxy on lent ports without asking the relay${s.leaseStale > 0 ? `, ${s.leaseStale} on a stale lease (media not relayed)` : ''}. Shards: ${r.shards.map((x) => `#${x.index} ${x.sessions}`).join(', ') || 'none'}.`,
       tone: null,
     },
     {
@@ -112,7 +121,7 @@ export function relayFigures(r: RelayStats): Figure[] {
       id: 'dropped',
       label: 'dropped',
       value: String(dropped),
-      title: `Packets not relayed ${SINCE} (engine): not RTP/RTCP ${k.garbage} · from an unlatched source (strict-source) ${k.strictDrops} · before the other side was known ${k.noPeer} · on a port between calls (late packets of an ended call) ${k.stray} · send errors ${k.sendErrors}.`,
+      title: `Packets not relayed ${SINCE} (engine): not RTP/RTCP ${k.garbage} · from an unlatched source (strict-source) ${k.strictDrops} · before the other side was known (held up to 500 ms, then dropped) ${k.noPeer} · on a port between calls (late packets of an ended call) ${k.stray} · send errors ${k.sendErrors}.`,
       tone: k.sendErrors > 0 ? 'error' : dropped > 0 ? 'warn' : null,
     },
     {
