@@ -205,7 +205,18 @@ export class Host {
   private recordMedia(ev: MediaEvent): void {
     if (ev.source !== undefined && ev.source !== LIVE_SOURCE) return;
     if (ev.phase === 'opened' && ev.streamId.endsWith('-caller') && this.recorder.running) void this.recordCall(ev.callId, true);
-    else if (ev.phase === 'closed' && this.recorder.isRecording(ev.callId)) void this.recorder.stopCall(ev.callId);
+    else if (ev.phase === 'closed' && this.recorder.isRecording(ev.callId)) void this.recorder.stopCall(ev.callId, this.identityOf(ev.callId));
+  }
+
+  /** What the call store knows of a live call's SIP identity now: From, To and their tags. */
+  private identityOf(callId: string): { fromUri?: string; toUri?: string; fromTag?: string; toTag?: string } {
+    const call = this.engine.calls.get(callKey(LIVE_SOURCE, callId));
+    if (!call) return {};
+    // A call the store knows only from its media events has empty From and To: unknown, not "".
+    const known = (v: string | undefined) => (v ? v : undefined);
+    const tag = (role: 'caller' | 'callee') => known(call.legs.find((l) => l.role === role && l.tag !== '')?.tag);
+    const parts = { fromUri: known(call.from), toUri: known(call.to), fromTag: tag('caller'), toTag: tag('callee') };
+    return Object.fromEntries(Object.entries(parts).filter(([, v]) => v !== undefined));
   }
 
   /**
@@ -226,15 +237,14 @@ export class Host {
   async recordCall(callId: string, on: boolean): Promise<RecordCallResult> {
     if (!on) {
       this.relay.record(callId, false);
-      const summary = await this.recorder.stopCall(callId);
+      const summary = await this.recorder.stopCall(callId, this.identityOf(callId));
       return summary ? { ok: true, recording: false } : { ok: false, reason: `call ${callId} is not being recorded` };
     }
     if (!this.recorder.running) return { ok: false, reason: 'the recorder is stopped: start it first' };
     const relay = this.relay;
     const payloads = relay.running ? relay.payloadsOf(callId) : null;
     if (!payloads) return { ok: false, reason: relay.running ? `the relay carries no media for call ${callId}` : 'the relay is not running: there is no media to record' };
-    const call = this.engine.calls.get(callKey(LIVE_SOURCE, callId));
-    const r = this.recorder.record({ callId, ...(call ? { fromUri: call.from, toUri: call.to } : {}), payloads });
+    const r = this.recorder.record({ callId, ...this.identityOf(callId), payloads });
     if (!r.ok) return r;
     relay.record(callId, true);
     return { ok: true, recording: true };

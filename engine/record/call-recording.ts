@@ -139,7 +139,7 @@ export class CallRecording {
   private summary: RecordingSummary | null = null;
 
   constructor(
-    readonly call: CallIdentity,
+    private identity: CallIdentity,
     dir: string,
     readonly startUs: number,
     payloads: DirectionPayloads = {},
@@ -147,7 +147,7 @@ export class CallRecording {
   ) {
     this.layout = options.mix === 'mono' ? 'mono' : 'stereo';
     const channels = this.layout === 'stereo' ? 2 : 1;
-    this.paths = recordingPaths(dir, call.callId, startUs);
+    this.paths = recordingPaths(dir, identity.callId, startUs);
     this.queue = new PacketQueue(positiveInt(options.queuePackets, CALL_RECORDING_DEFAULTS.queuePackets));
     this.idleUs = positiveInt(options.idleMs, CALL_RECORDING_DEFAULTS.idleMs) * 1000;
     this.latestUs = startUs;
@@ -172,6 +172,22 @@ export class CallRecording {
     this.wav = WavFile.create(this.paths.wav, { channels, sampleRate: TIMELINE_RATE, bufferBytes: this.bufferBytes, flushBytes: DEFAULT_FLUSH_BYTES });
   }
 
+
+  /**
+   * What SIP says of the call, learnt after the recording started: a call's
+   * media can open before the call store has its INVITE (the proxy does not
+   * wait for the relay), so From, To and the tags may only be known by the
+   * stop. Fields already known stay.
+   */
+  complete(more: Omit<CallIdentity, 'callId'>): void {
+    const c = { ...this.identity };
+    for (const k of ['fromUri', 'fromTag', 'toUri', 'toTag'] as const) if (!c[k] && more[k]) c[k] = more[k];
+    this.identity = c;
+  }
+
+  get call(): Readonly<CallIdentity> {
+    return this.identity;
+  }
 
   get state(): RecordingState {
     if (this.summary !== null) return 'stopped';

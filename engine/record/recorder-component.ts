@@ -111,12 +111,12 @@ export class RecorderComponent implements ComponentImpl {
     return r;
   }
 
-  /** Stops a call's recording and finalises its files; null when it was not recording. */
-  async stopCall(callId: string): Promise<RecordingSummary | null> {
+  /** Stops a call's recording and finalises its files (with what SIP has said of the call by now); null when it was not recording. */
+  async stopCall(callId: string, identity: Omit<CallIdentity, 'callId'> = {}): Promise<RecordingSummary | null> {
     const recorder = this.recorder;
     if (!recorder) return null;
     const packets = packetsOf(recorder).get(callId) ?? 0;
-    const summary = await recorder.stopCall(callId);
+    const summary = await recorder.stopCall(callId, identity);
     if (summary) this.emitStopped(summary, packets);
     return summary;
   }

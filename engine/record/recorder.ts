@@ -172,11 +172,12 @@ export class Recorder {
     return rec.push(direction, arrivalUs, packet);
   }
 
-  /** Stops one call's recording; null when it was not being recorded. */
-  async stopCall(callId: string): Promise<RecordingSummary | null> {
+  /** Stops one call's recording, with what SIP has said of the call since it started; null when it was not being recorded. */
+  async stopCall(callId: string, identity: Omit<CallIdentity, 'callId'> = {}): Promise<RecordingSummary | null> {
     const rec = this.active.get(callId);
     if (rec === undefined) return null;
     this.active.delete(callId);
+    rec.complete(identity);
     return this.finish(rec);
   }
 

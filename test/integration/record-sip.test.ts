@@ -77,6 +77,14 @@ test('a call recorded with --record DIR: a stereo 8 kHz WAV whose caller channel
       const json = JSON.stringify(meta);
       assert.match(json, /PCMA/);
       assert.match(json, /"packets":236/);
+      // The media opened before the call store had the INVITE (the proxy does not wait for the relay): From, To and the tags are filled in by the stop.
+      const legs = lab.host.getCall(done.callId)!.legs;
+      const tagOf = (role: string) => legs.find((l) => l.role === role)!.tag;
+      const from = meta.from as { uri: string; tag: string };
+      const to = meta.to as { uri: string; tag: string };
+      assert.match(from.uri, /sip:sipp@127\.0\.0\.1/);
+      assert.match(to.uri, /sip:/);
+      assert.deepEqual([from.tag, to.tag], [tagOf('caller'), tagOf('callee')]);
 
       const entries = lab.host.getCall(lab.host.listCalls(1)[0]!.callId)!.entries.filter((e) => e.lane === 'record');
       assert.deepEqual(entries.map((e) => (e as { phase: string }).phase), ['started', 'stopped'], 'the ladder shows where recording started and stopped');

@@ -168,3 +168,13 @@ test('a full per-call queue is counted in the totals; the timer drains without t
   assert.equal(r.stats().state, 'off');
   assert.deepEqual(r.record(call('after')), { ok: false, reason: 'the recorder is off' });
 });
+
+test("a recording started before SIP named the call gets From, To and the tags at the stop; what it already knew stays", async () => {
+  const { r, clock } = recorder();
+  assert.ok((await r.start()).ok);
+  assert.deepEqual(r.record({ callId: 'bare', toTag: 'known' }), { ok: true });
+  clock.advanceMs(100);
+  const summary = await r.stopCall('bare', { fromUri: 'sip:alice@atlanta.com', fromTag: 'f9', toUri: 'sip:bob@biloxi.com', toTag: 'late' });
+  const meta = JSON.parse(readFileSync(summary!.metadata, 'utf8'));
+  assert.deepEqual([meta.from, meta.to], [{ uri: 'sip:alice@atlanta.com', tag: 'f9' }, { uri: 'sip:bob@biloxi.com', tag: 'known' }]);
+});
