@@ -15,6 +15,7 @@ import { parseWatchTarget, type WatchTarget } from '../engine/wire/watch';
 import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
 import { DEFAULT_RELAY_TIMEOUTS, type RelayTimeouts } from '../engine/rtp/stats';
 import type { ForwardTarget } from '../engine/record/forward/forwarder';
+import { RECORDING_LAYOUTS, type RecordingLayout } from '../engine/record/metadata';
 
 /** The longest relay timeout a flag takes (s): 30 days. */
 const MAX_RELAY_TIMEOUT_S = 30 * 86_400;
@@ -55,6 +56,8 @@ export interface LabConfig {
   record: string | null;
   /** `--record off`: no recorder at all (its status says so). */
   recordOff: boolean;
+  /** `--record-mix`: new recordings in stereo (caller left, callee right) or both mixed to mono. */
+  recordMix: RecordingLayout;
   /**
    * `--forward HOST:PORT`: every recorded call's decoded PCM also goes to an
    * application there, over TCP, or TLS with `--forward-tls`, `--forward-ca`
@@ -122,6 +125,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   redis: 'auto',
   record: null,
   recordOff: false,
+  recordMix: 'stereo',
   forward: null,
   ui: { host: '127.0.0.1', port: 7070 },
   token: null,
@@ -171,6 +175,7 @@ export const USAGE = `usage: npm run lab -- [options]
                              dropped, counted (default 10000)
   --record DIR|off           record every call the relay carries to DIR from the start (default: the recorder
                              is stopped, recordings go to DATA/recordings once it is started; off: no recorder)
+  --record-mix stereo|mono   new recordings: caller left, callee right (default), or both mixed to one channel
   --forward HOST:PORT|off    also send each recorded call's decoded audio to an application: per call and leg
                              one connection, a JSON header line then 16-bit 8 kHz PCM (default off; the
                              header is documented in engine/record/forward/header.ts)
@@ -198,7 +203,7 @@ export const USAGE = `usage: npm run lab -- [options]
   --data DIR                 the app's data folder, e.g. for the private Redis (default
                              $XDG_DATA_HOME/callpath or ~/.local/share/callpath)
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             publishMode, record, forward, forwardTls, forwardCa, forwardInsecure, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
+                             publishMode, record, recordMix, forward, forwardTls, forwardCa, forwardInsecure, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
                              maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue, timeout,
                              silentTimeout, offerTimeout, finalTimeout, rtpShards, rtpWarm, strictSource); flags win
   --help                     this text`;
@@ -211,9 +216,9 @@ type Raw = Record<string, string | boolean>;
 
 /** Flags that take no value. */
 const SWITCH_FLAGS = ['no-auth', 'strict-source', 'forward-tls', 'forward-insecure'];
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'forward', 'forward-ca', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'record-mix', 'forward', 'forward-ca', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
 const JSON_KEYS: Record<string, string> = {
-  sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', ui: 'ui', token: 'token',
+  sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', recordMix: 'record-mix', ui: 'ui', token: 'token',
   forward: 'forward', forwardTls: 'forward-tls', forwardCa: 'forward-ca', forwardInsecure: 'forward-insecure',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
@@ -327,6 +332,11 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
   record: (c, v) => {
     c.recordOff = isOff(v);
     c.record = c.recordOff ? null : nonEmpty(v, '--record');
+  },
+  recordMix: (c, v) => {
+    const mix = RECORDING_LAYOUTS.find((m) => m === v.trim());
+    if (!mix) throw new ConfigError(`--record-mix: "${v}" is not one of ${RECORDING_LAYOUTS.join(', ')}`);
+    c.recordMix = mix;
   },
   t1: (c, v) => (c.timers = { ...c.timers, T1: parseInteger(v, '--t1', 1, 600_000) }),
   t2: (c, v) => (c.timers = { ...c.timers, T2: parseInteger(v, '--t2', 1, 600_000) }),
@@ -466,6 +476,7 @@ export function settingsOf(c: LabConfig): LabSettings {
     redis: c.redis ?? 'off',
     publishMode: c.publishMode,
     record: c.recordOff ? 'off' : recordingsDir(c),
+    recordMix: c.recordMix,
     t1: String(c.timers.T1),
     t2: String(c.timers.T2),
     t4: String(c.timers.T4),

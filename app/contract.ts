@@ -379,7 +379,7 @@ function validateColumnNames(input: unknown): Validated<Record<string, string> |
  * settings (a page holding the token could otherwise widen its own access or
  * lock the owner out). Those stay start-up only (flags or --config).
  */
-export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout', 'redis', 'publishMode', 'record', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout', 'redis', 'publishMode', 'record', 'recordMix', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /**
@@ -403,6 +403,7 @@ export const SETTING_FLAGS: Record<SettingName, string> = {
   redis: '--redis',
   publishMode: '--publish-mode',
   record: '--record',
+  recordMix: '--record-mix',
   t1: '--t1',
   t2: '--t2',
   t4: '--t4',
@@ -430,14 +431,15 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   redis: 'publisher',
   publishMode: 'publisher',
   record: 'recorder',
+  recordMix: 'recorder',
   maxCalls: null,
   maxCallMessages: null,
   maxStoreMb: null,
   maxCallIdle: null,
 };
 
-/** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs). */
-export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout'];
+/** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs; the recorder's mix: new recordings use it). */
+export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode', 'recordMix', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout'];
 
 export const MAX_SETTING_LENGTH = 2048;
 

@@ -138,7 +138,7 @@ export class Host {
         new RecorderComponent(ctx, () => ({
           dir: recordingsDir(this.current),
           off: this.current.recordOff ? 'switched off with --record off: calls are not recorded' : null,
-          mix: 'stereo',
+          mix: this.current.recordMix,
           forward: this.current.forward,
         })),
       consumer: (ctx) =>

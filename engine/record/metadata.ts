@@ -25,7 +25,8 @@ export const RECORDING_METADATA_VERSION = 1;
 /** Characters of the cleaned Call-ID kept in a file name; the hash keeps longer ones apart. */
 export const CALL_ID_NAME_CHARS = 48;
 
-export type RecordingLayout = 'stereo' | 'mono';
+export const RECORDING_LAYOUTS = ['stereo', 'mono'] as const;
+export type RecordingLayout = (typeof RECORDING_LAYOUTS)[number];
 
 export const LAYOUT_TEXT: Record<RecordingLayout, string> = {
   stereo: 'stereo: caller left, callee right',

@@ -90,6 +90,15 @@ export class RecorderComponent implements ComponentImpl {
     return this.recorder !== null;
   }
 
+  /** A new mix is for the recordings started from now on (those in progress keep theirs); a new folder needs a restart. */
+  async applyLive(): Promise<boolean> {
+    const recorder = this.recorder;
+    const s = this.settings();
+    if (!recorder || s.off !== null || recorder.dir !== s.dir) return false;
+    recorder.mix = s.mix;
+    return true;
+  }
+
   stats(): RecorderStats | null {
     return this.recorder?.stats() ?? null;
   }

@@ -102,7 +102,15 @@ export class Recorder {
   private readonly finishedKept: number;
   private readonly drainMs: number;
 
+  get dir(): string {
+    return this.opts.dir;
+  }
+
+  /** The layout of recordings started from now on. */
+  mix: RecordingLayout;
+
   constructor(private readonly opts: RecorderOptions) {
+    this.mix = opts.mix ?? CALL_RECORDING_DEFAULTS.mix;
     this.maxRecordings = whole(opts.maxRecordings, RECORDER_DEFAULTS.maxRecordings);
     this.finishedKept = whole(opts.finishedKept, RECORDER_DEFAULTS.finishedKept);
     this.drainMs = whole(opts.drainMs, RECORDER_DEFAULTS.drainMs);
@@ -149,7 +157,7 @@ export class Recorder {
     const forwarder = this.opts.forwarder;
     const callId = call.callId;
     const rec = new CallRecording(identity, this.opts.dir, this.opts.clock.nowUs(), payloads, {
-      mix: this.opts.mix ?? CALL_RECORDING_DEFAULTS.mix,
+      mix: this.mix,
       queuePackets: this.opts.queuePackets,
       onPcm: forwarder === undefined ? undefined : (direction, samples) => forwarder.send(callId, direction, samples),
     });

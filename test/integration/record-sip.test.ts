@@ -112,6 +112,10 @@ test('recording from the console: refused with the reason while the recorder is 
         const call = runSipp({ scenario: MEDIA_UAC, remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 30, extra: ['-mi', '127.0.0.1', '-mp', String(uacMedia)] });
         const callId = await until('the call recording', () => lab.host.snapshot().recorder?.active[0]?.callId, 10_000);
         assert.deepEqual(await lab.host.invoke({ cmd: 'recordCall', callId, on: false }), { ok: true, recording: false });
+        // Mono from the settings: taken live (the recorder is not restarted), for the recordings started from now on.
+        const mono = await lab.host.applySettings({ recordMix: 'mono' });
+        assert.ok(mono.ok);
+        assert.deepEqual([mono.live, mono.restarted], [['recordMix'], []]);
         assert.deepEqual(await lab.host.invoke({ cmd: 'recordCall', callId, on: true }), { ok: true, recording: true });
         assert.equal((await call).successful, 1);
         const rec = lab.host.snapshot().recorder!;
@@ -119,6 +123,7 @@ test('recording from the console: refused with the reason while the recorder is 
         assert.ok(rec.dir.startsWith(dataDir), `recordings go to DATA/recordings by default: ${rec.dir}`);
         const names = lab.host.snapshot().recorder!.finished.map((f) => f.wav);
         assert.notEqual(names[0], names[1], 'a second recording of the same call gets a file of its own');
+        assert.deepEqual(names.map((n) => soxi('-c', n)), ['1', '2'], 'the restarted recording is mono, the first stayed stereo');
       } finally {
         await uas.stop();
       }

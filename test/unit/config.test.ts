@@ -161,3 +161,13 @@ test('refuses a non-loopback console without a token, and --no-auth off loopback
   const loop = parse(['--no-auth']);
   assert.ok(loop.ok && loop.config.auth === false);
 });
+
+test('--record-mix: stereo by default, mono mixes both directions; anything else is refused naming the choices; the config file key is recordMix', () => {
+  const r = parse([]);
+  assert.ok(r.ok && r.config.recordMix === 'stereo');
+  const m = parse(['--record-mix', 'mono']);
+  assert.ok(m.ok && m.config.recordMix === 'mono' && settingsOf(m.config).recordMix === 'mono');
+  assert.equal(error(['--record-mix', 'left']), '--record-mix: "left" is not one of stereo, mono');
+  const f = parse(['--config', 'c.json'], {}, () => '{"recordMix": "mono"}');
+  assert.ok(f.ok && f.config.recordMix === 'mono');
+});

@@ -7,7 +7,7 @@ import { SETTING_GROUPS, patchOf, previewLine, resultLine } from '../../renderer
 const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({ key, ctrlKey: false, metaKey: false, altKey: false, inEditable: false, ...extra });
 
 const current: LabSettings = {
-  sip: '127.0.0.1:5060', route: '', rtp: '127.0.0.1:30000-39999', ng: 'off', timeout: '60', silentTimeout: '3600', offerTimeout: '3600', finalTimeout: '14400', redis: 'off', publishMode: 'pubsub+list', record: 'off',
+  sip: '127.0.0.1:5060', route: '', rtp: '127.0.0.1:30000-39999', ng: 'off', timeout: '60', silentTimeout: '3600', offerTimeout: '3600', finalTimeout: '14400', redis: 'off', publishMode: 'pubsub+list', record: 'off', recordMix: 'stereo',
   t1: '500', t2: '4000', t4: '5000', timerC: '180', maxCalls: '10000', maxCallMessages: '500', maxStoreMb: '512', maxCallIdle: '3600',
 };
 

@@ -56,7 +56,7 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
       { name: 'finalTimeout', label: 'final-timeout', hint: 's a session may live at all; 0 = off, and then a session nobody deletes holds its ports for ever' },
     ],
   },
-  { component: 'recorder', title: 'Recorder', fields: [{ name: 'record', label: 'Directory', hint: 'DIR or off' }] },
+  { component: 'recorder', title: 'Recorder', fields: [{ name: 'record', label: 'Directory', hint: 'DIR or off' }, { name: 'recordMix', label: 'Channels', hint: 'stereo (caller left, callee right) or mono (mixed); recordings in progress keep theirs' }] },
   {
     component: 'publisher',
     title: 'Publisher',
@@ -87,7 +87,7 @@ export function patchOf(current: LabSettings, draft: LabSettings): SettingsPatch
   return patch;
 }
 
-const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', publishMode: 'publish mode', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
+const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', publishMode: 'publish mode', recordMix: 'recording channels', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
 
 /**
  * What Apply will do with this patch, before it is sent: which components
