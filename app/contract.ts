@@ -295,6 +295,12 @@ export interface CallpathApi {
   exportCalls(request: ExportRequest, onProgress?: (bytes: number) => void): Promise<ExportOutcome>;
   /** Picks a .pcap/.pcapng (open dialog or file picker) and imports its SIP calls; null when cancelled. */
   openCapture(): Promise<ImportOutcome | null>;
+  /**
+   * Opens the folder of a recording the recorder lists, with the file
+   * selected (the desktop app); null where the console downloads and plays
+   * the files instead (the lab server serves them).
+   */
+  showRecording: ((path: string) => Promise<void>) | null;
 }
 
 export { EXPORT_FORMATS, CALL_FORMATS, SELECTION_FORMATS } from '../engine/capture/formats';
@@ -470,6 +476,8 @@ export interface ContractTransport {
   invoke(command: Command): Promise<unknown>;
   exportCalls(request: ExportRequest, onProgress?: (bytes: number) => void): Promise<ExportOutcome>;
   openCapture(): Promise<ImportOutcome | null>;
+  /** Shows a recording's file in the system's file manager (the desktop app); absent where the files are downloaded instead. */
+  showRecording?(path: string): Promise<void>;
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   onConnection(listener: (connected: boolean) => void): () => void;
 }
@@ -492,6 +500,7 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     onConnection: (f) => t.onConnection(f),
     exportCalls: (r, p) => t.exportCalls(r, p),
     openCapture: () => t.openCapture(),
+    showRecording: t.showRecording ? (path) => t.showRecording!(path) : null,
   };
 }
 
@@ -672,4 +681,5 @@ export const IPC = {
   exportCalls: 'callpath:export',
   exportProgress: 'callpath:export-progress',
   openCapture: 'callpath:open-capture',
+  showRecording: 'callpath:show-recording',
 } as const;

@@ -57,6 +57,13 @@ function bridge(h: Host): void {
     if (!ours(event.sender)) throw new Error('IPC from an unknown frame');
     return openCapture(h, BrowserWindow.fromWebContents(event.sender) ?? undefined);
   });
+  ipcMain.handle(IPC.showRecording, (event, path: unknown) => {
+    if (!ours(event.sender)) throw new Error('IPC from an unknown frame');
+    // Only a WAV or sidecar the running recorder lists: the renderer cannot open any other path.
+    const file = typeof path === 'string' ? h.recordingFile(path) : null;
+    if (!file) throw new Error('not a recording the recorder lists now');
+    shell.showItemInFolder(file.path);
+  });
   ipcMain.on(IPC.subscribe, (event) => {
     const wc = event.sender;
     if (!ours(wc)) return;

@@ -27,6 +27,9 @@ const transport: ContractTransport = {
     }
   },
   openCapture: () => ipcRenderer.invoke(IPC.openCapture) as Promise<ImportOutcome | null>,
+  showRecording: async (path: string) => {
+    await ipcRenderer.invoke(IPC.showRecording, path);
+  },
   // IPC to our own main process does not drop; report connected once.
   onConnection(listener: (connected: boolean) => void) {
     queueMicrotask(() => listener(true));

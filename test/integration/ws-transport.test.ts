@@ -29,6 +29,7 @@ test('the browser transport drives the real lab: commands, live batches, and rec
     invokeTimeoutMs: 2_000,
   });
   const api = apiFromTransport(transport);
+  assert.equal(api.showRecording, null, 'the browser downloads recordings; only the desktop app opens their folder');
   const states: boolean[] = [];
   const batches: LiveBatch[] = [];
   transport.onConnection((c) => states.push(c));

@@ -107,7 +107,9 @@ function Active({ recorder }: { recorder: RecorderStats }) {
 function Finished({ recorder }: { recorder: RecorderStats }) {
   const selectCall = useUi((s) => s.selectCall);
   // The lab server serves the files; the desktop app has no HTTP server, so it shows the paths only.
-  const served = useApi().host === 'lab';
+  const api = useApi();
+  const served = api.host === 'lab';
+  const show = api.showRecording;
   const rows = recorder.finished.slice(0, FINISHED_SHOWN).map(finishedView);
   if (rows.length === 0) return <div className="recorder-none muted small-print">No recording finished yet.</div>;
   return (
@@ -140,6 +142,14 @@ function Finished({ recorder }: { recorder: RecorderStats }) {
             ) : (
               <>
                 <span data-testid="recorder-finished-wav">{r.wav}</span> · {r.metadata}
+                {show ? (
+                  <>
+                    {' '}
+                    <button type="button" className="recorder-call" onClick={() => void show(r.wavPath).catch(() => undefined)} title={`Open the folder of ${r.wavPath} with the file selected`}>
+                      show in folder
+                    </button>
+                  </>
+                ) : null}
               </>
             )}
           </div>

@@ -201,6 +201,8 @@ export interface FinishedView {
   callId: string;
   wav: string;
   metadata: string;
+  /** The WAV's full path (what the desktop app's "show in folder" opens). */
+  wavPath: string;
   /** The lab server's download of the WAV and the sidecar (a browser plays and saves them from there). */
   wavUrl: string;
   metadataUrl: string;
@@ -227,6 +229,7 @@ export function finishedView(s: FinishedRecording): FinishedView {
     callId: s.callId,
     wav: fileName(s.wav),
     metadata: fileName(s.metadata),
+    wavPath: s.wav,
     wavUrl: recordingUrl(s.wav),
     metadataUrl: recordingUrl(s.metadata),
     duration: formatDurationShort(s.durationMs),
