@@ -155,7 +155,7 @@ function forwardLines(s: Snapshot, metric: Metric): void {
   metric('callpath_forward_connections_total', 'counter', 'Forwarding connections opened (one per recorded call and leg) since the recorder started.', [[where, t.connections]]);
   metric('callpath_forward_bytes_total', 'counter', 'Bytes the kernel accepted for the application, headers included: not proof the application read them.', [[where, t.bytesSent]]);
   metric('callpath_forward_frames_total', 'counter', 'PCM frames (one decoded chunk of a leg) the kernel accepted for the application.', [[where, t.framesSent]]);
-  metric('callpath_forward_dropped_frames_total', 'counter', 'PCM frames dropped rather than wait for the application, by reason (queue full, not connected, connection lost, end timeout, closed, not PCM); the WAVs and the relay lost nothing.', t.drops.map((d) => [`{${labels},reason="${esc(d.reason)}"}`, d.frames]));
+  metric('callpath_forward_dropped_frames_total', 'counter', 'PCM frames dropped rather than wait for the application, by reason (queue full, not connected, connection lost, end timeout, closed, not PCM, too many connections); the WAVs and the relay lost nothing.', t.drops.map((d) => [`{${labels},reason="${esc(d.reason)}"}`, d.frames]));
   metric('callpath_forward_reconnects_total', 'counter', 'Forwarding connection attempts after a failure.', [[where, t.reconnects]]);
   metric('callpath_forward_failures_total', 'counter', 'Forwarding connection attempts that failed, by error code or reason (ECONNREFUSED, connect timeout, DEPTH_ZERO_SELF_SIGNED_CERT, closed by the consumer, ...).', t.failureReasons.map((r) => [`{${labels},reason="${esc(r.reason)}"}`, r.count]));
 }

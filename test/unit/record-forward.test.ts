@@ -400,3 +400,24 @@ test('the recorder forwards each direction’s decoded audio, equal to sox’s d
     ['ended', 'ended'],
   );
 });
+
+test('at most maxConnections at once: a leg past it gets none for the rest of its call, its PCM counted as "too many connections"; once a call ends its legs are free again', async () => {
+  const c = consumer();
+  const port = await c.listening;
+  const f = forwarder({ target: { host: '127.0.0.1', port }, maxConnections: 2 });
+  f.send('first', 'caller', frame(0));
+  f.send('first', 'callee', frame(0));
+  f.send('second', 'caller', frame(0));
+  f.send('second', 'caller', frame(1));
+  await until('two connections at the consumer', () => c.conns.length === 2, 5000);
+  const s = f.stats();
+  assert.equal(s.totals.connections, 2);
+  assert.deepEqual(s.totals.drops, [{ reason: 'too many connections', frames: 2, bytes: 2 * FRAME * 2 }]);
+  assert.deepEqual(s.connections.map((x) => x.callId).sort(), ['first', 'first']);
+  await f.end('first');
+  f.send('second', 'caller', frame(2));
+  assert.equal(f.stats().totals.drops[0]!.frames, 3, 'refused for the rest of its call, though a connection is free now');
+  await f.end('second');
+  f.send('third', 'caller', frame(0));
+  await until('the next call gets a connection', () => f.stats().totals.connections === 3, 5000);
+});

@@ -15,9 +15,13 @@
  * calls `send` from its drain timer, and `send` copies the samples into the
  * queue (or drops them) and perhaps calls `socket.write`, which does not
  * block; nothing awaits. One connection holds at most `queueBytes` however
- * slow or absent the application is (connection.ts says how). The number
- * of connections is bounded by the caller: the Recorder records at most
- * `maxRecordings` calls, two legs each.
+ * slow or absent the application is (connection.ts says how), and at most
+ * `maxConnections` are open or ending at once, so the forwarder holds at
+ * most their product (64 MiB at the defaults, against 512 MiB if every leg
+ * of the Recorder's 1,000 recordings had one). A leg refused a connection
+ * stays without one until its call ends (a connection opened later could
+ * only say where the audio resumes by a count it never had); its PCM is
+ * dropped and counted as 'too many connections'.
  *
  * Figures, per connection (the debugging the story's team had to ask the
  * application's developers for): connect time, first PCM byte time, bytes
@@ -57,6 +61,8 @@ export interface ForwarderOptions extends ForwardTarget {
   endTimeoutMs?: number;
   /** Closed connections kept for stats(), newest first. */
   closedKept?: number;
+  /** Connections open or ending at once; legs past it get none (their PCM is dropped, counted). */
+  maxConnections?: number;
 }
 
 export const FORWARDER_DEFAULTS = {
@@ -66,6 +72,7 @@ export const FORWARDER_DEFAULTS = {
   connectTimeoutMs: 5000,
   endTimeoutMs: 2000,
   closedKept: 100,
+  maxConnections: 256,
 } as const;
 /** Room for the largest header and a few frames. */
 export const MIN_QUEUE_BYTES = 2 * PCM_HEADER_MAX_BYTES;
@@ -95,6 +102,9 @@ export class Forwarder {
   private readonly tally = new ForwardTally();
   private readonly ctx: ConnectionContext;
   private readonly closedKept: number;
+  private readonly maxConnections: number;
+  /** Legs refused a connection (too many open), until their call ends. */
+  private readonly refused = new Set<string>();
   private shut = false;
 
   constructor(private readonly opts: ForwarderOptions) {
@@ -112,6 +122,7 @@ export class Forwarder {
       }
     }
     this.closedKept = whole(opts.closedKept, FORWARDER_DEFAULTS.closedKept);
+    this.maxConnections = whole(opts.maxConnections, FORWARDER_DEFAULTS.maxConnections);
     this.ctx = {
       target: opts.target,
       targetText: formatHostPort(opts.target),
@@ -147,6 +158,11 @@ export class Forwarder {
     const key = keyOf(callId, leg);
     let c = this.active.get(key);
     if (c === undefined) {
+      if (this.refused.has(key) || this.active.size + this.ending.size >= this.maxConnections) {
+        this.refused.add(key);
+        this.tally.dropped(1, samples.byteLength, 'too many connections');
+        return;
+      }
       c = new ForwardConnection(this.ctx, callId, leg);
       this.active.set(key, c);
     }
@@ -165,6 +181,7 @@ export class Forwarder {
     const done: Promise<void>[] = [];
     for (const leg of LEGS) {
       const key = keyOf(callId, leg);
+      this.refused.delete(key);
       const c = this.active.get(key);
       if (c === undefined) continue;
       this.active.delete(key);

@@ -11,7 +11,7 @@ export interface ReasonCount {
 }
 
 export interface DropReason {
-  /** 'queue full', 'not connected', 'connection lost', 'end timeout', 'closed', 'not PCM'. */
+  /** 'queue full', 'not connected', 'connection lost', 'end timeout', 'closed', 'not PCM', 'too many connections'. */
   reason: string;
   frames: number;
   bytes: number;
