@@ -26,6 +26,7 @@
  * A lease belongs to one relay run and one worker run (`epoch`): a grant with
  * a new epoch replaces every unit held; the relay ignores units of an old one.
  */
+import type { MediaSdp, SdpOutcome } from './media-sdp';
 import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
 import type { SdpRef } from './session';
 
@@ -65,21 +66,8 @@ export interface LeasedAnswer {
   sdpRef: NonNullable<SdpRef>;
 }
 
-/** What the proxy hands over for an SDP (structurally the proxy's MediaSdp). */
-export interface LeaseSdp {
-  callId: string;
-  fromTag: string;
-  toTag: string | null;
-  sdp: string;
-  cseqSeq: number;
-  cseqMethod: string;
-  status: number | null;
-}
-
-export type LeaseOutcome = { ok: true; sdp: string } | { ok: false; status: number; reason: string };
-
 /** What the worker does with an SDP under the lease: the outcome for the proxy now, and what to tell the relay (null: nothing). */
-export type LeaseStep<T> = { outcome: LeaseOutcome; tell: T | null };
+export type LeaseStep<T> = { outcome: SdpOutcome; tell: T | null };
 
 /** Calls whose answer the worker may still rewrite; the oldest are forgotten past this (their answers then ask the relay). */
 export const MAX_LEASED_CALLS = 65_536;
@@ -126,7 +114,7 @@ export class WorkerLease {
   }
 
   /** An initial INVITE's offer rewritten on lent units; null when it is not one, or the lease cannot cover it: ask the relay. */
-  offer(o: LeaseSdp): LeaseStep<LeasedOffer> | null {
+  offer(o: MediaSdp): LeaseStep<LeasedOffer> | null {
     if (o.toTag !== null || o.cseqMethod !== 'INVITE' || this.calls.has(o.callId)) return null;
     const read = readSdp(o.sdp);
     if (!read.ok) return { outcome: { ok: false, status: 488, reason: `bad SDP: ${read.reason}` }, tell: null };
@@ -149,7 +137,7 @@ export class WorkerLease {
    * The answer (18x/2xx, a 2xx retransmission) to a leased call's initial
    * INVITE, rewritten with the caller-facing ports; null for any other answer.
    */
-  answer(o: LeaseSdp): LeaseStep<LeasedAnswer> | null {
+  answer(o: MediaSdp): LeaseStep<LeasedAnswer> | null {
     const call = this.calls.get(o.callId);
     if (!call || o.fromTag !== call.fromTag || o.cseqMethod !== 'INVITE' || o.cseqSeq !== call.cseqSeq || o.toTag === null) return null;
     const read = readSdp(o.sdp);
@@ -184,6 +172,6 @@ export class WorkerLease {
   }
 }
 
-function refOf(o: LeaseSdp): NonNullable<SdpRef> {
+function refOf(o: MediaSdp): NonNullable<SdpRef> {
   return { cseqSeq: o.cseqSeq, cseqMethod: o.cseqMethod, status: o.status };
 }

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_LEASED_CALLS, WorkerLease, type LeaseGrant, type LeaseSdp } from '../../engine/rtp/lease';
+import { MAX_LEASED_CALLS, WorkerLease, type LeaseGrant } from '../../engine/rtp/lease';
+import type { MediaSdp } from '../../engine/rtp/media-sdp';
 import { readSdp } from '../../engine/rtp/sdp';
 
 const RELAY = '203.0.113.10';
@@ -16,8 +17,8 @@ const ANSWER = crlf('v=0', 'o=bob 2 2 IN IP4 198.51.100.7', 's=-', 'c=IN IP4 198
 /** Audio, a disabled video stream, and a second audio stream. */
 const OFFER_3M = crlf('v=0', 'o=alice 1 1 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=audio 6000 RTP/AVP 0', 'm=video 0 RTP/AVP 96', 'm=audio 6002 RTP/AVP 8');
 
-const invite = (callId: string, sdp = OFFER, over: Partial<LeaseSdp> = {}): LeaseSdp => ({ callId, fromTag: 'ft', toTag: null, sdp, cseqSeq: 1, cseqMethod: 'INVITE', status: null, ...over });
-const reply = (callId: string, status: number, sdp = ANSWER, over: Partial<LeaseSdp> = {}): LeaseSdp => ({ callId, fromTag: 'ft', toTag: 'tt', sdp, cseqSeq: 1, cseqMethod: 'INVITE', status, ...over });
+const invite = (callId: string, sdp = OFFER, over: Partial<MediaSdp> = {}): MediaSdp => ({ callId, fromTag: 'ft', toTag: null, sdp, cseqSeq: 1, cseqMethod: 'INVITE', status: null, ...over });
+const reply = (callId: string, status: number, sdp = ANSWER, over: Partial<MediaSdp> = {}): MediaSdp => ({ callId, fromTag: 'ft', toTag: 'tt', sdp, cseqSeq: 1, cseqMethod: 'INVITE', status, ...over });
 
 function grant(epoch: number, units: [number, number, number][]): LeaseGrant {
   return { epoch, address: RELAY, units: units.map(([shard, a, b]) => ({ shard, ports: [a, b] as const })) };

@@ -52,19 +52,19 @@ class RelaySocket {
     this.rtcp = port % 2 === 1;
     sock.on('message', (msg, from) => {
       if (this.side) onPacket(this.slot!, this.side, this.rtcp, msg, from);
-      else if (this.lent) holdBeforeOpen(this, msg, from);
-      else totals.stray++;
+      else if (this.lent) {
+        if (holdBounded((this.early ??= []), { msg, from, atMs: performance.now() })) totals.stray++;
+      } else totals.stray++;
     });
   }
 }
 
-function holdBeforeOpen(r: RelaySocket, msg: Buffer, from: RemoteInfo): void {
-  const held = (r.early ??= []);
-  if (held.length >= EARLY_MAX_PACKETS) {
-    held.shift();
-    totals.stray++;
-  }
-  held.push({ msg, from, atMs: performance.now() });
+/** Keeps a datagram that has nowhere to go yet (dgram gives each message its own buffer); past EARLY_MAX_PACKETS the oldest goes: true when one did. */
+function holdBounded<T>(held: T[], item: T): boolean {
+  const full = held.length >= EARLY_MAX_PACKETS;
+  if (full) held.shift();
+  held.push(item);
+  return full;
 }
 
 /** An open took a lent socket: what waited goes through the stream as if it arrived now (its jitter figure sees the wait). */
@@ -186,8 +186,9 @@ function onPacket(slot: Slot, s: Side, rtcp: boolean, msg: Buffer, from: RemoteI
   } else s.rtcpPackets++;
   slot.dirty = true;
   const o = s.other;
-  if (o.peerAddress === null) holdEarly(o, msg, rtcp);
-  else send(o, msg, rtcp);
+  if (o.peerAddress === null) {
+    if (holdBounded((o.early ??= []), { msg, rtcp, atMs: performance.now() })) totals.noPeer++;
+  } else send(o, msg, rtcp);
 }
 
 /** Out of side `o`'s socket to its peer. */
@@ -198,16 +199,6 @@ function send(o: Side, msg: Buffer, rtcp: boolean): void {
   // fails is reported as the socket's 'error' event instead, which counts it (bind()).
   if (rtcp) o.rtcp!.sock.send(msg, o.peerRtcpPort, o.peerAddress!);
   else o.rtp!.sock.send(msg, o.peerRtpPort, o.peerAddress!);
-}
-
-/** A datagram for `o`'s peer before the peer is known: kept (dgram gives each message its own buffer), the oldest dropped past the bound. */
-function holdEarly(o: Side, msg: Buffer, rtcp: boolean): void {
-  const held = (o.early ??= []);
-  if (held.length >= EARLY_MAX_PACKETS) {
-    held.shift();
-    totals.noPeer++;
-  }
-  held.push({ msg, rtcp, atMs: performance.now() });
 }
 
 /** The peer of `o` is known now: what waited for it goes out in arrival order, unless it is too old. */

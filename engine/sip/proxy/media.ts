@@ -11,26 +11,17 @@
  * An SDP offer in an ACK (a late offer answered in the ACK) is not relayed:
  * it passes untouched, and the ladder notes it.
  */
+import type { MediaSdp, SdpOutcome } from '../../rtp/media-sdp';
 import type { SipMessage } from '../message';
 
-export interface MediaSdp {
-  callId: string;
-  /** The From and To tags of the message, as NG's `from-tag` and `to-tag` carry them (the To-tag is null on an initial INVITE). */
-  fromTag: string;
-  toTag: string | null;
-  sdp: string;
-  /** The SIP message carrying it, for the ladder's link from a stream to its SDP. */
-  cseqSeq: number;
-  cseqMethod: string;
-  status: number | null;
-}
+export type { MediaSdp } from '../../rtp/media-sdp';
 
 /**
  * The rewritten body; a refusal to send upstream (488 bad SDP, 503 no
  * ports); or null when the relay could not be asked (stopped, or no answer in
  * time): the message then goes on with its SDP untouched.
  */
-export type MediaOutcome = { ok: true; sdp: string } | { ok: false; status: number; reason: string } | null;
+export type MediaOutcome = SdpOutcome | null;
 
 export type MediaEnd = 'bye' | 'cancel' | 'rejected';
 
