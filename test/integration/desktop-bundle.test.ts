@@ -9,6 +9,7 @@ import { Engine } from '../../engine/engine';
 import { createProxy } from '../../engine/sip/proxy-component';
 import { Relay } from '../../engine/rtp/relay';
 import { DEFAULT_RELAY_TIMEOUTS } from '../../engine/rtp/stats';
+import { IPC } from '../../app/contract';
 
 // The Electron binary cannot run here, so check what it would load: the
 // bundles electron-vite builds (npm test builds them first).
@@ -28,18 +29,19 @@ test('the desktop bundle has main, a CommonJS preload and the renderer', () => {
   assert.doesNotMatch(html, /<script>(?!<\/script>)/, 'no inline script (the CSP forbids it)');
 });
 
-test('the sandboxed preload requires nothing but electron', () => {
+test('the sandboxed preload requires nothing but electron', async () => {
   const preload = readFileSync(join(OUT, 'preload', 'index.cjs'), 'utf8');
   const required = [...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
   assert.deepEqual([...new Set(required)], ['electron']);
   // And it runs: with a stand-in electron it exposes exactly the contract transport.
   const exposed: Record<string, unknown> = {};
+  const invoked: unknown[][] = [];
   const req = createRequire(import.meta.url);
   const Module = req('node:module') as { _load: (id: string, ...rest: unknown[]) => unknown };
   const load = Module._load;
   Module._load = (id: string, ...rest: unknown[]) =>
     id === 'electron'
-      ? { contextBridge: { exposeInMainWorld: (k: string, v: unknown) => (exposed[k] = v) }, ipcRenderer: { invoke: () => Promise.resolve(), on() {}, send() {}, removeListener() {} } }
+      ? { contextBridge: { exposeInMainWorld: (k: string, v: unknown) => (exposed[k] = v) }, ipcRenderer: { invoke: (...args: unknown[]) => (invoked.push(args), Promise.resolve()), on() {}, send() {}, removeListener() {} } }
       : load(id, ...rest);
   try {
     req(join(OUT, 'preload', 'index.cjs'));
@@ -47,8 +49,11 @@ test('the sandboxed preload requires nothing but electron', () => {
     Module._load = load;
   }
   const bridge = exposed.callpathBridge as Record<string, unknown>;
-  assert.deepEqual(Object.keys(bridge).sort(), ['exportCalls', 'host', 'invoke', 'onConnection', 'openCapture', 'subscribe']);
+  assert.deepEqual(Object.keys(bridge).sort(), ['exportCalls', 'host', 'invoke', 'onConnection', 'openCapture', 'showRecording', 'subscribe']);
   assert.equal(bridge.host, 'electron');
+  // "show in folder" asks main over its own channel with the path alone (main checks it against the recorder's list).
+  await (bridge.showRecording as (p: string) => Promise<void>)('/data/recordings/a.wav');
+  assert.deepEqual(invoked, [[IPC.showRecording, '/data/recordings/a.wav']]);
 });
 
 test('the bundled SIP worker the desktop app loads starts and stops the proxy', async () => {
