@@ -24,6 +24,7 @@ import type { MediaOutcome } from '../engine/sip/proxy/media';
 import type { ProxyStats } from '../engine/sip/stats';
 import { LIVE_SOURCE, WATCH_SOURCE, type MediaEvent } from '../engine/events';
 import { callKey } from '../engine/call/model';
+import type { CallIdentity } from '../engine/record/call-recording';
 import { RecorderComponent } from '../engine/record/recorder-component';
 import { KernelUdpSampler } from '../engine/metrics/kernel-udp';
 import { WireTap } from '../engine/wire/tap';
@@ -209,14 +210,12 @@ export class Host {
   }
 
   /** What the call store knows of a live call's SIP identity now: From, To and their tags. */
-  private identityOf(callId: string): { fromUri?: string; toUri?: string; fromTag?: string; toTag?: string } {
+  private identityOf(callId: string): Omit<CallIdentity, 'callId'> {
     const call = this.engine.calls.get(callKey(LIVE_SOURCE, callId));
     if (!call) return {};
-    // A call the store knows only from its media events has empty From and To: unknown, not "".
-    const known = (v: string | undefined) => (v ? v : undefined);
-    const tag = (role: 'caller' | 'callee') => known(call.legs.find((l) => l.role === role && l.tag !== '')?.tag);
-    const parts = { fromUri: known(call.from), toUri: known(call.to), fromTag: tag('caller'), toTag: tag('callee') };
-    return Object.fromEntries(Object.entries(parts).filter(([, v]) => v !== undefined));
+    // Empty (a call the store knows only from its media events) is unknown: CallRecording.complete fills it in later.
+    const tag = (role: 'caller' | 'callee') => call.legs.find((l) => l.role === role && l.tag !== '')?.tag;
+    return { fromUri: call.from, toUri: call.to, fromTag: tag('caller'), toTag: tag('callee') };
   }
 
   /**

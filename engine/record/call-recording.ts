@@ -306,8 +306,8 @@ export class CallRecording {
     const c = this.call;
     const doc = buildRecordingMetadata({
       callId: c.callId, startUs: this.startUs, endUs: stopUs, paths: this.paths, layout: this.layout, sampleRate: TIMELINE_RATE,
-      from: { uri: c.fromUri ?? null, tag: c.fromTag ?? null },
-      to: { uri: c.toUri ?? null, tag: c.toTag ?? null },
+      from: { uri: c.fromUri || null, tag: c.fromTag || null },
+      to: { uri: c.toUri || null, tag: c.toTag || null },
       caller: this.direction(0),
       callee: this.direction(1),
       dataBytes: closed.dataBytes, droppedSamples: closed.droppedSamples, error: closed.error,
