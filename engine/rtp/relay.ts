@@ -81,7 +81,7 @@ const RATE_WINDOW_S = 10;
  * Streams lent to the SIP worker per shard (lease.ts), topped up when it
  * holds fewer than half: 32 cover 64 ms of offers at 500 calls/s on one
  * shard, and a top-up takes a thread round trip (a bind, if the pairs were
- * cold). Each holds four bound ports, counted as in use. Never more than
+ * cold). Each holds four bound ports, shown as lent (not in use). Never more than
  * 1/16 of a shard's ports, so a small pool stays for NG and the relay's own
  * offers (a pool under 64 ports lends nothing).
  */
