@@ -265,8 +265,8 @@ export class Host {
       relay.answerLeased(req.answer);
       return null;
     }
-    const sdpRef = { cseqSeq: req.cseqSeq, cseqMethod: req.cseqMethod, status: req.status };
-    return (req.op === 'offer' ? relay.offer : relay.answer).call(relay, { callId: req.callId, fromTag: req.fromTag, toTag: req.toTag, sdp: req.sdp, via: 'sip', sdpRef });
+    const sdp = { ...req.sdp, via: 'sip' as const };
+    return req.op === 'offer' ? relay.offer(sdp) : relay.answer(sdp);
   }
 
   private get publisher(): Publisher {

@@ -111,12 +111,18 @@ export interface MediaEvent extends CallEventBase {
   jitterUs: number;
   /** Why it closed (`closed` only): "bye", "timeout", "final-timeout", "manual", "shutdown"… */
   reason: string | null;
-  /**
-   * The SIP message whose SDP set this stream up, as its Call-ID-local
-   * identity (CSeq, and the status for an answer), so the ladder can point
-   * back to it; null when the stream came over NG with no SIP through us.
-   */
-  sdp: { cseqSeq: number; cseqMethod: string; status: number | null } | null;
+  /** The SIP message whose SDP set this stream up; null when the stream came over NG with no SIP through us. */
+  sdp: SdpRef | null;
+}
+
+/**
+ * A SIP message carrying SDP, by its Call-ID-local identity (CSeq, and the
+ * status of a response), so the ladder can point back to it.
+ */
+export interface SdpRef {
+  cseqSeq: number;
+  cseqMethod: string;
+  status: number | null;
 }
 
 /** A call event on its way to Redis, step by step. */

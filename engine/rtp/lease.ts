@@ -26,9 +26,8 @@
  * A lease belongs to one relay run and one worker run (`epoch`): a grant with
  * a new epoch replaces every unit held; the relay ignores units of an old one.
  */
-import type { MediaSdp, SdpOutcome } from './media-sdp';
+import type { MediaSdp, SdpOutcome, SdpRef } from './media-sdp';
 import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
-import type { SdpRef } from './session';
 
 /** One relayed stream's two pairs, in one shard, bound already: ports[0] faces the caller (side A), ports[1] the callee (side B). */
 export interface LeaseUnit {
@@ -54,7 +53,7 @@ export interface LeasedOffer {
   streams: { mediaIndex: number; ports: readonly [number, number] }[];
   /** The offer as `readSdp` read it (no second parse on the main thread). */
   media: SdpMedia[];
-  sdpRef: NonNullable<SdpRef>;
+  ref: SdpRef;
 }
 
 /** The answer to a leased offer, rewritten and relayed by the worker. */
@@ -63,7 +62,7 @@ export interface LeasedAnswer {
   callId: string;
   toTag: string;
   media: SdpMedia[];
-  sdpRef: NonNullable<SdpRef>;
+  ref: SdpRef;
 }
 
 /** What the worker does with an SDP under the lease: the outcome for the proxy now, and what to tell the relay (null: nothing). */
@@ -115,7 +114,7 @@ export class WorkerLease {
 
   /** An initial INVITE's offer rewritten on lent units; null when it is not one, or the lease cannot cover it: ask the relay. */
   offer(o: MediaSdp): LeaseStep<LeasedOffer> | null {
-    if (o.toTag !== null || o.cseqMethod !== 'INVITE' || this.calls.has(o.callId)) return null;
+    if (o.toTag !== null || o.ref?.cseqMethod !== 'INVITE' || this.calls.has(o.callId)) return null;
     const read = readSdp(o.sdp);
     if (!read.ok) return { outcome: { ok: false, status: 488, reason: `bad SDP: ${read.reason}` }, tell: null };
     const relayed = read.media.filter((m) => m.port !== 0);
@@ -126,10 +125,10 @@ export class WorkerLease {
     const streams = relayed.map((m) => ({ mediaIndex: m.index, ports: list.shift()!.ports }));
     const calleePorts = new Map(streams.map((s) => [s.mediaIndex, s.ports[1]]));
     const callerPorts = new Map(streams.map((s) => [s.mediaIndex, s.ports[0]]));
-    this.remember(o.callId, { fromTag: o.fromTag, cseqSeq: o.cseqSeq, callerPorts });
+    this.remember(o.callId, { fromTag: o.fromTag, cseqSeq: o.ref.cseqSeq, callerPorts });
     return {
       outcome: { ok: true, sdp: rewriteSdp(o.sdp, { address: this.address, ports: calleePorts }) },
-      tell: { epoch: this.epoch, callId: o.callId, fromTag: o.fromTag, shard, streams, media: read.media, sdpRef: refOf(o) },
+      tell: { epoch: this.epoch, callId: o.callId, fromTag: o.fromTag, shard, streams, media: read.media, ref: o.ref },
     };
   }
 
@@ -139,12 +138,12 @@ export class WorkerLease {
    */
   answer(o: MediaSdp): LeaseStep<LeasedAnswer> | null {
     const call = this.calls.get(o.callId);
-    if (!call || o.fromTag !== call.fromTag || o.cseqMethod !== 'INVITE' || o.cseqSeq !== call.cseqSeq || o.toTag === null) return null;
+    if (!call || o.fromTag !== call.fromTag || o.ref?.cseqMethod !== 'INVITE' || o.ref.cseqSeq !== call.cseqSeq || o.toTag === null) return null;
     const read = readSdp(o.sdp);
     if (!read.ok) return { outcome: { ok: false, status: 488, reason: `bad SDP: ${read.reason}` }, tell: null };
     return {
       outcome: { ok: true, sdp: rewriteSdp(o.sdp, { address: this.address, ports: call.callerPorts }) },
-      tell: { epoch: this.epoch, callId: o.callId, toTag: o.toTag, media: read.media, sdpRef: refOf(o) },
+      tell: { epoch: this.epoch, callId: o.callId, toTag: o.toTag, media: read.media, ref: o.ref },
     };
   }
 
@@ -170,8 +169,4 @@ export class WorkerLease {
     if (this.calls.size >= MAX_LEASED_CALLS) this.calls.delete(this.calls.keys().next().value!);
     this.calls.set(callId, call);
   }
-}
-
-function refOf(o: MediaSdp): NonNullable<SdpRef> {
-  return { cseqSeq: o.cseqSeq, cseqMethod: o.cseqMethod, status: o.status };
 }

@@ -18,6 +18,7 @@ import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
 import { listenErrorText } from '../net/listen-error';
 import { formatHostPort, type HostPort } from '../net/host-port';
+import { senderTag, type MediaRequest, type SdpOutcome } from './media-sdp';
 import { NgServer } from './ng/server';
 import { readEphemeralRange, ephemeralOverlap } from './ephemeral';
 import type { LeaseGrant, LeasedAnswer, LeasedOffer, LeaseUnit } from './lease';
@@ -26,7 +27,7 @@ import { clockRatesOf, codecOf, mediaEvent, peerOf, type RelaySession, type Rela
 import { Shards, type Shard } from './shards';
 import type { OpenResult, Peer, ShardStats, SlotFigures } from './shard/protocol';
 import { readTap } from './shard/tap';
-import { CLOSE_REASONS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
+import { CLOSE_REASONS, STREAM_REPORTS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
 import { dueTimeout } from './timeouts';
 import { readWarmPairBudget } from './warm-pairs';
 
@@ -49,29 +50,8 @@ export interface RelaySettings {
   shardWorkerUrl?: URL;
 }
 
-export interface MediaRequest {
-  callId: string;
-  fromTag: string;
-  /** The answer's To-tag. */
-  toTag?: string | null;
-  sdp: string;
-  via: 'ng' | 'sip';
-  /** The SIP message carrying this SDP (for the ladder); absent over NG. */
-  sdpRef?: SdpRef;
-}
-
-export type MediaResult = { ok: true; sdp: string } | { ok: false; status: 488 | 503 | 481 | 500; reason: string };
-
 /** How often the timeouts are evaluated and the per-second figures sampled. */
 const SWEEP_MS = 1_000;
-/**
- * A stream's `stats` event goes to the ladder at most every 5 s in its first
- * 30 s, then every minute: each is an entry of the call, and a long call must
- * not rotate its SIP messages out of the per-call bound with figures.
- */
-const STATS_EVENT_EVERY_US = 5_000_000;
-const STATS_EVENT_LATER_US = 60_000_000;
-const STATS_EVENT_SLOWER_AFTER_US = 30_000_000;
 /** Tries to find pairs nobody else holds before an offer is refused. */
 const BIND_ATTEMPTS = 4;
 const OLDEST_SHOWN = 10;
@@ -229,19 +209,22 @@ export class Relay implements ComponentImpl {
 
   // ------------------------------------------------------------------ offer
 
-  offer(req: MediaRequest): Promise<MediaResult> {
+  offer(req: MediaRequest): Promise<SdpOutcome> {
     return this.serial(req.callId, () => this.doOffer(req));
   }
 
-  private async doOffer(req: MediaRequest): Promise<MediaResult> {
+  private async doOffer(req: MediaRequest): Promise<SdpOutcome> {
     const shards = this.shards;
     if (!shards) return { ok: false, status: 503, reason: 'the relay is not running' };
     const sdp = readSdp(req.sdp);
     if (!sdp.ok) return { ok: false, status: 488, reason: `bad SDP: ${sdp.reason}` };
     const existing = this.sessions.get(req.callId);
-    // A re-offer from the callee (a re-INVITE the other way) faces the other sides.
-    const reverse = existing !== undefined && existing.toTag !== null && req.fromTag === existing.toTag;
+    // An offer from the callee (a late offer in a 2xx, a re-INVITE the other way) faces the other sides.
+    const sender = senderTag(req, 'offer');
+    const reverse = existing ? existing.toTag !== null && sender === existing.toTag : sender !== req.fromTag;
     const session = existing ?? this.newSession(req, shards.pick());
+    session.offerSide = reverse ? 1 : 0;
+    if (!existing && reverse) session.toTag = sender;
     if (req.via === 'sip') session.proxyEpoch = this.proxyEpoch;
     const fresh = sdp.media.filter((m) => m.port !== 0 && !session.streams.some((st) => st.mediaIndex === m.index));
     if (fresh.length > 0) {
@@ -254,33 +237,33 @@ export class Relay implements ComponentImpl {
     if (!existing) {
       this.sessions.set(session.callId, session);
       this.shards!.list[session.shard]!.sessions++;
-      if (req.sdpRef) session.offerRef = req.sdpRef;
-      for (const st of session.streams) this.emitOpened(session, st, 0);
+      session.sdpRefs[session.offerSide] = req.ref;
+      for (const st of session.streams) this.emitOpened(session, st, session.offerSide);
     }
     return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, towards) }) };
   }
 
-  private newSession(req: MediaRequest, shard: Shard): RelaySession {
+  private newSession(req: Pick<MediaRequest, 'callId' | 'fromTag' | 'via'>, shard: Shard): RelaySession {
     return {
       callId: req.callId,
       fromTag: req.fromTag,
       toTag: null,
       via: req.via,
       state: 'offered',
+      offerSide: 0,
       shard: shard.index,
       createdMs: this.ctx.clock.monoMs(),
       createdUs: this.ctx.clock.nowUs(),
       answeredMs: null,
       streams: [],
-      offerRef: req.sdpRef ?? null,
-      answerRef: null,
+      sdpRefs: [null, null],
       proxyEpoch: req.via === 'sip' ? this.proxyEpoch : null,
       recording: false,
     };
   }
 
   /** Two pairs per m= line from the session's shard, bound there; all or nothing. */
-  private async openStreams(session: RelaySession, media: SdpMedia[], reverse: boolean): Promise<MediaResult> {
+  private async openStreams(session: RelaySession, media: SdpMedia[], reverse: boolean): Promise<SdpOutcome> {
     const shards = this.shards!;
     const shard = shards.list[session.shard]!;
     const opened: RelayStream[] = [];
@@ -343,34 +326,38 @@ export class Relay implements ComponentImpl {
 
   // ----------------------------------------------------------------- answer
 
-  answer(req: MediaRequest): Promise<MediaResult> {
+  answer(req: MediaRequest): Promise<SdpOutcome> {
     return this.serial(req.callId, () => this.doAnswer(req));
   }
 
-  private async doAnswer(req: MediaRequest): Promise<MediaResult> {
+  private async doAnswer(req: MediaRequest): Promise<SdpOutcome> {
     if (!this.shards) return { ok: false, status: 503, reason: 'the relay is not running' };
     const session = this.sessions.get(req.callId);
     if (!session) return { ok: false, status: 481, reason: `no relay session for Call-ID ${req.callId} (never offered, or already closed)` };
     const sdp = readSdp(req.sdp);
     if (!sdp.ok) return { ok: false, status: 488, reason: `bad SDP: ${sdp.reason}` };
-    // The answer to a re-offer from the callee comes from the caller.
-    const fromCaller = req.fromTag === session.toTag && session.toTag !== null && req.toTag === session.fromTag;
-    const side: 0 | 1 = fromCaller ? 0 : 1;
-    if (!fromCaller && req.toTag) session.toTag = req.toTag;
+    const sender = senderTag(req, 'answer');
+    const side: 0 | 1 = sender === session.fromTag ? 0 : sender !== null && sender === session.toTag ? 1 : session.offerSide === 0 ? 1 : 0;
     if (req.via === 'sip') session.proxyEpoch = this.proxyEpoch;
-    this.answered(session, sdp.media, side, req.sdpRef ?? null);
+    if (side === session.offerSide) {
+      // The offerer again: a retransmitted 2xx carrying a late offer. Rewritten as the first one was; it answers nothing.
+      this.learnPeers(session, sdp.media, side);
+      return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, side === 1 ? 0 : 1) }) };
+    }
+    if (side === 1 && sender !== null) session.toTag = sender;
+    this.answered(session, sdp.media, side, req.ref);
     return { ok: true, sdp: rewriteSdp(req.sdp, { address: this.address, ports: portsFor(session, side === 1 ? 0 : 1) }) };
   }
 
   /** What an answer tells the session, however it came (relay.answer, or rewritten by the proxy on lent ports). */
-  private answered(session: RelaySession, media: SdpMedia[], side: 0 | 1, sdpRef: SdpRef): void {
+  private answered(session: RelaySession, media: SdpMedia[], side: 0 | 1, sdpRef: SdpRef | null): void {
     this.learnPeers(session, media, side);
     if (session.state === 'offered') {
       session.state = 'answered';
       session.answeredMs = this.ctx.clock.monoMs();
-      if (sdpRef) session.answerRef = sdpRef;
     }
-    for (const st of session.streams) this.emitOpened(session, st, 1);
+    session.sdpRefs[side] ??= sdpRef;
+    for (const st of session.streams) this.emitOpened(session, st, side);
   }
 
   // ------------------------------------------------------ the proxy's lease
@@ -421,7 +408,8 @@ export class Relay implements ComponentImpl {
       this.ctx.drops.count('relay', 'leased-offer-for-existing-session (media of that INVITE not relayed)');
       return;
     }
-    const session = this.newSession({ callId: o.callId, fromTag: o.fromTag, sdp: '', via: 'sip', sdpRef: o.sdpRef }, shard);
+    const session = this.newSession({ callId: o.callId, fromTag: o.fromTag, via: 'sip' }, shard);
+    session.sdpRefs[0] = o.ref;
     for (const { mediaIndex, ports } of o.streams) {
       const m = o.media.find((x) => x.index === mediaIndex);
       if (!m) continue;
@@ -447,7 +435,7 @@ export class Relay implements ComponentImpl {
       if (!session) return;
       session.toTag = a.toTag;
       session.proxyEpoch = this.proxyEpoch;
-      this.answered(session, a.media, 1, a.sdpRef);
+      this.answered(session, a.media, 1, a.ref);
     });
   }
 
@@ -613,7 +601,7 @@ export class Relay implements ComponentImpl {
   private reportStats(session: RelaySession, stream: RelayStream, nowUs: number): void {
     for (const side of [0, 1] as const) {
       if (!stream.unreported[side]) continue;
-      const every = nowUs - stream.openedUs[side] < STATS_EVENT_SLOWER_AFTER_US ? STATS_EVENT_EVERY_US : STATS_EVENT_LATER_US;
+      const every = (nowUs - stream.openedUs[side] < STREAM_REPORTS.slowerAfterS * 1e6 ? STREAM_REPORTS.everyS : STREAM_REPORTS.laterEveryS) * 1e6;
       if (nowUs - stream.reportedUs[side] < every) continue;
       stream.reportedUs[side] = nowUs;
       stream.unreported[side] = false;

@@ -6,11 +6,11 @@
  * The sockets live in a shard; this holds the signalling state, the ports
  * to give back, and the latest figures the shard reported.
  */
-import type { MediaEvent } from '../events';
+import type { MediaEvent, SdpRef } from '../events';
 import type { Peer, SideFigures } from './shard/protocol';
 import type { SdpMedia } from './sdp';
 
-export type SdpRef = MediaEvent['sdp'];
+export type { SdpRef };
 
 export interface RelayStream {
   slot: number;
@@ -39,14 +39,15 @@ export interface RelaySession {
   toTag: string | null;
   via: 'ng' | 'sip';
   state: 'offered' | 'answered';
+  /** The side whose SDP is the latest offer (0 the caller; 1 the callee: a late offer in a 2xx, or a re-INVITE the other way). */
+  offerSide: 0 | 1;
   shard: number;
   createdMs: number;
   createdUs: number;
   answeredMs: number | null;
   streams: RelayStream[];
-  /** The SIP messages whose SDP set the session up (null over NG). */
-  offerRef: SdpRef;
-  answerRef: SdpRef;
+  /** Per side, the SIP message whose SDP first told us where that side sends (null over NG). */
+  sdpRefs: [SdpRef | null, SdpRef | null];
   /** The proxy run (see Relay.proxyStarted) that last carried this call's signalling; null over NG. */
   proxyEpoch: number | null;
   /** The recorder taps the session's streams (and those opened later). */
@@ -94,6 +95,6 @@ export function mediaEvent(s: RelaySession, st: RelayStream, side: 0 | 1, phase:
     lost: f?.lost ?? 0,
     jitterUs: f ? Math.round(f.jitterMs * 1000) : 0,
     reason,
-    sdp: side === 0 ? s.offerRef : s.answerRef,
+    sdp: s.sdpRefs[side],
   };
 }

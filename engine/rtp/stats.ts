@@ -34,6 +34,15 @@ export interface RelayTimeouts {
   finalTimeout: number;
 }
 
+/**
+ * How often a live stream's figures reach the ladder (its `stats` events):
+ * every 5 s in its first 30 s, then every minute, and once more when it
+ * closes. Each is an entry of the call, and a long call must not rotate its
+ * SIP messages out of the per-call bound with figures; so a live stream's
+ * figures on the ladder can be up to a minute old.
+ */
+export const STREAM_REPORTS = { everyS: 5, slowerAfterS: 30, laterEveryS: 60 } as const;
+
 export const DEFAULT_RELAY_TIMEOUTS: RelayTimeouts = { timeout: 60, silentTimeout: 3600, offerTimeout: 3600, finalTimeout: 4 * 3600 };
 
 /** A released port pair waits this long before it is handed out again (late packets of the old call must not reach a new one). */

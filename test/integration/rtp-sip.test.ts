@@ -1,7 +1,8 @@
 /**
  * SDP through the proxy: with the relay running, an INVITE's offer and the
  * 200's answer are rewritten to the relay's ports, G.711 from SIPp crosses
- * the relay both ways and shows up on the call's streams; a bad SDP gets 488,
+ * the relay both ways and shows up on the call's streams; so does a late
+ * offer (no SDP in the INVITE, the offer in the 200, the answer in the ACK); a bad SDP gets 488,
  * an exhausted pool 503 with Retry-After; with the relay stopped, SDP passes
  * untouched; a proxy restart leaves orphans that "release orphans now" takes back.
  */
@@ -17,6 +18,7 @@ import { startLab, withLab, type RunningLab } from '../helpers/lab';
 import { until } from '../helpers/until';
 
 const MEDIA_UAC = join(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-g711-media.xml');
+const LATE_OFFER_UAC = join(import.meta.dirname, '..', 'fixtures', 'sipp', 'uac-late-offer.xml');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -66,6 +68,43 @@ test("a SIPp call with G.711 through the proxy: both SDPs carry the relay's port
       assert.deepEqual([back.lent, back.inUse], [0, 0], 'nothing lent to a stopped proxy');
       await lab.host.invoke({ cmd: 'setComponent', name: 'proxy', action: 'start' });
       await until('a new lease for the restarted proxy', () => lab.host.snapshot().relay!.ports.lent === 4);
+    } finally {
+      await uas.stop();
+    }
+  });
+});
+
+test("a late offer: the callee's offer in the 200 gets the caller-facing port, the caller's answer in the ACK the callee-facing one, and the media crosses both ways", async () => {
+  const uasPort = await freePort();
+  const [uasMedia, uacMedia] = [await freePort(), await freePort()];
+  await withLab({ route: [{ host: '127.0.0.1', port: uasPort, transport: 'udp' }], rtp: { host: '127.0.0.1', min: 22400, max: 22499 } }, async (lab) => {
+    const uas = startSipp({ scenario: 'uas', port: uasPort, extra: ['-rtp_echo', '-mi', '127.0.0.1', '-mp', String(uasMedia)] });
+    try {
+      await sleep(300);
+      const r = await runSipp({ scenario: LATE_OFFER_UAC, remote: `127.0.0.1:${lab.sipPort}`, port: await freePort(), calls: 1, timeoutSec: 30, extra: ['-mi', '127.0.0.1', '-mp', String(uacMedia), '-trace_msg', '-message_file', 'uac.log'] });
+      assert.equal(r.successful, 1, r.stdout);
+      const inRange = (p: number) => p >= 22400 && p <= 22499;
+      const ok = readFileSync(join(r.dir, 'uac.log'), 'latin1').split(/-{20,}/).find((m) => /SIP\/2\.0 200 OK[\s\S]*CSeq: 1 INVITE/.test(m))!;
+      const offeredToCaller = Number(mLine(ok));
+      assert.ok(inRange(offeredToCaller), `the 200 OK's offer names a relay port, not the UAS's ${uasMedia}: ${offeredToCaller}`);
+      await uas.stop(); // its message trace is whole once it exits
+      const ack = readFileSync(join(uas.dir, 'messages.log'), 'latin1').split(/-{20,}/).find((m) => /^ACK sip:/m.test(m) && /m=audio/.test(m))!;
+      assert.ok(ack, 'the ACK reached the UAS with its SDP');
+      const answeredToCallee = Number(mLine(ack));
+      assert.ok(inRange(answeredToCallee) && answeredToCallee !== offeredToCaller, `the ACK's answer names the other relay port: ${answeredToCallee}`);
+      await lab.settle();
+      const relay = lab.host.snapshot().relay!;
+      assert.equal(relay.packets.relayed, 2 * 236, 'the 236 packets of g711a.pcap to the UAS, and its echo of each back');
+      assert.equal(relay.sessions.closed.bye, 1);
+      const callId = lab.host.listCalls(10)[0]!.callId;
+      const s = await until('closed streams with figures', () => {
+        const all = streamsOf(lab, callId);
+        return all.length === 2 && all.every((x) => !x.open) && all;
+      });
+      const fromCaller = s.find((x) => x.id === 'm0-caller')!;
+      const fromCallee = s.find((x) => x.id === 'm0-callee')!;
+      assert.equal(fromCaller.packets, 236, "the caller's stream is the caller's, though the callee offered");
+      assert.equal(fromCallee.packets, 236, 'the echo');
     } finally {
       await uas.stop();
     }

@@ -17,8 +17,10 @@ const ANSWER = crlf('v=0', 'o=bob 2 2 IN IP4 198.51.100.7', 's=-', 'c=IN IP4 198
 /** Audio, a disabled video stream, and a second audio stream. */
 const OFFER_3M = crlf('v=0', 'o=alice 1 1 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=audio 6000 RTP/AVP 0', 'm=video 0 RTP/AVP 96', 'm=audio 6002 RTP/AVP 8');
 
-const invite = (callId: string, sdp = OFFER, over: Partial<MediaSdp> = {}): MediaSdp => ({ callId, fromTag: 'ft', toTag: null, sdp, cseqSeq: 1, cseqMethod: 'INVITE', status: null, ...over });
-const reply = (callId: string, status: number, sdp = ANSWER, over: Partial<MediaSdp> = {}): MediaSdp => ({ callId, fromTag: 'ft', toTag: 'tt', sdp, cseqSeq: 1, cseqMethod: 'INVITE', status, ...over });
+type Over = Partial<Omit<MediaSdp, 'ref'>> & { cseqSeq?: number; cseqMethod?: string };
+const media = (callId: string, sdp: string, toTag: string | null, status: number | null, { cseqSeq = 1, cseqMethod = 'INVITE', ...over }: Over): MediaSdp => ({ callId, fromTag: 'ft', toTag, sdp, ref: { cseqSeq, cseqMethod, status }, ...over });
+const invite = (callId: string, sdp = OFFER, over: Over = {}): MediaSdp => media(callId, sdp, null, null, over);
+const reply = (callId: string, status: number, sdp = ANSWER, over: Over = {}): MediaSdp => media(callId, sdp, 'tt', status, over);
 
 function grant(epoch: number, units: [number, number, number][]): LeaseGrant {
   return { epoch, address: RELAY, units: units.map(([shard, a, b]) => ({ shard, ports: [a, b] as const })) };
@@ -38,7 +40,7 @@ test('an initial INVITE offer goes out on a lent unit: the callee is sent the ca
   assert.ok(step && step.outcome.ok);
   assert.deepEqual(where(step.outcome.sdp), [[RELAY, 30002]]);
   assert.ok(step.tell);
-  assert.deepEqual({ ...step.tell, media: step.tell.media.length }, { epoch: 3, callId: 'c1', fromTag: 'ft', shard: 0, streams: [{ mediaIndex: 0, ports: [30000, 30002] }], media: 1, sdpRef: { cseqSeq: 1, cseqMethod: 'INVITE', status: null } });
+  assert.deepEqual({ ...step.tell, media: step.tell.media.length }, { epoch: 3, callId: 'c1', fromTag: 'ft', shard: 0, streams: [{ mediaIndex: 0, ports: [30000, 30002] }], media: 1, ref: { cseqSeq: 1, cseqMethod: 'INVITE', status: null } });
   assert.equal(step.tell.media[0]!.port, 6000, "the relay learns the caller's own address from the offer as read");
   assert.equal(lease.held, 1, 'the unit is used');
 });
@@ -51,7 +53,7 @@ test("the answers to that INVITE (18x, 2xx and its retransmission) give the call
     const step = lease.answer(reply('c1', status));
     assert.ok(step && step.outcome.ok, `${status}`);
     assert.deepEqual(where(step.outcome.sdp), [[RELAY, 30000]]);
-    assert.deepEqual([step.tell?.callId, step.tell?.toTag, step.tell?.epoch, step.tell?.sdpRef.status], ['c1', 'tt', 1, status]);
+    assert.deepEqual([step.tell?.callId, step.tell?.toTag, step.tell?.epoch, step.tell?.ref.status], ['c1', 'tt', 1, status]);
   }
 });
 

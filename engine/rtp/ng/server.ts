@@ -112,7 +112,7 @@ export class NgServer {
     switch (command) {
       case 'offer':
       case 'answer': {
-        const req = { callId, fromTag: a.fromTag!, toTag: a.toTag ?? null, sdp: a.sdp!, via: 'ng' as const };
+        const req = { callId, fromTag: a.fromTag!, toTag: a.toTag ?? null, sdp: a.sdp!, ref: null, via: 'ng' as const };
         const r = command === 'offer' ? await this.relay.offer(req) : await this.relay.answer(req);
         if (!r.ok) return { 'error-reason': r.reason };
         // "record call": the SDP went through either way; a recorder that cannot start says why in a warning.

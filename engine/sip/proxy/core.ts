@@ -53,7 +53,7 @@ import { ACCEPTED_INVITE, acceptedClientCodec, lingeringServerCodec, type Accept
 import { createProxyBranchGenerator, loopHash, PROXY_BRANCH_MARK, sentByOf } from './loop-branch';
 import { decideRoute, receivedParams, responseDestination, roundRobin } from './routing';
 import { validateRequest, type Refusal } from './validate';
-import { answerOf, offerOf, type MediaEnd, type MediaHooks, type MediaOutcome, type MediaSdp } from './media';
+import { ackAnswerOf, answerOf, lateOfferOf, offerOf, sdpOf, type MediaEnd, type MediaHooks, type MediaOutcome, type MediaSdp } from './media';
 
 export { MAX_PENDING } from './admission';
 
@@ -133,6 +133,8 @@ interface ProxyContext {
   settings: ProxySettings;
   /** The request's offer went to the relay: answers on this transaction go there too. */
   mediaOffered: boolean;
+  /** An INVITE went downstream without SDP while the relay ran: its 18x/2xx carry the callee's late offer. */
+  mediaLateOffer: boolean;
   /** The offer was an initial INVITE's: a final error ends the relay's session. */
   mediaInitial: boolean;
   /** The request's body as the relay rewrote it (kept for a re-send over another transport). */
@@ -374,7 +376,7 @@ export class ProxyCore {
       const invite = existing instanceof InviteServerTransaction ? existing : undefined;
       const outcome = invite ? invite.receiveAck(msg.raw) : 'passed';
       this.wire.received(tIn, peer, meta, msg.raw, invite !== undefined && outcome === 'absorbed' && invite.state !== 'confirmed');
-      if (invite ? outcome === 'passed' && this.contexts.has(invite) : lingering === undefined || lingering === ACCEPTED_INVITE) this.forwardStateless(msg, peer);
+      if (invite ? outcome === 'passed' && this.contexts.has(invite) : lingering === undefined || lingering === ACCEPTED_INVITE) this.forwardAck(msg, peer);
       return;
     }
 
@@ -440,6 +442,7 @@ export class ProxyCore {
       timerC: null,
       settings: this.settings,
       mediaOffered: false,
+      mediaLateOffer: false,
       mediaInitial: false,
       body: null,
       mediaBusy: false,
@@ -477,6 +480,7 @@ export class ProxyCore {
     if (hooks && msg.method === 'BYE') hooks.end(msg.callId, 'bye');
     const offer = hooks && ctx.body === null && !forceUdp ? offerOf(msg) : null;
     if (hooks && offer) return this.offerThenForward(ctx, hooks, offer, route, forceUdp);
+    if (hooks && msg.method === 'INVITE' && sdpOf(msg) === null) ctx.mediaLateOffer = true;
     this.forwardRouted(ctx, msg, route, forceUdp);
   }
 
@@ -488,7 +492,7 @@ export class ProxyCore {
    */
   private offerThenForward(ctx: ProxyContext, hooks: MediaHooks, offer: MediaSdp, route: Extract<ReturnType<typeof decideRoute>, { ok: true }>, forceUdp: boolean): void {
     ctx.mediaOffered = true;
-    ctx.mediaInitial = offer.toTag === null && offer.cseqMethod === 'INVITE';
+    ctx.mediaInitial = offer.toTag === null && offer.ref?.cseqMethod === 'INVITE';
     const done = (r: MediaOutcome) => {
       const msg = ctx.request;
       if (!msg || ctx.server.terminated || ctx.server.lastStatus >= 200) return this.endMedia(ctx, 'rejected');
@@ -655,26 +659,29 @@ export class ProxyCore {
   }
 
   /**
-   * A response on its way up: an answer to an offer the relay rewrote goes
-   * to the relay first, and whatever comes behind it on the same
-   * transaction waits, so upstream sees the responses in the order they came.
+   * A response on its way up: an answer to an offer the relay rewrote, or
+   * the callee's late offer, goes to the relay first, and whatever comes
+   * behind it on the same transaction waits, so upstream sees the responses
+   * in the order they came.
    */
   private upstream(ctx: ProxyContext, status: number, msg: SipMessage): void {
     if (ctx.mediaBusy) {
       ctx.mediaWait.push(() => this.upstream(ctx, status, msg));
       return;
     }
-    const hooks = ctx.mediaOffered ? (this.options.media?.() ?? null) : null;
-    const answer = hooks ? answerOf(msg) : null;
-    if (!hooks || !answer) return this.relayUpstream(ctx, status, msg, null);
+    const hooks = ctx.mediaOffered || ctx.mediaLateOffer ? (this.options.media?.() ?? null) : null;
+    const sdp = hooks ? (ctx.mediaOffered ? answerOf(msg) : lateOfferOf(msg)) : null;
+    if (!hooks || !sdp) return this.relayUpstream(ctx, status, msg, null);
     ctx.mediaBusy = true;
+    // A late offer sets up the relay's session: a final error after it ends the session, as after an INVITE's own offer.
+    if (ctx.mediaLateOffer) ctx.mediaInitial = true;
     const done = (r: MediaOutcome) => {
       ctx.mediaBusy = false;
-      if (r !== null && !r.ok) this.note(answer.callId, `the relay refused the SDP of ${status} (${r.reason}): relayed with its SDP untouched, media not relayed`);
+      if (r !== null && !r.ok) this.note(sdp.callId, `the relay refused the SDP of ${status} (${r.reason}): relayed with its SDP untouched, media not relayed`);
       this.relayUpstream(ctx, status, msg, r?.ok ? Buffer.from(r.sdp, 'latin1') : null);
       while (!ctx.mediaBusy && ctx.mediaWait.length > 0) ctx.mediaWait.shift()!();
     };
-    hooks.answer(answer).then(done, () => done(null));
+    (ctx.mediaOffered ? hooks.answer(sdp) : hooks.offer(sdp)).then(done, () => done(null));
   }
 
   /** §16.7 steps 9-10: the response upstream, with the relay's SDP when it rewrote it. */
@@ -914,7 +921,20 @@ export class ProxyCore {
   // ------------------------------------------------- §16.11 stateless
 
   /** ACK for a 2xx (end to end) goes on statelessly, with a branch derived from the incoming one (§16.11). */
-  private forwardStateless(msg: SipMessage, peer: NextHop): void {
+  /** An ACK for a 2xx, end to end; one carrying SDP (the answer to a late offer) goes to the relay first. */
+  private forwardAck(msg: SipMessage, peer: NextHop): void {
+    const hooks = this.options.media?.() ?? null;
+    const answer = hooks ? ackAnswerOf(msg) : null;
+    if (!hooks || !answer) return this.forwardStateless(msg, peer, null);
+    const done = (r: MediaOutcome) => {
+      if (r !== null && !r.ok) this.note(answer.callId, `the relay refused the SDP of the ACK (${r.reason}): forwarded with its SDP untouched, media not relayed`);
+      this.forwardStateless(msg, peer, r?.ok ? Buffer.from(r.sdp, 'latin1') : null);
+    };
+    hooks.answer(answer).then(done, () => done(null));
+  }
+
+  /** `body`: the relay's rewrite of the request's SDP. */
+  private forwardStateless(msg: SipMessage, peer: NextHop, body: Buffer | null): void {
     const refusal = validateRequest(msg, { selfSentBy: this.selfSentBy, hasTargets: this.settings.targets !== null && this.settings.targets.length > 0 });
     // An ACK cannot be answered: what would refuse another request drops it, counted and noted on its call.
     if (refusal && refusal.status !== 200) return this.dropAck(msg, `ack-${refusal.status}`, refusal.reason);
@@ -929,6 +949,7 @@ export class ProxyCore {
       removeFirstRoute: route.removeFirstRoute,
       set: [['Max-Forwards', String(mf - 1)]],
       topViaParams: receivedParams(msg, peer),
+      body: body ?? undefined,
     });
     if (hop.transport === 'udp' && out.length > MAX_UDP_PAYLOAD) return this.dropAck(msg, 'ack-too-large', `${out.length} bytes exceed one UDP datagram to ${formatHostPort(hop)}`);
     this.wire.send(out, hop, { ...metaOf(msg), branch }, false);

@@ -8,8 +8,9 @@
  * - a BYE, a CANCEL or a final error to the initial INVITE ends the session.
  * The relay lives on another thread, so each is a request that resolves
  * later; the core keeps a call's messages in order while it waits.
- * An SDP offer in an ACK (a late offer answered in the ACK) is not relayed:
- * it passes untouched, and the ladder notes it.
+ * A late offer (an INVITE without SDP) is relayed the other way: the
+ * callee's offer in the 18x/2xx is rewritten for the caller, and the
+ * caller's answer in the ACK for the callee.
  */
 import type { MediaSdp, SdpOutcome } from '../../rtp/media-sdp';
 import type { SipMessage } from '../message';
@@ -42,18 +43,32 @@ export function sdpOf(msg: SipMessage): string | null {
   return msg.body.toString('latin1');
 }
 
-/** An offer the relay should see: SDP in an INVITE or UPDATE. */
-export function offerOf(msg: SipMessage): MediaSdp | null {
-  if (!msg.isRequest || !OFFER_METHODS.has(msg.method)) return null;
+/** The SDP of a message with the message's identity, or null when it has none (or no From-tag). */
+function mediaSdpOf(msg: SipMessage, needsToTag: boolean): MediaSdp | null {
   const sdp = sdpOf(msg);
-  if (sdp === null || !msg.from.tag) return null;
-  return { callId: msg.callId, fromTag: msg.from.tag, toTag: msg.to.tag ?? null, sdp, cseqSeq: msg.cseq.seq, cseqMethod: msg.cseq.method, status: null };
+  if (sdp === null || !msg.from.tag || (needsToTag && !msg.to.tag)) return null;
+  return { callId: msg.callId, fromTag: msg.from.tag, toTag: msg.to.tag ?? null, sdp, ref: { cseqSeq: msg.cseq.seq, cseqMethod: msg.cseq.method, status: msg.isRequest ? null : msg.status } };
 }
 
-/** An answer the relay should see: SDP in a 18x or 2xx to an INVITE or UPDATE. */
+/** A 18x or 2xx to an INVITE or UPDATE. */
+const carriesSdpResponse = (msg: SipMessage) => !msg.isRequest && msg.status > 100 && msg.status < 300 && OFFER_METHODS.has(msg.cseq.method);
+
+/** An offer the relay should see: SDP in an INVITE or UPDATE. */
+export function offerOf(msg: SipMessage): MediaSdp | null {
+  return msg.isRequest && OFFER_METHODS.has(msg.method) ? mediaSdpOf(msg, false) : null;
+}
+
+/** An answer the relay should see: SDP in a 18x or 2xx to an INVITE or UPDATE that carried an offer. */
 export function answerOf(msg: SipMessage): MediaSdp | null {
-  if (msg.isRequest || msg.status <= 100 || msg.status >= 300 || !OFFER_METHODS.has(msg.cseq.method)) return null;
-  const sdp = sdpOf(msg);
-  if (sdp === null || !msg.to.tag || !msg.from.tag) return null;
-  return { callId: msg.callId, fromTag: msg.from.tag, toTag: msg.to.tag, sdp, cseqSeq: msg.cseq.seq, cseqMethod: msg.cseq.method, status: msg.status };
+  return carriesSdpResponse(msg) ? mediaSdpOf(msg, true) : null;
+}
+
+/** The callee's late offer: SDP in a 18x or 2xx to an INVITE that had none (RFC 3261 §13.2.1, RFC 3264 §5). */
+export function lateOfferOf(msg: SipMessage): MediaSdp | null {
+  return carriesSdpResponse(msg) && msg.cseq.method === 'INVITE' ? mediaSdpOf(msg, true) : null;
+}
+
+/** The caller's answer to a late offer: SDP in the ACK. */
+export function ackAnswerOf(msg: SipMessage): MediaSdp | null {
+  return msg.isRequest && msg.method === 'ACK' ? mediaSdpOf(msg, true) : null;
 }

@@ -71,13 +71,13 @@ const asOutcome = (v: unknown): MediaOutcome => (v && typeof v === 'object' && '
 const mediaHooks: MediaHooks = {
   offer: (o) => {
     const leased = lease.offer(o);
-    if (!leased) return side.request({ kind: 'media', op: 'offer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
+    if (!leased) return side.request({ kind: 'media', op: 'offer', sdp: o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
     if (leased.tell) side.tell({ kind: 'media', op: 'leased-offer', offer: leased.tell } satisfies SipWorkerRequest);
     return Promise.resolve(leased.outcome);
   },
   answer: (o) => {
     const leased = lease.answer(o);
-    if (!leased) return side.request({ kind: 'media', op: 'answer', ...o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
+    if (!leased) return side.request({ kind: 'media', op: 'answer', sdp: o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
     if (leased.tell) side.tell({ kind: 'media', op: 'leased-answer', answer: leased.tell } satisfies SipWorkerRequest);
     return Promise.resolve(leased.outcome);
   },
