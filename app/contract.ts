@@ -43,7 +43,7 @@ export { CALL_OUTCOMES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, me
 export { CALL_STATES, callKey } from '../engine/call/model';
 /** The relay sessions' calls are live calls: the console names them with `callKey(LIVE_SOURCE, callId)`. */
 export { LIVE_SOURCE } from '../engine/events';
-export { DEFAULT_RELAY_TIMEOUTS } from '../engine/rtp/stats';
+export { DEFAULT_RELAY_TIMEOUTS, STREAM_REPORTS } from '../engine/rtp/stats';
 
 /** 2: every lane in one `LadderEntry` union, calls keyed by source, per-component snapshot sections, engine-side queries. */
 export const CONTRACT_VERSION = 2;

@@ -47,6 +47,16 @@ test('each stream is one band, its reports grouped by stream id, labelled with c
   assert.equal(arrows[1]!.label, 'PCMU/8000 · 1000 pkts, 0 lost, jitter 0.4 ms · closed (bye)');
 });
 
+test("a live stream's label says its figures are the relay's latest report and how old that report may be", () => {
+  const liveEntries = [...entries.slice(0, 7), media(7, 10_003_500, 's1', { packets: 500, jitterUs: 900 })];
+  const live = buildLadder(withMediaLabels(liveEntries));
+  const arrow = live.arrows.find((a) => a.lane === 'media' && a.label.includes('500 pkts'))!;
+  assert.equal(arrow.label, 'PCMU/8000 · 500 pkts, 0 lost, jitter 0.9 ms · live, as of +10 s', '10 s after it opened, not now');
+  const title = mediaArrowTitle(streamFactsByIndex(liveEntries).get(7)!);
+  assert.match(title, /one every 5 s in its first 30 s, then one a minute.*up to 60 s old/);
+  assert.doesNotMatch(mediaArrowTitle(streamFactsByIndex(entries).get(9)!), /up to 60 s old/, 'a closed stream has its final figures');
+});
+
 test('a band spans the SIP time axis from its first report to the row its last report falls after', () => {
   const [s1, s2] = mediaBands(model);
   assert.deepEqual([s1!.row, s1!.lastRow], [4, 7], 'opened after the ACK, closed after the BYE\'s 200 OK');
@@ -121,5 +131,5 @@ test('without media the entries are the same array; other lanes keep their objec
   assert.equal(out[0], entries[0]);
   assert.notEqual(out[4], entries[4]);
   assert.equal(out[4]!.label, 'PCMU/8000 opened');
-  assert.equal(out[6]!.label, 'PCMU/8000 · 400 pkts, 0 lost, jitter 0.9 ms', 'each report labelled as of itself');
+  assert.equal(out[6]!.label, 'PCMU/8000 · 400 pkts, 0 lost, jitter 0.9 ms · live, as of +0 s', 'each report labelled as of itself');
 });

@@ -5,7 +5,7 @@
  * The exports keep the engine's labels (engine/ladder/entries.ts); this is
  * the screen's wording only. Pure, unit-tested (test/unit/ladder-media.test.ts).
  */
-import type { LadderEntry, MediaEntry } from '../../../app/contract';
+import { STREAM_REPORTS, type LadderEntry, type MediaEntry } from '../../../app/contract';
 import { formatMs } from '../../../app/ladder';
 
 /** One stream as its entries so far tell it. */
@@ -59,14 +59,22 @@ function fold(f: StreamFacts | undefined, e: MediaEntry): StreamFacts {
 /** Lost as a share of expected (received + lost), as Wireshark's RTP stream analysis gives it. */
 export const lossShare = (f: Pick<StreamFacts, 'packets' | 'lost'>): number => (f.lost > 0 && f.packets + f.lost > 0 ? f.lost / (f.packets + f.lost) : 0);
 
-/** "⚠ PCMU/8000 · 1234 pkts, 3 lost (0.2%), jitter 1.2 ms · closed (bye)"; "PCMU/8000 opened" before the first figures. */
+/**
+ * "⚠ PCMU/8000 · 1234 pkts, 3 lost (0.2%), jitter 1.2 ms · closed (bye)";
+ * "… · live, as of +10 s" while open (the relay's latest report, 10 s after
+ * the stream opened: not now);
+ * "PCMU/8000 opened" before the first figures.
+ */
 export function mediaArrowLabel(f: StreamFacts): string {
   const codec = f.codec ?? 'RTP';
   if (f.phase === 'opened' && f.reports === 1) return `${codec} opened`;
   const lost = f.lost > 0 ? `${f.lost} lost (${(lossShare(f) * 100).toFixed(1)}%)` : '0 lost';
-  const closed = f.phase === 'closed' ? ` · closed (${f.reason ?? 'closed'})` : '';
-  return `${f.lost > 0 ? '⚠ ' : ''}${codec} · ${f.packets} pkts, ${lost}, jitter ${formatMs(f.jitterUs, 1)} ms${closed}`;
+  const when = f.phase === 'closed' ? ` · closed (${f.reason ?? 'closed'})` : ` · live, as of +${Math.round((f.lastTsUs - f.firstTsUs) / 1e6)} s`;
+  return `${f.lost > 0 ? '⚠ ' : ''}${codec} · ${f.packets} pkts, ${lost}, jitter ${formatMs(f.jitterUs, 1)} ms${when}`;
 }
+
+/** How old a live stream's figures can be, in words. */
+const REPORTS = `A live stream's figures are the relay's latest report: one every ${STREAM_REPORTS.everyS} s in its first ${STREAM_REPORTS.slowerAfterS} s, then one a minute, and the final one when it closes; so they can be up to ${STREAM_REPORTS.laterEveryS} s old.`;
 
 /** The band's tooltip: its figures, endpoints, identity, and where clicking it goes. */
 export function mediaArrowTitle(f: StreamFacts): string {
@@ -75,6 +83,7 @@ export function mediaArrowTitle(f: StreamFacts): string {
     `${f.src} → ${f.dst}`,
     `stream ${f.streamId} · leg ${f.legTag ?? '—'} · m= #${f.mediaIndex}${f.ssrc !== null ? ` · SSRC 0x${f.ssrc.toString(16).padStart(8, '0')}` : ''}`,
     `${f.reports} report${f.reports === 1 ? '' : 's'}, ${formatMs(f.lastTsUs - f.firstTsUs, 0)} ms from the first to the latest; jitter is RFC 3550 interarrival jitter, loss is Wireshark's (expected − received), both as the relay measured them.`,
+    ...(f.phase === 'closed' ? [] : [REPORTS]),
     f.sdpIndex === null
       ? 'No SDP through our proxy set it up (NG, or that message has rotated out). Its row opens its latest report.'
       : `Set up by the SDP of message #${f.sdpIndex}: clicking the band selects that message; its row opens the stream's latest report.`,
