@@ -94,6 +94,7 @@ function wireLines(s: Snapshot, metric: Metric, out: string[]): void {
     if (k.port !== null) {
       metric('callpath_sip_socket_rx_queue_bytes', 'gauge', 'Bytes waiting in the SIP socket receive queue (/proc/net/udp rx_queue).', [['', k.rxQueueBytes]]);
       metric('callpath_sip_socket_drops_total', 'counter', 'Datagrams the SIP socket dropped (/proc/net/udp drops).', [['', k.socketDrops]]);
+      metric('callpath_sip_socket_read_interval_seconds', 'gauge', 'How often the two series above are read from /proc/net/udp: every second, or less often while listing every UDP socket of the box is costly.', [['', k.socketIntervalMs / 1000]]);
     }
     metric('callpath_udp_rcvbuf_errors_total', 'counter', 'System-wide UDP receive-buffer drops since the engine started (/proc/net/snmp RcvbufErrors).', [['', k.rcvbufErrors.total]]);
     metric('callpath_udp_in_errors_total', 'counter', 'System-wide UDP receive errors since the engine started (/proc/net/snmp InErrors).', [['', k.inErrors.total]]);

@@ -12,6 +12,13 @@
  *   `InErrors` (every UDP datagram dropped on receive, those included),
  *   as deltas per sampling interval and totals since the sampler started.
  *
+ * `/proc/net/udp` lists every UDP socket of the box, and the relay keeps
+ * thousands bound: with 9,000 sockets one read cost 42 ms of kernel time
+ * here, walking the kernel's socket table with each slot locked. So the
+ * socket rows are read at most SOCKET_READ_SHARE of the time (every second
+ * while that is cheap, less often when not); the snmp counters, a few
+ * hundred bytes, every interval.
+ *
  * The parsers are pure; `KernelUdpSampler` reads the files (injected).
  */
 
@@ -124,6 +131,8 @@ export interface KernelUdpStats {
   rxQueueBytes: number;
   /** The largest of those over the last minute of samples. */
   rxQueueMaxBytes: number;
+  /** How often the SIP socket's rows (rx queue, drops) are read now (ms): `intervalMs`, or longer while a read of /proc/net/udp is costly. */
+  socketIntervalMs: number;
   /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket. */
   socketDrops: number;
   /** System-wide UDP receive-buffer drops and receive errors: in the last interval, and since the sampler started. */
@@ -136,12 +145,19 @@ export interface KernelUdpStats {
 
 export type ReadText = (path: string) => Promise<string>;
 
+/** The share of wall time the sampler may spend reading /proc/net/udp and udp6. */
+export const SOCKET_READ_SHARE = 0.01;
+
 /** Samples the files every `intervalMs`; `stats()` is what the last sample found. */
 export class KernelUdpSampler {
   private timer: NodeJS.Timeout | null = null;
   private base: UdpCounters | null = null;
   private last: UdpCounters | null = null;
-  private readonly recentMax: number[] = [];
+  /** The rx queue at each socket read of the last minute: [when (ms), bytes]. */
+  private readonly recentRx: [number, number][] = [];
+  private rows: UdpSocketRow[] = [];
+  private socketIntervalMs: number;
+  private socketDueMs = -Infinity;
   private current: KernelUdpStats;
   private busy = false;
 
@@ -149,7 +165,9 @@ export class KernelUdpSampler {
     private readonly read: ReadText,
     private readonly port: () => number | null,
     readonly intervalMs = 1_000,
+    private readonly nowMs: () => number = () => performance.now(),
   ) {
+    this.socketIntervalMs = intervalMs;
     this.current = emptyKernelStats(intervalMs);
   }
 
@@ -174,20 +192,28 @@ export class KernelUdpSampler {
     this.busy = true;
     try {
       const port = this.port();
-      const [snmp, udp, udp6] = await Promise.all([this.read('/proc/net/snmp'), this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
-      const c = parseUdpSnmp(snmp);
+      const c = parseUdpSnmp(await this.read('/proc/net/snmp'));
       if (!c) throw new Error('no Udp line in /proc/net/snmp');
       this.base ??= c;
       const prev = this.last ?? c;
       this.last = c;
-      const rows = port === null ? [] : [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
-      const rx = rows.reduce((n, r) => n + r.rxQueueBytes, 0);
-      this.recentMax.push(rx);
-      if (this.recentMax.length > Math.max(1, Math.round(60_000 / this.intervalMs))) this.recentMax.shift();
+      const start = this.nowMs();
+      if (port === null) this.rows = [];
+      else if (start >= this.socketDueMs) {
+        const [udp, udp6] = await Promise.all([this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
+        const end = this.nowMs();
+        this.rows = [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
+        this.socketIntervalMs = Math.max(this.intervalMs, Math.ceil((end - start) / SOCKET_READ_SHARE / this.intervalMs) * this.intervalMs);
+        this.socketDueMs = start + this.socketIntervalMs - this.intervalMs / 2;
+        this.recentRx.push([end, this.rows.reduce((n, r) => n + r.rxQueueBytes, 0)]);
+        while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - 60_000) this.recentRx.shift();
+      }
+      const rows = this.rows;
       this.current = {
         port,
-        rxQueueBytes: rx,
-        rxQueueMaxBytes: Math.max(...this.recentMax),
+        rxQueueBytes: rows.reduce((n, r) => n + r.rxQueueBytes, 0),
+        rxQueueMaxBytes: port === null ? 0 : Math.max(0, ...this.recentRx.map(([, rx]) => rx)),
+        socketIntervalMs: this.socketIntervalMs,
         socketDrops: rows.reduce((n, r) => n + r.drops, 0),
         rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, total: c.rcvbufErrors - this.base.rcvbufErrors },
         inErrors: { interval: c.inErrors - prev.inErrors, total: c.inErrors - this.base.inErrors },
@@ -203,5 +229,5 @@ export class KernelUdpSampler {
 }
 
 export function emptyKernelStats(intervalMs = 1_000): KernelUdpStats {
-  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketDrops: 0, rcvbufErrors: { interval: 0, total: 0 }, inErrors: { interval: 0, total: 0 }, intervalMs, unavailable: null };
+  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, rcvbufErrors: { interval: 0, total: 0 }, inErrors: { interval: 0, total: 0 }, intervalMs, unavailable: null };
 }

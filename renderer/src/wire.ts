@@ -82,7 +82,7 @@ export function wireCounter(s: Pick<Snapshot, 'wire' | 'kernel'> & Partial<Pick<
   const k = s.kernel;
   const v = s.watch;
   const watch = v ? (v.on ? `\nWatching ${v.iface} (${v.filter}): ${v.messages} SIP messages as source "${v.source}"` : `\nWatch off: ${v.reason}`) : '';
-  const kernel = k.unavailable ?? `SIP socket receive queue ${k.rxQueueBytes} B (max ${k.rxQueueMaxBytes} B in the last minute), socket drops ${k.socketDrops}; UDP RcvbufErrors +${k.rcvbufErrors.interval} (${k.rcvbufErrors.total} since start), InErrors +${k.inErrors.interval}`;
+  const kernel = k.unavailable ?? `SIP socket receive queue ${k.rxQueueBytes} B (max ${k.rxQueueMaxBytes} B in the last minute), socket drops ${k.socketDrops} (read every ${k.socketIntervalMs / 1000} s); UDP RcvbufErrors +${k.rcvbufErrors.interval} (${k.rcvbufErrors.total} since start), InErrors +${k.inErrors.interval}`;
   if (!w.on) return { value: 'off', title: `Wire tap off: ${w.reason ?? 'not running'}\n${kernel}${watch}`, warn: false };
   const lost = w.wireOnly.in;
   return {

@@ -100,11 +100,40 @@ test('the sampler reports the SIP socket and the UDP drop deltas per interval an
   assert.deepEqual([k.port, k.rxQueueBytes, k.socketDrops], [5060, 0x1f400 + 0x300, 19]);
   assert.deepEqual(k.rcvbufErrors, { interval: 1, total: 31 });
   assert.deepEqual(k.inErrors, { interval: 1, total: 31 });
+  assert.equal(k.socketIntervalMs, 1_000, 'cheap reads: the socket rows every interval');
   const broken = new KernelUdpSampler(async () => {
     throw new Error('ENOENT: no such file');
   }, () => 5060);
   await broken.sample();
   assert.match(broken.stats().unavailable!, /^cannot read the kernel's UDP figures: ENOENT/);
+});
+
+test('a costly /proc/net/udp (thousands of relay sockets) is read at most 1% of the time; the snmp counters every interval', async () => {
+  let now = 0;
+  const reads: string[] = [];
+  let rcvbuf = 0;
+  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf), '/proc/net/udp': () => PROC_NET_UDP, '/proc/net/udp6': () => PROC_NET_UDP6 };
+  const s = new KernelUdpSampler(
+    async (p) => {
+      reads.push(p);
+      if (p === '/proc/net/udp') now += 40; // 40 ms of kernel time to list the sockets
+      return files[p]!();
+    },
+    () => 5060,
+    1_000,
+    () => now,
+  );
+  for (let i = 0; i < 10; i++) {
+    rcvbuf += 2;
+    await s.sample();
+    now = (i + 1) * 1_000;
+  }
+  assert.equal(reads.filter((p) => p === '/proc/net/snmp').length, 10);
+  assert.equal(reads.filter((p) => p === '/proc/net/udp').length, 3, 'at t = 0, 4 and 8 s: 40 ms of every 4 s');
+  const k = s.stats();
+  assert.equal(k.socketIntervalMs, 4_000);
+  assert.deepEqual([k.rxQueueBytes, k.socketDrops], [0x1f400 + 0x300, 19], 'the last rows read stand between reads');
+  assert.deepEqual(k.rcvbufErrors.interval, 2);
 });
 
 // ------------------------------------------------------------ clocks and flags
