@@ -153,7 +153,10 @@ export class Host {
     const e = this.engine;
     e.observeSip((ev) => this.publisher.observeSip(ev));
     this.publisher.relayOf = (callId) => (this.relay.running ? this.relay.addresses(callId) : null);
-    this.relay.onTap = (callId, direction, arrivalUs, packet) => this.recorder.push(callId, direction, arrivalUs, packet);
+    this.relay.tap = {
+      packet: (callId, direction, arrivalUs, packet) => this.recorder.push(callId, direction, arrivalUs, packet),
+      dropped: (callId, direction, count) => this.recorder.dropped(callId, direction, count),
+    };
     this.relay.recordingControl = async (callId, on) => {
       const r = await this.recordCall(callId, on);
       return r.ok ? { ok: true } : r;

@@ -78,7 +78,7 @@ const MAX_PENDING_SAMPLES = 16 * TIMELINE_RATE;
 
 export type RecordingState = 'recording' | 'error' | 'stopped';
 
-/** Packets taken into the queue, and refused by it when full. */
+/** Packets taken into the queue, and those dropped on the way (refused by the full queue, or by the relay's tap). */
 export interface DirectionFigures {
   packets: number;
   drops: number;
@@ -110,8 +110,8 @@ export interface RecordingSummary {
   /** Data bytes the finalised WAV header declares. */
   bytes: number;
   durationMs: number;
-  /** Packets refused by the full queue, both directions. */
-  queueDrops: number;
+  /** Packets dropped on the way here (the relay's tap behind, the queue full), both directions. */
+  drops: number;
   /** Samples the WavFile dropped (buffer full, error). */
   droppedSamples: number;
   /** The first error: the WAV's, else the sidecar's. */
@@ -209,6 +209,11 @@ export class CallRecording {
       return false;
     }
     return this.queue.push(direction === 'caller' ? 0 : 1, arrivalUs, packet);
+  }
+
+  /** Packets of this direction dropped on the way here (the relay's tap fell behind): counted with the queue's. */
+  dropped(direction: Direction, count: number): void {
+    this.queue.countDropped(direction === 'caller' ? 0 : 1, count);
   }
 
   /** Decodes up to `budget` queued packets and hands the frames both directions have reached to the WAV. Returns the packets taken. */
@@ -315,7 +320,7 @@ export class CallRecording {
     const written = await writeRecordingMetadata(this.paths.metadata, doc);
     const metadataError = written.ok ? null : written.reason;
     const { wav, metadata } = this.paths;
-    this.summary = { callId: c.callId, wav, metadata, startUs: this.startUs, endUs: stopUs, bytes: closed.dataBytes, durationMs: doc.durationMs, queueDrops: this.queue.drops[0] + this.queue.drops[1], droppedSamples: closed.droppedSamples, error: closed.error ?? metadataError, metadataError };
+    this.summary = { callId: c.callId, wav, metadata, startUs: this.startUs, endUs: stopUs, bytes: closed.dataBytes, durationMs: doc.durationMs, drops: this.queue.drops[0] + this.queue.drops[1], droppedSamples: closed.droppedSamples, error: closed.error ?? metadataError, metadataError };
     return this.summary;
   }
 

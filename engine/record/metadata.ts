@@ -84,12 +84,12 @@ export interface RecordingDirection {
   undecoded: UndecodedPayload[];
   /** Packets that reached the recorder. */
   packets: number;
-  /** Never arrived: the gap was filled with silence. */
+  /** Never reached the recorder, lost on the network or dropped on the way (`drops`): the gap was filled with silence. */
   lost: number;
   /** Arrived after their place in the jitter buffer had been played out. */
   late: number;
   duplicates: number;
-  /** Dropped by the recorder's bounded queue when it fell behind the relay. */
+  /** Dropped on the way to the recorder when it fell behind the relay: by the relay's tap (the main thread too far behind) or the recording's bounded queue. Among `lost`. */
   drops: number;
 }
 

@@ -19,7 +19,7 @@ export type PacketHandler = (direction: DirectionIndex, arrivalUs: number, packe
 export class PacketQueue {
   /** Packets taken, per direction. */
   readonly accepted: [number, number] = [0, 0];
-  /** Packets refused because the ring was full, per direction. */
+  /** Packets refused because the ring was full, and those dropped before they reached it (`countDropped`), per direction. */
   readonly drops: [number, number] = [0, 0];
 
   private readonly packets: (Buffer | undefined)[];
@@ -53,6 +53,11 @@ export class PacketQueue {
     this.count++;
     this.accepted[direction]++;
     return true;
+  }
+
+  /** Packets of a direction dropped upstream, before the queue (the relay's tap): counted with its refusals. */
+  countDropped(direction: DirectionIndex, count: number): void {
+    if (Number.isInteger(count) && count > 0) this.drops[direction] += count;
   }
 
   /** Hands up to `budget` packets to `handler`, oldest first; returns how many. */

@@ -4,7 +4,7 @@
  * while it runs, and any call started by hand (the console's `r`, the API,
  * NG `start recording`) — off means it records none. Stopping it finalises
  * every recording it holds. The packets come from the relay's tap (the
- * host connects `push` to `Relay.onTap`); this never touches a socket.
+ * host connects `push` and `dropped` to `Relay.tap`); this never touches a socket.
  *
  * Each start and stop of a call's recording is a `record` event on the
  * call's ladder, with the file and the figures.
@@ -130,14 +130,19 @@ export class RecorderComponent implements ComponentImpl {
     return summary;
   }
 
-  /** A tapped packet (the relay's `onTap`): queued for the call's recording, never waited on. */
+  /** A tapped packet (the relay's `tap`): queued for the call's recording, never waited on. */
   push(callId: string, direction: Direction, arrivalUs: number, packet: Buffer): void {
     this.recorder?.push(callId, direction, arrivalUs, packet);
   }
 
+  /** Packets of a call the relay's tap dropped before they reached us: counted with the recording's drops. */
+  dropped(callId: string, direction: Direction, count: number): void {
+    this.recorder?.dropped(callId, direction, count);
+  }
+
   private emitStopped(s: RecordingSummary, packets: number): void {
     const detail = [`${(s.durationMs / 1000).toFixed(1)} s`, `${s.bytes} bytes`, s.error].filter(Boolean).join(', ');
-    this.emit(s.callId, 'stopped', s.wav, packets, s.queueDrops, detail);
+    this.emit(s.callId, 'stopped', s.wav, packets, s.drops, detail);
   }
 
   private emit(callId: string, phase: RecordEvent['phase'], path: string | null, packets: number, dropped: number, detail: string | null): void {

@@ -64,8 +64,8 @@ export interface RecorderTotals {
   failed: number;
   /** `record` calls refused (recorder off or in error, limit reached, no Call-ID). */
   refused: number;
-  /** Packets refused by full per-call queues, all recordings. */
-  queueDrops: number;
+  /** Packets dropped on their way to a recording (the relay's tap, a full per-call queue), all recordings. */
+  drops: number;
   /** Packets pushed for a call not being recorded. */
   unknownCall: number;
   /** Data bytes on disk, all recordings. */
@@ -94,7 +94,7 @@ export class Recorder {
   private readonly active = new Map<string, CallRecording>();
   private readonly stopping = new Set<CallRecording>();
   private finished: RecordingSummary[] = [];
-  private readonly totals = { recorded: 0, stopped: 0, failed: 0, refused: 0, unknownCall: 0, finishedQueueDrops: 0, finishedBytes: 0 };
+  private readonly totals = { recorded: 0, stopped: 0, failed: 0, refused: 0, unknownCall: 0, finishedDrops: 0, finishedBytes: 0 };
   private timer: ReturnType<typeof setInterval> | null = null;
   private starting: Promise<RecorderStartResult> | null = null;
   private lastDiskFlushUs = 0;
@@ -180,6 +180,11 @@ export class Recorder {
     return rec.push(direction, arrivalUs, packet);
   }
 
+  /** Packets of a call dropped before they reached it (the relay's tap): counted as its drops; ignored for a call not recorded. */
+  dropped(callId: string, direction: Direction, count: number): void {
+    this.active.get(callId)?.dropped(direction, count);
+  }
+
   /** Stops one call's recording, with what SIP has said of the call since it started; null when it was not being recorded. */
   async stopCall(callId: string, identity: Omit<CallIdentity, 'callId'> = {}): Promise<RecordingSummary | null> {
     const rec = this.active.get(callId);
@@ -216,10 +221,10 @@ export class Recorder {
   stats(): RecorderStats {
     const t = this.totals;
     const active = [...this.active.values()].map((r) => r.figures());
-    let queueDrops = t.finishedQueueDrops;
+    let drops = t.finishedDrops;
     let bytes = t.finishedBytes;
     for (const a of [...active, ...[...this.stopping].map((r) => r.figures())]) {
-      queueDrops += a.caller.drops + a.callee.drops;
+      drops += a.caller.drops + a.callee.drops;
       bytes += a.bytes;
     }
     return {
@@ -228,7 +233,7 @@ export class Recorder {
       dir: this.opts.dir,
       active,
       finished: this.finished.map((s) => ({ ...s })),
-      totals: { recorded: t.recorded, stopped: t.stopped, failed: t.failed, refused: t.refused, queueDrops, unknownCall: t.unknownCall, bytes },
+      totals: { recorded: t.recorded, stopped: t.stopped, failed: t.failed, refused: t.refused, drops, unknownCall: t.unknownCall, bytes },
       repair: this.repair,
       forwarding: this.opts.forwarder?.stats() ?? null,
     };
@@ -242,7 +247,7 @@ export class Recorder {
     this.stopping.delete(rec);
     if (s.error === null) this.totals.stopped++;
     else this.totals.failed++;
-    this.totals.finishedQueueDrops += s.queueDrops;
+    this.totals.finishedDrops += s.drops;
     this.totals.finishedBytes += s.bytes;
     this.finished.unshift(s);
     if (this.finished.length > this.finishedKept) this.finished.length = this.finishedKept;

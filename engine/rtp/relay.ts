@@ -52,6 +52,18 @@ export interface RelaySettings {
 
 /** How often the timeouts are evaluated and the per-second figures sampled. */
 const SWEEP_MS = 1_000;
+/**
+ * The recorder's side of the tap: each tapped packet with its call, its
+ * direction (what arrived from the caller or from the callee), when, and the
+ * datagram (a view the receiver may keep); and the packets of a call the tap
+ * dropped on the way (the main thread too far behind), so its recording
+ * counts them.
+ */
+export interface RelayTap {
+  packet(callId: string, direction: 'caller' | 'callee', arrivalUs: number, packet: Buffer): void;
+  dropped(callId: string, direction: 'caller' | 'callee', count: number): void;
+}
+
 /** Tries to find pairs nobody else holds before an offer is refused. */
 const BIND_ATTEMPTS = 4;
 const OLDEST_SHOWN = 10;
@@ -584,6 +596,13 @@ export class Relay implements ComponentImpl {
     this.shardTotals.set(stats.index, stats);
     for (const d of drops) this.ctx.drops.setTotal(`relay.shard${stats.index}.${d.where}`, d.reason, d.count);
     if (stats.tapOverflow > 0) this.ctx.drops.setTotal(`relay.shard${stats.index}.record-tap`, 'batch-full', stats.tapOverflow);
+    const tap = this.tap;
+    for (const [slot, caller, callee] of stats.tapDropped) {
+      const hit = this.bySlot.get(slot);
+      if (!hit || !tap) continue;
+      if (caller > 0) tap.dropped(hit.session.callId, 'caller', caller);
+      if (callee > 0) tap.dropped(hit.session.callId, 'callee', callee);
+    }
     const nowUs = this.ctx.clock.nowUs();
     for (const f of stats.changed) this.applyFigures(f, nowUs);
   }
@@ -630,12 +649,8 @@ export class Relay implements ComponentImpl {
 
   // --------------------------------------------------------------- recorder
 
-  /**
-   * Where tapped packets go (the host hands them to the recorder): the
-   * call, the direction (what arrived from the caller or from the callee),
-   * when, and the datagram (a view the receiver may keep).
-   */
-  onTap: ((callId: string, direction: 'caller' | 'callee', arrivalUs: number, packet: Buffer) => void) | null = null;
+  /** Where tapped packets, and the count of those the tap dropped, go (the host: the recorder). */
+  tap: RelayTap | null = null;
 
   /** What NG's `start recording`, `stop recording` and `record call` ask for (the host: the recorder, then `record`). */
   recordingControl: ((callId: string, on: boolean) => Promise<{ ok: true } | { ok: false; reason: string }>) | null = null;
@@ -659,11 +674,11 @@ export class Relay implements ComponentImpl {
   }
 
   private onTapBatch(batch: ArrayBuffer): void {
-    const sink = this.onTap;
+    const sink = this.tap;
     if (!sink) return;
     for (const p of readTap(batch)) {
       const hit = this.bySlot.get(p.slot);
-      if (hit) sink(hit.session.callId, p.side === 0 ? 'caller' : 'callee', p.arrivalUs, p.data);
+      if (hit) sink.packet(hit.session.callId, p.side === 0 ? 'caller' : 'callee', p.arrivalUs, p.data);
     }
   }
 

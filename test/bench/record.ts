@@ -9,7 +9,7 @@
  *     packets to pcap files, no decoding: its WAV path needs the kernel
  *     module or rtpengine-recording, which produced no files here).
  * For each: relay CPU µs per packet, loss, and for callpath the recorder's
- * own account from the sidecars (files, packets recorded, queue drops, lost).
+ * own account from the sidecars (files, packets recorded, drops on the way to it, lost).
  * Extra CPU = (on − off) / off per packet. Args: [SECONDS=20] [CALLS="100 250"]
  */
 import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -26,7 +26,7 @@ const extra = (on: Json | null, off: Json | null): number | null => {
 
 /** What callpath's recorder says it did, from the sidecars under DIR/YYYY-MM-DD/. */
 function sidecars(dir: string): Json {
-  const out = { files: 0, wav_bytes: 0, packets: 0, queue_drops: 0, lost: 0, errors: 0, dropped_samples: 0 };
+  const out = { files: 0, wav_bytes: 0, packets: 0, drops: 0, lost: 0, errors: 0, dropped_samples: 0 };
   if (!existsSync(dir)) return out;
   for (const day of readdirSync(dir)) {
     const folder = join(dir, day);
@@ -44,7 +44,7 @@ function sidecars(dir: string): Json {
       if (m.error) out.errors++;
       for (const d of [m.directions.caller, m.directions.callee]) {
         out.packets += d.packets;
-        out.queue_drops += d.drops;
+        out.drops += d.drops;
         out.lost += d.lost;
       }
     }
@@ -90,7 +90,7 @@ export async function main(args: string[]): Promise<void> {
       seconds: Number(seconds),
       points,
       target_at_first: first
-        ? { extra_cpu_le_25pct: first.callpath.extra_cpu_pct !== null ? first.callpath.extra_cpu_pct <= 25 : null, added_relay_loss_pct: addedLoss, recorder_drops: first.callpath.recorder?.queue_drops ?? null }
+        ? { extra_cpu_le_25pct: first.callpath.extra_cpu_pct !== null ? first.callpath.extra_cpu_pct <= 25 : null, added_relay_loss_pct: addedLoss, recorder_drops: first.callpath.recorder?.drops ?? null }
         : null,
     }) + '\n',
   );

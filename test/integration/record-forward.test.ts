@@ -196,7 +196,7 @@ test('a slow TLS consumer while 100 calls are relayed and recorded: the relay lo
 
     for (const f of rec.finished) {
       assert.equal(f.error, null, `${f.callId}: ${f.error}`);
-      assert.equal(f.queueDrops + f.droppedSamples, 0, `${f.callId}: the recorder lost nothing`);
+      assert.equal(f.drops + f.droppedSamples, 0, `${f.callId}: the recorder lost nothing`);
       // The audio the relay carried (30 ms packets), give or take the silence before the first and the echo's delay.
       const expectedMs = relayed.get(f.callId)! * 30;
       assert.ok(Math.abs(f.durationMs - expectedMs) <= 500, `${f.callId}: ${f.durationMs} ms of WAV for ${expectedMs} ms relayed`);

@@ -55,7 +55,7 @@ test('a call recorded with --record DIR: a stereo 8 kHz WAV whose caller channel
       }
       const done = await until('the finished recording', () => lab.host.snapshot().recorder?.finished[0], 10_000);
       assert.equal(done.error, null);
-      assert.equal(done.queueDrops, 0);
+      assert.equal(done.drops, 0);
       assert.ok(done.wav.startsWith(dir), `the WAV is under the folder: ${done.wav}`);
       assert.equal(soxi('-c', done.wav), '2');
       assert.equal(soxi('-r', done.wav), '8000');

@@ -163,7 +163,7 @@ test('a full queue refuses packets and counts them per direction; the WAV is com
   const f = rec.figures();
   assert.deepEqual([f.caller, f.callee, f.queued], [{ packets: 10, drops: 20 }, { packets: 0, drops: 1 }, 10]);
   const summary = await rec.stop();
-  assert.equal(summary.queueDrops, 21);
+  assert.equal(summary.drops, 21);
   assert.equal(soxi('-s', summary.wav), '1600');
   assert.deepEqual(soxChannel(summary.wav, 1), callerPcm.slice(0, 1600));
   assert.deepEqual(soxChannel(summary.wav, 2), zeros(1600));

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createManualClock } from '../../engine/clock';
 import { Recorder, type RecorderOptions } from '../../engine/record/recorder';
+import { TapWriter } from '../../engine/rtp/shard/tap';
 import { wavHeader } from '../../engine/record/wav';
 import { g711Stream, soxChannel, soxDecode, soxi, tone } from '../helpers/g711-rtp';
 
@@ -131,7 +132,7 @@ test('records a call by Call-ID, idempotently; stopping it lists the WAV and sid
   );
   assert.equal(st.finished[0]!.wav, second!.wav);
   assert.deepEqual(st.active, []);
-  assert.deepEqual(st.totals, { recorded: 2, stopped: 2, failed: 0, refused: 1, queueDrops: 0, unknownCall: 1, bytes: 1600 * 4 });
+  assert.deepEqual(st.totals, { recorded: 2, stopped: 2, failed: 0, refused: 1, drops: 0, unknownCall: 1, bytes: 1600 * 4 });
 });
 
 test('at most maxRecordings at once; the finished list keeps the newest finishedKept', async () => {
@@ -159,14 +160,44 @@ test('a full per-call queue is counted in the totals; the timer drains without t
   const s = g711Stream(tone(500, 1600));
   const taken = s.packets.map((p, i) => r.push('q', 'caller', clock.nowUs() + i * 20_000, p));
   assert.deepEqual(taken, [true, true, true, true, false, false, false, false, false, false]);
-  assert.equal(r.stats().totals.queueDrops, 6);
+  assert.equal(r.stats().totals.drops, 6);
   await new Promise((res) => setTimeout(res, 30));
   assert.equal(r.stats().active[0]!.queued, 0, 'drained by the timer');
   assert.equal(r.push('q', 'caller', clock.nowUs() + 200_000, s.packets[9]!), true);
   const [summary] = await r.close();
-  assert.equal(summary!.queueDrops, 6);
+  assert.equal(summary!.drops, 6);
   assert.equal(r.stats().state, 'off');
   assert.deepEqual(r.record(call('after')), { ok: false, reason: 'the recorder is off' });
+});
+
+test("packets the relay's tap dropped (main thread behind, batch full) are counted per stream and direction, and the recording counts them as its drops", async () => {
+  const tap = new TapWriter();
+  const s = g711Stream(tone(500, 1600));
+  for (const [i, p] of s.packets.entries()) tap.append({ slot: 7, side: i % 2 === 0 ? 0 : 1, arrivalUs: i, data: p });
+  tap.append({ slot: 9, side: 1, arrivalUs: 0, data: s.packets[0]! });
+  assert.equal(tap.discard(), 11, 'the batch the main thread was too far behind to take');
+  tap.append({ slot: 7, side: 0, arrivalUs: 0, data: Buffer.alloc(0xffff) });
+  tap.append({ slot: 7, side: 0, arrivalUs: 0, data: Buffer.alloc(0xffff) });
+  tap.append({ slot: 7, side: 0, arrivalUs: 0, data: Buffer.alloc(0xffff) });
+  tap.append({ slot: 7, side: 0, arrivalUs: 0, data: Buffer.alloc(0xffff) });
+  assert.equal(tap.overflow, 1, 'the fourth 64 KiB datagram did not fit the batch');
+  const dropped = tap.takeDropped();
+  assert.deepEqual(dropped.sort((a, b) => a[0] - b[0]), [[7, 5 + 1, 5], [9, 0, 1]]);
+  assert.deepEqual(tap.takeDropped(), [], 'each drop is reported once');
+
+  const { r, clock } = recorder();
+  await r.start();
+  r.record(call('tapped'));
+  r.push('tapped', 'caller', clock.nowUs(), s.packets[0]!);
+  const [, caller, callee] = dropped.find(([slot]) => slot === 7)!;
+  r.dropped('tapped', 'caller', caller);
+  r.dropped('tapped', 'callee', callee);
+  r.dropped('nobody', 'caller', 3);
+  assert.equal(r.stats().totals.drops, 11);
+  const [summary] = await r.close();
+  assert.equal(summary!.drops, 11);
+  const sidecar = JSON.parse(readFileSync(summary!.metadata, 'utf8')) as { directions: Record<'caller' | 'callee', { drops: number }> };
+  assert.deepEqual([sidecar.directions.caller.drops, sidecar.directions.callee.drops], [6, 5]);
 });
 
 test("a recording started before SIP named the call gets From, To and the tags at the stop; what it already knew stays", async () => {

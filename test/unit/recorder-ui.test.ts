@@ -52,7 +52,7 @@ const finished = (over: Partial<FinishedRecording> = {}): FinishedRecording => (
   endUs: 1_714_555_800_000_000,
   bytes: 960_000,
   durationMs: 60_000,
-  queueDrops: 0,
+  drops: 0,
   droppedSamples: 0,
   error: null,
   metadataError: null,
@@ -65,7 +65,7 @@ const recorder = (over: Partial<RecorderStats> = {}): RecorderStats => ({
   dir: DIR,
   active: [active()],
   finished: [finished()],
-  totals: { recorded: 2, stopped: 1, failed: 0, refused: 0, queueDrops: 0, unknownCall: 4, bytes: 1_152_000 },
+  totals: { recorded: 2, stopped: 1, failed: 0, refused: 0, drops: 0, unknownCall: 4, bytes: 1_152_000 },
   repair: { checked: 3, repaired: [], failed: [], skipped: 0, truncated: false },
   forwarding: null,
   ...over,
@@ -76,19 +76,19 @@ const figure = (r: RecorderStats, id: string) => recorderFigures(r).find((f) => 
 
 test('every recorder figure says what it counts and that the engine measures it; failures are errors, drops and refusals warnings', () => {
   const f = recorderFigures(recorder());
-  assert.deepEqual(f.map((x) => x.id), ['state', 'folder', 'recording', 'recorded', 'stopped', 'failed', 'refused', 'queue-drops', 'unknown-call', 'bytes', 'repair']);
+  assert.deepEqual(f.map((x) => x.id), ['state', 'folder', 'recording', 'recorded', 'stopped', 'failed', 'refused', 'drops', 'unknown-call', 'bytes', 'repair']);
   assert.ok(f.every((x) => /engine|--record/.test(x.title)), 'each title names its source');
   assert.deepEqual([figure(recorder(), 'state').value, figure(recorder(), 'state').tone], ['on', 'ok']);
   assert.equal(figure(recorder(), 'folder').value, DIR);
   assert.equal(figure(recorder(), 'recording').value, '1');
   assert.equal(figure(recorder(), 'bytes').value, '1.2 MB');
   assert.match(figure(recorder(), 'bytes').title, /1152000 bytes/);
-  assert.deepEqual([figure(recorder(), 'failed').tone, figure(recorder(), 'refused').tone, figure(recorder(), 'queue-drops').tone], [null, null, null]);
-  const bad = recorder({ totals: { recorded: 9, stopped: 5, failed: 2, refused: 1, queueDrops: 37, unknownCall: 0, bytes: 0 } });
+  assert.deepEqual([figure(recorder(), 'failed').tone, figure(recorder(), 'refused').tone, figure(recorder(), 'drops').tone], [null, null, null]);
+  const bad = recorder({ totals: { recorded: 9, stopped: 5, failed: 2, refused: 1, drops: 37, unknownCall: 0, bytes: 0 } });
   assert.deepEqual([figure(bad, 'failed').value, figure(bad, 'failed').tone], ['2', 'error']);
   assert.equal(figure(bad, 'refused').tone, 'warn');
-  assert.deepEqual([figure(bad, 'queue-drops').value, figure(bad, 'queue-drops').tone], ['37', 'warn']);
-  assert.match(figure(bad, 'queue-drops').title, /rather than make the relay wait/);
+  assert.deepEqual([figure(bad, 'drops').value, figure(bad, 'drops').tone], ['37', 'warn']);
+  assert.match(figure(bad, 'drops').title, /rather than make the relay wait/);
 });
 
 test('a recorder in error shows its reason; a recording in error is warned with its own; otherwise no warning', () => {
@@ -118,7 +118,7 @@ test('a finished recording shows its WAV and sidecar file names, its drops and i
   const ok = finishedView(finished());
   assert.deepEqual([ok.wav, ok.metadata, ok.duration, ok.size, ok.drops, ok.error, ok.tone], ['092900000000Z-c0@a-0a0b0c0d.wav', '092900000000Z-c0@a-0a0b0c0d.json', '1m00s', '960.0 kB', null, null, null]);
   assert.match(ok.title, new RegExp(`WAV ${DIR}/2024-05-01/092900000000Z`));
-  const lossy = finishedView(finished({ queueDrops: 3, droppedSamples: 160 }));
+  const lossy = finishedView(finished({ drops: 3, droppedSamples: 160 }));
   assert.deepEqual([lossy.drops, lossy.tone], ['⚠ 3 pkts, 160 samples', 'warn']);
   const failed = finishedView(finished({ error: 'disk full (ENOSPC)' }));
   assert.deepEqual([failed.error, failed.tone], ['disk full (ENOSPC)', 'error']);

@@ -22,7 +22,7 @@ const transport = (over: Partial<ContractTransport>): ContractTransport => ({
 test("the desktop transport's showRecording is the api's, called with the WAV's full path from the finished row", async () => {
   const asked: string[] = [];
   const api = apiFromTransport(transport({ showRecording: async (p) => void asked.push(p) }));
-  const row = finishedView({ callId: 'c1', wav: '/data/recordings/2026-12-05/a.wav', metadata: '/data/recordings/2026-12-05/a.json', startUs: 0, endUs: 1_000_000, bytes: 32_000, durationMs: 1000, queueDrops: 0, droppedSamples: 0, error: null, metadataError: null });
+  const row = finishedView({ callId: 'c1', wav: '/data/recordings/2026-12-05/a.wav', metadata: '/data/recordings/2026-12-05/a.json', startUs: 0, endUs: 1_000_000, bytes: 32_000, durationMs: 1000, drops: 0, droppedSamples: 0, error: null, metadataError: null });
   assert.equal(row.wav, 'a.wav', 'the row shows the file name');
   await api.showRecording!(row.wavPath);
   assert.deepEqual(asked, ['/data/recordings/2026-12-05/a.wav']);

@@ -81,8 +81,10 @@ export interface ShardStats {
   strictDrops: number;
   noPeer: number;
   stray: number;
-  /** Tapped packets that did not fit a batch (the recorder counts them as dropped). */
+  /** Tapped packets that did not fit a batch, since the shard started. */
   tapOverflow: number;
+  /** Tapped packets that never left the shard (overflow, or a batch the main thread was too far behind for) since the last report: [slot, from the caller, from the callee]. */
+  tapDropped: [number, number, number][];
   sendErrors: number;
   loopDelayP99Us: number | null;
   /** Streams that moved since the last report that carried figures (about once a second). */

@@ -4,7 +4,9 @@
  * with the shard's capture flow (`ThreadSide.capture`: at least every 20 ms,
  * bounded in flight, a batch the main thread is too far behind to take is
  * dropped and counted as `capture main-thread-behind`). The relay never
- * waits for the recorder: a full batch is sent, never awaited.
+ * waits for the recorder: a full batch is sent, never awaited. What is
+ * dropped here is also counted per stream and direction (`takeDropped`), so
+ * each recording can say how many of its packets never reached it.
  *
  * One record: slot u32 · side u8 · arrival µs f64 · length u16 · the datagram.
  */
@@ -28,11 +30,14 @@ export class TapWriter implements BatchWriter<TapPacket> {
   bytes = 0;
   /** Datagrams that did not fit the batch (sent before it could be flushed). */
   overflow = 0;
+  /** Datagrams dropped since the last `takeDropped`, per slot: [from the caller, from the callee]. */
+  private dropped = new Map<number, [number, number]>();
 
   append(p: TapPacket): void {
     const len = Math.min(p.data.length, 0xffff);
     if (this.bytes + HEAD + len > CAPACITY) {
       this.overflow++;
+      this.countDropped(p.slot, p.side);
       return;
     }
     let o = this.bytes;
@@ -54,11 +59,28 @@ export class TapWriter implements BatchWriter<TapPacket> {
     return out;
   }
 
+  /** Drops the batch (the main thread is too far behind), counting its datagrams per slot and side. */
   discard(): number {
     const n = this.count;
+    const b = this.buf;
+    for (let o = 0; o + HEAD <= this.bytes; o += HEAD + b.readUInt16LE(o + 13)) this.countDropped(b.readUInt32LE(o), b[o + 4] === 1 ? 1 : 0);
     this.count = 0;
     this.bytes = 0;
     return n;
+  }
+
+  /** The per-slot drops since the last call, as [slot, from the caller, from the callee]; the count starts again. */
+  takeDropped(): [number, number, number][] {
+    if (this.dropped.size === 0) return [];
+    const out = [...this.dropped].map(([slot, [a, b]]) => [slot, a, b] as [number, number, number]);
+    this.dropped = new Map();
+    return out;
+  }
+
+  private countDropped(slot: number, side: 0 | 1): void {
+    let d = this.dropped.get(slot);
+    if (!d) this.dropped.set(slot, (d = [0, 0]));
+    d[side]++;
   }
 }
 

@@ -84,11 +84,11 @@ export function recorderFigures(r: RecorderStats): Figure[] {
       tone: t.refused > 0 ? 'warn' : null,
     },
     {
-      id: 'queue-drops',
-      label: 'queue drops',
-      value: String(t.queueDrops),
-      title: `RTP packets refused by full per-call queues ${SINCE}, every recording: the recorder fell behind and dropped them rather than make the relay wait. The relayed call lost nothing; its WAV has a gap there.`,
-      tone: t.queueDrops > 0 ? 'warn' : null,
+      id: 'drops',
+      label: 'drops',
+      value: String(t.drops),
+      title: `RTP packets dropped on their way to a recording ${SINCE}, every recording: the recorder fell behind (the relay's tap found the main thread too far behind, or a call's queue was full) and they were dropped rather than make the relay wait. The relayed call lost nothing; its WAV has a gap there.`,
+      tone: t.drops > 0 ? 'warn' : null,
     },
     {
       id: 'unknown-call',
@@ -150,7 +150,7 @@ export function recorderWarning(r: RecorderStats): { text: string; title: string
   };
 }
 
-/** One direction's packets and queue drops ("1234 · ⚠ 3"), the drops in the warning colour. */
+/** One direction's packets and drops on the way to the recorder ("1234 · ⚠ 3"), the drops in the warning colour. */
 export interface DirectionCell {
   text: string;
   tone: 'warn' | null;
@@ -223,7 +223,7 @@ export function recordingUrl(path: string): string {
 /** One row of the finished recordings list (the engine keeps the newest first). */
 export function finishedView(s: FinishedRecording): FinishedView {
   const error = s.error ?? s.metadataError;
-  const lost = s.queueDrops > 0 || s.droppedSamples > 0;
+  const lost = s.drops > 0 || s.droppedSamples > 0;
   return {
     key: callKey(LIVE_SOURCE, s.callId),
     callId: s.callId,
@@ -234,13 +234,13 @@ export function finishedView(s: FinishedRecording): FinishedView {
     metadataUrl: recordingUrl(s.metadata),
     duration: formatDurationShort(s.durationMs),
     size: formatBytes(s.bytes),
-    drops: lost ? `⚠ ${s.queueDrops} pkts${s.droppedSamples > 0 ? `, ${s.droppedSamples} samples` : ''}` : null,
+    drops: lost ? `⚠ ${s.drops} pkts${s.droppedSamples > 0 ? `, ${s.droppedSamples} samples` : ''}` : null,
     error,
     tone: error !== null ? 'error' : lost ? 'warn' : null,
     title: [
       `Call-ID ${s.callId} — click to select the call`,
       `${formatDuration(s.durationMs)} of audio, ${s.bytes} bytes as the finalised WAV header declares (engine).`,
-      `Packets refused by the full queue ${s.queueDrops}; samples the file could not take (buffer full, file error) ${s.droppedSamples}.`,
+      `Packets dropped on the way to the recorder (the relay's tap behind, the call's queue full) ${s.drops}; samples the file could not take (buffer full, file error) ${s.droppedSamples}.`,
       s.error ? `error: ${s.error}` : null,
       s.metadataError && s.metadataError !== s.error ? `sidecar not written: ${s.metadataError}` : null,
       `WAV ${s.wav}`,
