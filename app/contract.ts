@@ -301,6 +301,12 @@ export interface CallpathApi {
    * the files instead (the lab server serves them).
    */
   showRecording: ((path: string) => Promise<void>) | null;
+  /**
+   * Where the console fetches a recording the recorder lists, to download
+   * or play it (the lab server serves them); null where nothing serves the
+   * files (the desktop app shows them in their folder instead).
+   */
+  recordingUrl: ((path: string) => string) | null;
 }
 
 export { EXPORT_FORMATS, CALL_FORMATS, SELECTION_FORMATS } from '../engine/capture/formats';
@@ -478,6 +484,8 @@ export interface ContractTransport {
   openCapture(): Promise<ImportOutcome | null>;
   /** Shows a recording's file in the system's file manager (the desktop app); absent where the files are downloaded instead. */
   showRecording?(path: string): Promise<void>;
+  /** The URL of a recording's file; absent where nothing serves the files. */
+  recordingUrl?(path: string): string;
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   onConnection(listener: (connected: boolean) => void): () => void;
 }
@@ -501,6 +509,7 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     exportCalls: (r, p) => t.exportCalls(r, p),
     openCapture: () => t.openCapture(),
     showRecording: t.showRecording ? (path) => t.showRecording!(path) : null,
+    recordingUrl: t.recordingUrl ? (path) => t.recordingUrl!(path) : null,
   };
 }
 

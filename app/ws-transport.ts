@@ -182,6 +182,8 @@ export function createWsTransport(url: string, options: WsTransportOptions = {})
   const http = httpFromWsUrl(url);
   return {
     host: 'lab',
+    /** `GET /api/recorder/file`: the lab server serves a file only if the recorder lists it. */
+    recordingUrl: (path) => `/api/recorder/file?path=${encodeURIComponent(path)}`,
     exportCalls: (request, onProgress) => labExport(http.origin, http.token, request, onProgress),
     async openCapture() {
       const file = await pickCaptureFile();

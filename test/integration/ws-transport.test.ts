@@ -30,6 +30,7 @@ test('the browser transport drives the real lab: commands, live batches, and rec
   });
   const api = apiFromTransport(transport);
   assert.equal(api.showRecording, null, 'the browser downloads recordings; only the desktop app opens their folder');
+  assert.equal(api.recordingUrl?.('/data/recordings/a b.wav'), '/api/recorder/file?path=%2Fdata%2Frecordings%2Fa%20b.wav', 'the lab server serves the files it lists');
   const states: boolean[] = [];
   const batches: LiveBatch[] = [];
   transport.onConnection((c) => states.push(c));

@@ -106,11 +106,10 @@ function Active({ recorder }: { recorder: RecorderStats }) {
 
 function Finished({ recorder }: { recorder: RecorderStats }) {
   const selectCall = useUi((s) => s.selectCall);
-  // The lab server serves the files; the desktop app has no HTTP server, so it shows the paths only.
+  // Where the files are served (the lab server), they download and play; elsewhere (the desktop app) the paths show, with "show in folder".
   const api = useApi();
-  const served = api.host === 'lab';
   const show = api.showRecording;
-  const rows = recorder.finished.slice(0, FINISHED_SHOWN).map(finishedView);
+  const rows = recorder.finished.slice(0, FINISHED_SHOWN).map((s) => finishedView(s, api.recordingUrl));
   if (rows.length === 0) return <div className="recorder-none muted small-print">No recording finished yet.</div>;
   return (
     <div className="recorder-finished" data-testid="recorder-finished" role="list" aria-label="Recent finished recordings">
@@ -129,7 +128,7 @@ function Finished({ recorder }: { recorder: RecorderStats }) {
             {r.drops ? <span className="warn mono">{r.drops}</span> : null}
           </div>
           <div className="recorder-done-files mono ellipsis muted">
-            {served ? (
+            {r.wavUrl !== null && r.metadataUrl !== null ? (
               <>
                 <a href={r.wavUrl} download={r.wav} data-testid="recorder-finished-wav">
                   {r.wav}
@@ -153,7 +152,7 @@ function Finished({ recorder }: { recorder: RecorderStats }) {
               </>
             )}
           </div>
-          {served && !r.error ? <audio className="recorder-play" controls preload="none" src={r.wavUrl} data-testid="recorder-finished-play" /> : null}
+          {r.wavUrl !== null && !r.error ? <audio className="recorder-play" controls preload="none" src={r.wavUrl} data-testid="recorder-finished-play" /> : null}
           {r.error ? (
             <div className="error ellipsis" data-testid="recorder-finished-error">
               {r.error}

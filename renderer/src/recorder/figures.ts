@@ -203,9 +203,9 @@ export interface FinishedView {
   metadata: string;
   /** The WAV's full path (what the desktop app's "show in folder" opens). */
   wavPath: string;
-  /** The lab server's download of the WAV and the sidecar (a browser plays and saves them from there). */
-  wavUrl: string;
-  metadataUrl: string;
+  /** Where the WAV and the sidecar are served (the lab server: a browser plays and saves them from there); null where nothing serves them. */
+  wavUrl: string | null;
+  metadataUrl: string | null;
   duration: string;
   size: string;
   /** Packets refused by the queue plus samples the file dropped, or null when none. */
@@ -215,13 +215,8 @@ export interface FinishedView {
   title: string;
 }
 
-/** `GET /api/recorder/file`: the lab server serves a file only if the recorder lists it. */
-export function recordingUrl(path: string): string {
-  return `/api/recorder/file?path=${encodeURIComponent(path)}`;
-}
-
-/** One row of the finished recordings list (the engine keeps the newest first). */
-export function finishedView(s: FinishedRecording): FinishedView {
+/** One row of the finished recordings list (the engine keeps the newest first); `url`: the api's `recordingUrl`. */
+export function finishedView(s: FinishedRecording, url: ((path: string) => string) | null = null): FinishedView {
   const error = s.error ?? s.metadataError;
   const lost = s.drops > 0 || s.droppedSamples > 0;
   return {
@@ -230,8 +225,8 @@ export function finishedView(s: FinishedRecording): FinishedView {
     wav: fileName(s.wav),
     metadata: fileName(s.metadata),
     wavPath: s.wav,
-    wavUrl: recordingUrl(s.wav),
-    metadataUrl: recordingUrl(s.metadata),
+    wavUrl: url ? url(s.wav) : null,
+    metadataUrl: url ? url(s.metadata) : null,
     duration: formatDurationShort(s.durationMs),
     size: formatBytes(s.bytes),
     drops: lost ? `⚠ ${s.drops} pkts${s.droppedSamples > 0 ? `, ${s.droppedSamples} samples` : ''}` : null,
