@@ -67,8 +67,11 @@ import { copyLegs, detailOf, summarize } from './entries';
  * 700 ms late each event's round trip was ~1.06 s instead of ~0.70 s
  * (test/integration/publisher-outage.test.ts, 2026-12-04). Our own queue
  * already keeps up to 512 commands in flight, written as they come.
+ * `npm run bench -- publish` measures it both ways against a Redis that
+ * answers at once (its figures are in the README); the bench turns it on
+ * with CALLPATH_AUTO_PIPELINING=on, which nothing else sets.
  */
-const AUTO_PIPELINING = false;
+const AUTO_PIPELINING = process.env.CALLPATH_AUTO_PIPELINING === 'on';
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;

@@ -3,7 +3,9 @@
  * in one invocation, through the shared harness's `run-kamailio-redis.sh`
  * (its own redis-server on 6390, 640 PSUBSCRIBE clients on one pattern):
  *   - Kamailio with no Redis, and with a synchronous ndb_redis PUBLISH per INVITE;
- *   - callpath with --redis off, and publishing in pubsub+list, stream and inline.
+ *   - callpath with --redis off, and publishing in pubsub+list, stream and inline;
+ *   - callpath in pubsub+list against a Redis with no subscribers (it answers
+ *     at once), with ioredis auto-pipelining off (the default) and on.
  * Per run: 100 Trying p50/p99 on the wire (the harness's capture of the UAC
  * leg), failed calls, retransmissions, CPU; for callpath also the publish
  * created → reply p50/p99 and delivered/created, read from the lab's own
@@ -110,6 +112,18 @@ export async function main(args: string[]): Promise<void> {
     rows.push({ ...row('callpath', mode === 'off' ? 'redis off' : mode, r), publish: publishFigures(snap) });
   }
 
+  // ioredis auto-pipelining, off (the default) and on, against a Redis that answers at once (no subscribers).
+  const pipelining: Record<string, Row> = {};
+  for (const auto of ['off', 'on']) {
+    const uiPort = await freePort();
+    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --wire off --redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode pubsub+list`);
+    process.stderr.write(`\n== callpath, pubsub+list, no subscribers, auto-pipelining ${auto}, ${rate} calls/s for ${seconds} s ==\n`);
+    const poll = pollSnapshot(uiPort);
+    const r = await runScript(script, ['pub-nosub', rate, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath', CALLPATH_AUTO_PIPELINING: auto });
+    pipelining[auto] = { ...row('callpath', `pubsub+list, auto-pipelining ${auto}`, r), publish: publishFigures(poll.stop()) };
+  }
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+
   const t99 = (impl: string, mode: string) => {
     const v = rows.find((r) => r.impl === impl && r.mode === mode)?.t100_p99_ms;
     return typeof v === 'number' ? v : null;
@@ -127,6 +141,14 @@ export async function main(args: string[]): Promise<void> {
     default_delivered_pct: def?.publish?.delivered_pct ?? null,
     inline_vs_kamailio_sync_t100_p99: ratio(t99('callpath', 'inline'), t99('kamailio', 'sync PUBLISH')),
     callpath_default_vs_kamailio_sync_t100_p99: ratio(t99('callpath', 'pubsub+list'), t99('kamailio', 'sync PUBLISH')),
+    // No subscribers: what auto-pipelining changes when Redis answers at once (on / off).
+    auto_pipelining: {
+      off: pipelining.off,
+      on: pipelining.on,
+      ratio_cpu: ratio(num(pipelining.on?.cpu_pct), num(pipelining.off?.cpu_pct)),
+      ratio_publish_p99: ratio(pipelining.on?.publish?.p99_ms ?? null, pipelining.off?.publish?.p99_ms ?? null),
+      ratio_t100_p99: ratio(num(pipelining.on?.t100_p99_ms), num(pipelining.off?.t100_p99_ms)),
+    },
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
