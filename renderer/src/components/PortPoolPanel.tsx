@@ -1,12 +1,13 @@
-import { memo, useState } from 'react';
+import { useState } from 'react';
 import type { RelayStats } from '../../../app/contract';
 import { useApi } from '../api';
 import { closedByReason } from '../relay/closed';
-import { MEASURED, finalTimeoutWarning, overlapWarning, poolGauge, relayAbsentLine, relayFigures, type Figure } from '../relay/figures';
+import { MEASURED, finalTimeoutWarning, overlapWarning, poolGauge, relayAbsentLine, relayFigures } from '../relay/figures';
 import { RELEASE_TITLE, releasedText, sessionView } from '../relay/sessions';
 import { useConnection } from '../store/connection';
 import { describeError } from '../store/live';
 import { useSnapshot } from '../store/snapshot';
+import { FigureCell } from './FigureCell';
 import { useUi } from '../store/ui';
 import { PortPoolChart } from './PortPoolChart';
 
@@ -93,21 +94,11 @@ function Figures({ relay }: { relay: RelayStats }) {
   return (
     <div className="portpool-figures">
       {relayFigures(relay).map((f) => (
-        <FigureCell key={f.id} {...f} />
+        <FigureCell panel="portpool" key={f.id} {...f} />
       ))}
     </div>
   );
 }
-
-// Props are the figure's primitives, so a cell whose figure did not change is not re-rendered.
-const FigureCell = memo(function FigureCell(f: Figure) {
-  return (
-    <div className={`portpool-figure${f.tone ? ` ${f.tone}` : ''}`} data-testid={`portpool-figure-${f.id}`} data-value={f.value} title={f.title}>
-      <span className="portpool-figure-label">{f.label}</span>
-      <span className="portpool-figure-value mono ellipsis">{f.value}</span>
-    </div>
-  );
-});
 
 function Closed({ relay }: { relay: RelayStats }) {
   const { total, list } = closedByReason(relay.sessions.closed);

@@ -1,8 +1,8 @@
-import { memo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { INLINE_WARNING } from '../publish/controls';
-import { consumerFigures, publisherAbsentLine, publisherFigures, type Figure } from '../publish/figures';
+import { consumerFigures, publisherAbsentLine, publisherFigures } from '../publish/figures';
 import { useSnapshot } from '../store/snapshot';
+import { FigureCell } from './FigureCell';
 import { PublishChart } from './PublishChart';
 import { PublishModeSwitch } from './PublishModeSwitch';
 import { SubscriberLoadControl } from './SubscriberLoadControl';
@@ -61,21 +61,12 @@ function Figures() {
   return (
     <div className="publish-figures">
       {publisherFigures(publisher).map((f) => (
-        <FigureCell key={f.id} {...f} />
+        <FigureCell panel="publish" key={f.id} {...f} />
       ))}
       {consumerFigures(consumer, consumerStatus).map((f) => (
-        <FigureCell key={f.id} {...f} />
+        <FigureCell panel="publish" key={f.id} {...f} />
       ))}
     </div>
   );
 }
 
-// Props are the figure's primitives, so a cell whose figure did not change is not re-rendered.
-const FigureCell = memo(function FigureCell(f: Figure) {
-  return (
-    <div className={`publish-figure${f.tone ? ` ${f.tone}` : ''}`} data-testid={`publish-figure-${f.id}`} data-value={f.value} title={f.title}>
-      <span className="publish-figure-label">{f.label}</span>
-      <span className="publish-figure-value mono ellipsis">{f.value}</span>
-    </div>
-  );
-});

@@ -1,8 +1,8 @@
-import { memo } from 'react';
 import { useApi } from '../api';
 import { ForwardingSection } from '../recorder/ForwardingSection';
 import { FINISHED_SHOWN, MEASURED, activeView, finishedView, recorderAbsentLine, recorderFigures, recorderWarning, type Figure, type RecorderStats } from '../recorder/figures';
 import { useSnapshot } from '../store/snapshot';
+import { FigureCell } from './FigureCell';
 import { useUi } from '../store/ui';
 
 /**
@@ -32,7 +32,7 @@ export function RecorderPanel() {
         <div className="recorder-body">
           <div className="recorder-figures">
             {recorderFigures(recorder).map((f) => (
-              <FigureCell key={f.id} {...f} />
+              <FigureCell panel="recorder" key={f.id} {...f} />
             ))}
           </div>
           <div className="recorder-lists">
@@ -56,16 +56,6 @@ function AbsentLine() {
     </div>
   );
 }
-
-// Props are the figure's primitives, so a cell whose figure did not change is not re-rendered.
-const FigureCell = memo(function FigureCell(f: Figure) {
-  return (
-    <div className={`recorder-figure${f.tone ? ` ${f.tone}` : ''}`} data-testid={`recorder-figure-${f.id}`} data-value={f.value} title={f.title}>
-      <span className="recorder-figure-label">{f.label}</span>
-      <span className="recorder-figure-value mono ellipsis">{f.value}</span>
-    </div>
-  );
-});
 
 function Active({ recorder }: { recorder: RecorderStats }) {
   const selectCall = useUi((s) => s.selectCall);
