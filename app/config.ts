@@ -16,6 +16,7 @@ import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
 import { DEFAULT_RELAY_TIMEOUTS, type RelayTimeouts } from '../engine/rtp/stats';
 import type { ForwardTarget } from '../engine/record/forward/forwarder';
 import { RECORDING_LAYOUTS, type RecordingLayout } from '../engine/record/metadata';
+import { DEFAULT_TRAFFIC, formatTrafficSpec, parseTrafficSpec, type TrafficSpec } from '../engine/traffic/spec';
 
 /** The longest relay timeout a flag takes (s): 30 days. */
 const MAX_RELAY_TIMEOUT_S = 30 * 86_400;
@@ -64,6 +65,10 @@ export interface LabConfig {
    * (read here, at start) or `--forward-insecure`; null: not forwarded.
    */
   forward: ForwardTarget | null;
+  /** `--traffic SPEC`: what the built-in traffic places when it runs (engine/traffic/spec.ts). */
+  traffic: TrafficSpec;
+  /** `--demo`: the built-in traffic starts with the lab. */
+  demo: boolean;
   ui: HostPort | null;
   token: string | null;
   auth: boolean;
@@ -127,6 +132,8 @@ export const DEFAULT_CONFIG: LabConfig = {
   recordOff: false,
   recordMix: 'stereo',
   forward: null,
+  traffic: { ...DEFAULT_TRAFFIC },
+  demo: false,
   ui: { host: '127.0.0.1', port: 7070 },
   token: null,
   auth: true,
@@ -182,6 +189,12 @@ export const USAGE = `usage: npm run lab -- [options]
   --forward-tls              …over TLS, the certificate checked against the system's CAs
   --forward-ca FILE          …over TLS, the certificate checked against the PEM CA certificate(s) in FILE
   --forward-insecure         …over TLS without checking the certificate (labs only)
+  --traffic SPEC             what the built-in caller and callee do when the traffic runs, key=value pairs:
+                             cps (calls/s), hold (s), max (calls at once), answer (s of ringing), busy,
+                             noanswer, cancel (% of calls), loss (% of SIP datagrams dropped on send)
+                             (default "${formatTrafficSpec(DEFAULT_TRAFFIC)}")
+  --demo                     start the built-in traffic with the lab: calls through the proxy and the
+                             relay with G.711 both ways, no SIP gear needed
   --ui HOST:PORT|off         console and API address (default 127.0.0.1:7070)
   --token T                  API/UI token (also env CALLPATH_TOKEN; default: random, printed)
   --no-auth                  no token (loopback UI only)
@@ -203,7 +216,7 @@ export const USAGE = `usage: npm run lab -- [options]
   --data DIR                 the app's data folder, e.g. for the private Redis (default
                              $XDG_DATA_HOME/callpath or ~/.local/share/callpath)
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
-                             publishMode, record, recordMix, forward, forwardTls, forwardCa, forwardInsecure, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
+                             publishMode, record, recordMix, forward, forwardTls, forwardCa, forwardInsecure, traffic, demo, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
                              maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue, timeout,
                              silentTimeout, offerTimeout, finalTimeout, rtpShards, rtpWarm, strictSource); flags win
   --help                     this text`;
@@ -215,11 +228,11 @@ class ConfigError extends Error {}
 type Raw = Record<string, string | boolean>;
 
 /** Flags that take no value. */
-const SWITCH_FLAGS = ['no-auth', 'strict-source', 'forward-tls', 'forward-insecure'];
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'record-mix', 'forward', 'forward-ca', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
+const SWITCH_FLAGS = ['no-auth', 'strict-source', 'forward-tls', 'forward-insecure', 'demo'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'record-mix', 'forward', 'forward-ca', 'traffic', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', recordMix: 'record-mix', ui: 'ui', token: 'token',
-  forward: 'forward', forwardTls: 'forward-tls', forwardCa: 'forward-ca', forwardInsecure: 'forward-insecure',
+  forward: 'forward', forwardTls: 'forward-tls', forwardCa: 'forward-ca', forwardInsecure: 'forward-insecure', traffic: 'traffic', demo: 'demo',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
   wire: 'wire', watch: 'watch', data: 'data', publishMode: 'publish-mode', publishQueue: 'publish-queue',
@@ -338,6 +351,11 @@ const SETTING_PARSERS: Record<SettingName, (c: LabConfig, v: string) => void> = 
     if (!mix) throw new ConfigError(`--record-mix: "${v}" is not one of ${RECORDING_LAYOUTS.join(', ')}`);
     c.recordMix = mix;
   },
+  traffic: (c, v) => {
+    const r = parseTrafficSpec(v, c.traffic);
+    if (!r.ok) throw new ConfigError(`--${r.error}`);
+    c.traffic = r.spec;
+  },
   t1: (c, v) => (c.timers = { ...c.timers, T1: parseInteger(v, '--t1', 1, 600_000) }),
   t2: (c, v) => (c.timers = { ...c.timers, T2: parseInteger(v, '--t2', 1, 600_000) }),
   t4: (c, v) => (c.timers = { ...c.timers, T4: parseInteger(v, '--t4', 1, 600_000) }),
@@ -369,6 +387,7 @@ function build(raw: Raw, env: Record<string, string | undefined>, readFile: (pat
   if (str('rtp-shards') !== undefined) c.rtpShards = parseInteger(str('rtp-shards')!, '--rtp-shards', 1, 64);
   if (str('rtp-warm') !== undefined) c.rtpWarmPairs = parseInteger(str('rtp-warm')!, '--rtp-warm', 0, 32_768);
   if (raw['strict-source'] === true) c.strictSource = true;
+  if (raw.demo === true) c.demo = true;
   c.forward = parseForward(raw, readFile);
   if (str('publish-queue') !== undefined) c.publishQueue = parseInteger(str('publish-queue')!, '--publish-queue', 1, 10_000_000);
   const timers = timerOrder(c);
@@ -477,6 +496,7 @@ export function settingsOf(c: LabConfig): LabSettings {
     publishMode: c.publishMode,
     record: c.recordOff ? 'off' : recordingsDir(c),
     recordMix: c.recordMix,
+    traffic: formatTrafficSpec(c.traffic),
     t1: String(c.timers.T1),
     t2: String(c.timers.T2),
     t4: String(c.timers.T4),

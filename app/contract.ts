@@ -21,6 +21,7 @@ import type { FinalsByClass } from '../engine/sip/proxy/counters';
 import type { DropCount } from '../engine/metrics/drops';
 import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { RecorderStats } from '../engine/record/recorder';
+import type { TrafficStats } from '../engine/traffic/generator';
 import type { WireStats } from '../engine/wire/tap';
 import type { WatchStats } from '../engine/wire/watch';
 import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
@@ -33,6 +34,7 @@ export type { ComponentName, ComponentState, ComponentStatus, CallState, Directi
 export type { WireStats, WatchStats, KernelUdpStats };
 export type { PublisherStats, PublishMode, DeliveryVia, ConsumerStats, SubscriberLoadStats, PublishSummary };
 export type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseReason };
+export type { TrafficStats };
 export { CLOSE_REASONS } from '../engine/rtp/stats';
 export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
@@ -105,6 +107,8 @@ export interface Snapshot {
   consumer: ConsumerStats | null;
   /** The pattern-subscriber load on Redis (the story's 640 connections); null while off. */
   subscriberLoad: SubscriberLoadStats | null;
+  /** The built-in traffic while it runs (engine/traffic/generator.ts): its own account of the calls it places, and its own thread's load; null when off. */
+  traffic: TrafficStats | null;
   /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
   /**
@@ -391,7 +395,7 @@ function validateColumnNames(input: unknown): Validated<Record<string, string> |
  * settings (a page holding the token could otherwise widen its own access or
  * lock the owner out). Those stay start-up only (flags or --config).
  */
-export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout', 'redis', 'publishMode', 'record', 'recordMix', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
+export const SETTING_NAMES = ['sip', 'route', 'rtp', 'ng', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout', 'redis', 'publishMode', 'record', 'recordMix', 'traffic', 't1', 't2', 't4', 'timerC', 'maxCalls', 'maxCallMessages', 'maxStoreMb', 'maxCallIdle'] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /**
@@ -416,6 +420,7 @@ export const SETTING_FLAGS: Record<SettingName, string> = {
   publishMode: '--publish-mode',
   record: '--record',
   recordMix: '--record-mix',
+  traffic: '--traffic',
   t1: '--t1',
   t2: '--t2',
   t4: '--t4',
@@ -444,14 +449,15 @@ export const SETTING_COMPONENT: Record<SettingName, ComponentName | null> = {
   publishMode: 'publisher',
   record: 'recorder',
   recordMix: 'recorder',
+  traffic: 'traffic',
   maxCalls: null,
   maxCallMessages: null,
   maxStoreMb: null,
   maxCallIdle: null,
 };
 
-/** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs; the recorder's mix: new recordings use it). */
-export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode', 'recordMix', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout'];
+/** Settings a running component takes without a restart (the proxy's timers and targets: new transactions use them, those in flight keep theirs; the recorder's mix: new recordings use it; the traffic's spec: calls placed from now on). */
+export const LIVE_SETTINGS: readonly SettingName[] = ['route', 't1', 't2', 't4', 'timerC', 'publishMode', 'recordMix', 'traffic', 'timeout', 'silentTimeout', 'offerTimeout', 'finalTimeout'];
 
 export const MAX_SETTING_LENGTH = 2048;
 

@@ -26,6 +26,7 @@ import { LIVE_SOURCE, WATCH_SOURCE, type MediaEvent } from '../engine/events';
 import { callKey } from '../engine/call/model';
 import type { CallIdentity } from '../engine/record/call-recording';
 import { RecorderComponent } from '../engine/record/recorder-component';
+import { TrafficComponent } from '../engine/traffic/traffic-component';
 import { KernelUdpSampler } from '../engine/metrics/kernel-udp';
 import { WireTap } from '../engine/wire/tap';
 import { WireWatch } from '../engine/wire/watch';
@@ -72,6 +73,9 @@ import { copyLegs, detailOf, summarize } from './entries';
  * with CALLPATH_AUTO_PIPELINING=on, which nothing else sets.
  */
 const AUTO_PIPELINING = process.env.CALLPATH_AUTO_PIPELINING === 'on';
+
+/** An address the built-in traffic can send to and bind on: the proxy's, or loopback when the proxy listens on every address. */
+const callableHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 /** How often live batches go out: a few times a second, never per packet. */
 export const BATCH_INTERVAL_MS = 250;
@@ -144,6 +148,12 @@ export class Host {
           off: this.current.recordOff ? 'switched off with --record off: calls are not recorded' : null,
           mix: this.current.recordMix,
           forward: this.current.forward,
+        })),
+      traffic: (ctx) =>
+        new TrafficComponent(ctx, () => ({
+          spec: this.current.traffic,
+          proxy: this.engine?.status('proxy').state === 'running' ? { host: callableHost(this.current.sip.host), port: this.proxyPort() } : null,
+          host: callableHost(this.current.sip.host),
         })),
       consumer: (ctx) =>
         new ConsumerComponent(
@@ -351,7 +361,9 @@ export class Host {
   /** Starts every part the config enables. Failures stay visible in the statuses; they don't abort. */
   async start(): Promise<void> {
     // The recorder starts with the lab only when --record DIR asked for it; otherwise from the console.
-    await this.engine.startAll(COMPONENT_NAMES.filter((n) => this.engine.enabled(n) && (n !== 'recorder' || this.current.record !== null)));
+    await this.engine.startAll(COMPONENT_NAMES.filter((n) => n !== 'traffic' && this.engine.enabled(n) && (n !== 'recorder' || this.current.record !== null)));
+    // The built-in traffic with --demo, once the proxy and the relay it calls through are up.
+    if (this.current.demo && this.engine.enabled('traffic')) await this.engine.startAll(['traffic']);
     this.kernel.start();
     await this.watch?.start();
     await this.tapQueue; // the tap follows the proxy's start: on (or off with its reason) before this returns
@@ -498,6 +510,7 @@ export class Host {
       publisher: this.publisherStats(),
       consumer: (e.stats('consumer') as ConsumerStats | null) ?? null,
       subscriberLoad: this.load?.stats() ?? null,
+      traffic: this.engine.impl<TrafficComponent>('traffic').stats(),
       eventLoopDelay: e.loopDelay.summary(),
       wire: this.wire.stats(),
       watch: this.watch?.stats() ?? null,

@@ -1,8 +1,8 @@
 /**
- * Every engine part (proxy, relay, recorder, publisher, the reference consumer) lives behind this one
+ * Every engine part (proxy, relay, recorder, publisher, the reference consumer, the built-in traffic) lives behind this one
  * lifecycle, so the host, the UI toggles and the tests treat them alike.
  */
-export const COMPONENT_NAMES = ['proxy', 'relay', 'recorder', 'publisher', 'consumer'] as const;
+export const COMPONENT_NAMES = ['proxy', 'relay', 'recorder', 'publisher', 'consumer', 'traffic'] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
 
 /**

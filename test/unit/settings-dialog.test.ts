@@ -7,7 +7,7 @@ import { SETTING_GROUPS, patchOf, previewLine, resultLine } from '../../renderer
 const press = (key: string, extra: Partial<KeyPress> = {}): KeyPress => ({ key, ctrlKey: false, metaKey: false, altKey: false, inEditable: false, ...extra });
 
 const current: LabSettings = {
-  sip: '127.0.0.1:5060', route: '', rtp: '127.0.0.1:30000-39999', ng: 'off', timeout: '60', silentTimeout: '3600', offerTimeout: '3600', finalTimeout: '14400', redis: 'off', publishMode: 'pubsub+list', record: 'off', recordMix: 'stereo',
+  sip: '127.0.0.1:5060', route: '', rtp: '127.0.0.1:30000-39999', ng: 'off', timeout: '60', silentTimeout: '3600', offerTimeout: '3600', finalTimeout: '14400', redis: 'off', publishMode: 'pubsub+list', record: 'off', recordMix: 'stereo', traffic: 'cps=5 hold=5 max=200 answer=1 busy=10 noanswer=5 cancel=5 loss=0',
   t1: '500', t2: '4000', t4: '5000', timerC: '180', maxCalls: '10000', maxCallMessages: '500', maxStoreMb: '512', maxCallIdle: '3600',
 };
 

@@ -74,6 +74,7 @@ test('settings are shown as the strings the CLI flags take', () => {
     publishMode: 'pubsub+list',
     record: join(DEFAULT_CONFIG.dataDir, 'recordings'),
     recordMix: 'stereo',
+    traffic: 'cps=5 hold=5 max=200 answer=1 busy=10 noanswer=5 cancel=5 loss=0',
     t1: '500',
     t2: '4000',
     t4: '5000',
@@ -109,6 +110,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
     publishMode: 'stream',
     record: '/var/rec',
     recordMix: 'mono',
+    traffic: 'cps=50 loss=2',
     t1: '250',
     t2: '8000',
     t4: '6000',
@@ -135,6 +137,7 @@ test('each setting is parsed into the config by the CLI parser, and only the cha
   assert.equal(c.maxCallMessages, 1000);
   assert.equal(c.maxStoreMb, 64);
   assert.equal(c.maxCallIdleS, 0);
+  assert.deepEqual([c.traffic.cps, c.traffic.lossPct, c.traffic.holdS], [50, 2, 5], 'the keys left out keep their values');
   assert.deepEqual(r.changed, [...SETTING_NAMES]);
   assert.deepEqual(base, config(), 'the config given is not modified');
 
