@@ -2,6 +2,7 @@ import { LiveChart } from './LiveChart';
 import { PortPoolPanel } from './PortPoolPanel';
 import { PublishPanel } from './PublishPanel';
 import { RecorderPanel } from './RecorderPanel';
+import { TrafficPanel } from './TrafficPanel';
 
 export function BottomStrip() {
   return (
@@ -10,6 +11,7 @@ export function BottomStrip() {
       <PortPoolPanel />
       <PublishPanel />
       <RecorderPanel />
+      <TrafficPanel />
     </footer>
   );
 }

@@ -66,6 +66,17 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     ],
   },
   {
+    component: 'traffic',
+    title: 'Built-in traffic',
+    fields: [
+      {
+        name: 'traffic',
+        label: 'Calls',
+        hint: 'cps (calls/s), hold (s), max (at once), answer (s ringing), busy / noanswer / cancel (% of calls), loss (% of SIP dropped on send); applies live',
+      },
+    ],
+  },
+  {
     component: null,
     title: 'Call store (applied live)',
     fields: [
@@ -87,7 +98,7 @@ export function patchOf(current: LabSettings, draft: LabSettings): SettingsPatch
   return patch;
 }
 
-const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', publishMode: 'publish mode', recordMix: 'recording channels', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
+const LIVE_LABEL: Record<string, string> = { route: 'targets', t1: 'T1', t2: 'T2', t4: 'T4', timerC: 'Timer C', publishMode: 'publish mode', recordMix: 'recording channels', traffic: 'traffic', maxCalls: 'finished calls kept', maxCallMessages: 'entries per call', maxStoreMb: 'store budget', maxCallIdle: 'idle call bound' };
 
 /**
  * What Apply will do with this patch, before it is sent: which components
