@@ -6,6 +6,9 @@
  *   - callpath with --redis off, and publishing in pubsub+list, stream and inline;
  *   - callpath in pubsub+list against a Redis with no subscribers (it answers
  *     at once), with ioredis auto-pipelining off (the default) and on.
+ * callpath runs with `--rtp off`: Kamailio here relays no media either (the
+ * harness's SIPp calls carry SDP, and with the relay on callpath would also
+ * be doing rtpengine's work; that comparison is `npm run bench -- sip`).
  * Per run: 100 Trying p50/p99 on the wire (the harness's capture of the UAC
  * leg), failed calls, retransmissions, CPU; for callpath also the publish
  * created → reply p50/p99 and delivered/created, read from the lab's own
@@ -104,7 +107,7 @@ export async function main(args: string[]): Promise<void> {
   for (const mode of ['off', 'pubsub+list', 'stream', 'inline']) {
     const uiPort = await freePort();
     const redis = mode === 'off' ? '--redis off' : `--redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode ${mode}`;
-    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --wire off ${redis}`);
+    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --rtp off --wire off ${redis}`);
     process.stderr.write(`\n== callpath, ${mode}, ${rate} calls/s for ${seconds} s ==\n`);
     const poll = pollSnapshot(uiPort);
     const r = await runScript(script, [mode === 'off' ? 'off' : 'pub-psub640', rate, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath' });
@@ -116,7 +119,7 @@ export async function main(args: string[]): Promise<void> {
   const pipelining: Record<string, Row> = {};
   for (const auto of ['off', 'on']) {
     const uiPort = await freePort();
-    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --wire off --redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode pubsub+list`);
+    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --rtp off --wire off --redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode pubsub+list`);
     process.stderr.write(`\n== callpath, pubsub+list, no subscribers, auto-pipelining ${auto}, ${rate} calls/s for ${seconds} s ==\n`);
     const poll = pollSnapshot(uiPort);
     const r = await runScript(script, ['pub-nosub', rate, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath', CALLPATH_AUTO_PIPELINING: auto });
