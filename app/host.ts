@@ -197,6 +197,8 @@ export class Host {
         this.relay.proxyStarted();
         // The relay may have come up while the proxy was starting: tell the worker where it stands now.
         void e.impl<SipProxyComponent>('proxy').applyLive();
+        // Built-in traffic calling a proxy that restarted on another address follows it.
+        void e.impl<TrafficComponent>('traffic').applyLive().then((same) => (same ? undefined : e.restartIfUp('traffic')));
       }
       if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage, (this.current.route ?? []).filter((t) => t.transport === 'tcp')));
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));

@@ -1,4 +1,3 @@
-export {};
 /**
  * `npm run bench -- NAME [args]`: benchmarks print progress on stderr and one
  * JSON line last on stdout. They are not tests: they measure, side by side

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ComponentStatus } from '../../app/contract';
 import { withLab } from '../helpers/lab';
+import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,5 +70,21 @@ test("with 5 % of SIP datagrams dropped, the endpoints and the proxy retransmit,
     const before = lab.host.listCalls(1000).length;
     await sleep(500);
     assert.equal(lab.host.listCalls(1000).length, before);
+  });
+});
+
+test('the traffic follows the proxy to a new address, and the proxy stopped fails a start with the reason', async () => {
+  await withLab({}, async (lab) => {
+    assert.ok((await lab.host.applySettings({ traffic: 'cps=10 hold=0.3 answer=0 busy=0 noanswer=0 cancel=0' })).ok);
+    await lab.host.invoke({ cmd: 'setComponent', name: 'traffic', action: 'start' });
+    const port = await freePort();
+    assert.ok((await lab.host.applySettings({ sip: `127.0.0.1:${port}` })).ok);
+    await until('the traffic calling the new address', () => lab.host.snapshot().traffic?.proxy === `127.0.0.1:${port}`, 10_000);
+    await until('calls through it', () => (lab.host.snapshot().traffic?.calls.completed ?? 0) >= 3, 10_000);
+    await lab.host.invoke({ cmd: 'setComponent', name: 'traffic', action: 'stop' });
+    await lab.host.invoke({ cmd: 'setComponent', name: 'proxy', action: 'stop' });
+    const refused = (await lab.host.invoke({ cmd: 'setComponent', name: 'traffic', action: 'start' })) as ComponentStatus;
+    assert.equal(refused.state, 'failed');
+    assert.equal(refused.error, 'the proxy is not running: the built-in traffic calls through it');
   });
 });

@@ -25,7 +25,8 @@ import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, S
 const tap = new TapWriter();
 /**
  * Up to 256 batches of recorded RTP in flight to the main thread (~2.5 s of
- * a 250-call shard's, at most 48 MiB): at 500 recorded calls the main
+ * a 250-call shard's G.711, ~12 MiB; at most 64 MiB, a batch being at most
+ * tap.ts's 256 KiB): at 500 recorded calls the main
  * thread's pauses (garbage collection, a burst of call setups) outlasted the
  * default 64, and 21 % of the recorded packets were dropped.
  */

@@ -1,6 +1,6 @@
 import { useApi } from '../api';
 import { ForwardingSection } from '../recorder/ForwardingSection';
-import { FINISHED_SHOWN, MEASURED, activeView, finishedView, recorderAbsentLine, recorderFigures, recorderWarning, type Figure, type RecorderStats } from '../recorder/figures';
+import { FINISHED_SHOWN, MEASURED, activeView, finishedView, recorderAbsentLine, recorderFigures, recorderWarning, type RecorderStats } from '../recorder/figures';
 import { useSnapshot } from '../store/snapshot';
 import { FigureCell } from './FigureCell';
 import { useUi } from '../store/ui';
