@@ -22,6 +22,7 @@ import type { DropCount } from '../engine/metrics/drops';
 import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { RecorderStats } from '../engine/record/recorder';
 import type { TrafficStats } from '../engine/traffic/generator';
+import type { Suspect, SuspectCheck, SuspectId, SuspectState } from './suspects';
 import type { WireStats } from '../engine/wire/tap';
 import type { WatchStats } from '../engine/wire/watch';
 import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
@@ -34,7 +35,8 @@ export type { ComponentName, ComponentState, ComponentStatus, CallState, Directi
 export type { WireStats, WatchStats, KernelUdpStats };
 export type { PublisherStats, PublishMode, DeliveryVia, ConsumerStats, SubscriberLoadStats, PublishSummary };
 export type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseReason };
-export type { TrafficStats };
+export type { TrafficStats, Suspect, SuspectCheck, SuspectId, SuspectState };
+export { TRYING_RED_MS } from './suspects';
 export { CLOSE_REASONS } from '../engine/rtp/stats';
 export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
@@ -109,6 +111,8 @@ export interface Snapshot {
   subscriberLoad: SubscriberLoadStats | null;
   /** The built-in traffic while it runs (engine/traffic/generator.ts): its own account of the calls it places, and its own thread's load; null when off. */
   traffic: TrafficStats | null;
+  /** The suspects board (app/suspects.ts): each suspect of the story's chain green, amber or red by stated thresholds, off when its part is. */
+  suspects: Suspect[];
   /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
   /**

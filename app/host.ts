@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
-import type { CallFilter, CallSort } from '../engine/call/query';
+import { undelivered, type CallFilter, type CallSort } from '../engine/call/query';
+import { suspectsOf, TRYING_RED_MS, type SuspectCallCounts } from './suspects';
 import { scanCalls } from '../engine/call/scan';
 import { EVICTION_REASONS } from '../engine/call/store';
 import { Engine, type ComponentFactory } from '../engine/engine';
@@ -500,7 +501,7 @@ export class Host {
     const e = this.engine;
     const p = e.stats('proxy') as ProxyStats | null;
     const store = e.calls;
-    return {
+    const base = {
       contractVersion: CONTRACT_VERSION,
       nowUs: e.clock.nowUs(),
       startedUs: e.startedUs,
@@ -529,6 +530,21 @@ export class Host {
       },
       drops: e.drops.list(),
     };
+    return { ...base, suspects: suspectsOf({ sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, this.suspectCounts()) };
+  }
+
+  /** The per-call counts the suspects board needs, over the live calls in the store. */
+  private suspectCounts(): SuspectCallCounts {
+    const n = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0 };
+    for (const c of this.engine.calls.values()) {
+      if (c.source !== LIVE_SOURCE) continue;
+      if (c.timings.trying100Us !== null && c.timings.trying100Us > TRYING_RED_MS * 1000) n.slowTrying++;
+      if (c.retransmissions > 0) n.retransmitted++;
+      if (c.media !== null && c.media.lost > 0) n.lossy++;
+      if (undelivered(c.publish) > 0) n.undelivered++;
+      if (c.publish !== null && c.publish.late > 0) n.late++;
+    }
+    return n;
   }
 
   listCalls(limit: number): CallSummary[] {

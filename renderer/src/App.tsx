@@ -7,6 +7,7 @@ import { Header } from './components/Header';
 import { HelpOverlay } from './components/HelpOverlay';
 import { LadderPanel } from './components/LadderPanel';
 import { SettingsDialog } from './components/SettingsDialog';
+import { SuspectsBoard } from './components/SuspectsBoard';
 import { useConnection } from './store/connection';
 import { useUi } from './store/ui';
 import { useShortcuts } from './useShortcuts';
@@ -22,6 +23,7 @@ export function App() {
     <div className={stale ? 'app stale' : 'app'}>
       <Header />
       <ControlBar />
+      <SuspectsBoard />
       <main className="main">
         <CallsPanel />
         <LadderPanel />

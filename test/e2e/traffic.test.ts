@@ -21,6 +21,10 @@ test('start the built-in traffic with a click: calls through the proxy and the r
     await page.waitForFunction(() => Number((document.querySelector('[data-testid="traffic-figure-completed"]')?.getAttribute('data-value') ?? '0').split(' ')[0]) >= 3, undefined, { timeout: 20_000 });
     assert.match((await page.locator('[data-testid="traffic-spec"]').innerText()).trim(), /^cps=10 hold=3 /);
     assert.equal(await page.locator('[data-testid="traffic-figure-failed"]').getAttribute('data-value'), '0', 'every call ended as the mix says');
+    // The suspects board: the SIP path and the relay carry the traffic and stay green; parts not running are off.
+    assert.equal(await page.locator('[data-testid="suspect-sip"]').getAttribute('data-state'), 'green', await page.locator('[data-testid="suspect-sip"]').getAttribute('title') ?? '');
+    assert.equal(await page.locator('[data-testid="suspect-relay"]').getAttribute('data-state'), 'green', await page.locator('[data-testid="suspect-relay"]').getAttribute('title') ?? '');
+    assert.equal(await page.locator('[data-testid="suspect-redis"]').getAttribute('data-state'), 'off');
     const placed = await page.locator('[data-testid="traffic-figure-placed"]').getAttribute('data-value');
     assert.match(placed ?? '', /^\d+ \(\d+(\.\d)?\/s\)$/);
 

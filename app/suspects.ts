@@ -1,0 +1,172 @@
+/**
+ * The suspects board (#16): the chain of suspects the story's team walked,
+ * one after the other and for days, answered at once from what the console
+ * already measures: the SIP path, the relay, the recorder and its
+ * forwarding, the kernel, Redis, the application. Each suspect is green,
+ * amber or red by the worst of its checks; each check states its threshold,
+ * where it is measured and over what window; a suspect that has calls to
+ * show names the calls-list filter that finds them. Pure: a snapshot and the
+ * call store's per-call counts in, the board out (the host builds it for
+ * the snapshot's `suspects`).
+ */
+import type { CallFilter } from '../engine/call/query';
+import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
+import type { LatencySummary } from '../engine/metrics/histogram';
+import type { ConsumerStats } from '../engine/publish/consumer';
+import type { PublisherStats } from '../engine/publish/stats';
+import type { RecorderStats } from '../engine/record/recorder';
+import type { RelayStats } from '../engine/rtp/stats';
+import type { ProxyStats } from '../engine/sip/stats';
+
+export type SuspectState = 'green' | 'amber' | 'red' | 'off';
+export type SuspectId = 'sip' | 'relay' | 'recorder' | 'kernel' | 'redis' | 'application';
+
+export interface SuspectCheck {
+  label: string;
+  /** The figure as shown ("12.3 ms"). */
+  value: string;
+  /** The rule, in words ("amber ≥ 50 ms, red ≥ 200 ms"). */
+  threshold: string;
+  state: Exclude<SuspectState, 'off'>;
+  /** Where it is measured and over what window ("wire, last minute"). */
+  where: string;
+}
+
+export interface Suspect {
+  id: SuspectId;
+  title: string;
+  /** The question it answers. */
+  question: string;
+  state: SuspectState;
+  /** Why it is off (the part is not running), else null. */
+  off: string | null;
+  checks: SuspectCheck[];
+  /** The calls that tripped it, as a calls-list filter; null when it has none to show. */
+  calls: Partial<CallFilter> | null;
+}
+
+/** What the call store counts per call, over the calls it holds (a snapshot has no per-call detail). */
+export interface SuspectCallCounts {
+  /** Calls whose 100 Trying (engine) took longer than TRYING_RED_MS. */
+  slowTrying: number;
+  /** Calls with retransmissions. */
+  retransmitted: number;
+  /** Calls with media loss. */
+  lossy: number;
+  /** Calls whose call events did not reach the reference consumer, and those that reached it late. */
+  undelivered: number;
+  late: number;
+}
+
+/** The story's check: "100 Trying p99 < 200 ms". */
+export const TRYING_RED_MS = 200;
+const TRYING_AMBER_MS = 50;
+
+/** The subset of the snapshot the board reads. */
+export interface SuspectInputs {
+  sip: ProxyStats | null;
+  wireTrying100: LatencySummary | null;
+  relay: RelayStats | null;
+  recorder: RecorderStats | null;
+  kernel: KernelUdpStats;
+  publisher: PublisherStats | null;
+  publisherRunning: boolean;
+  consumer: ConsumerStats | null;
+}
+
+const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
+const worst = (checks: SuspectCheck[]): SuspectState => (checks.some((c) => c.state === 'red') ? 'red' : checks.some((c) => c.state === 'amber') ? 'amber' : 'green');
+const level = (v: number, amber: number, red: number): SuspectCheck['state'] => (v >= red ? 'red' : v >= amber ? 'amber' : 'green');
+
+function suspect(id: SuspectId, title: string, question: string, checks: SuspectCheck[], calls: Partial<CallFilter> | null, off: string | null = null): Suspect {
+  return { id, title, question, state: off ? 'off' : worst(checks), off, checks: off ? [] : checks, calls: off ? null : calls };
+}
+
+function sipSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
+  const s = i.sip;
+  if (!s) return suspect('sip', 'SIP path', 'Is the proxy slow to answer INVITEs?', [], null, 'the proxy is not running');
+  const wire = i.wireTrying100 && i.wireTrying100.count > 0 ? i.wireTrying100 : null;
+  const t = wire ?? s.trying100;
+  const checks: SuspectCheck[] = [
+    { label: '100 Trying p99', value: t.count > 0 ? ms(t.p99) : '—', threshold: `amber ≥ ${TRYING_AMBER_MS} ms, red ≥ ${TRYING_RED_MS} ms (the story's check)`, state: t.count > 0 ? level(t.p99 / 1000, TRYING_AMBER_MS, TRYING_RED_MS) : 'green', where: wire ? 'wire (INVITE in → 100 out as dumpcap saw them), last minute' : 'engine (the wire tap is off: the kernel queue is not in it), last minute' },
+    { label: 'retransmissions/s', value: s.retransmissionsPerSecond.toFixed(1), threshold: 'amber > 0, red ≥ 1/s', state: s.retransmissionsPerSecond >= 1 ? 'red' : s.retransmissionsPerSecond > 0 ? 'amber' : 'green', where: 'engine, retransmissions in and out per second, last 10 s' },
+    { label: 'SIP worker event-loop delay p99', value: ms(s.loopDelay.p99), threshold: 'amber ≥ 20 ms, red ≥ 100 ms', state: level(s.loopDelay.p99 / 1000, 20, 100), where: "engine, the SIP worker's own thread" },
+    { label: 'transactions in flight', value: String(s.activeTransactions), threshold: 'amber ≥ 10,000', state: s.activeTransactions >= 10_000 ? 'amber' : 'green', where: 'engine, now' },
+  ];
+  return suspect('sip', 'SIP path', 'Is the proxy slow to answer INVITEs, or retransmitting?', checks, c.slowTrying > 0 ? { tryingSlowerThanMs: TRYING_RED_MS } : c.retransmitted > 0 ? { retransmissionsOnly: true } : null);
+}
+
+function relaySuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
+  const r = i.relay;
+  if (!r) return suspect('relay', 'Relay', 'Are the RTP ports running out, or media lost?', [], null, 'the relay is not running');
+  const used = r.ports.inUse + r.ports.lent;
+  const share = r.ports.total > 0 ? (used / r.ports.total) * 100 : 0;
+  const oldest = r.oldest[0];
+  const final = r.timeouts.finalTimeout;
+  const oldestCheck: SuspectCheck = oldest
+    ? final > 0
+      ? { label: 'oldest session', value: `${Math.round(oldest.ageMs / 1000)} s of ${final} s`, threshold: 'red past final-timeout', state: oldest.ageMs > final * 1000 ? 'red' : 'green', where: 'engine, now' }
+      : { label: 'oldest session', value: `${Math.round(oldest.ageMs / 1000)} s, final-timeout off`, threshold: 'amber while final-timeout is off (sessions nobody deletes keep their ports for ever)', state: 'amber', where: 'engine, now' }
+    : { label: 'oldest session', value: 'none', threshold: final > 0 ? 'red past final-timeout' : 'amber while final-timeout is off', state: final > 0 ? 'green' : 'amber', where: 'engine, now' };
+  const checks: SuspectCheck[] = [
+    { label: 'ports in use', value: `${used} of ${r.ports.total} (${share.toFixed(0)} %)`, threshold: 'amber ≥ 80 %, red ≥ 95 %', state: level(share, 80, 95), where: 'engine, now (in use and lent to the proxy)' },
+    { label: 'allocation failures', value: String(r.ports.allocationFailures), threshold: 'red > 0 (calls refused with 503)', state: r.ports.allocationFailures > 0 ? 'red' : 'green', where: 'engine, since the relay started' },
+    oldestCheck,
+    { label: 'calls with media loss', value: String(c.lossy), threshold: 'amber > 0', state: c.lossy > 0 ? 'amber' : 'green', where: 'relay stream figures (Wireshark loss), calls in the store' },
+  ];
+  return suspect('relay', 'Relay', 'Are the RTP ports running out, sessions leaking, or media lost?', checks, c.lossy > 0 ? { mediaLoss: true } : null);
+}
+
+function recorderSuspect(i: SuspectInputs): Suspect {
+  const r = i.recorder;
+  if (!r) return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind?', [], null, 'the recorder is not running');
+  const f = r.forwarding;
+  const checks: SuspectCheck[] = [
+    { label: 'recorder state', value: r.state, threshold: 'red in error (disk full, unwritable folder)', state: r.state === 'error' ? 'red' : 'green', where: 'engine, now' },
+    { label: 'packets dropped on the way to recordings', value: String(r.totals.drops), threshold: 'amber > 0 (the relay lost nothing; the WAVs have gaps)', state: r.totals.drops > 0 ? 'amber' : 'green', where: 'engine, since the recorder started' },
+  ];
+  if (f) checks.push({ label: 'PCM frames not forwarded', value: String(f.totals.framesDropped), threshold: 'amber > 0 (the application was slow or away; the relay and WAVs lost nothing)', state: f.totals.framesDropped > 0 ? 'amber' : 'green', where: 'engine, since the recorder started' });
+  return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind, and does it hold the relay back?', checks, null);
+}
+
+function kernelSuspect(i: SuspectInputs): Suspect {
+  const k = i.kernel;
+  if (k.unavailable) return suspect('kernel', 'Kernel', 'Is the kernel dropping UDP?', [], null, k.unavailable);
+  const every = `${k.intervalMs / 1000} s`;
+  const checks: SuspectCheck[] = [
+    { label: 'UDP RcvbufErrors', value: `+${k.rcvbufErrors.interval}`, threshold: 'red > 0 (a socket buffer overflowed)', state: k.rcvbufErrors.interval > 0 ? 'red' : 'green', where: `/proc/net/snmp, whole box, last ${every}` },
+    { label: 'UDP InErrors', value: `+${k.inErrors.interval}`, threshold: 'amber > 0', state: k.inErrors.interval > 0 ? 'amber' : 'green', where: `/proc/net/snmp, whole box, last ${every}` },
+  ];
+  if (k.port !== null) {
+    checks.push({ label: 'SIP socket drops', value: String(k.socketDrops), threshold: 'red > 0', state: k.socketDrops > 0 ? 'red' : 'green', where: `/proc/net/udp, our SIP socket, since it opened (read every ${k.socketIntervalMs / 1000} s)` });
+    checks.push({ label: 'SIP receive queue, max', value: `${k.rxQueueMaxBytes} B`, threshold: 'amber ≥ 64 KiB', state: k.rxQueueMaxBytes >= 65_536 ? 'amber' : 'green', where: `/proc/net/udp, our SIP socket, last minute (read every ${k.socketIntervalMs / 1000} s)` });
+  }
+  return suspect('kernel', 'Kernel', 'Is the kernel dropping or queueing UDP before we read it?', checks, null);
+}
+
+function redisSuspect(i: SuspectInputs): Suspect {
+  const p = i.publisher;
+  if (!p || !i.publisherRunning) return suspect('redis', 'Redis', 'Is publishing call events slow?', [], null, 'the publisher is not running');
+  const total = p.latencyUs.total;
+  const checks: SuspectCheck[] = [
+    { label: 'connection', value: p.connected ? 'connected' : 'not connected', threshold: 'red when not connected (events queue, then the oldest drop)', state: p.connected ? 'green' : 'red', where: 'engine, now' },
+    { label: 'publish created → reply p99', value: total.count > 0 ? ms(total.p99) : '—', threshold: 'amber ≥ 100 ms, red ≥ 500 ms', state: total.count > 0 ? level(total.p99 / 1000, 100, 500) : 'green', where: 'engine, last minute' },
+    { label: 'publish mode', value: p.mode, threshold: 'red in inline (the SIP worker waits for Redis: the incident)', state: p.mode === 'inline' ? 'red' : 'green', where: 'setting' },
+    { label: 'PUBSUB NUMPAT', value: p.numpat === null ? '—' : String(p.numpat), threshold: 'amber ≥ 100 (each PUBLISH costs O(N+M) in Redis)', state: p.numpat !== null && p.numpat >= 100 ? 'amber' : 'green', where: 'Redis, last sample' },
+    { label: 'events dropped from the queue', value: String(p.queue.dropped), threshold: 'red > 0', state: p.queue.dropped > 0 ? 'red' : 'green', where: 'engine, since the publisher started' },
+  ];
+  return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, null);
+}
+
+function applicationSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
+  if (!i.consumer) return suspect('application', 'Application', 'Did the application get every call event?', [], null, 'the reference consumer is not running');
+  const checks: SuspectCheck[] = [
+    { label: 'calls with events not delivered', value: String(c.undelivered), threshold: 'red > 0', state: c.undelivered > 0 ? 'red' : 'green', where: 'the reference consumer against what was published, calls in the store' },
+    { label: 'calls with events late', value: String(c.late), threshold: 'amber > 0 (later than 1 s after their SIP message)', state: c.late > 0 ? 'amber' : 'green', where: 'the reference consumer, calls in the store' },
+  ];
+  return suspect('application', 'Application', 'Did the application get every call event, in time?', checks, c.undelivered > 0 ? { notDelivered: true } : null);
+}
+
+export function suspectsOf(i: SuspectInputs, c: SuspectCallCounts): Suspect[] {
+  return [sipSuspect(i, c), relaySuspect(i, c), recorderSuspect(i), kernelSuspect(i), redisSuspect(i), applicationSuspect(i, c)];
+}

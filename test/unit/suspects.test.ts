@@ -1,0 +1,62 @@
+/**
+ * The suspects board (app/suspects.ts, renderer/src/suspects/board.ts):
+ * each suspect the worst of its checks against its stated thresholds, off
+ * while its part is, naming the calls that tripped it; and the wording.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { suspectsOf, type SuspectInputs, type SuspectCallCounts } from '../../app/suspects';
+import { emptyKernelStats } from '../../engine/metrics/kernel-udp';
+import { suspectChip } from '../../renderer/src/suspects/board';
+import type { ProxyStats as SipStats } from '../../engine/sip/stats';
+
+const lat = (p99Us: number, count = 100) => ({ count, p50: p99Us / 2, p90: p99Us, p99: p99Us, max: p99Us });
+/** The SIP figures the board reads (the rest of SipStats does not matter to it). */
+const sip = (): SipStats => ({ retransmissionsPerSecond: 0, activeTransactions: 10, trying100: lat(2_000), loopDelay: lat(1_000) }) as unknown as SipStats;
+const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0 };
+const inputs = (over: Partial<SuspectInputs> = {}): SuspectInputs => ({ sip: sip(), wireTrying100: null, relay: null, recorder: null, kernel: emptyKernelStats(), publisher: null, publisherRunning: false, consumer: null, ...over });
+const byId = (i: SuspectInputs, c = none) => new Map(suspectsOf(i, c).map((s) => [s.id, s]));
+
+test('a quiet lab: the SIP path and the kernel green, the parts that are not running off, with the reason', () => {
+  const b = byId(inputs());
+  assert.deepEqual([...b.keys()], ['sip', 'relay', 'recorder', 'kernel', 'redis', 'application']);
+  assert.equal(b.get('sip')!.state, 'green');
+  assert.equal(b.get('kernel')!.state, 'green');
+  for (const id of ['relay', 'recorder', 'redis', 'application'] as const) assert.equal(b.get(id)!.state, 'off', id);
+  assert.equal(b.get('relay')!.off, 'the relay is not running');
+  assert.equal(b.get('sip')!.calls, null, 'no call tripped it');
+});
+
+test("the story's incident: 100 Trying p99 past 200 ms on the wire and retransmissions turn the SIP path red, and name the slow calls", () => {
+  const s = { ...sip(), retransmissionsPerSecond: 12 } as SipStats;
+  const b = byId(inputs({ sip: s, wireTrying100: lat(850_000) }), { ...none, slowTrying: 40, retransmitted: 55 });
+  const path = b.get('sip')!;
+  assert.equal(path.state, 'red');
+  const t100 = path.checks.find((c) => c.label === '100 Trying p99')!;
+  assert.deepEqual([t100.value, t100.state], ['850.0 ms', 'red']);
+  assert.match(t100.where, /^wire/, 'the wire figure when the tap has one');
+  assert.deepEqual(path.calls, { tryingSlowerThanMs: 200 });
+  assert.equal(b.get('kernel')!.state, 'green', 'the others stay green');
+  const amber = byId(inputs({ sip: { ...sip(), trying100: lat(60_000) } as SipStats })).get('sip')!;
+  assert.equal(amber.state, 'amber', '60 ms: amber');
+  assert.match(amber.checks[0]!.where, /^engine .*the kernel queue is not in it/);
+});
+
+test('the kernel: receive-buffer drops in the last interval are red, and say where they were counted', () => {
+  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 3, total: 10 } };
+  const kernel = byId(inputs({ kernel: k })).get('kernel')!;
+  assert.equal(kernel.state, 'red');
+  assert.match(kernel.checks[0]!.where, /\/proc\/net\/snmp, whole box, last 1 s/);
+});
+
+test('the chip: its mark and title give every check with its threshold and where it is measured; only a suspect with calls is clickable', () => {
+  const s = { ...sip(), retransmissionsPerSecond: 0.5 } as SipStats;
+  const chip = suspectChip(byId(inputs({ sip: s }), { ...none, retransmitted: 2 }).get('sip')!);
+  assert.equal(chip.label, '▲ SIP path');
+  assert.match(chip.title, /▲ retransmissions\/s: 0\.5 — amber > 0, red ≥ 1\/s; engine/);
+  assert.match(chip.title, /Click: the calls that tripped it/);
+  assert.equal(chip.clickable, true);
+  const off = suspectChip(byId(inputs()).get('redis')!);
+  assert.deepEqual([off.label, off.clickable], ['○ Redis', false]);
+  assert.match(off.title, /off: the publisher is not running/);
+});
