@@ -89,7 +89,7 @@ function sipSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   const t = wire ?? s.trying100;
   const checks: SuspectCheck[] = [
     { label: '100 Trying p99', value: t.count > 0 ? ms(t.p99) : '—', threshold: `amber ≥ ${TRYING_AMBER_MS} ms, red ≥ ${TRYING_RED_MS} ms (the story's check)`, state: t.count > 0 ? level(t.p99 / 1000, TRYING_AMBER_MS, TRYING_RED_MS) : 'green', where: wire ? 'wire (INVITE in → 100 out as dumpcap saw them), last minute' : 'engine (the wire tap is off: the kernel queue is not in it), last minute' },
-    { label: 'retransmissions/s', value: s.retransmissionsPerSecond.toFixed(1), threshold: 'amber > 0, red ≥ 1/s', state: s.retransmissionsPerSecond >= 1 ? 'red' : s.retransmissionsPerSecond > 0 ? 'amber' : 'green', where: 'engine, retransmissions in and out per second, last 10 s' },
+    { label: 'retransmissions/s', value: s.retransmissionsPerSecond.toFixed(1), threshold: 'amber > 0, red ≥ 1/s', state: s.retransmissionsPerSecond >= 1 ? 'red' : s.retransmissionsPerSecond > 0 ? 'amber' : 'green', where: 'engine, retransmissions in and out per second, last 5 s' },
     { label: 'SIP worker event-loop delay p99', value: ms(s.loopDelay.p99), threshold: 'amber ≥ 20 ms, red ≥ 100 ms', state: level(s.loopDelay.p99 / 1000, 20, 100), where: "engine, the SIP worker's own thread" },
     { label: 'transactions in flight', value: String(s.activeTransactions), threshold: 'amber ≥ 10,000', state: s.activeTransactions >= 10_000 ? 'amber' : 'green', where: 'engine, now' },
   ];
