@@ -11,14 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
 import { buildResponse, parseMessage, parseUri, type SipMessage } from '../sip/message';
-import { InviteServerTransaction, NonInviteServerTransaction, type TimerHost } from '../sip/transaction';
+import { InviteServerTransaction, NonInviteServerTransaction, T1, T2, type TimerHost } from '../sip/transaction';
 import type { LossyUdp } from './lossy-udp';
 import type { MediaPump } from './media-pump';
 import { audioOf, sdpOf, type Addr } from './messages';
 import type { CallScript } from './spec';
 
-const T1 = 500;
-const T2 = 4000;
 /** A `cancel` call rings at most this long if its CANCEL never comes (then 480). */
 const RING_AT_MOST_MS = 32_000;
 
@@ -44,6 +42,8 @@ export class Callee {
   private readonly txs = new Map<string, InviteServerTransaction | NonInviteServerTransaction>();
   /** 2xx given up on: no ACK within 64·T1. */
   ackTimeouts = 0;
+  /** The o= session id of each answer: one per answer is all RFC 4566 asks. */
+  private sdpSessions = 0;
 
   constructor(
     private readonly sip: LossyUdp,
@@ -115,7 +115,7 @@ export class Callee {
   private answer(call: InCall): void {
     call.answerTimer = null;
     if (call.tx.lastStatus >= 200) return;
-    const sdp = sdpOf(this.media.callee.local.host, this.media.callee.local.port, Math.floor(Math.random() * 1e9));
+    const sdp = sdpOf(this.media.callee.local.host, this.media.callee.local.port, ++this.sdpSessions);
     call.ok = buildResponse(call.invite, 200, 'OK', { toTag: call.toTag, headers: [...this.dialogHeaders(call.invite), ['Content-Type', 'application/sdp']], body: sdp });
     call.tx.respond(200, call.ok);
     call.okSentMs = performance.now();
