@@ -54,6 +54,13 @@ export interface SourceInfo {
 export class CallStore {
   /** Insertion order = creation order, so newest-first is reverse iteration. Keyed by `CallRecord.key`. */
   private readonly calls = new Map<string, CallRecord>();
+  /**
+   * Deliveries that arrived before their call: the application can get an
+   * event before the publisher gets Redis's reply, and in `inline` mode
+   * before the INVITE that made it is captured. Kept briefly (bounded),
+   * recorded once the call appears; older ones are forgotten.
+   */
+  private readonly early = new Map<string, { atUs: number; events: PublishEvent[] }>();
   /** Finished calls in the order they finished; ones already evicted for another reason are skipped. */
   private finished: CallRecord[] = [];
   private finishedHead = 0;
@@ -150,9 +157,18 @@ export class CallStore {
     const source = ev.source ?? LIVE_SOURCE;
     const key = callKey(source, ev.callId);
     let call = this.calls.get(key);
-    // The application got an event of a call we no longer keep: nothing to show it on.
-    if (!call && ev.kind === 'publish' && ev.phase === 'delivered') return;
-    if (!call) call = this.create(key, source, ev);
+    // The application got an event of a call we do not keep (yet): held for the call, or forgotten.
+    if (!call && ev.kind === 'publish' && ev.phase === 'delivered') return this.holdEarly(key, ev);
+    if (!call) {
+      call = this.create(key, source, ev);
+      const early = this.early.get(key);
+      if (early) {
+        this.early.delete(key);
+        this.record(ev);
+        for (const d of early.events) this.record(d);
+        return;
+      }
+    }
     if (ev.tsUs > call.updatedUs) call.updatedUs = ev.tsUs;
     call.touched = true;
     call.laneCounts[ev.kind]++;
@@ -371,6 +387,17 @@ export class CallStore {
     this.evicted[reason]++;
   }
 
+  private holdEarly(key: string, ev: PublishEvent): void {
+    const now = ev.tsUs;
+    for (const [k, v] of this.early) {
+      if (now - v.atUs < EARLY_DELIVERY_US && this.early.size < EARLY_DELIVERY_MAX) break;
+      this.early.delete(k);
+    }
+    const held = this.early.get(key);
+    if (held) held.events.push(ev);
+    else this.early.set(key, { atUs: now, events: [ev] });
+  }
+
   /** Entries leaving the store: their fixed cost, and their bytes' place in a slab. */
   private letGo(entries: readonly CallEvent[]): void {
     for (const e of entries) {
@@ -386,6 +413,10 @@ export { callKey };
 function flatCopy(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
+
+/** How long a delivery may wait for its call, and how many calls' deliveries wait at most. */
+const EARLY_DELIVERY_US = 5_000_000;
+const EARLY_DELIVERY_MAX = 1_000;
 
 /** The publish lane's figures of a call: acknowledged, given up, delivered and how, late. */
 function notePublish(call: CallRecord, ev: PublishEvent): void {

@@ -273,3 +273,17 @@ test('message bytes share slabs; a slab is freed and uncounted when its last mes
   slabs.release(big);
   assert.equal(slabs.bytes, SLAB_BYTES, 'released once, counted once');
 });
+
+test('a delivery that reaches the store before its call (the application got the event before Redis answered the publisher) is kept for the call, not lost; one for a call that never comes is forgotten', () => {
+  const store = new CallStore();
+  const pub = (tsUs: number, callId: string, phase: 'replied' | 'delivered', event = 'new'): CallEvent => ({ kind: 'publish', tsUs, callId, phase, event, target: `call:${callId}`, src: 'callpath', dst: '127.0.0.1:6379', receivers: 1, sinceQueuedUs: 300, error: null });
+  store.record(pub(1_000, 'early', 'delivered'));
+  assert.equal(store.size, 0, 'no call made from a delivery alone');
+  store.record(pub(1_100, 'early', 'replied'));
+  const call = store.get('early')!;
+  assert.deepEqual([call.publish!.replied, call.publish!.delivered.pubsub], [1, 1], 'the early delivery counted for its call');
+  store.record(pub(2_000, 'ghost', 'delivered'));
+  store.record(pub(10_000_000, 'other', 'delivered'));
+  store.record(sip({ label: 'INVITE', direction: 'in', tsUs: 10_000_100, callId: 'ghost' }));
+  assert.equal(store.get('ghost')!.publish, null, 'held longer than 5 s: forgotten');
+});
