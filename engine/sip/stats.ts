@@ -1,5 +1,6 @@
 import type { LatencySummary } from '../metrics/histogram';
 import type { FinalsByClass } from './proxy/counters';
+import type { InlineGateState } from './worker/inline-gate';
 
 /** What the proxy reports about itself; the host puts it in snapshots and /metrics. */
 export interface ProxyStats {
@@ -10,7 +11,9 @@ export interface ProxyStats {
   activeTransactions: number;
   callsPerSecond: number;
   retransmissionsPerSecond: number;
-  /** INVITE read → 100 Trying handed to the socket, µs, measured by the proxy itself (engine time: after any wait in the kernel), over the last minute. */
+  /** Of those, received (the rest the proxy sent), last 5 s. */
+  retransmissionsInPerSecond: number;
+  /** INVITE read → 100 Trying handed to the socket, µs, measured by the proxy itself (engine time: after any wait in the kernel; in `inline` mode after the wait on Redis, which is `inline.heldUs`), over the last minute. */
   trying100: LatencySummary;
   /** Event-loop delay of the SIP thread (µs): what delays a 100 Trying before it is even read. */
   loopDelay: LatencySummary;
@@ -20,9 +23,10 @@ export interface ProxyStats {
   finals: FinalsByClass;
   /**
    * `inline` publish mode only (null otherwise): the simulated SIP workers,
-   * how many are blocked waiting for Redis now, and messages waiting for one.
+   * how many are blocked waiting for Redis now, messages waiting for one,
+   * the wait itself and the retransmissions it caused (inline-gate.ts).
    */
-  inline: { workers: number; busy: number; waiting: number } | null;
+  inline: InlineGateState | null;
 }
 
 export const EMPTY_PROXY_STATS: ProxyStats = {
@@ -33,6 +37,7 @@ export const EMPTY_PROXY_STATS: ProxyStats = {
   activeTransactions: 0,
   callsPerSecond: 0,
   retransmissionsPerSecond: 0,
+  retransmissionsInPerSecond: 0,
   trying100: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
   loopDelay: { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
   answered: {},

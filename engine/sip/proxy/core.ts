@@ -257,6 +257,7 @@ export class ProxyCore {
       activeTransactions: this.servers.size + this.clients.size + this.lingeringServers.size + this.lingeringInviteClients.size + this.lingeringClients.size,
       callsPerSecond: c.callsPerSecond(),
       retransmissionsPerSecond: c.retransmissionsPerSecond(),
+      retransmissionsInPerSecond: c.retransmissionsInPerSecond(),
       trying100: c.trying100Summary(),
       loopDelay: this.options.loopDelay?.summary() ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
       answered: c.answeredByStatus(),
@@ -278,7 +279,13 @@ export class ProxyCore {
   // ---------------------------------------------------- §16.2 receiving
 
   /** Transport entry point: never throws, whatever the bytes. */
-  receive(data: Buffer, peer: NextHop): void {
+  /**
+   * `heldUs`: how long the message waited before it got here (`inline`
+   * publish mode's simulated workers, inline-gate.ts). A new INVITE is
+   * captured at its true read time, so its call's ladder and timings show
+   * the wait; the proxy's own timers and its `trying100` start now.
+   */
+  receive(data: Buffer, peer: NextHop, heldUs = 0): void {
     const tIn = this.options.clock.nowUs();
     this.counters.messagesIn++;
     const parsed = parseMessage(data, { stream: peer.transport === 'tcp' });
@@ -299,7 +306,7 @@ export class ProxyCore {
     let ctx: ProxyContext | null = null;
     try {
       if (msg.isRequest && msg.method === 'INVITE') {
-        const accepted = this.acceptNewInvite(msg, peer, tIn);
+        const accepted = this.acceptNewInvite(msg, peer, tIn, heldUs);
         if (accepted === 'done') return;
         ctx = accepted === 'defer' ? null : accepted;
       }
@@ -345,11 +352,11 @@ export class ProxyCore {
    * retransmission, or one that needs a stateless answer); 'done' means it was
    * answered already (table full, or refused while the queue is stale).
    */
-  private acceptNewInvite(msg: SipMessage, peer: NextHop, tIn: number): ProxyContext | 'defer' | 'done' {
+  private acceptNewInvite(msg: SipMessage, peer: NextHop, tIn: number, heldUs: number): ProxyContext | 'defer' | 'done' {
     const key = serverKeyFor(requestFields(msg));
     if (key === undefined || this.servers.get(key) !== undefined || this.lingeringServers.get(key) !== undefined) return 'defer';
     const meta = metaOf(msg);
-    this.wire.received(tIn, peer, meta, msg.raw, false);
+    this.wire.received(tIn - heldUs, peer, meta, msg.raw, false);
     const ctx = this.openServerTransaction(msg, peer, key, meta, tIn);
     if (!ctx) return 'done';
     // A new call (no To tag) while the queue is stale would only add to what times out: refuse it now, keep the rest.

@@ -31,6 +31,8 @@ export class ProxyCounters {
   private readonly finals = new Float64Array(7);
   private readonly callRate = new RateMeter();
   private readonly retransRate = new RateMeter();
+  /** Retransmissions received only (the inline gate's attribution subtracts from it). */
+  private readonly retransInRate = new RateMeter();
 
   constructor(private readonly clock: Clock) {
     this.trying100 = new WindowedHistogram(() => clock.monoMs(), TRYING_WINDOW_S);
@@ -43,6 +45,7 @@ export class ProxyCounters {
   retransmissionIn(): void {
     this.retransmissionsIn++;
     this.retransRate.mark(this.clock.monoMs());
+    this.retransInRate.mark(this.clock.monoMs());
   }
 
   sent(retransmission: boolean): void {
@@ -70,6 +73,10 @@ export class ProxyCounters {
 
   retransmissionsPerSecond(): number {
     return this.retransRate.perSecond(this.clock.monoMs());
+  }
+
+  retransmissionsInPerSecond(): number {
+    return this.retransInRate.perSecond(this.clock.monoMs());
   }
 
   /** Generated responses by status, as "408": n. */

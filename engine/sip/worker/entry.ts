@@ -43,9 +43,9 @@ let gate: InlineGate | null = null;
 /** How long a simulated worker waits for the main thread's publish at most (a Redis client's timeout). */
 const INLINE_WAIT_MS = 10_000;
 
-function setInline(workers: number | null, clock: { nowUs(): number }, process: (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => void): void {
+function setInline(workers: number | null, clock: { nowUs(): number }, process: (data: Buffer, peer: Parameters<ProxyCore['receive']>[1], heldUs: number) => void): void {
   if (workers === null) {
-    gate?.release();
+    gate?.releaseAll();
     gate = null;
   } else if (gate) gate.setWorkers(workers);
   else gate = new InlineGate(workers, process, (raw, readUs) => side.request({ kind: 'publish', raw, readUs } satisfies SipWorkerRequest, INLINE_WAIT_MS).then(() => undefined), drops, () => clock.nowUs());
@@ -98,7 +98,7 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
     else if (ev.kind === 'note') side.note(ev);
   });
   let c: ProxyCore | null = null;
-  const process = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => c?.receive(data, peer);
+  const process = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1], heldUs = 0) => c?.receive(data, peer, heldUs);
   const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => (gate ? gate.receive(data, peer) : process(data, peer));
   setInline(o.inlineWorkers, clock, process);
   inlineClock = { clock, process };
@@ -142,7 +142,7 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
 }
 
 /** What a live change of the inline mode needs from the running worker. */
-let inlineClock: { clock: { nowUs(): number }; process: (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => void } | null = null;
+let inlineClock: { clock: { nowUs(): number }; process: (data: Buffer, peer: Parameters<ProxyCore['receive']>[1], heldUs: number) => void } | null = null;
 
 const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
   async start(o) {
@@ -171,7 +171,7 @@ const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
     core?.detach();
   },
   async close() {
-    gate?.release();
+    gate?.releaseAll();
     gate = null;
     inlineClock = null;
     core = null;

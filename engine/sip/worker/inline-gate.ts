@@ -13,12 +13,41 @@
  * straight to the core and nothing on the SIP path waits for Redis.
  */
 import type { DropCounters } from '../../metrics/drops';
+import type { LatencySummary } from '../../metrics/histogram';
+import { RateMeter } from '../../metrics/rate';
+import { WindowedHistogram } from '../../metrics/windowed-histogram';
 import type { NextHop } from '../../net/host-port';
 import { peekHeader } from '../message';
 
 export const DEFAULT_INLINE_WORKERS = 8;
 /** Messages waiting for a free worker at most (a 208 KiB socket buffer holds about this many small INVITEs). */
 export const INLINE_QUEUE_MAX = 400;
+
+/**
+ * A copy of a held message arriving this soon after the original went on
+ * was sent because the original waited (the sender's T1 fired before our
+ * answer could reach it): it is the wait's retransmission too.
+ */
+const CROSSING_US = 1_000_000;
+/** Held and recently released messages remembered for that, at most. */
+const REMEMBERED_MAX = 10_000;
+
+/** What the gate adds to the SIP path, for the snapshot (the proxy's `inline`). */
+export interface InlineGateState {
+  workers: number;
+  /** Blocked on Redis now, and messages waiting for a worker. */
+  busy: number;
+  waiting: number;
+  /** Read → handed to the core, µs, initial INVITEs, last minute: the wait on Redis before the proxy even sees the INVITE. */
+  heldUs: LatencySummary;
+  /**
+   * Retransmissions the wait caused: byte-identical copies of a message
+   * that was waiting here (or had gone on less than a second before),
+   * since the gate started, and per second over the last 5 s.
+   */
+  heldRetransmissions: number;
+  heldRetransmissionsPerSecond: number;
+}
 
 /** Publishes the call's `new` event and resolves once Redis replied (or it gave up). */
 export type InlinePublish = (raw: Buffer, readUs: number) => Promise<void>;
@@ -27,6 +56,8 @@ interface Waiting {
   data: Buffer;
   peer: NextHop;
   readUs: number;
+  /** Its bytes as a key (remembered while held, to know its retransmissions). */
+  key: string;
 }
 
 const INVITE_ = Buffer.from('INVITE ', 'latin1');
@@ -42,18 +73,25 @@ export class InlineGate {
   private busy = 0;
   private readonly queue: Waiting[] = [];
   private head = 0;
+  /** Messages held (value 0) or released at that time (µs), in arrival order. */
+  private readonly remembered = new Map<string, number>();
+  private readonly held: WindowedHistogram;
+  private readonly heldRate: RateMeter = new RateMeter(5);
 
   constructor(
     private workers: number,
-    private readonly process: (data: Buffer, peer: NextHop) => void,
+    /** `heldUs`: how long the message waited here. */
+    private readonly process: (data: Buffer, peer: NextHop, heldUs: number) => void,
     private readonly publish: InlinePublish,
     private readonly drops: DropCounters,
     private readonly nowUs: () => number,
-  ) {}
+  ) {
+    this.held = new WindowedHistogram(() => this.nowUs() / 1000, 60);
+  }
 
-  /** Workers blocked on Redis now, and messages waiting for one. */
-  get state(): { workers: number; busy: number; waiting: number } {
-    return { workers: this.workers, busy: this.busy, waiting: this.queue.length - this.head };
+  get state(): InlineGateState {
+    const nowMs = this.nowUs() / 1000;
+    return { workers: this.workers, busy: this.busy, waiting: this.queue.length - this.head, heldUs: this.held.summary(), heldRetransmissions: this.heldRate.total, heldRetransmissionsPerSecond: this.heldRate.perSecond(nowMs) };
   }
 
   setWorkers(n: number): void {
@@ -63,29 +101,54 @@ export class InlineGate {
 
   receive(data: Buffer, peer: NextHop): void {
     const readUs = this.nowUs();
+    const key = data.toString('latin1');
+    this.forget(readUs);
+    const seen = this.remembered.get(key);
+    if (seen !== undefined && (seen === 0 || readUs - seen < CROSSING_US)) this.heldRate.mark(readUs / 1000);
     if (this.busy < this.workers && this.head === this.queue.length) {
-      this.run(data, peer, readUs);
+      this.run({ data, peer, readUs, key });
       return;
     }
     if (this.queue.length - this.head >= INLINE_QUEUE_MAX) {
       this.drops.count('sip.inline', 'queue-full (all workers blocked on Redis)');
       return;
     }
-    this.queue.push({ data, peer, readUs });
+    if (this.remembered.size < REMEMBERED_MAX) this.remembered.set(key, 0);
+    this.queue.push({ data, peer, readUs, key });
   }
 
-  private run(data: Buffer, peer: NextHop, readUs: number): void {
-    if (!isInitialInvite(data)) {
-      this.process(data, peer);
+  /** Released messages older than a crossing retransmission can be are forgotten, oldest first. */
+  private forget(nowUs: number): void {
+    for (const [key, at] of this.remembered) {
+      if (at === 0 || nowUs - at < CROSSING_US) break;
+      this.remembered.delete(key);
+    }
+  }
+
+  /** A message goes on to the core; one that waited is remembered as released now. */
+  private release(w: Waiting): void {
+    const now = this.nowUs();
+    const heldUs = now - w.readUs;
+    // No longer held: re-inserted with its release time (the map stays in release order for forget()), or forgotten if it never waited.
+    this.remembered.delete(w.key);
+    if (heldUs > 0 && this.remembered.size < REMEMBERED_MAX) this.remembered.set(w.key, now);
+    this.process(w.data, w.peer, heldUs);
+  }
+
+  private run(w: Waiting): void {
+    if (!isInitialInvite(w.data)) {
+      this.release(w);
       return;
     }
     this.busy++;
+    if (this.remembered.size < REMEMBERED_MAX) this.remembered.set(w.key, 0);
     const done = () => {
       this.busy--;
-      this.process(data, peer);
+      this.held.record(this.nowUs() - w.readUs);
+      this.release(w);
       this.pump();
     };
-    this.publish(data, readUs).then(done, done);
+    this.publish(w.data, w.readUs).then(done, done);
   }
 
   private pump(): void {
@@ -96,12 +159,12 @@ export class InlineGate {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      this.run(w.data, w.peer, w.readUs);
+      this.run(w);
     }
   }
 
   /** Everything waiting goes to the core now (the mode was switched off). */
-  release(): void {
+  releaseAll(): void {
     this.workers = Number.POSITIVE_INFINITY;
     this.pump();
   }

@@ -1,0 +1,42 @@
+/**
+ * `inline` mode's simulated SIP workers (engine/sip/worker/inline-gate.ts):
+ * an initial INVITE waits for its publish, the wait is measured, and copies
+ * of a held message are counted as the retransmissions the wait caused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InlineGate } from '../../engine/sip/worker/inline-gate';
+import { DropCounters } from '../../engine/metrics/drops';
+
+const invite = (branch: string) => Buffer.from(`INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5091;branch=${branch}\r\nTo: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: ${branch}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`);
+const peer = { host: '127.0.0.1', port: 5091, transport: 'udp' } as never;
+
+test('an INVITE waits for its publish; its copies while held, or under a second after, are the wait’s retransmissions; the wait is measured', async () => {
+  let now = 10_000_000;
+  const passed: { branch: string; heldUs: number }[] = [];
+  const replies: (() => void)[] = [];
+  const gate = new InlineGate(1, (d, _p, heldUs) => passed.push({ branch: /branch=(\w+)/.exec(d.toString())![1]!, heldUs }), () => new Promise<void>((r) => replies.push(r)), new DropCounters(), () => now);
+  gate.receive(invite('b1'), peer);
+  now += 500_000;
+  gate.receive(invite('b1'), peer); // Timer A fired: a copy while the original waits
+  assert.equal(gate.state.heldRetransmissions, 1);
+  assert.deepEqual([gate.state.busy, gate.state.waiting], [1, 1]);
+  now += 300_000;
+  replies.shift()!();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(passed[0], { branch: 'b1', heldUs: 800_000 }, 'the original went on after 800 ms');
+  assert.equal(gate.state.heldUs.count, 1);
+  assert.ok(gate.state.heldUs.max >= 790_000);
+  // The queued copy now runs as an initial INVITE too and waits for its own publish.
+  replies.shift()!();
+  await new Promise((r) => setImmediate(r));
+  now += 400_000;
+  gate.receive(invite('b1'), peer); // crossing: sent before our 100 Trying reached the caller
+  assert.equal(gate.state.heldRetransmissions, 2);
+  replies.shift()!();
+  await new Promise((r) => setImmediate(r));
+  now += 3_000_000;
+  gate.receive(invite('b2'), peer);
+  gate.receive(invite('b1'), peer); // seconds later: not the wait's
+  assert.equal(gate.state.heldRetransmissions, 2);
+});
