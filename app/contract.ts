@@ -23,6 +23,8 @@ import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { RecorderStats } from '../engine/record/recorder';
 import type { TrafficStats } from '../engine/traffic/generator';
 import type { Suspect, SuspectCheck, SuspectId, SuspectState } from './suspects';
+import { INCIDENT_IDS, type IncidentCheck, type IncidentId, type IncidentPhase } from './incidents/catalog';
+import type { IncidentStatus } from './incidents/runner';
 import type { WireStats } from '../engine/wire/tap';
 import type { WatchStats } from '../engine/wire/watch';
 import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
@@ -37,6 +39,8 @@ export type { PublisherStats, PublishMode, DeliveryVia, ConsumerStats, Subscribe
 export type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseReason };
 export type { TrafficStats, Suspect, SuspectCheck, SuspectId, SuspectState };
 export { TRYING_RED_MS } from './suspects';
+export type { IncidentCheck, IncidentId, IncidentPhase, IncidentStatus };
+export { INCIDENT_IDS, INCIDENTS } from './incidents/catalog';
 export { CLOSE_REASONS } from '../engine/rtp/stats';
 export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
@@ -113,6 +117,8 @@ export interface Snapshot {
   traffic: TrafficStats | null;
   /** The suspects board (app/suspects.ts): each suspect of the story's chain green, amber or red by stated thresholds, off when its part is. */
   suspects: Suspect[];
+  /** The incident being reproduced (app/incidents/): its story, phase, live checks and what the runner did; null when none runs. */
+  incident: IncidentStatus | null;
   /** Event-loop delay of the host (main) thread, µs: UI batches, API, call store. */
   eventLoopDelay: LatencySummary;
   /**
@@ -239,7 +245,11 @@ export type Command =
   /** Closes the relay's sessions no dialog through our proxy holds any more (reason `orphan`), giving their ports back. */
   | { cmd: 'releaseOrphans' }
   /** Starts (`on`) or stops recording one live call mid-call (the recorder must run; the relay must carry the call's media). */
-  | { cmd: 'recordCall'; callId: string; on: boolean };
+  | { cmd: 'recordCall'; callId: string; on: boolean }
+  /** Reproduces one of the story's incidents in its bad configuration or with the fix (`quick`: shortened durations); another running incident is stopped first. */
+  | { cmd: 'runIncident'; id: IncidentId; phase: IncidentPhase; quick?: boolean }
+  /** Stops the incident: its traffic and load stop, the settings it changed go back. */
+  | { cmd: 'stopIncident' };
 
 /** What the load control asks for. */
 export interface SubscriberLoadRequest {
@@ -263,6 +273,8 @@ export interface CommandResults {
   setSubscriberLoad: SubscriberLoadStats | null;
   releaseOrphans: { released: number };
   recordCall: RecordCallResult;
+  runIncident: IncidentStatus;
+  stopIncident: null;
 }
 
 /** A recording started or stopped, or why not. */
@@ -291,6 +303,9 @@ export interface CallpathApi {
   releaseOrphans(): Promise<{ released: number }>;
   /** Starts or stops recording one live call. */
   recordCall(callId: string, on: boolean): Promise<RecordCallResult>;
+  /** Reproduces an incident (bad configuration or fixed); resolves with its status once set up. */
+  runIncident(id: IncidentId, phase: IncidentPhase, quick?: boolean): Promise<IncidentStatus>;
+  stopIncident(): Promise<null>;
   /** Live batches; returns the unsubscribe function. */
   subscribe(onBatch: (batch: LiveBatch) => void): () => void;
   /** Connection state of the transport (a lab browser can lose its WebSocket). */
@@ -514,6 +529,8 @@ export function apiFromTransport(t: ContractTransport): CallpathApi {
     setSubscriberLoad: (load) => call({ cmd: 'setSubscriberLoad', load }),
     releaseOrphans: () => call({ cmd: 'releaseOrphans' }),
     recordCall: (callId, on) => call({ cmd: 'recordCall', callId, on }),
+    runIncident: (id, phase, quick) => call(quick === undefined ? { cmd: 'runIncident', id, phase } : { cmd: 'runIncident', id, phase, quick }),
+    stopIncident: () => call({ cmd: 'stopIncident' }),
     subscribe: (f) => t.subscribe(f),
     onConnection: (f) => t.onConnection(f),
     exportCalls: (r, p) => t.exportCalls(r, p),
@@ -648,6 +665,14 @@ export function validateCommand(input: unknown): Validated<Command> {
       if (typeof o.callId !== 'string' || o.callId.length === 0 || o.callId.length > 1024) return bad('callId must be a Call-ID (1 to 1024 characters)');
       if (typeof o.on !== 'boolean') return bad('on must be true or false');
       return { ok: true, value: { cmd: 'recordCall', callId: o.callId, on: o.on } };
+    case 'runIncident':
+      if (!only('cmd', 'id', 'phase', 'quick')) return bad('runIncident takes only "id", "phase" and "quick"');
+      if (!(INCIDENT_IDS as readonly unknown[]).includes(o.id)) return bad(`id must be one of ${INCIDENT_IDS.join(', ')}`);
+      if (o.phase !== 'bad' && o.phase !== 'fixed') return bad('phase must be "bad" or "fixed"');
+      if (o.quick !== undefined && typeof o.quick !== 'boolean') return bad('quick must be true or false');
+      return { ok: true, value: { cmd: 'runIncident', id: o.id as IncidentId, phase: o.phase, ...(o.quick === undefined ? {} : { quick: o.quick }) } };
+    case 'stopIncident':
+      return only('cmd') ? { ok: true, value: { cmd: 'stopIncident' } } : bad('stopIncident takes no arguments');
     default:
       return bad(`unknown command ${JSON.stringify(String(o.cmd)).slice(0, 60)}`);
   }

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
 import { undelivered, type CallFilter, type CallSort } from '../engine/call/query';
-import { suspectsOf, TRYING_RED_MS, type SuspectCallCounts } from './suspects';
+import { suspectsOf, TRYING_RED_MS, UNDELIVERED_GRACE_US, type SuspectCallCounts } from './suspects';
+import { IncidentRunner } from './incidents/runner';
+import type { ForwardTarget } from '../engine/record/forward/forwarder';
 import { scanCalls } from '../engine/call/scan';
 import { EVICTION_REASONS } from '../engine/call/store';
 import { Engine, type ComponentFactory } from '../engine/engine';
@@ -103,6 +105,10 @@ export class Host {
   private load: SubscriberLoad | null = null;
   /** Tap starts and stops, one at a time, in the order the proxy's states came. */
   private tapQueue: Promise<void> = Promise.resolve();
+  /** The incident being reproduced, if any (app/incidents/). */
+  readonly incidents: IncidentRunner;
+  /** An incident's PCM forwarding in place of `--forward` (incident 3's slow application), with its queue per connection. */
+  private forwardOverride: { target: ForwardTarget; queueBytes: number } | null = null;
 
   constructor(config: LabConfig) {
     this.current = config;
@@ -148,7 +154,8 @@ export class Host {
           dir: recordingsDir(this.current),
           off: this.current.recordOff ? 'switched off with --record off: calls are not recorded' : null,
           mix: this.current.recordMix,
-          forward: this.current.forward,
+          forward: this.forwardOverride?.target ?? this.current.forward,
+          ...(this.forwardOverride ? { queueBytes: this.forwardOverride.queueBytes } : {}),
         })),
       traffic: (ctx) =>
         new TrafficComponent(ctx, () => ({
@@ -204,6 +211,7 @@ export class Host {
       if (ev.status.state === 'running') this.queueTap(() => this.wire.start({ host: this.current.sip.host, port: this.proxyPort() }, stage, (this.current.route ?? []).filter((t) => t.transport === 'tcp')));
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
     });
+    this.incidents = new IncidentRunner(this, () => ({ nowUs: e.clock.nowUs(), relay: e.status('relay').state === 'running' ? this.relay.stats() : null, recorder: this.recorder.stats(), wire: this.wire.stats() }));
     this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null));
     const w = config.watch;
     this.watch = w ? new WireWatch(e, w, () => e.calls.ensureSource(WATCH_SOURCE, `watch ${w.iface}: ${w.filter}`, e.clock.nowUs())) : null;
@@ -384,6 +392,7 @@ export class Host {
     this.listeners.clear();
     this.kernel.stop();
     await this.watch?.stop();
+    await this.incidents.stop();
     await this.setSubscriberLoad(null);
     this.relay.shuttingDown();
     await this.engine.stopAll();
@@ -419,6 +428,10 @@ export class Host {
         return this.releaseOrphans();
       case 'recordCall':
         return this.recordCall(c.callId, c.on);
+      case 'runIncident':
+        return this.incidents.run(c.id, c.phase, c.quick ?? false);
+      case 'stopIncident':
+        return this.incidents.stop().then(() => null);
     }
   }
 
@@ -452,6 +465,12 @@ export class Host {
       throw new ContractError((err as Error).message);
     }
     return load.stats();
+  }
+
+  /** Incident 3: recorded calls' PCM to the incident's application (null: back to `--forward`); a running recorder restarts to take it. */
+  async setForwardOverride(f: { target: ForwardTarget; queueBytes: number } | null): Promise<void> {
+    this.forwardOverride = f;
+    await this.engine.restartIfUp('recorder');
   }
 
   /**
@@ -530,18 +549,20 @@ export class Host {
       },
       drops: e.drops.list(),
     };
-    return { ...base, suspects: suspectsOf({ sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, this.suspectCounts()) };
+    return { ...base, incident: this.incidents.status({ nowUs: base.nowUs, relay: base.relay, recorder: base.recorder, wire: base.wire }, store.values()), suspects: suspectsOf({ sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, this.suspectCounts()) };
   }
 
   /** The per-call counts the suspects board needs, over the live calls in the store. */
   private suspectCounts(): SuspectCallCounts {
     const n = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0 };
+    const now = this.engine.clock.nowUs();
     for (const c of this.engine.calls.values()) {
       if (c.source !== LIVE_SOURCE) continue;
       if (c.timings.trying100Us !== null && c.timings.trying100Us > TRYING_RED_MS * 1000) n.slowTrying++;
       if (c.retransmissions > 0) n.retransmitted++;
       if (c.media !== null && c.media.lost > 0) n.lossy++;
-      if (undelivered(c.publish) > 0) n.undelivered++;
+      // Events still on their way are not "not delivered": only a call ended that long ago with some never received.
+      if (undelivered(c.publish) > 0 && c.endedUs !== null && now - c.endedUs > UNDELIVERED_GRACE_US) n.undelivered++;
       if (c.publish !== null && c.publish.late > 0) n.late++;
     }
     return n;

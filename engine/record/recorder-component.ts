@@ -30,6 +30,8 @@ export interface RecorderSettings {
   mix: RecordingLayout;
   /** Where recorded calls' PCM also goes (`--forward HOST:PORT`, TCP or TLS), or null. */
   forward: ForwardTarget | null;
+  /** Bytes held per forwarding connection at most (the forwarder's default when left out). */
+  queueBytes?: number;
 }
 
 export class RecorderComponent implements ComponentImpl {
@@ -62,7 +64,7 @@ export class RecorderComponent implements ComponentImpl {
 
   async start(): Promise<void> {
     const s = this.settings();
-    const forwarder = s.forward === null ? null : new Forwarder({ ...s.forward, backoff: FORWARDER_DEFAULTS.backoff, clock: this.ctx.clock });
+    const forwarder = s.forward === null ? null : new Forwarder({ ...s.forward, backoff: FORWARDER_DEFAULTS.backoff, clock: this.ctx.clock, ...(s.queueBytes === undefined ? {} : { queueBytes: s.queueBytes }) });
     const recorder = new Recorder({ dir: s.dir, mix: s.mix, clock: this.ctx.clock, ...(forwarder ? { forwarder } : {}) });
     const started = await recorder.start();
     if (!started.ok) {

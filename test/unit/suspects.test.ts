@@ -60,3 +60,30 @@ test('the chip: its mark and title give every check with its threshold and where
   assert.deepEqual([off.label, off.clickable], ['○ Redis', false]);
   assert.match(off.title, /off: the publisher is not running/);
 });
+
+test("inline publish mode: the SIP worker's wait on Redis and the retransmissions it caused are Redis's, and the SIP path keeps its own figures", () => {
+  const heldUs = lat(1_600_000);
+  const s = { ...sip(), retransmissionsPerSecond: 90, retransmissionsInPerSecond: 45, trying100: lat(2_000), inline: { workers: 8, busy: 8, waiting: 200, heldUs, heldRetransmissions: 400, heldRetransmissionsPerSecond: 45 } } as SipStats;
+  const publisher = { connected: true, mode: 'inline', numpat: 1, latencyUs: { total: lat(1_700_000) }, queue: { dropped: 0 } } as unknown as SuspectInputs['publisher'];
+  const b = byId(inputs({ sip: s, wireTrying100: lat(1_650_000), publisher, publisherRunning: true }));
+  const path = b.get('sip')!;
+  assert.equal(path.state, 'green', JSON.stringify(path.checks));
+  assert.equal(path.checks[0]!.label, "100 Trying p99, the proxy's own time", 'not the wire figure, which holds the wait');
+  assert.equal(path.checks[1]!.value, '0.0', 'the 45/s received were all copies of held messages');
+  const redis = b.get('redis')!;
+  assert.equal(redis.state, 'red');
+  const wait = redis.checks.find((c) => c.label === "SIP worker's wait on Redis p99")!;
+  assert.deepEqual([wait.value, wait.state], ['1600.0 ms', 'red']);
+  assert.equal(redis.checks.find((c) => c.label === 'retransmissions caused by the wait /s')!.state, 'red');
+  // Loss on top of the wait: what the gate cannot explain stays the SIP path's.
+  const lossy = byId(inputs({ sip: { ...s, retransmissionsInPerSecond: 50 } as SipStats, publisher, publisherRunning: true })).get('sip')!;
+  assert.equal(lossy.checks[1]!.value, '5.0');
+  assert.equal(lossy.state, 'red');
+});
+
+test('slow publishing off the SIP path is amber, not red; PCM frames the application missed are red', () => {
+  const publisher = { connected: true, mode: 'pubsub+list', numpat: 1, latencyUs: { total: lat(900_000) }, queue: { dropped: 0 } } as unknown as SuspectInputs['publisher'];
+  assert.equal(byId(inputs({ publisher, publisherRunning: true })).get('redis')!.state, 'amber');
+  const recorder = { state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 12 } } } as unknown as SuspectInputs['recorder'];
+  assert.equal(byId(inputs({ recorder })).get('recorder')!.state, 'red');
+});

@@ -1,0 +1,184 @@
+/**
+ * The four incidents of the story (#16), each reproducible with one click:
+ * what happened in production, what the reproduction sets up here (its bad
+ * configuration, then the fix), what to look at, and pass/fail checks
+ * evaluated live over the calls and figures since the current phase began.
+ * Pure: the texts, and checks from figures the host measures (runner.ts).
+ */
+import type { SuspectId } from '../suspects';
+
+export const INCIDENT_IDS = ['sync-publish', 'leaking-ports', 'slow-pcm-consumer', 'lossy-signalling'] as const;
+export type IncidentId = (typeof INCIDENT_IDS)[number];
+/** `bad`: the configuration that made the incident; `fixed`: the same load with the fix. */
+export type IncidentPhase = 'bad' | 'fixed';
+
+export interface IncidentInfo {
+  id: IncidentId;
+  title: string;
+  /** The suspect this incident turns red (and only this one). */
+  suspect: SuspectId;
+  /** What happened in production, with its figures. */
+  story: string;
+  /** What the reproduction does in each phase. */
+  bad: string;
+  fixed: string;
+  /** Where to look in the console. */
+  lookAt: string[];
+}
+
+/** One live check: passes, fails, or cannot be judged yet (too few calls since the phase began). */
+export interface IncidentCheck {
+  label: string;
+  value: string;
+  pass: boolean | null;
+  /** Where it is measured and over what. */
+  where: string;
+}
+
+/**
+ * What the host measures since the phase began (calls whose INVITE arrived
+ * after it, and deltas of the engine's counters), for the checks.
+ */
+export interface PhaseFigures {
+  seconds: number;
+  /** Live calls whose first INVITE arrived in this phase. */
+  calls: number;
+  /** Of those, with a 100 Trying: its p99 (ms), null with none. Wire time when the wire tap is on, else the engine's (INVITE read → 100 sent, the wait on Redis included). */
+  trying100P99Ms: number | null;
+  trying100Where: 'wire' | 'engine';
+  /** Calls with at least one retransmission, and retransmissions in all. */
+  retransmittedCalls: number;
+  retransmissions: number;
+  /** Calls whose caller retransmitted its INVITE to us (its Timer A fired before a 100 Trying reached it). */
+  inviteRetransmittedCalls: number;
+  /** Calls that got a final response: 2xx, and 503 (the relay's pool exhausted or the proxy overloaded). */
+  answered: number;
+  refused503: number;
+  /** Calls with a final response of any kind (the built-in callee's busy and no-answer count too). */
+  ended: number;
+  /** Calls placed long enough ago to have ended (8 s), and of those, the ended. */
+  settled: number;
+  settledEnded: number;
+  /** Relay: the oldest live session (s), final-timeout (s, 0 = off), allocation failures over the last `windowS` of this phase, ports in use now and the pool. */
+  oldestSessionS: number | null;
+  finalTimeoutS: number;
+  allocationFailures: number;
+  /** The window failures and drops are judged over: the last 10 s of the phase, or all of it while it is younger. */
+  windowS: number;
+  portsInUse: number;
+  portsTotal: number;
+  /** Relay: packets it took in but could not send on (no peer, send errors) in this phase, and calls of this phase with media loss. */
+  relayDropped: number;
+  lossyCalls: number;
+  /** Recorder's PCM forwarding over the last `windowS` of this phase: frames sent and dropped (null: not forwarding). */
+  pcmFramesSent: number | null;
+  pcmFramesDropped: number | null;
+}
+
+/** A check needs this many calls in its phase before it passes or fails. */
+export const MIN_CALLS = 20;
+/** Failures and drops are judged over the last this many seconds of a phase. */
+export const WINDOW_S = 10;
+/** The story's check. */
+export const TRYING_CHECK_MS = 200;
+
+export const INCIDENTS: Record<IncidentId, IncidentInfo> = {
+  'sync-publish': {
+    id: 'sync-publish',
+    title: '1. Synchronous Redis publish',
+    suspect: 'redis',
+    story:
+      'Production: each SIP worker published the call event to Redis and waited for the reply before it relayed the INVITE. With 640 pattern-subscribed connections (8 servers × 8 processes × a pool of 10), each PUBLISH cost Redis O(N+M); calls failed at 30 calls/s against a 100 calls/s requirement, INVITEs were retransmitted and 100 Trying came late. The process never saw it: the wait was before its own timers started. Kamailio with a synchronous ndb_redis PUBLISH on this box: 100 Trying p99 78–174 ms at 300 calls/s, and 61–71 % of calls failed at 1,000 calls/s (../shared/bench).',
+    bad: '`inline` publish mode (8 simulated SIP workers that each wait for Redis), 640 pattern subscribers on call:* reading slowly, built-in traffic at 100 calls/s.',
+    fixed: '`pubsub+list`: the SIP worker hands the event over and moves on; the same subscribers and traffic.',
+    lookAt: ['the Redis suspect: the SIP worker’s wait on Redis and the INVITEs retransmitted meanwhile', 'a late call’s ladder: the publish lane’s arrow beside the late 100 Trying', 'the publish timings panel: percentiles and the inline workers'],
+  },
+  'leaking-ports': {
+    id: 'leaking-ports',
+    title: '2. Leaking relay ports',
+    suspect: 'relay',
+    story:
+      'Production: all 25,000 rtpengine ports were taken. Every restart of the proxy lost the dialogs of the calls then up, so nothing ever deleted their media sessions, and with no final-timeout set they held their ports for ever. New calls failed. rtpengine on this box, driven the same way, keeps such sessions until its timeouts fire (../shared/bench/rtp).',
+    bad: 'a pool of 64 port pairs, no-media timeout and silent-timeout longer than the run, final-timeout off; the proxy and the built-in endpoints restarted every few seconds while calls are up, so calls vanish without a BYE.',
+    fixed: 'the relay’s timeouts on (no media for a few seconds closes a session; final-timeout on): the leaked sessions are reclaimed, new calls get ports.',
+    lookAt: ['the RTP port pool panel: ports in use climbing to the pool, allocation failures, the oldest sessions', 'the Relay suspect', 'calls refused with 503 “relay port pool exhausted”'],
+  },
+  'slow-pcm-consumer': {
+    id: 'slow-pcm-consumer',
+    title: '3. Slow PCM consumer',
+    suspect: 'recorder',
+    story:
+      'Production: the recorder forwarded each call’s PCM over TLS to an application that read slowly, and the relay seemed to stall with it; days went into the recorder before the cause was found elsewhere. Here the recorder’s forwarding never waits: frames the application cannot take are dropped and counted per connection, and the relay loses nothing.',
+    bad: 'every call recorded (10 calls/s held 4 s), its PCM forwarded per leg to a local application that serves 8 connections at a time, reading 256 bytes a second, and turns the others away (the recorder queues 64 KiB per connection while it retries).',
+    fixed: 'the same application reading at full speed, any number of connections.',
+    lookAt: ['the recorder panel: forwarding connections, frames dropped, first byte', 'the Recorder suspect turns red; the Relay suspect stays green (relay loss 0)'],
+  },
+  'lossy-signalling': {
+    id: 'lossy-signalling',
+    title: '4. Lossy signalling',
+    suspect: 'sip',
+    story:
+      'Every SIP network loses a datagram now and then; UDP SIP survives it by retransmission (RFC 3261 §17). The cost is time: a lost INVITE costs its caller T1 (500 ms), a lost 200 OK costs the callee T1 and the caller its setup time. The console must show each retransmission, per call, and tell loss apart from a slow proxy.',
+    bad: '5 % of SIP datagrams dropped by the built-in endpoints, both ways.',
+    fixed: 'no loss.',
+    lookAt: ['the SIP path suspect: retransmissions/s', 'the calls list filtered to retransmitted calls; their ladders draw the retransmissions dashed', 'every call still completes'],
+  },
+};
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const enough = (f: PhaseFigures) => f.calls >= MIN_CALLS;
+const since = (f: PhaseFigures) => `since this phase began (${Math.round(f.seconds)} s, ${f.calls} calls)`;
+
+/** The checks of one incident over its phase's figures. */
+export function checksOf(id: IncidentId, f: PhaseFigures): IncidentCheck[] {
+  switch (id) {
+    case 'sync-publish':
+      return [
+        {
+          label: `100 Trying p99 < ${TRYING_CHECK_MS} ms`,
+          value: f.trying100P99Ms === null ? '—' : ms(f.trying100P99Ms),
+          pass: enough(f) && f.trying100P99Ms !== null ? f.trying100P99Ms < TRYING_CHECK_MS : null,
+          where: `${f.trying100Where === 'wire' ? 'wire (dumpcap)' : 'engine, INVITE read → 100 Trying sent, the wait on Redis included'}, calls ${since(f)}`,
+        },
+        { label: 'no INVITE retransmitted', value: `${f.inviteRetransmittedCalls} calls whose caller re-sent its INVITE`, pass: enough(f) ? f.inviteRetransmittedCalls === 0 : null, where: `engine, calls ${since(f)}` },
+      ];
+    case 'leaking-ports':
+      return [
+        {
+          label: 'no session older than final-timeout',
+          value: f.finalTimeoutS === 0 ? `final-timeout off; oldest ${f.oldestSessionS === null ? 'none' : `${Math.round(f.oldestSessionS)} s`}` : `oldest ${f.oldestSessionS === null ? 'none' : `${Math.round(f.oldestSessionS)} s`} of ${f.finalTimeoutS} s`,
+          // With final-timeout off nothing bounds a session's life: the check cannot pass.
+          pass: f.finalTimeoutS === 0 ? false : f.oldestSessionS === null || f.oldestSessionS <= f.finalTimeoutS,
+          where: 'relay, now',
+        },
+        {
+          label: 'no call refused for want of ports (last 10 s)',
+          value: `${f.allocationFailures} allocation failures in the last ${Math.round(f.windowS)} s; ${f.refused503} calls refused with 503 ${since(f)}; ${f.portsInUse} of ${f.portsTotal} ports in use`,
+          // Failing at once, passing only over a whole window.
+          pass: f.allocationFailures > 0 ? false : enough(f) && f.windowS >= WINDOW_S ? true : null,
+          where: 'relay, allocation failures over the last 10 s of this phase',
+        },
+      ];
+    case 'slow-pcm-consumer':
+      return [
+        { label: 'relay loss = 0', value: `${f.relayDropped} packets not relayed, ${f.lossyCalls} calls with media loss`, pass: enough(f) ? f.relayDropped === 0 && f.lossyCalls === 0 : null, where: `relay (no peer, send errors) and its stream figures, ${since(f)}` },
+        {
+          label: 'every PCM frame reached the application (last 10 s)',
+          value: f.pcmFramesSent === null ? 'not forwarding' : `${f.pcmFramesDropped} of ${f.pcmFramesSent + (f.pcmFramesDropped ?? 0)} frames dropped in the last ${Math.round(f.windowS)} s`,
+          pass: f.pcmFramesSent === null || f.pcmFramesDropped === null ? null : f.pcmFramesDropped > 0 ? false : enough(f) && f.windowS >= WINDOW_S ? true : null,
+          where: "recorder's forwarding, over the last 10 s of this phase",
+        },
+      ];
+    case 'lossy-signalling':
+      return [
+        { label: 'calls complete despite the loss', value: `${f.settledEnded} of ${f.settled} calls got a final response`, pass: f.settled >= MIN_CALLS ? f.settledEnded >= f.settled * 0.99 : null, where: `engine, calls ${since(f)} placed over 8 s ago (time for their retransmissions)` },
+        { label: 'no retransmissions', value: `${f.retransmissions} retransmissions in ${f.retransmittedCalls} calls`, pass: enough(f) ? f.retransmissions === 0 : null, where: `engine, calls ${since(f)}` },
+      ];
+  }
+}
+
+/** The incident's verdict: failing if any check fails, passing once all pass, else waiting. */
+export function verdictOf(checks: readonly IncidentCheck[]): 'pass' | 'fail' | 'waiting' {
+  if (checks.some((c) => c.pass === false)) return 'fail';
+  return checks.every((c) => c.pass === true) ? 'pass' : 'waiting';
+}

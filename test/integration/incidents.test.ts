@@ -1,0 +1,147 @@
+/**
+ * The four incidents of the story, each run headless through the API with
+ * shortened durations (#16): in the bad configuration the incident's own
+ * suspect turns red while every other suspect stays green (or off), and a
+ * check fails; with the fix the checks pass. A real redis-server, the
+ * built-in traffic, the real relay and recorder.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncidentId, IncidentStatus, Snapshot, SuspectId } from '../../app/contract';
+import { startLab, type RunningLab } from '../helpers/lab';
+import { startRedis, type TestRedis } from '../helpers/redis';
+import { until } from '../helpers/until';
+
+/** Every suspect's state and the checks that are not green, for messages. */
+const board = (s: Snapshot) => s.suspects.map((x) => `${x.id}:${x.state}${x.checks.filter((c) => c.state !== 'green').map((c) => ` [${c.label}=${c.value}]`).join('')}`).join(' ');
+
+async function withIncidentLab(fn: (lab: RunningLab, redis: TestRedis) => Promise<void>): Promise<void> {
+  const redis = await startRedis();
+  const lab = await startLab({ redis: redis.url }, { ui: false });
+  try {
+    await fn(lab, redis);
+  } finally {
+    await lab.host.invoke({ cmd: 'stopIncident' }).catch(() => undefined);
+    await lab.stop();
+    await redis.stop();
+  }
+}
+
+const run = (lab: RunningLab, id: IncidentId, phase: 'bad' | 'fixed') => lab.host.invoke({ cmd: 'runIncident', id, phase, quick: true }) as Promise<IncidentStatus>;
+
+/** Waits until the incident's own suspect is red and no other suspect is amber or red; returns that snapshot. */
+/** `amberOk`: suspects that may be amber meanwhile (never red). */
+async function ownSuspectRed(lab: RunningLab, own: SuspectId, ms: number, also: (s: Snapshot) => boolean = () => true, amberOk: SuspectId[] = []): Promise<Snapshot> {
+  let last = '';
+  try {
+    return await until(`${own} red, the others green`, () => {
+      const s = lab.host.snapshot();
+      last = board(s);
+      const mine = s.suspects.find((x) => x.id === own)!;
+      const others = s.suspects.filter((x) => x.id !== own);
+      return mine.state === 'red' && others.every((x) => x.state === 'green' || x.state === 'off' || (x.state === 'amber' && amberOk.includes(x.id))) && also(s) ? s : null;
+    }, ms);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the board: ${last}`);
+  }
+}
+
+async function verdict(lab: RunningLab, want: 'pass' | 'fail', ms: number): Promise<IncidentStatus> {
+  let last = '';
+  try {
+    return await until(`the incident's checks ${want}`, () => {
+      const i = lab.host.snapshot().incident!;
+      last = JSON.stringify(i.checks.map((c) => [c.label, c.value, c.pass]));
+      return i.verdict === want ? i : null;
+    }, ms);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; checks: ${last}`);
+  }
+}
+
+test('incident 1, synchronous publish: inline mode with 640 slow subscribers turns only Redis red (the application at most amber: its events come late), 100 Trying is late and INVITEs are retransmitted; pubsub+list passes the check', async () => {
+  await withIncidentLab(async (lab) => {
+    const started = await run(lab, 'sync-publish', 'bad');
+    assert.equal(started.error, null, started.log.join('\n'));
+    assert.equal(lab.host.snapshot().publisher!.mode, 'inline');
+    const waited = (s: Snapshot) => s.suspects.find((x) => x.id === 'redis')!.checks.some((c) => c.label.startsWith("SIP worker's wait on Redis") && c.state === 'red');
+    // The application may be amber: Redis's stalls make its events late (more than 1 s after their SIP message) too.
+    await ownSuspectRed(lab, 'redis', 45_000, waited, ['application']);
+    const bad = await verdict(lab, 'fail', 30_000);
+    assert.ok(bad.checks.some((c) => c.pass === false), JSON.stringify(bad.checks));
+    await run(lab, 'sync-publish', 'fixed');
+    assert.equal(lab.host.snapshot().publisher!.mode, 'pubsub+list');
+    const fixed = await verdict(lab, 'pass', 30_000);
+    assert.ok(fixed.checks.every((c) => c.pass === true), JSON.stringify(fixed.checks));
+    const after = lab.host.snapshot();
+    assert.notEqual(after.suspects.find((x) => x.id === 'redis')!.state, 'red', `the SIP path no longer waits on Redis: ${board(after)}`);
+    assert.notEqual(after.suspects.find((x) => x.id === 'sip')!.state, 'red', board(after));
+    await lab.host.invoke({ cmd: 'stopIncident' });
+    const stopped = lab.host.snapshot();
+    assert.equal(stopped.incident, null);
+    assert.equal(stopped.subscriberLoad, null, 'the load it started is gone');
+    assert.equal(stopped.traffic, null, 'and its traffic');
+    assert.equal(lab.host.settings().publishMode, 'pubsub+list', 'settings back as they were');
+  });
+});
+
+test('incident 2, leaking ports: proxy restarts with final-timeout off fill the pool and calls get 503, only the Relay suspect red; with the timeouts on the sessions are reclaimed and the checks pass', async () => {
+  await withIncidentLab(async (lab) => {
+    const before = lab.host.settings();
+    const started = await run(lab, 'leaking-ports', 'bad');
+    assert.equal(started.error, null, started.log.join('\n'));
+    assert.equal(lab.host.snapshot().relay!.ports.total, 128, 'a pool of 64 pairs');
+    const red = await ownSuspectRed(lab, 'relay', 60_000, (s) => s.relay!.ports.allocationFailures > 0);
+    assert.ok(red.relay!.ports.inUse + red.relay!.ports.lent >= 0.9 * 128, `ports in use climbed to the pool: ${JSON.stringify(red.relay!.ports)}`);
+    const bad = await verdict(lab, 'fail', 10_000);
+    assert.equal(bad.checks[0]!.pass, false, 'final-timeout off: nothing bounds a session');
+    await run(lab, 'leaking-ports', 'fixed');
+    const fixed = await verdict(lab, 'pass', 60_000);
+    assert.ok(fixed.checks.every((c) => c.pass === true), JSON.stringify(fixed.checks));
+    const closed = lab.host.snapshot().relay!.sessions.closed;
+    assert.ok(closed.timeout > 0, `the leaked sessions were reclaimed by the no-media timeout: ${JSON.stringify(closed)}`);
+    await lab.host.invoke({ cmd: 'stopIncident' });
+    const s = lab.host.settings();
+    assert.equal(s.rtp, before.rtp, 'the range is back');
+    assert.equal(s.finalTimeout, before.finalTimeout, 'and final-timeout');
+  });
+});
+
+test('incident 3, slow PCM consumer: the recorder drops frames for the slow application and only its suspect turns red, the relay loses nothing; at full speed every frame arrives', async () => {
+  await withIncidentLab(async (lab) => {
+    const started = await run(lab, 'slow-pcm-consumer', 'bad');
+    assert.equal(started.error, null, started.log.join('\n'));
+    const red = await ownSuspectRed(lab, 'recorder', 60_000);
+    assert.ok(red.recorder!.forwarding!.totals.framesDropped > 0, 'frames dropped for the slow application');
+    const bad = await until('both checks judged', () => {
+      const i = lab.host.snapshot().incident!;
+      return i.checks.every((c) => c.pass !== null) ? i : null;
+    }, 30_000);
+    assert.equal(bad.verdict, 'fail', JSON.stringify(bad.checks));
+    const relayLoss = bad.checks.find((c) => c.label === 'relay loss = 0')!;
+    assert.equal(relayLoss.pass, true, `the relay lost nothing while the recorder dropped: ${relayLoss.value}`);
+    await run(lab, 'slow-pcm-consumer', 'fixed');
+    const fixed = await verdict(lab, 'pass', 30_000);
+    assert.ok(fixed.checks.every((c) => c.pass === true), JSON.stringify(fixed.checks));
+    await lab.host.invoke({ cmd: 'stopIncident' });
+    assert.equal(lab.host.engine.status('recorder').state, 'stopped', 'the recorder it started is stopped');
+  });
+});
+
+test('incident 4, lossy signalling: 5 % loss turns only the SIP path red with retransmissions, calls still complete; without loss no retransmissions', async () => {
+  await withIncidentLab(async (lab) => {
+    const started = await run(lab, 'lossy-signalling', 'bad');
+    assert.equal(started.error, null, started.log.join('\n'));
+    await ownSuspectRed(lab, 'sip', 30_000);
+    const bad = await until('calls judged complete while retransmissions fail the check', () => {
+      const i = lab.host.snapshot().incident!;
+      return i.checks.every((c) => c.pass !== null) ? i : null;
+    }, 30_000);
+    assert.equal(bad.checks.find((c) => c.label === 'calls complete despite the loss')!.pass, true, JSON.stringify(bad.checks));
+    assert.equal(bad.checks.find((c) => c.label === 'no retransmissions')!.pass, false);
+    assert.equal(bad.verdict, 'fail');
+    await run(lab, 'lossy-signalling', 'fixed');
+    const fixed = await verdict(lab, 'pass', 30_000);
+    assert.ok(fixed.checks.every((c) => c.pass === true), JSON.stringify(fixed.checks));
+  });
+});
