@@ -5,6 +5,7 @@ import { ControlBar } from './components/ControlBar';
 import { ExportChooser } from './components/ExportChooser';
 import { Header } from './components/Header';
 import { HelpOverlay } from './components/HelpOverlay';
+import { IncidentPanel } from './components/IncidentPanel';
 import { LadderPanel } from './components/LadderPanel';
 import { SettingsDialog } from './components/SettingsDialog';
 import { SuspectsBoard } from './components/SuspectsBoard';
@@ -23,7 +24,11 @@ export function App() {
     <div className={stale ? 'app stale' : 'app'}>
       <Header />
       <ControlBar />
-      <SuspectsBoard />
+      {/* One row of the app's grid for both boards: the suspects and the incidents that turn them red. */}
+      <div className="boards">
+        <SuspectsBoard />
+        <IncidentPanel />
+      </div>
       <main className="main">
         <CallsPanel />
         <LadderPanel />
