@@ -61,6 +61,9 @@ export interface SuspectCallCounts {
 /** A call's events count as not delivered only once it ended this long ago (before that they may be on their way). */
 export const UNDELIVERED_GRACE_US = 5_000_000;
 
+/** Publishing slower than this (SIP message → Redis's reply) is amber, and names its calls. */
+const SLOW_PUBLISH_MS = 100;
+
 /** The story's check: "100 Trying p99 < 200 ms". */
 export const TRYING_RED_MS = 200;
 const TRYING_AMBER_MS = 50;
@@ -176,13 +179,15 @@ function redisSuspect(i: SuspectInputs): Suspect {
   const checks: SuspectCheck[] = [
     { label: 'connection', value: p.connected ? 'connected' : 'not connected', threshold: 'red when not connected (events queue, then the oldest drop)', state: p.connected ? 'green' : 'red', where: 'engine, now' },
     // Slow publishing off the SIP path delays the application, not calls: amber. What holds the SIP path is red (inline, below).
-    { label: 'publish created → reply p99', value: total.count > 0 ? ms(total.p99) : '—', threshold: 'amber ≥ 100 ms (off the SIP path it delays the application, not calls)', state: total.count > 0 && total.p99 >= 100_000 ? 'amber' : 'green', where: 'engine, last minute' },
+    { label: 'publish created → reply p99', value: total.count > 0 ? ms(total.p99) : '—', threshold: 'amber ≥ 100 ms (off the SIP path it delays the application, not calls)', state: total.count > 0 && total.p99 >= SLOW_PUBLISH_MS * 1000 ? 'amber' : 'green', where: 'engine, last minute' },
     { label: 'publish mode', value: p.mode, threshold: 'red in inline (the SIP worker waits for Redis: the incident)', state: p.mode === 'inline' ? 'red' : 'green', where: 'setting' },
     ...inlineChecks(i.sip?.inline ?? null),
     { label: 'PUBSUB NUMPAT', value: p.numpat === null ? '—' : String(p.numpat), threshold: 'amber ≥ 100 (each PUBLISH costs O(N+M) in Redis)', state: p.numpat !== null && p.numpat >= 100 ? 'amber' : 'green', where: 'Redis, last sample' },
     { label: 'events dropped from the queue', value: String(p.queue.dropped), threshold: 'red > 0', state: p.queue.dropped > 0 ? 'red' : 'green', where: 'engine, since the publisher started' },
   ];
-  return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, null);
+  // The calls to look at: those with an event slower than the amber line (SIP message → Redis's reply; in inline mode the wait is in it).
+  const slow = total.count > 0 && total.p99 >= SLOW_PUBLISH_MS * 1000;
+  return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, slow ? { publishSlowerThanMs: SLOW_PUBLISH_MS } : null);
 }
 
 /** What the SIP worker's wait on Redis costs the SIP path, in `inline` mode. */

@@ -83,7 +83,9 @@ test("inline publish mode: the SIP worker's wait on Redis and the retransmission
 
 test('slow publishing off the SIP path is amber, not red; PCM frames the application missed are red', () => {
   const publisher = { connected: true, mode: 'pubsub+list', numpat: 1, latencyUs: { total: lat(900_000) }, queue: { dropped: 0 } } as unknown as SuspectInputs['publisher'];
-  assert.equal(byId(inputs({ publisher, publisherRunning: true })).get('redis')!.state, 'amber');
+  const redis = byId(inputs({ publisher, publisherRunning: true })).get('redis')!;
+  assert.equal(redis.state, 'amber');
+  assert.deepEqual(redis.calls, { publishSlowerThanMs: 100 }, 'a click lists the calls with a slow publish');
   const recorder = { state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 12 } } } as unknown as SuspectInputs['recorder'];
   assert.equal(byId(inputs({ recorder })).get('recorder')!.state, 'red');
 });
