@@ -149,6 +149,17 @@ export async function startLabServer(host: Host, opts: LabServerOptions): Promis
       await drainBody(req);
       return invoke(res, { cmd: 'recordCall', callId: c, on: rest[0] === 'start' }, (r) => ((r as RecordCallResult).ok ? 200 : 409));
     }
+    if (a === 'incidents' && b === 'stop' && c === undefined) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'use POST to stop the incident' });
+      await drainBody(req);
+      return invoke(res, { cmd: 'stopIncident' });
+    }
+    if (a === 'incidents' && b !== undefined && c !== undefined && rest.length === 0) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'use POST /api/incidents/{id}/{bad|fixed}[?quick=1] to run an incident' });
+      await drainBody(req);
+      // Validated by the contract: an unknown id or phase is a 400 that lists the right ones.
+      return invoke(res, { cmd: 'runIncident', id: b, phase: c, quick: url.searchParams.get('quick') === '1' });
+    }
     if (a === 'settings' && b === undefined) {
       if (method === 'GET') return invoke(res, { cmd: 'getSettings' });
       if (method !== 'POST') return sendJson(res, 405, { error: 'GET the settings, or POST a JSON patch such as {"t1": "250"}' });

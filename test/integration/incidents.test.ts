@@ -145,3 +145,24 @@ test('incident 4, lossy signalling: 5 % loss turns only the SIP path red with re
     assert.ok(fixed.checks.every((c) => c.pass === true), JSON.stringify(fixed.checks));
   });
 });
+
+test('over HTTP: POST /api/incidents/{id}/{phase}[?quick=1] runs one, a wrong id or phase is a 400 naming the right ones, POST /api/incidents/stop ends it', async () => {
+  const lab = await startLab({});
+  try {
+    const post = (path: string) => fetch(`${lab.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${lab.token}` } });
+    const wrong = await post('/api/incidents/no-such/bad');
+    assert.equal(wrong.status, 400);
+    assert.match(((await wrong.json()) as { error: string }).error, /sync-publish, leaking-ports, slow-pcm-consumer, lossy-signalling/);
+    assert.equal((await post('/api/incidents/lossy-signalling/worse')).status, 400);
+    const ran = await post('/api/incidents/lossy-signalling/bad?quick=1');
+    assert.equal(ran.status, 200);
+    const status = (await ran.json()) as IncidentStatus;
+    assert.deepEqual([status.id, status.phase, status.quick, status.error], ['lossy-signalling', 'bad', true, null]);
+    assert.match(lab.host.settings().traffic, /loss=5$/, 'its traffic with the loss');
+    assert.equal(lab.host.engine.status('traffic').state, 'running');
+    assert.equal((await post('/api/incidents/stop')).status, 200);
+    assert.equal(lab.host.snapshot().incident, null);
+  } finally {
+    await lab.stop();
+  }
+});
