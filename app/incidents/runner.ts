@@ -314,8 +314,10 @@ export class IncidentRunner {
 
   private figures(i: IncidentInputs, calls: Iterable<CallRecord>): PhaseFigures {
     const since = this.phaseStartUs;
+    const windowFrom = Math.max(since, i.nowUs - WINDOW_US);
     const trying: number[] = [];
     let n = 0;
+    let windowCalls = 0;
     let retransmittedCalls = 0;
     let retransmissions = 0;
     let inviteRetransmittedCalls = 0;
@@ -328,11 +330,14 @@ export class IncidentRunner {
     for (const c of calls) {
       if (c.source !== LIVE_SOURCE || c.inviteInUs === null || c.inviteInUs < since) continue;
       n++;
-      if (c.timings.trying100Us !== null) trying.push(c.timings.trying100Us);
       if (c.retransmissions > 0) retransmittedCalls++;
       retransmissions += c.retransmissions;
-      // The caller's copies only (the story's symptom): the proxy's own Timer A toward the callee counts in retransmissionsByKind too.
-      if ((c.retransmissionsByKind.INVITE ?? 0) > 0 && c.entries.some((e) => e.kind === 'sip' && e.retransmission && e.method === 'INVITE' && e.direction === 'in')) inviteRetransmittedCalls++;
+      if (c.inviteInUs >= windowFrom) {
+        windowCalls++;
+        if (c.timings.trying100Us !== null) trying.push(c.timings.trying100Us);
+        // The caller's copies only (the story's symptom): the proxy's own Timer A toward the callee counts in retransmissionsByKind too.
+        if ((c.retransmissionsByKind.INVITE ?? 0) > 0 && c.entries.some((e) => e.kind === 'sip' && e.retransmission && e.method === 'INVITE' && e.direction === 'in')) inviteRetransmittedCalls++;
+      }
       const old = i.nowUs - c.inviteInUs > SETTLE_US;
       if (old) settled++;
       if (c.finalStatus !== null) {
@@ -356,6 +361,7 @@ export class IncidentRunner {
     return {
       seconds: (i.nowUs - since) / 1e6,
       calls: n,
+      windowCalls,
       trying100P99Ms: trying.length > 0 ? trying[Math.min(trying.length - 1, Math.ceil(trying.length * 0.99) - 1)]! / 1000 : null,
       trying100Where: i.wire.on ? 'wire' : 'engine',
       retransmittedCalls,

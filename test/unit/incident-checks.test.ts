@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { checksOf, INCIDENT_IDS, INCIDENTS, verdictOf, type PhaseFigures } from '../../app/incidents/catalog';
 
 const quiet: PhaseFigures = {
-  seconds: 20, calls: 200, trying100P99Ms: 1.2, trying100Where: 'engine', retransmittedCalls: 0, retransmissions: 0, inviteRetransmittedCalls: 0,
+  seconds: 20, calls: 200, windowCalls: 100, trying100P99Ms: 1.2, trying100Where: 'engine', retransmittedCalls: 0, retransmissions: 0, inviteRetransmittedCalls: 0,
   answered: 200, refused503: 0, ended: 200, settled: 150, settledEnded: 150, oldestSessionS: 3, finalTimeoutS: 60, allocationFailures: 0, windowS: 10,
   portsInUse: 20, portsTotal: 128, relayDropped: 0, lossyCalls: 0, pcmFramesSent: 5000, pcmFramesDropped: 0,
 };
@@ -44,8 +44,12 @@ test('incident 3: relay loss and PCM drops are separate checks; incident 4: call
   assert.equal(checksOf('lossy-signalling', { ...quiet, settledEnded: 140 })[0]!.pass, false, '10 of 150 never ended');
 });
 
-test('too few calls: the checks wait', () => {
-  const few = { ...quiet, calls: 5, settled: 2, settledEnded: 2 };
+test('too few calls, or under 10 s of the phase: the checks wait to pass, but fail at once', () => {
+  const few = { ...quiet, calls: 5, windowCalls: 5, settled: 2, settledEnded: 2 };
   assert.equal(verdictOf(checksOf('sync-publish', few)), 'waiting');
   assert.equal(verdictOf(checksOf('lossy-signalling', few)), 'waiting');
+  const young = { ...quiet, seconds: 0.3, windowS: 0.3, windowCalls: 30 };
+  assert.equal(verdictOf(checksOf('sync-publish', young)), 'waiting', '30 calls in 0.3 s after the fix do not pass it yet');
+  assert.equal(verdictOf(checksOf('sync-publish', { ...young, trying100P99Ms: 900 })), 'fail');
+  assert.equal(verdictOf(checksOf('lossy-signalling', { ...young, retransmissions: 2 })), 'fail');
 });
