@@ -278,12 +278,14 @@ export class ProxyCore {
 
   // ---------------------------------------------------- §16.2 receiving
 
-  /** Transport entry point: never throws, whatever the bytes. */
   /**
+   * Transport entry point: never throws, whatever the bytes.
+   *
    * `heldUs`: how long the message waited before it got here (`inline`
    * publish mode's simulated workers, inline-gate.ts). A new INVITE is
    * captured at its true read time, so its call's ladder and timings show
-   * the wait; the proxy's own timers and its `trying100` start now.
+   * the wait; other held messages are captured when they get here. The
+   * proxy's own timers and its `trying100` start now.
    */
   receive(data: Buffer, peer: NextHop, heldUs = 0): void {
     const tIn = this.options.clock.nowUs();

@@ -44,8 +44,9 @@ export class ProxyCounters {
 
   retransmissionIn(): void {
     this.retransmissionsIn++;
-    this.retransRate.mark(this.clock.monoMs());
-    this.retransInRate.mark(this.clock.monoMs());
+    const now = this.clock.monoMs();
+    this.retransRate.mark(now);
+    this.retransInRate.mark(now);
   }
 
   sent(retransmission: boolean): void {
