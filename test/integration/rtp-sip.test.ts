@@ -42,10 +42,13 @@ test("a SIPp call with G.711 through the proxy: both SDPs carry the relay's port
       const callId = lab.host.listCalls(10)[0]!.callId;
       const sip = lab.host.getCall(callId)!.entries.filter((e) => e.lane === 'sip');
       assert.ok(sip.length > 0);
-      const relay = lab.host.snapshot().relay!;
+      // The BYE's close waits on the relay's shard (a worker thread) to shut the stream's sockets: the count follows that reply.
+      const relay = await until('the BYE closed the session', () => {
+        const r = lab.host.snapshot().relay!;
+        return r.sessions.closed.bye === 1 && r;
+      });
       assert.equal(relay.packets.relayed, 2 * 236, 'the 236 packets of g711a.pcap to the UAS, and its echo of each back');
       assert.equal(relay.packets.noPeer, 0, 'packets that beat the answer to the relay waited for it');
-      assert.equal(relay.sessions.closed.bye, 1);
       assert.equal(relay.ports.inUse, 0);
       const s = await until('closed streams with figures', () => {
         const all = streamsOf(lab, callId);
@@ -93,7 +96,11 @@ test("a late offer: the callee's offer in the 200 gets the caller-facing port, t
       const answeredToCallee = Number(mLine(ack));
       assert.ok(inRange(answeredToCallee) && answeredToCallee !== offeredToCaller, `the ACK's answer names the other relay port: ${answeredToCallee}`);
       await lab.settle();
-      const relay = lab.host.snapshot().relay!;
+      // The BYE's close waits on the relay's shard (a worker thread) to shut the stream's sockets: the count follows that reply.
+      const relay = await until('the BYE closed the session', () => {
+        const r = lab.host.snapshot().relay!;
+        return r.sessions.closed.bye === 1 && r;
+      });
       assert.equal(relay.packets.relayed, 2 * 236, 'the 236 packets of g711a.pcap to the UAS, and its echo of each back');
       assert.equal(relay.sessions.closed.bye, 1);
       const callId = lab.host.listCalls(10)[0]!.callId;
