@@ -184,7 +184,7 @@ export interface PublishEntry extends EntryBase, Pick<PublishEvent, 'phase' | 'e
 }
 
 /** What the recorder did for the call. */
-export interface RecordEntry extends EntryBase, Pick<RecordEvent, 'phase' | 'path' | 'packets' | 'dropped' | 'detail'> {
+export interface RecordEntry extends EntryBase, Pick<RecordEvent, 'phase' | 'path' | 'packets' | 'dropped' | 'framesDropped' | 'detail'> {
   lane: 'record';
 }
 

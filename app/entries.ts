@@ -27,6 +27,7 @@ export function summarize(c: CallRecord): CallSummary {
     trying100Us: c.timings.trying100Us,
     publish: c.publish ? { ...c.publish, delivered: { ...c.publish.delivered } } : null,
     media: c.media ? { ...c.media } : null,
+    recorder: c.recorder ? { ...c.recorder } : null,
   };
 }
 
@@ -123,6 +124,7 @@ export function entryOf(e: CallEvent, index: number, sdpIndex: number | null): L
         path: e.path,
         packets: e.packets,
         dropped: e.dropped,
+        framesDropped: e.framesDropped,
         detail: e.detail,
       };
     case 'note':

@@ -143,7 +143,12 @@ export interface PublishEvent extends CallEventBase {
   error: string | null;
 }
 
-/** What the recorder did for this call. */
+/**
+ * What the recorder did for this call. `dropped` says what it lost of the
+ * call since its previous `dropped` event (at most one every few seconds,
+ * never one per packet); `stopped` repeats the recording's own total of
+ * packets dropped, for the ladder.
+ */
 export interface RecordEvent extends CallEventBase {
   kind: 'record';
   phase: 'started' | 'stopped' | 'file-written' | 'dropped';
@@ -152,7 +157,10 @@ export interface RecordEvent extends CallEventBase {
   dst: string;
   path: string | null;
   packets: number;
+  /** Packets dropped on the way to the call's recording (its full queue, the relay's tap behind). */
   dropped: number;
+  /** PCM frames of the call not forwarded to the application (`--forward`); 0 but in `dropped` events. */
+  framesDropped: number;
   detail: string | null;
 }
 

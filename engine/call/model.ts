@@ -83,6 +83,16 @@ export interface MediaSummary {
   lost: number;
 }
 
+/**
+ * What the recorder lost of a call, summed over its record lane's `dropped`
+ * events: packets dropped on the way to its recording, and PCM frames not
+ * forwarded to the application.
+ */
+export interface RecorderSummary {
+  drops: number;
+  framesDropped: number;
+}
+
 /** A call as a list shows it: what the UI, the API and queries read of it without its entries. */
 export interface CallSummary {
   /**
@@ -113,6 +123,8 @@ export interface CallSummary {
   publish: PublishSummary | null;
   /** Its media streams (the relay's media events); null when it has none. */
   media: MediaSummary | null;
+  /** What the recorder lost of it (its record lane); null when the recorder never reported on it. */
+  recorder: RecorderSummary | null;
 }
 
 export interface CallRecord extends Omit<CallSummary, 'trying100Us'> {

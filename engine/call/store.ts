@@ -4,7 +4,7 @@
  * ladder. Bounded on every axis — finished calls, active calls, idle time,
  * entries per call and stored bytes — and every eviction is counted by reason.
  */
-import { LIVE_SOURCE, type CallEvent, type CallSourceId, type PublishEvent, type SipCaptureEvent } from '../events';
+import { LIVE_SOURCE, type CallEvent, type CallSourceId, type PublishEvent, type RecordEvent, type SipCaptureEvent } from '../events';
 import { LATE_DELIVERY_US, deliveryVia } from '../publish/stats';
 import { Histogram } from '../metrics/histogram';
 import { callKey, emptyLaneCounts, type CallRecord, type CallState } from './model';
@@ -159,6 +159,8 @@ export class CallStore {
     let call = this.calls.get(key);
     // The application got an event of a call we do not keep (yet): held for the call, or forgotten.
     if (!call && ev.kind === 'publish' && ev.phase === 'delivered') return this.holdEarly(key, ev);
+    // What the recorder lost of a call no longer stored (evicted while its last drops were reported) has no call to go to.
+    if (!call && ev.kind === 'record' && ev.phase === 'dropped') return;
     if (!call) {
       call = this.create(key, source, ev);
       const early = this.early.get(key);
@@ -187,6 +189,8 @@ export class CallStore {
       if (end !== null) this.finish(call, end, ev.tsUs);
     } else if (ev.kind === 'publish') {
       notePublish(call, ev);
+    } else if (ev.kind === 'record') {
+      noteRecord(call, ev);
     } else if (ev.kind === 'media') {
       // A call that only the relay knows (an NG offer, no SIP through us: its streams name no SDP of ours) ends when its
       // last stream closes. One set up through our proxy ends by its SIP, even when its media events arrive first
@@ -288,6 +292,7 @@ export class CallStore {
       idleSinceUs: null,
       publish: null,
       media: null,
+      recorder: null,
     };
     this.objectBytes += CALL_OVERHEAD_BYTES;
     this.calls.set(call.key, call);
@@ -417,6 +422,14 @@ function flatCopy(s: string): string {
 /** How long a delivery may wait for its call, and how many calls' deliveries wait at most. */
 const EARLY_DELIVERY_US = 5_000_000;
 const EARLY_DELIVERY_MAX = 1_000;
+
+/** The record lane's figures of a call: what the recorder lost of it, from its `dropped` events (each the drops since the previous one). */
+function noteRecord(call: CallRecord, ev: RecordEvent): void {
+  const r = (call.recorder ??= { drops: 0, framesDropped: 0 });
+  if (ev.phase !== 'dropped') return;
+  r.drops += ev.dropped;
+  r.framesDropped += ev.framesDropped;
+}
 
 /** The publish lane's figures of a call: acknowledged, given up, delivered and how, late. */
 function notePublish(call: CallRecord, ev: PublishEvent): void {

@@ -147,6 +147,8 @@ function eventOf(e: Obj, callId: string): CallEvent | null {
         path: strOrNull(e.path),
         packets: num(e.packets),
         dropped: num(e.dropped),
+        // Absent in files written before the recorder reported frames not forwarded.
+        framesDropped: num(e.framesDropped),
         detail: strOrNull(e.detail),
       };
     case 'note':

@@ -38,7 +38,7 @@ export function entryLabel(e: CallEvent): string {
     case 'publish':
       return `${e.event} ${e.phase}${e.receivers !== null ? ` (${e.receivers} receivers)` : ''}`;
     case 'record':
-      return `record ${e.phase}${e.dropped ? ` (${e.dropped} dropped)` : ''}`;
+      return e.phase === 'dropped' ? `record dropped: ${e.dropped} packets, ${e.framesDropped} PCM frames not forwarded` : `record ${e.phase}${e.dropped ? ` (${e.dropped} dropped)` : ''}`;
     case 'note':
       return e.text;
   }

@@ -125,6 +125,8 @@ export class CallRecording {
   readonly layout: RecordingLayout;
   /** Pushes refused because the recording was stopping or stopped. */
   refusedAfterStop = 0;
+  /** Of its drops, those already handed to the recorder's per-call reports (`takeDrops`). */
+  private reportedDrops = 0;
 
   private readonly queue: PacketQueue;
   private readonly playouts: [Playout, Playout];
@@ -214,6 +216,14 @@ export class CallRecording {
   /** Packets of this direction dropped on the way here (the relay's tap fell behind): counted with the queue's. */
   dropped(direction: Direction, count: number): void {
     this.queue.countDropped(direction === 'caller' ? 0 : 1, count);
+  }
+
+  /** Packets dropped (both directions) since the last call: the recorder's per-call report takes them. */
+  takeDrops(): number {
+    const total = this.queue.drops[0] + this.queue.drops[1];
+    const n = total - this.reportedDrops;
+    this.reportedDrops = total;
+    return n;
   }
 
   /** Decodes up to `budget` queued packets and hands the frames both directions have reached to the WAV. Returns the packets taken. */

@@ -7,7 +7,10 @@
  * host connects `push` and `dropped` to `Relay.tap`); this never touches a socket.
  *
  * Each start and stop of a call's recording is a `record` event on the
- * call's ladder, with the file and the figures.
+ * call's ladder, with the file and the figures; what the recorder lost of
+ * a call (packets on the way to its recording, PCM frames not forwarded)
+ * is a `dropped` event, from the recorder's once-a-second tick (at most one
+ * per call every few seconds: drop-reports.ts), never one per packet.
  *
  * With a forward target (`--forward`), each start makes one Forwarder, whose
  * connections carry every recorded call's decoded PCM to the application
@@ -18,6 +21,7 @@ import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
 import type { RecordEvent } from '../events';
 import type { CallIdentity, Direction, DirectionPayloads, RecordingSummary } from './call-recording';
+import type { CallDropReport } from './drop-reports';
 import { type ForwardTarget, Forwarder, FORWARDER_DEFAULTS } from './forward/forwarder';
 import type { RecordingLayout } from './metadata';
 import { Recorder, type RecorderStats, type RecordResult } from './recorder';
@@ -65,7 +69,7 @@ export class RecorderComponent implements ComponentImpl {
   async start(): Promise<void> {
     const s = this.settings();
     const forwarder = s.forward === null ? null : new Forwarder({ ...s.forward, backoff: FORWARDER_DEFAULTS.backoff, clock: this.ctx.clock, ...(s.queueBytes === undefined ? {} : { queueBytes: s.queueBytes }) });
-    const recorder = new Recorder({ dir: s.dir, mix: s.mix, clock: this.ctx.clock, ...(forwarder ? { forwarder } : {}) });
+    const recorder = new Recorder({ dir: s.dir, mix: s.mix, clock: this.ctx.clock, onDrops: (r) => this.emitDropped(r), ...(forwarder ? { forwarder } : {}) });
     const started = await recorder.start();
     if (!started.ok) {
       await recorder.close();
@@ -86,6 +90,8 @@ export class RecorderComponent implements ComponentImpl {
     for (const summary of await recorder.close()) this.emitStopped(summary, packets.get(summary.callId) ?? 0);
     // After the recordings: their last PCM was handed over as they stopped.
     await forwarder?.close();
+    // What the recordings and the connections lost as they ended, reported now rather than never.
+    recorder.reportDrops(true);
   }
 
   get running(): boolean {
@@ -147,8 +153,12 @@ export class RecorderComponent implements ComponentImpl {
     this.emit(s.callId, 'stopped', s.wav, packets, s.drops, detail);
   }
 
-  private emit(callId: string, phase: RecordEvent['phase'], path: string | null, packets: number, dropped: number, detail: string | null): void {
-    this.ctx.events.emit({ kind: 'record', tsUs: this.ctx.clock.nowUs(), callId, phase, src: 'relay', dst: `record:${this.settings().dir}`, path, packets, dropped, detail });
+  private emitDropped(r: CallDropReport): void {
+    this.emit(r.callId, 'dropped', null, 0, r.drops, null, r.framesDropped);
+  }
+
+  private emit(callId: string, phase: RecordEvent['phase'], path: string | null, packets: number, dropped: number, detail: string | null, framesDropped = 0): void {
+    this.ctx.events.emit({ kind: 'record', tsUs: this.ctx.clock.nowUs(), callId, phase, src: 'relay', dst: `record:${this.settings().dir}`, path, packets, dropped, framesDropped, detail });
   }
 }
 

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { type CallIdentity, type CallRecordingFigures, type Direction, type DirectionPayloads, type RecordingSummary, CallRecording, CALL_RECORDING_DEFAULTS } from './call-recording';
 import type { RecordingLayout } from './metadata';
 import type { Forwarder, ForwarderStats } from './forward/forwarder';
+import { type CallDropReport, DropReports } from './drop-reports';
 import { type RepairReport, repairRecordings } from './repair';
 import { fsErrorWhat, makeFolder } from './wav-file';
 
@@ -44,7 +45,13 @@ export interface RecorderOptions {
    * recording has stopped; its figures are the stats' `forwarding`.
    * Absent: nothing is forwarded. Its owner closes it.
    */
-  forwarder?: Pick<Forwarder, 'send' | 'end' | 'stats'>;
+  forwarder?: Pick<Forwarder, 'send' | 'end' | 'stats' | 'takeDropped'>;
+  /**
+   * Where each call's drops go (drop-reports.ts): packets dropped on the way
+   * to its recording, PCM frames not forwarded for it. Called from the
+   * drain's once-a-second tick, and by `reportDrops(true)`; never per packet.
+   */
+  onDrops?: (report: CallDropReport) => void;
 }
 
 export const RECORDER_DEFAULTS = { drainMs: 40, maxRecordings: 1000, finishedKept: 100 } as const;
@@ -98,6 +105,7 @@ export class Recorder {
   private timer: ReturnType<typeof setInterval> | null = null;
   private starting: Promise<RecorderStartResult> | null = null;
   private lastDiskFlushUs = 0;
+  private readonly dropReports = new DropReports();
   private readonly maxRecordings: number;
   private readonly finishedKept: number;
   private readonly drainMs: number;
@@ -180,9 +188,26 @@ export class Recorder {
     return rec.push(direction, arrivalUs, packet);
   }
 
-  /** Packets of a call dropped before they reached it (the relay's tap): counted as its drops; ignored for a call not recorded. */
+  /**
+   * Packets of a call dropped before they reached it (the relay's tap):
+   * counted as its recording's drops. The relay reports them with its
+   * shard's figures, which may come after the recording stopped (stopped by
+   * hand, the tap still on for a moment): for a recording stopping or among
+   * the finished ones they are still the call's, and the totals'. Ignored
+   * for a call not recorded.
+   */
   dropped(callId: string, direction: Direction, count: number): void {
-    this.active.get(callId)?.dropped(direction, count);
+    const rec = this.active.get(callId);
+    if (rec !== undefined) return rec.dropped(direction, count);
+    if (!(Number.isInteger(count) && count > 0) || !this.stoppedLately(callId)) return;
+    this.totals.finishedDrops += count;
+    this.dropReports.add(callId, count, 0);
+  }
+
+  /** The call's recording is stopping, or among the finished ones kept. */
+  private stoppedLately(callId: string): boolean {
+    for (const r of this.stopping) if (r.call.callId === callId) return true;
+    return this.finished.some((s) => s.callId === callId);
   }
 
   /** Stops one call's recording, with what SIP has said of the call since it started; null when it was not being recorded. */
@@ -216,6 +241,23 @@ export class Recorder {
     if (now - this.lastDiskFlushUs < DISK_FLUSH_US) return;
     this.lastDiskFlushUs = now;
     for (const rec of this.active.values()) rec.flushToDisk();
+    this.reportDrops();
+  }
+
+  /**
+   * Hands each call's drops found since the last tick to `onDrops`: the
+   * recordings' (active ones, and those finished since) and the
+   * forwarder's. A call reported in the last few seconds waits
+   * (drop-reports.ts) unless `all`: the recorder's owner says so once its
+   * forwarder has closed, so the frames dropped as the last connections
+   * ended are reported too.
+   */
+  reportDrops(all = false): void {
+    const reports = this.dropReports;
+    for (const rec of this.active.values()) reports.add(rec.call.callId, rec.takeDrops(), 0);
+    for (const [callId, frames] of this.opts.forwarder?.takeDropped() ?? []) reports.add(callId, 0, frames);
+    const onDrops = this.opts.onDrops;
+    for (const r of reports.take(this.opts.clock.nowUs(), all)) onDrops?.(r);
   }
 
   stats(): RecorderStats {
@@ -240,6 +282,8 @@ export class Recorder {
   }
 
   private async finish(rec: CallRecording): Promise<RecordingSummary> {
+    // Out of `active` now: its last drops wait for the next report here.
+    this.dropReports.add(rec.call.callId, rec.takeDrops(), 0);
     this.stopping.add(rec);
     const s = await rec.stop(this.opts.clock.nowUs());
     // All its PCM has been handed out; the connections close on their own (bounded by the forwarder's end timeout), not awaited here.

@@ -45,6 +45,7 @@ function call(id: string, startedUs: number, over: Partial<CallSummary> = {}): C
     trying100Us: 100,
     publish: null,
     media: null,
+    recorder: null,
     ...over,
   };
 }

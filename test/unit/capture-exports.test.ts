@@ -88,7 +88,7 @@ const allLanes: CallEvent[] = [
   media(1_000_100, 'opened', 0),
   { kind: 'publish', tsUs: 1_000_200, callId: 'c1', phase: 'delivered', event: 'new', target: 'calls', src: 'callpath', dst: '127.0.0.1:6379', receivers: 2, sinceQueuedUs: 300, error: null },
   ...[1, 2, 3, 4, 5].map((k) => media(1_000_000 + k * 1_000_000, 'stats', k * 50)),
-  { kind: 'record', tsUs: 1_000_300, callId: 'c1', phase: 'started', src: '127.0.0.1:40002', dst: 'record:/tmp/rec', path: null, packets: 0, dropped: 0, detail: null },
+  { kind: 'record', tsUs: 1_000_300, callId: 'c1', phase: 'started', src: '127.0.0.1:40002', dst: 'record:/tmp/rec', path: null, packets: 0, dropped: 0, framesDropped: 0, detail: null },
   { kind: 'note', tsUs: 6_500_000, callId: 'c1', at: PROXY, text: 'Timer C fired' },
   sip(7_000_000, UAC, PROXY, 'BYE'),
 ];

@@ -21,7 +21,7 @@ function detail(from: number, to: number, dropped = 0, startedUs = 1_000, key = 
   const notes = Math.floor((to + 1) / 3);
   return {
     key, callId: 'c', source: 'live', state: 'trying', from: 'a', to: 'b', startedUs, updatedUs: 2_000, endedUs: null, finalStatus: null,
-    messageCount: to - notes, laneCounts: { sip: to - notes, media: 0, publish: 0, record: 0, note: notes }, retransmissions: 0, trying100Us: null, publish: null, media: null,
+    messageCount: to - notes, laneCounts: { sip: to - notes, media: 0, publish: 0, record: 0, note: notes }, retransmissions: 0, trying100Us: null, publish: null, media: null, recorder: null,
     timings: { trying100Us: null, forwardedUs: null, ringingUs: null, answeredUs: null },
     retransmissionsByKind: {}, entriesDropped: dropped, legs: [], entries,
   };

@@ -424,3 +424,26 @@ test('at most maxConnections at once: a leg past it gets none for the rest of it
   f.send('third', 'caller', frame(0));
   await until('the next call gets a connection', () => f.stats().totals.connections === 3, 5000);
 });
+
+test("each call's frames not forwarded are taken once per call, those of a connection that closed between two takes and of a leg refused a connection included", async () => {
+  const c = consumer({ paused: true });
+  const port = await c.listening;
+  const f = forwarder({ target: { host: '127.0.0.1', port }, queueBytes: 64 * 1024, endTimeoutMs: 200, maxConnections: 1 });
+  f.send('stuck', 'caller', frame(0));
+  await until('open', () => fig(f, 'caller', 'stuck').state === 'open', 5000);
+  await flood(f, 'stuck', FLOOD_FRAMES);
+  const first = fig(f, 'caller', 'stuck').framesDropped;
+  assert.ok(first > 0, 'the queue filled');
+  assert.deepEqual([...f.takeDropped()], [['stuck', first]]);
+  assert.deepEqual([...f.takeDropped()], [], 'taken once');
+  f.send('refused', 'callee', frame(0));
+  f.send('refused', 'callee', frame(1));
+  // The connection closes (its end times out, what it held counted dropped) before the next take.
+  await f.end('stuck');
+  const done = fig(f, 'caller', 'stuck');
+  assert.equal(done.state, 'closed');
+  assert.ok(done.framesDropped > first, 'the end timeout dropped what was queued');
+  assert.deepEqual(new Map(f.takeDropped()), new Map([['refused', 2], ['stuck', done.framesDropped - first]]));
+  assert.equal(f.stats().totals.framesDropped, done.framesDropped + 2, 'every frame in the totals is in some call\'s takes');
+  c.conns[0]?.socket.resume();
+});

@@ -258,6 +258,7 @@ const entry = (over: Partial<RecordEntry> = {}): RecordEntry => ({
   path: `${DIR}/2024-05-01/093015000000Z-a84b2f6e-0c1d-4e5f-9a8b-7c6d5e4f3a2b@10.0.0.1-1f2e3d4c.wav`,
   packets: 0,
   dropped: 0,
+  framesDropped: 0,
   detail: null,
   ...over,
 });

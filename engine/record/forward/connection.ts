@@ -141,6 +141,8 @@ export class ForwardConnection {
   /** Why it can never connect, once known. */
   private fatal: string | null = null;
   private ending: { timer: NodeJS.Timeout; done: Promise<void>; resolve: () => void } | null = null;
+  /** Of `fig.framesDropped`, those already taken by `takeFramesDropped`. */
+  private reportedFramesDropped = 0;
 
   /** Opens the first attempt at once. */
   constructor(
@@ -189,6 +191,13 @@ export class ForwardConnection {
     if (this.fig.state === 'failed') this.finish(`ended while ${this.fatal === null ? 'waiting to reconnect' : 'failed'}: ${this.fig.lastError}`, 'closed');
     else this.pump(); // open: the queue goes out, then the FIN; connecting: opened() does the same
     return done;
+  }
+
+  /** Frames dropped since the last call: the recorder's per-call report takes them (forwarder.ts `takeDropped`). */
+  takeFramesDropped(): number {
+    const n = this.fig.framesDropped - this.reportedFramesDropped;
+    this.reportedFramesDropped = this.fig.framesDropped;
+    return n;
   }
 
   /** The figures now, with what is held counted at this moment. */

@@ -105,6 +105,13 @@ export class Forwarder {
   private readonly maxConnections: number;
   /** Legs refused a connection (too many open), until their call ends. */
   private readonly refused = new Set<string>();
+  /**
+   * Frames dropped per call and not taken yet by `takeDropped`: those of
+   * connections that closed since, of legs refused a connection, of sends
+   * after close. Bounded: past MAX_UNTAKEN_CALLS calls (nobody takes them)
+   * drops are counted in the totals only.
+   */
+  private untaken = new Map<string, number>();
   private shut = false;
 
   constructor(private readonly opts: ForwarderOptions) {
@@ -153,6 +160,7 @@ export class Forwarder {
     if (samples.length === 0) return;
     if (this.shut) {
       this.tally.dropped(1, samples.byteLength, 'closed');
+      this.holdDropped(callId, 1);
       return;
     }
     const key = keyOf(callId, leg);
@@ -161,6 +169,7 @@ export class Forwarder {
       if (this.refused.has(key) || this.active.size + this.ending.size >= this.maxConnections) {
         this.refused.add(key);
         this.tally.dropped(1, samples.byteLength, 'too many connections');
+        this.holdDropped(callId, 1);
         return;
       }
       c = new ForwardConnection(this.ctx, callId, leg);
@@ -214,8 +223,25 @@ export class Forwarder {
     };
   }
 
-  /** A connection closed for good: its final figures join the closed ones. */
+  /**
+   * Frames dropped per call since the last call, over every connection the
+   * call had, open, ending or closed since (the recorder's once-a-second
+   * tick takes them for the call's record: record/drop-reports.ts).
+   */
+  takeDropped(): Map<string, number> {
+    const out = this.untaken;
+    this.untaken = new Map();
+    for (const c of [...this.active.values(), ...this.ending.keys()]) addTo(out, c.fig.callId, c.takeFramesDropped());
+    return out;
+  }
+
+  private holdDropped(callId: string, frames: number): void {
+    if (this.untaken.size < MAX_UNTAKEN_CALLS || this.untaken.has(callId)) addTo(this.untaken, callId, frames);
+  }
+
+  /** A connection closed for good: its final figures join the closed ones, its last drops wait for `takeDropped`. */
   private closedOne(c: ForwardConnection): void {
+    this.holdDropped(c.fig.callId, c.takeFramesDropped());
     const key = keyOf(c.fig.callId, c.fig.leg);
     // A send() after end() may have opened a new connection under the same key.
     if (this.active.get(key) === c) this.active.delete(key);
@@ -226,6 +252,13 @@ export class Forwarder {
 }
 
 const keyOf = (callId: string, leg: Direction) => `${leg} ${callId}`;
+
+/** Calls whose drops wait for `takeDropped` at most (the recorder takes them every second). */
+const MAX_UNTAKEN_CALLS = 10_000;
+
+function addTo(m: Map<string, number>, callId: string, n: number): void {
+  if (n > 0) m.set(callId, (m.get(callId) ?? 0) + n);
+}
 
 function whole(v: number | undefined, fallback: number): number {
   return v !== undefined && Number.isInteger(v) && v > 0 ? v : fallback;

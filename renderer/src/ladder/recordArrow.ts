@@ -30,6 +30,8 @@ export function recordArrowLabel(e: RecordEntry): string {
       return `● recording started${file ? ` → ${file}` : ''}`;
     case 'stopped':
       return `■ recording stopped${e.detail ? ` · ${e.detail}` : ''} · ${e.packets} pkts${dropped}${file ? ` · ${file}` : ''}`;
+    case 'dropped':
+      return `⚠ recorder dropped ${e.dropped} pkts, ${e.framesDropped} PCM frames not forwarded`;
     default:
       return `recording ${e.phase}${e.packets > 0 ? ` · ${e.packets} pkts` : ''}${dropped}${file ? ` · ${file}` : ''}`;
   }
@@ -48,6 +50,8 @@ export function recordArrowTitle(e: RecordEntry): string {
   if (e.phase === 'stopped') {
     lines.push(`Packets the recorder took from the relay for this call: ${e.packets}; refused by its full queue (the recorder fell behind; gaps in the WAV, the call itself lost nothing): ${e.dropped}.`);
     if (e.detail) lines.push(`Recorded (engine): ${e.detail}.`);
+  } else if (e.phase === 'dropped') {
+    lines.push(`Since the recorder's previous report for this call: ${e.dropped} packets dropped on the way to its recording (gaps in the WAV), ${e.framesDropped} PCM frames not forwarded to the application (it was slow or away). The call itself lost nothing.`);
   } else if (e.detail) {
     lines.push(e.detail);
   }
