@@ -13,8 +13,9 @@
 import { EXPORT_FORMATS, SELECTION_FORMATS, isSelectionFormat, type ExportFormat, type SelectionFormat } from '../engine/capture/formats';
 import { COMPONENT_NAMES, type ComponentName, type ComponentState, type ComponentStatus } from '../engine/component';
 import type { Direction, Lane, MediaEvent, PublishEvent, RecordEvent, TransportName, WireSeen } from '../engine/events';
-import { CALL_STATES, type CallState, type CallSummary, type CallTimings, type Leg, type LaneCounts, type MediaSummary } from '../engine/call/model';
-import { CALL_OUTCOMES, filterError, type CallFilter, type CallOutcome, type CallSort, type CallSortKey } from '../engine/call/query';
+import { CALL_STATES, type CallState, type CallSummary, type CallTimings, type Leg, type LaneCounts, type MediaSummary, type RecorderSummary } from '../engine/call/model';
+import { CALL_OUTCOMES, MAX_UP_DURING_WINDOWS, filterError, type CallFilter, type CallOutcome, type CallSort, type CallSortKey } from '../engine/call/query';
+import type { TimeWindow } from '../engine/clock';
 import type { EvictionReason, SourceInfo } from '../engine/call/store';
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { FinalsByClass } from '../engine/sip/proxy/counters';
@@ -44,10 +45,10 @@ export { INCIDENT_IDS, INCIDENTS } from './incidents/catalog';
 export { CLOSE_REASONS } from '../engine/rtp/stats';
 export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
-export type { Lane, Leg, LaneCounts, CallSummary, MediaSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo };
+export type { Lane, Leg, LaneCounts, CallSummary, MediaSummary, RecorderSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo, TimeWindow };
 export { COMPONENT_NAMES };
 /** The pure filter and sort rules, one definition for the engine's queries and the renderer's list. */
-export { CALL_OUTCOMES, DEFAULT_SORT, NO_FILTER, filterError, isFilterActive, mediaLossRatio, outcomeOf } from '../engine/call/query';
+export { CALL_OUTCOMES, DEFAULT_SORT, MAX_UP_DURING_WINDOWS, NO_FILTER, filterError, hasRecorderDrops, isFilterActive, mediaLossRatio, outcomeOf } from '../engine/call/query';
 export { CALL_STATES, callKey } from '../engine/call/model';
 /** The relay sessions' calls are live calls: the console names them with `callKey(LIVE_SOURCE, callId)`. */
 export { LIVE_SOURCE } from '../engine/events';
@@ -549,11 +550,17 @@ const FILTER_STATES: readonly (CallState | 'all')[] = ['all', ...CALL_STATES];
 const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source', 'streams', 'loss'];
 const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs', 'publishSlowerThanMs', 'notDelivered'];
 /** Fields a filter may leave out (added later; absent means off). */
-const OPTIONAL_FILTER_KEYS = ['mediaLoss'];
+const OPTIONAL_FILTER_KEYS = ['mediaLoss', 'recorderDrops', 'upDuring'];
 const MAX_FILTER_TEXT = 512;
 const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_FILTER_TEXT;
 const nullOr = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isWindow = (v: unknown): v is TimeWindow => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const w = v as Record<string, unknown>;
+  return Object.keys(w).every((k) => k === 'fromUs' || k === 'toUs') && isTime(w.fromUs) && isTime(w.toUs) && w.fromUs <= w.toUs;
+};
+const isWindowList = (v: unknown): v is TimeWindow[] => Array.isArray(v) && v.length <= MAX_UP_DURING_WINDOWS && v.every(isWindow);
 
 /** A call filter from the UI: every field present (optional ones may be left out), each of its type; a regular expression must compile. */
 export function validateCallFilter(input: unknown): Validated<CallFilter> {
@@ -582,6 +589,8 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (!nullOr(o.publishSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.publishSlowerThanMs must be null or a number of ms ≥ 0');
   if (typeof o.notDelivered !== 'boolean') return bad('filter.notDelivered must be true or false');
   if (o.mediaLoss !== undefined && typeof o.mediaLoss !== 'boolean') return bad('filter.mediaLoss must be true or false (or left out)');
+  if (o.recorderDrops !== undefined && typeof o.recorderDrops !== 'boolean') return bad('filter.recorderDrops must be true or false (or left out)');
+  if (o.upDuring !== undefined && !nullOr(o.upDuring, isWindowList)) return bad(`filter.upDuring must be null or a list of at most ${MAX_UP_DURING_WINDOWS} {"fromUs": µs, "toUs": µs} with fromUs ≤ toUs (or left out)`);
   const regexError = filterError(o as unknown as CallFilter);
   if (regexError !== null) return bad(`filter ${regexError}`);
   return { ok: true, value: o as unknown as CallFilter };

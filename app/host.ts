@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
-import { undelivered, type CallFilter, type CallSort } from '../engine/call/query';
-import { suspectsOf, TRYING_RED_MS, UNDELIVERED_GRACE_US, type SuspectCallCounts } from './suspects';
+import type { CallFilter, CallSort } from '../engine/call/query';
+import { suspectsOf } from './suspects';
+import { countSuspectCalls } from './suspect-counts';
 import { IncidentRunner } from './incidents/runner';
 import type { ForwardTarget } from '../engine/record/forward/forwarder';
 import { scanCalls } from '../engine/call/scan';
@@ -212,7 +213,7 @@ export class Host {
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
     });
     this.incidents = new IncidentRunner(this, () => ({ nowUs: e.clock.nowUs(), relay: e.status('relay').state === 'running' ? this.relay.stats() : null, recorder: this.recorder.stats(), wire: this.wire.stats() }));
-    this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null));
+    this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null), undefined, undefined, () => e.clock.nowUs());
     const w = config.watch;
     this.watch = w ? new WireWatch(e, w, () => e.calls.ensureSource(WATCH_SOURCE, `watch ${w.iface}: ${w.filter}`, e.clock.nowUs())) : null;
   }
@@ -549,23 +550,8 @@ export class Host {
       },
       drops: e.drops.list(),
     };
-    return { ...base, incident: this.incidents.status({ nowUs: base.nowUs, relay: base.relay, recorder: base.recorder, wire: base.wire }, store.values()), suspects: suspectsOf({ sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, this.suspectCounts()) };
-  }
-
-  /** The per-call counts the suspects board needs, over the live calls in the store. */
-  private suspectCounts(): SuspectCallCounts {
-    const n = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0 };
-    const now = this.engine.clock.nowUs();
-    for (const c of this.engine.calls.values()) {
-      if (c.source !== LIVE_SOURCE) continue;
-      if (c.timings.trying100Us !== null && c.timings.trying100Us > TRYING_RED_MS * 1000) n.slowTrying++;
-      if (c.retransmissions > 0) n.retransmitted++;
-      if (c.media !== null && c.media.lost > 0) n.lossy++;
-      // Events still on their way are not "not delivered": only a call ended that long ago with some never received.
-      if (undelivered(c.publish) > 0 && c.endedUs !== null && now - c.endedUs > UNDELIVERED_GRACE_US) n.undelivered++;
-      if (c.publish !== null && c.publish.late > 0) n.late++;
-    }
-    return n;
+    const counts = countSuspectCalls(store.values(), base.nowUs, base.kernel.dropWindows);
+    return { ...base, incident: this.incidents.status({ nowUs: base.nowUs, relay: base.relay, recorder: base.recorder, wire: base.wire }, store.values()), suspects: suspectsOf({ sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, counts) };
   }
 
   listCalls(limit: number): CallSummary[] {

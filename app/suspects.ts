@@ -5,7 +5,9 @@
  * forwarding, the kernel, Redis, the application. Each suspect is green,
  * amber or red by the worst of its checks; each check states its threshold,
  * where it is measured and over what window; a suspect that has calls to
- * show names the calls-list filter that finds them. Pure: a snapshot and the
+ * show names the calls-list filter that finds them, and says in words what
+ * those calls are (for the kernel: calls that were up while it dropped, not
+ * calls that caused it). Pure: a snapshot and the
  * call store's per-call counts in, the board out (the host builds it for
  * the snapshot's `suspects`).
  */
@@ -43,6 +45,14 @@ export interface Suspect {
   checks: SuspectCheck[];
   /** The calls that tripped it, as a calls-list filter; null when it has none to show. */
   calls: Partial<CallFilter> | null;
+  /** What those calls are, in words ("the 3 calls whose …"); null with `calls`. */
+  callsMeaning: string | null;
+}
+
+/** A suspect's link to its calls: the filter, and what the calls it selects are. */
+interface CallsLink {
+  calls: Partial<CallFilter>;
+  meaning: string;
 }
 
 /** What the call store counts per call, over the calls it holds (a snapshot has no per-call detail). */
@@ -56,6 +66,10 @@ export interface SuspectCallCounts {
   /** Calls whose call events did not reach the reference consumer, and those that reached it late. */
   undelivered: number;
   late: number;
+  /** Calls the recorder dropped packets of, or did not forward PCM frames of. */
+  recorderDrops: number;
+  /** Calls that were up during one of the kernel's drop windows (`KernelUdpStats.dropWindows`). */
+  upDuringKernelDrops: number;
 }
 
 /** A call's events count as not delivered only once it ended this long ago (before that they may be on their way). */
@@ -84,9 +98,12 @@ const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
 const worst = (checks: SuspectCheck[]): SuspectState => (checks.some((c) => c.state === 'red') ? 'red' : checks.some((c) => c.state === 'amber') ? 'amber' : 'green');
 const level = (v: number, amber: number, red: number): SuspectCheck['state'] => (v >= red ? 'red' : v >= amber ? 'amber' : 'green');
 
-function suspect(id: SuspectId, title: string, question: string, checks: SuspectCheck[], calls: Partial<CallFilter> | null, off: string | null = null): Suspect {
-  return { id, title, question, state: off ? 'off' : worst(checks), off, checks: off ? [] : checks, calls: off ? null : calls };
+function suspect(id: SuspectId, title: string, question: string, checks: SuspectCheck[], link: CallsLink | null, off: string | null = null): Suspect {
+  const shown = off ? null : link;
+  return { id, title, question, state: off ? 'off' : worst(checks), off, checks: off ? [] : checks, calls: shown?.calls ?? null, callsMeaning: shown?.meaning ?? null };
 }
+
+const calls = (n: number) => (n === 1 ? 'the call' : `the ${n} calls`);
 
 function sipSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   const s = i.sip;
@@ -121,7 +138,13 @@ function sipSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
     // Transactions linger after they end to absorb retransmissions (Timer J: 32 s), so 100 calls/s keeps about 10,000.
     { label: 'transactions in flight', value: String(s.activeTransactions), threshold: 'amber ≥ 50,000 (100 calls/s keeps about 10,000: ended transactions linger 32 s for retransmissions)', state: s.activeTransactions >= 50_000 ? 'amber' : 'green', where: 'engine, now' },
   ];
-  return suspect('sip', 'SIP path', 'Is the proxy slow to answer INVITEs, or retransmitting?', checks, c.slowTrying > 0 ? { tryingSlowerThanMs: TRYING_RED_MS } : c.retransmitted > 0 ? { retransmissionsOnly: true } : null);
+  const link: CallsLink | null =
+    c.slowTrying > 0
+      ? { calls: { tryingSlowerThanMs: TRYING_RED_MS }, meaning: `${calls(c.slowTrying)} whose 100 Trying took over ${TRYING_RED_MS} ms` }
+      : c.retransmitted > 0
+        ? { calls: { retransmissionsOnly: true }, meaning: `${calls(c.retransmitted)} with retransmissions` }
+        : null;
+  return suspect('sip', 'SIP path', 'Is the proxy slow to answer INVITEs, or retransmitting?', checks, link);
 }
 
 function relaySuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
@@ -142,10 +165,10 @@ function relaySuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
     oldestCheck,
     { label: 'calls with media loss', value: String(c.lossy), threshold: 'amber > 0', state: c.lossy > 0 ? 'amber' : 'green', where: 'relay stream figures (Wireshark loss), calls in the store' },
   ];
-  return suspect('relay', 'Relay', 'Are the RTP ports running out, sessions leaking, or media lost?', checks, c.lossy > 0 ? { mediaLoss: true } : null);
+  return suspect('relay', 'Relay', 'Are the RTP ports running out, sessions leaking, or media lost?', checks, c.lossy > 0 ? { calls: { mediaLoss: true }, meaning: `${calls(c.lossy)} with media loss` } : null);
 }
 
-function recorderSuspect(i: SuspectInputs): Suspect {
+function recorderSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   const r = i.recorder;
   if (!r) return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind?', [], null, 'the recorder is not running');
   const f = r.forwarding;
@@ -154,10 +177,13 @@ function recorderSuspect(i: SuspectInputs): Suspect {
     { label: 'packets dropped on the way to recordings', value: String(r.totals.drops), threshold: 'amber > 0 (the relay lost nothing; the WAVs have gaps)', state: r.totals.drops > 0 ? 'amber' : 'green', where: 'engine, since the recorder started' },
   ];
   if (f) checks.push({ label: 'PCM frames not forwarded', value: String(f.totals.framesDropped), threshold: 'red > 0 (the application misses audio: it was slow or away; the relay and the WAVs lost nothing)', state: f.totals.framesDropped > 0 ? 'red' : 'green', where: 'engine, since the recorder started' });
-  return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind, and does it hold the relay back?', checks, null);
+  // The calls come from each call's record lane (the recorder reports what it lost of a call every few seconds), so they may trail the totals by that much.
+  const tripped = r.totals.drops > 0 || (f !== null && f.totals.framesDropped > 0);
+  const link = tripped && c.recorderDrops > 0 ? { calls: { recorderDrops: true }, meaning: `${calls(c.recorderDrops)} the recorder dropped packets of, or did not forward PCM frames of` } : null;
+  return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind, and does it hold the relay back?', checks, link);
 }
 
-function kernelSuspect(i: SuspectInputs): Suspect {
+function kernelSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   const k = i.kernel;
   if (k.unavailable) return suspect('kernel', 'Kernel', 'Is the kernel dropping UDP?', [], null, k.unavailable);
   const every = `${k.intervalMs / 1000} s`;
@@ -169,7 +195,17 @@ function kernelSuspect(i: SuspectInputs): Suspect {
     checks.push({ label: 'SIP socket drops', value: String(k.socketDrops), threshold: 'red > 0', state: k.socketDrops > 0 ? 'red' : 'green', where: `/proc/net/udp, our SIP socket, since it opened (read every ${k.socketIntervalMs / 1000} s)` });
     checks.push({ label: 'SIP receive queue, max', value: `${k.rxQueueMaxBytes} B`, threshold: 'amber ≥ 64 KiB', state: k.rxQueueMaxBytes >= 65_536 ? 'amber' : 'green', where: `/proc/net/udp, our SIP socket, last minute (read every ${k.socketIntervalMs / 1000} s)` });
   }
-  return suspect('kernel', 'Kernel', 'Is the kernel dropping or queueing UDP before we read it?', checks, null);
+  // The counters are the whole box's: no call caused them. The honest link is to the calls that were up while they rose.
+  const dropsTripped = k.rcvbufErrors.interval > 0 || k.inErrors.interval > 0 || (k.port !== null && k.socketDrops > 0);
+  const windows = k.dropWindows;
+  const link: CallsLink | null =
+    dropsTripped && windows.length > 0 && c.upDuringKernelDrops > 0
+      ? {
+          calls: { upDuring: windows },
+          meaning: `${calls(c.upDuringKernelDrops)} that ${c.upDuringKernelDrops === 1 ? 'was' : 'were'} up while the kernel's UDP drop counters rose (${windows.length === 1 ? 'one window' : `${windows.length} windows`}): up at the time, not the cause (the counters are the whole box's)`,
+        }
+      : null;
+  return suspect('kernel', 'Kernel', 'Is the kernel dropping or queueing UDP before we read it?', checks, link);
 }
 
 function redisSuspect(i: SuspectInputs): Suspect {
@@ -187,7 +223,7 @@ function redisSuspect(i: SuspectInputs): Suspect {
   ];
   // The calls to look at: those with an event slower than the amber line (SIP message → Redis's reply; in inline mode the wait is in it).
   const slow = total.count > 0 && total.p99 >= SLOW_PUBLISH_MS * 1000;
-  return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, slow ? { publishSlowerThanMs: SLOW_PUBLISH_MS } : null);
+  return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, slow ? { calls: { publishSlowerThanMs: SLOW_PUBLISH_MS }, meaning: `the calls with a call event slower than ${SLOW_PUBLISH_MS} ms from its SIP message to Redis's reply` } : null);
 }
 
 /** What the SIP worker's wait on Redis costs the SIP path, in `inline` mode. */
@@ -205,9 +241,9 @@ function applicationSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
     { label: 'calls with events not delivered', value: String(c.undelivered), threshold: 'red > 0', state: c.undelivered > 0 ? 'red' : 'green', where: `the reference consumer against what was published, calls in the store that ended over ${UNDELIVERED_GRACE_US / 1e6} s ago` },
     { label: 'calls with events late', value: String(c.late), threshold: 'amber > 0 (later than 1 s after their SIP message)', state: c.late > 0 ? 'amber' : 'green', where: 'the reference consumer, calls in the store' },
   ];
-  return suspect('application', 'Application', 'Did the application get every call event, in time?', checks, c.undelivered > 0 ? { notDelivered: true } : null);
+  return suspect('application', 'Application', 'Did the application get every call event, in time?', checks, c.undelivered > 0 ? { calls: { notDelivered: true }, meaning: `${calls(c.undelivered)} with call events the application never received` } : null);
 }
 
 export function suspectsOf(i: SuspectInputs, c: SuspectCallCounts): Suspect[] {
-  return [sipSuspect(i, c), relaySuspect(i, c), recorderSuspect(i), kernelSuspect(i), redisSuspect(i), applicationSuspect(i, c)];
+  return [sipSuspect(i, c), relaySuspect(i, c), recorderSuspect(i, c), kernelSuspect(i, c), redisSuspect(i), applicationSuspect(i, c)];
 }

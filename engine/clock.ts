@@ -16,6 +16,12 @@ export interface Clock {
   readonly origin?: ClockOrigin;
 }
 
+/** A span of engine time, µs on the clock below, both ends included. */
+export interface TimeWindow {
+  fromUs: number;
+  toUs: number;
+}
+
 /** The one mapping of monotonic to wall time; a worker thread given it stamps exactly like its parent. */
 export interface ClockOrigin {
   wallUs: number;

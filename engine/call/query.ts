@@ -3,7 +3,9 @@
  * queries over every stored call, `scan.ts`) and the renderer (which matches
  * live updates against the filter it shows). No Node, no I/O.
  */
-import { CALL_STATES, type CallState, type CallSummary, type MediaSummary } from './model';
+import type { TimeWindow } from '../clock';
+import { LIVE_SOURCE, WATCH_SOURCE } from '../events';
+import { CALL_STATES, type CallState, type CallSummary, type MediaSummary, type RecorderSummary } from './model';
 
 export type CallSortKey = 'time' | 'callId' | 'from' | 'to' | 'state' | 'msgs' | 'rtx' | 'trying' | 'status' | 'source' | 'streams' | 'loss';
 export type SortDir = 'asc' | 'desc';
@@ -50,7 +52,19 @@ export interface CallFilter {
    * field and means "off".
    */
   mediaLoss?: boolean;
+  /** Only calls the recorder dropped packets of, or did not forward PCM frames of. Optional as `mediaLoss` is. */
+  recorderDrops?: boolean;
+  /**
+   * Only calls that were up at some moment of one of these windows (µs on
+   * the engine clock), whatever they did then: the kernel suspect's link to
+   * the calls up while the box's UDP drop counters rose. Optional as
+   * `mediaLoss` is; null or absent = off; [] matches no call.
+   */
+  upDuring?: TimeWindow[] | null;
 }
+
+/** Windows a filter's `upDuring` may hold at most. */
+export const MAX_UP_DURING_WINDOWS = 64;
 
 export const NO_FILTER: CallFilter = {
   text: '',
@@ -69,10 +83,12 @@ export const NO_FILTER: CallFilter = {
   publishSlowerThanMs: null,
   notDelivered: false,
   mediaLoss: false,
+  recorderDrops: false,
+  upDuring: null,
 };
 
 /** The fields of a call a filter or a sort reads without its entries. */
-export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us' | 'publish' | 'media'>;
+export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'updatedUs' | 'endedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us' | 'publish' | 'media' | 'recorder'>;
 
 /** Events of the call not (yet) received by the reference consumer: given up, or acknowledged by Redis and not seen by it. */
 export function undelivered(p: CallSummary['publish']): number {
@@ -91,6 +107,22 @@ export function mediaLossRatio(m: MediaSummary | null): number | null {
   return expected > 0 ? m.lost / expected : 0;
 }
 
+/** Whether the recorder lost anything of the call: a packet on the way to its recording, or a PCM frame not forwarded. */
+export function hasRecorderDrops(r: RecorderSummary | null): boolean {
+  return r !== null && (r.drops > 0 || r.framesDropped > 0);
+}
+
+/**
+ * Whether the call was up at some moment of a window: it started by the
+ * window's end and had not ended before its start. A call not ended is up
+ * until now when it is this box's (live, watched); an imported one that
+ * never ended, only until its last event (its times are its file's).
+ */
+export function upDuring(c: Pick<CallFacts, 'source' | 'startedUs' | 'updatedUs' | 'endedUs'>, windows: readonly TimeWindow[]): boolean {
+  const end = c.endedUs ?? (c.source === LIVE_SOURCE || c.source === WATCH_SOURCE ? Infinity : c.updatedUs);
+  return windows.some((w) => c.startedUs <= w.toUs && end >= w.fromUs);
+}
+
 export function isFilterActive(f: CallFilter): boolean {
   return (
     f.text.trim() !== '' ||
@@ -107,7 +139,9 @@ export function isFilterActive(f: CallFilter): boolean {
     f.tryingSlowerThanMs !== null ||
     f.publishSlowerThanMs !== null ||
     f.notDelivered ||
-    f.mediaLoss === true
+    f.mediaLoss === true ||
+    f.recorderDrops === true ||
+    (f.upDuring !== undefined && f.upDuring !== null)
   );
 }
 
@@ -181,6 +215,8 @@ export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
   if (f.publishSlowerThanMs !== null && (c.publish === null || c.publish.slowestUs <= f.publishSlowerThanMs * 1000)) return false;
   if (f.notDelivered && undelivered(c.publish) === 0) return false;
   if (f.mediaLoss === true && (c.media === null || c.media.lost <= 0)) return false;
+  if (f.recorderDrops === true && !hasRecorderDrops(c.recorder)) return false;
+  if (f.upDuring && !upDuring(c, f.upDuring)) return false;
   if (f.fromUs !== null && c.startedUs < f.fromUs) return false;
   if (f.toUs !== null && c.startedUs > f.toUs) return false;
   if (cf.text && !(cf.text(c.callId) || cf.text(c.from) || cf.text(c.to))) return false;

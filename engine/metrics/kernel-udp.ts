@@ -19,8 +19,12 @@
  * while that is cheap, less often when not); the snmp counters, a few
  * hundred bytes, every interval.
  *
- * The parsers are pure; `KernelUdpSampler` reads the files (injected).
+ * The parsers are pure; `KernelUdpSampler` reads the files (injected). It
+ * also keeps when the drop counters rose (`dropWindows`, drop-windows.ts),
+ * on the engine's clock, so the calls up at the time can be found.
  */
+import type { TimeWindow } from '../clock';
+import { DropWindows } from './drop-windows';
 
 export interface UdpSocketRow {
   /** "ip:port" ("[v6]:port"), as the rest of the engine writes addresses. */
@@ -139,6 +143,12 @@ export interface KernelUdpStats {
   rcvbufErrors: { interval: number; total: number };
   inErrors: { interval: number; total: number };
   intervalMs: number;
+  /**
+   * When the drop counters rose (RcvbufErrors or InErrors between two reads
+   * of /proc/net/snmp, the SIP socket's drops between two reads of its row),
+   * µs on the engine clock, merged, the newest MAX_DROP_WINDOWS, oldest first.
+   */
+  dropWindows: TimeWindow[];
   /** Why there are no figures (no /proc), else null. */
   unavailable: string | null;
 }
@@ -160,12 +170,19 @@ export class KernelUdpSampler {
   private socketDueMs = -Infinity;
   private current: KernelUdpStats;
   private busy = false;
+  private readonly windows = new DropWindows();
+  /** When /proc/net/snmp was last read (engine µs). */
+  private snmpReadUs: number | null = null;
+  /** The SIP socket's drops at its last read, for the port read (a new socket starts again). */
+  private socketRead: { port: number; drops: number; atUs: number } | null = null;
 
   constructor(
     private readonly read: ReadText,
     private readonly port: () => number | null,
     readonly intervalMs = 1_000,
     private readonly nowMs: () => number = () => performance.now(),
+    /** The engine's clock, for `dropWindows`. */
+    private readonly nowUs: () => number = () => Math.round((performance.timeOrigin + performance.now()) * 1000),
   ) {
     this.socketIntervalMs = intervalMs;
     this.current = emptyKernelStats(intervalMs);
@@ -197,9 +214,14 @@ export class KernelUdpSampler {
       this.base ??= c;
       const prev = this.last ?? c;
       this.last = c;
+      const readUs = this.nowUs();
+      if (this.snmpReadUs !== null && (c.rcvbufErrors > prev.rcvbufErrors || c.inErrors > prev.inErrors)) this.windows.rose(this.snmpReadUs, readUs);
+      this.snmpReadUs = readUs;
       const start = this.nowMs();
-      if (port === null) this.rows = [];
-      else if (start >= this.socketDueMs) {
+      if (port === null) {
+        this.rows = [];
+        this.socketRead = null;
+      } else if (start >= this.socketDueMs) {
         const [udp, udp6] = await Promise.all([this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
         const end = this.nowMs();
         this.rows = [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
@@ -207,6 +229,7 @@ export class KernelUdpSampler {
         this.socketDueMs = start + this.socketIntervalMs - this.intervalMs / 2;
         this.recentRx.push([end, this.rows.reduce((n, r) => n + r.rxQueueBytes, 0)]);
         while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - 60_000) this.recentRx.shift();
+        this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0));
       }
       const rows = this.rows;
       this.current = {
@@ -218,16 +241,25 @@ export class KernelUdpSampler {
         rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, total: c.rcvbufErrors - this.base.rcvbufErrors },
         inErrors: { interval: c.inErrors - prev.inErrors, total: c.inErrors - this.base.inErrors },
         intervalMs: this.intervalMs,
+        dropWindows: this.windows.list(),
         unavailable: null,
       };
     } catch (err) {
-      this.current = { ...emptyKernelStats(this.intervalMs), unavailable: `cannot read the kernel's UDP figures: ${(err as Error).message.split('\n')[0]}` };
+      this.current = { ...emptyKernelStats(this.intervalMs), dropWindows: this.windows.list(), unavailable: `cannot read the kernel's UDP figures: ${(err as Error).message.split('\n')[0]}` };
     } finally {
       this.busy = false;
     }
   }
+
+  /** The SIP socket's drops at a read: a rise since the last read of the same port is a window. */
+  private noteSocketDrops(port: number, drops: number): void {
+    const atUs = this.nowUs();
+    const last = this.socketRead;
+    if (last !== null && last.port === port && drops > last.drops) this.windows.rose(last.atUs, atUs);
+    this.socketRead = { port, drops, atUs };
+  }
 }
 
 export function emptyKernelStats(intervalMs = 1_000): KernelUdpStats {
-  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, rcvbufErrors: { interval: 0, total: 0 }, inErrors: { interval: 0, total: 0 }, intervalMs, unavailable: null };
+  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, rcvbufErrors: { interval: 0, total: 0 }, inErrors: { interval: 0, total: 0 }, intervalMs, dropWindows: [], unavailable: null };
 }

@@ -13,7 +13,7 @@ import type { ProxyStats as SipStats } from '../../engine/sip/stats';
 const lat = (p99Us: number, count = 100) => ({ count, p50: p99Us / 2, p90: p99Us, p99: p99Us, max: p99Us });
 /** The SIP figures the board reads (the rest of SipStats does not matter to it). */
 const sip = (): SipStats => ({ retransmissionsPerSecond: 0, activeTransactions: 10, trying100: lat(2_000), loopDelay: lat(1_000) }) as unknown as SipStats;
-const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0 };
+const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0, recorderDrops: 0, upDuringKernelDrops: 0 };
 const inputs = (over: Partial<SuspectInputs> = {}): SuspectInputs => ({ sip: sip(), wireTrying100: null, relay: null, recorder: null, kernel: emptyKernelStats(), publisher: null, publisherRunning: false, consumer: null, ...over });
 const byId = (i: SuspectInputs, c = none) => new Map(suspectsOf(i, c).map((s) => [s.id, s]));
 
@@ -49,12 +49,12 @@ test('the kernel: receive-buffer drops in the last interval are red, and say whe
   assert.match(kernel.checks[0]!.where, /\/proc\/net\/snmp, whole box, last 1 s/);
 });
 
-test('the chip: its mark and title give every check with its threshold and where it is measured; only a suspect with calls is clickable', () => {
+test('the chip: its mark and title give every check with its threshold and where it is measured, and what a click lists; only a suspect with calls is clickable', () => {
   const s = { ...sip(), retransmissionsPerSecond: 0.5 } as SipStats;
   const chip = suspectChip(byId(inputs({ sip: s }), { ...none, retransmitted: 2 }).get('sip')!);
   assert.equal(chip.label, '▲ SIP path');
   assert.match(chip.title, /▲ retransmissions\/s: 0\.5 — amber > 0, red ≥ 1\/s; engine/);
-  assert.match(chip.title, /Click: the calls that tripped it/);
+  assert.match(chip.title, /\nClick: the 2 calls with retransmissions, in the calls list\.$/);
   assert.equal(chip.clickable, true);
   const off = suspectChip(byId(inputs()).get('redis')!);
   assert.deepEqual([off.label, off.clickable], ['○ Redis', false]);
@@ -88,4 +88,42 @@ test('slow publishing off the SIP path is amber, not red; PCM frames the applica
   assert.deepEqual(redis.calls, { publishSlowerThanMs: 100 }, 'a click lists the calls with a slow publish');
   const recorder = { state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 12 } } } as unknown as SuspectInputs['recorder'];
   assert.equal(byId(inputs({ recorder })).get('recorder')!.state, 'red');
+});
+
+test('the recorder links to the calls it dropped packets of or did not forward PCM frames of, once its checks trip and the calls are in the store', () => {
+  const recorder = (drops: number, framesDropped: number | null) =>
+    ({ state: 'on', totals: { drops }, forwarding: framesDropped === null ? null : { totals: { framesDropped } } }) as unknown as SuspectInputs['recorder'];
+  const red = byId(inputs({ recorder: recorder(0, 40) }), { ...none, recorderDrops: 3 }).get('recorder')!;
+  assert.equal(red.state, 'red');
+  assert.deepEqual(red.calls, { recorderDrops: true });
+  assert.equal(red.callsMeaning, 'the 3 calls the recorder dropped packets of, or did not forward PCM frames of');
+  assert.match(suspectChip(red).title, /Click: the 3 calls the recorder dropped packets of, or did not forward PCM frames of, in the calls list\./);
+  const amber = byId(inputs({ recorder: recorder(5, null) }), { ...none, recorderDrops: 1 }).get('recorder')!;
+  assert.deepEqual([amber.state, amber.calls, amber.callsMeaning], ['amber', { recorderDrops: true }, 'the call the recorder dropped packets of, or did not forward PCM frames of']);
+  const notYet = byId(inputs({ recorder: recorder(0, 40) })).get('recorder')!;
+  assert.deepEqual([notYet.state, notYet.calls, notYet.callsMeaning], ['red', null, null], 'red before any call has its drops reported: nothing to list yet');
+  const green = byId(inputs({ recorder: recorder(0, 0) }), { ...none, recorderDrops: 2 }).get('recorder')!;
+  assert.deepEqual([green.state, green.calls], ['green', null], 'a green recorder links to nothing');
+});
+
+test("the kernel links to the calls that were up while its drop counters rose, and says they were up at the time, not the cause", () => {
+  const windows = [
+    { fromUs: 1_000_000, toUs: 2_000_000 },
+    { fromUs: 9_000_000, toUs: 10_000_000 },
+  ];
+  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 4, total: 9 }, dropWindows: windows };
+  const kernel = byId(inputs({ kernel: k }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
+  assert.equal(kernel.state, 'red');
+  assert.deepEqual(kernel.calls, { upDuring: windows });
+  assert.match(kernel.callsMeaning!, /^the 7 calls that were up while the kernel's UDP drop counters rose \(2 windows\): up at the time, not the cause/);
+  assert.match(suspectChip(kernel).title, /Click: the 7 calls that were up while .*not the cause .*whole box's\), in the calls list\./);
+  const socket = byId(inputs({ kernel: { ...emptyKernelStats(), port: 5060, socketDrops: 2, dropWindows: windows.slice(1) } }), { ...none, upDuringKernelDrops: 1 }).get('kernel')!;
+  assert.deepEqual([socket.state, socket.calls], ['red', { upDuring: windows.slice(1) }], 'the SIP socket\'s own drops link the same way');
+  assert.match(socket.callsMeaning!, /^the call that was up .*\(one window\)/);
+  const queueOnly = byId(inputs({ kernel: { ...emptyKernelStats(), port: 5060, rxQueueMaxBytes: 100_000, dropWindows: windows } }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
+  assert.deepEqual([queueOnly.state, queueOnly.calls], ['amber', null], 'a long receive queue dropped nothing: no windows to link to now');
+  const green = byId(inputs({ kernel: { ...emptyKernelStats(), dropWindows: windows } }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
+  assert.deepEqual([green.state, green.calls], ['green', null], 'old windows on a green board link to nothing');
+  const noWindow = byId(inputs({ kernel: { ...emptyKernelStats(), rcvbufErrors: { interval: 1, total: 1 } } }), none).get('kernel')!;
+  assert.deepEqual([noWindow.state, noWindow.calls], ['red', null], 'no window yet (the first read): nothing to list');
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PcapngStream, readCapture } from '../../engine/capture/pcap-read';
-import { parseProcNetUdp, parseUdpSnmp, KernelUdpSampler } from '../../engine/metrics/kernel-udp';
+import { parseProcNetUdp, parseUdpSnmp, emptyKernelStats, KernelUdpSampler } from '../../engine/metrics/kernel-udp';
+import { DropWindows, MAX_DROP_WINDOWS } from '../../engine/metrics/drop-windows';
 import { measureClockOffset } from '../../engine/wire/clock-offset';
 import { parseWatchTarget } from '../../engine/wire/watch';
 import { ipv4Udp, pcapng } from '../helpers/pcapng';
@@ -134,6 +135,51 @@ test('a costly /proc/net/udp (thousands of relay sockets) is read at most 1% of 
   assert.equal(k.socketIntervalMs, 4_000);
   assert.deepEqual([k.rxQueueBytes, k.socketDrops], [0x1f400 + 0x300, 19], 'the last rows read stand between reads');
   assert.deepEqual(k.rcvbufErrors.interval, 2);
+});
+
+test("the sampler keeps when the drop counters rose, on the engine's clock: between the two reads that saw a rise, touching windows merged, the SIP socket's drops too", async () => {
+  let t = 0;
+  let rcvbuf = 100;
+  let inErr = 100;
+  let socketDrops = 17;
+  const udp = () => PROC_NET_UDP.replace('0000000000000000 17', `0000000000000000 ${socketDrops}`);
+  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, inErr), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
+  const base = 1_700_000_000_000_000;
+  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060, 1_000, () => t * 1_000, () => base + t * 1_000_000);
+  const at = (from: number, to: number) => ({ fromUs: base + from * 1_000_000, toUs: base + to * 1_000_000 });
+  const steps: (() => void)[] = [
+    () => undefined, // t0: the first read, nothing to compare with
+    () => rcvbuf++, // t1
+    () => rcvbuf++, // t2: touches t0–t1, merged
+    () => undefined,
+    () => undefined,
+    () => inErr++, // t5: InErrors alone
+    () => undefined,
+    () => (socketDrops = 20), // t7: the SIP socket's own drops
+    () => (socketDrops = 0), // t8: a new socket (the proxy restarted): counts from 0, no rise
+    () => (socketDrops = 1), // t9
+  ];
+  for (const [i, step] of steps.entries()) {
+    t = i;
+    step();
+    await s.sample();
+  }
+  assert.deepEqual(s.stats().dropWindows, [at(0, 2), at(4, 5), at(6, 7), at(8, 9)]);
+  assert.deepEqual(emptyKernelStats().dropWindows, []);
+});
+
+test('drop windows: overlapping ones merge whatever order they come in, and only the newest 32 are kept', () => {
+  const w = new DropWindows();
+  w.rose(10, 20);
+  w.rose(30, 40);
+  w.rose(15, 35); // a socket read spanning both
+  w.rose(5, 1); // backwards: ignored
+  assert.deepEqual(w.list(), [{ fromUs: 10, toUs: 40 }]);
+  for (let i = 0; i < 40; i++) w.rose(100 + i * 10, 105 + i * 10);
+  const kept = w.list();
+  assert.equal(kept.length, MAX_DROP_WINDOWS);
+  assert.deepEqual(kept[0], { fromUs: 180, toUs: 185 }, 'the oldest went first');
+  assert.deepEqual(kept.at(-1), { fromUs: 490, toUs: 495 });
 });
 
 // ------------------------------------------------------------ clocks and flags

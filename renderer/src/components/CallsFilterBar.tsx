@@ -5,7 +5,9 @@
  * filter itself runs in the engine over every stored call.
  */
 import { useEffect, useMemo, useState } from 'react';
+import type { TimeWindow } from '../../../app/contract';
 import { CALL_STATES, OUTCOMES, filterError, formatLocalTime, isFilterActive, parseLocalTime, parseMethod, parseStatus, parseThreshold, type CallFilter, type Parsed } from '../calls/query';
+import { upDuringChip } from '../calls/upDuring';
 import { useCallsView } from '../store/callsView';
 import { useSavedFilters } from '../store/savedFilters';
 import { useSnapshot } from '../store/snapshot';
@@ -159,6 +161,11 @@ export function CallsFilterBar() {
           <input type="checkbox" data-testid="calls-filter-media-loss" checked={filter.mediaLoss === true} onChange={(e) => setFilter({ mediaLoss: e.target.checked })} />
           has media loss
         </label>
+        <label className="calls-filter-check" title="Only calls the recorder dropped packets of on the way to their recording, or did not forward PCM frames of to the application (each call's record lane)">
+          <input type="checkbox" data-testid="calls-filter-recorder-drops" checked={filter.recorderDrops === true} onChange={(e) => setFilter({ recorderDrops: e.target.checked })} />
+          recorder drops
+        </label>
+        {filter.upDuring ? <UpDuringChip windows={filter.upDuring} onLift={() => setFilter({ upDuring: null })} /> : null}
         <button
           type="button"
           className={extra ? 'btn btn-ghost on' : 'btn btn-ghost'}
@@ -182,6 +189,19 @@ export function CallsFilterBar() {
       ) : null}
       {more ? <MoreFilters /> : null}
     </div>
+  );
+}
+
+/** The `upDuring` part of the filter (set by the kernel suspect's link): what it means, and ✕ to lift it. */
+function UpDuringChip(props: { windows: readonly TimeWindow[]; onLift: () => void }) {
+  const chip = upDuringChip(props.windows);
+  return (
+    <span className="calls-filter-chip" data-testid="calls-filter-up-during" title={chip.title}>
+      {chip.text}
+      <button type="button" className="btn btn-ghost" aria-label="Lift the time-window filter" title="Lift the time-window filter" onClick={props.onLift}>
+        ✕
+      </button>
+    </span>
   );
 }
 

@@ -20,6 +20,6 @@ export function suspectChip(s: Suspect): SuspectChip {
   const lines = [`${s.title}: ${s.question}`];
   if (s.off) lines.push(`off: ${s.off}`);
   for (const c of s.checks) lines.push(`${c.state === 'green' ? '✓' : c.state === 'amber' ? '▲' : '■'} ${c.label}: ${c.value} — ${c.threshold}; ${c.where}`);
-  if (s.calls) lines.push('Click: the calls that tripped it, in the calls list.');
+  if (s.calls) lines.push(`Click: ${s.callsMeaning ?? 'the calls that tripped it'}, in the calls list.`);
   return { id: s.id, label: `${MARK[s.state]} ${s.title}`, state: s.state, title: lines.join('\n'), clickable: s.calls !== null };
 }
