@@ -23,7 +23,7 @@
  * also keeps when the drop counters rose (`dropWindows`, drop-windows.ts),
  * on the engine's clock, so the calls up at the time can be found.
  */
-import type { TimeWindow } from '../clock';
+import type { Clock, TimeWindow } from '../clock';
 import { DropWindows } from './drop-windows';
 
 export interface UdpSocketRow {
@@ -179,10 +179,9 @@ export class KernelUdpSampler {
   constructor(
     private readonly read: ReadText,
     private readonly port: () => number | null,
+    /** The engine's clock: `monoMs` paces the reads, `nowUs` stamps `dropWindows` on the time axis calls are on. */
+    private readonly clock: Pick<Clock, 'nowUs' | 'monoMs'>,
     readonly intervalMs = 1_000,
-    private readonly nowMs: () => number = () => performance.now(),
-    /** The engine's clock, for `dropWindows`. */
-    private readonly nowUs: () => number = () => Math.round((performance.timeOrigin + performance.now()) * 1000),
   ) {
     this.socketIntervalMs = intervalMs;
     this.current = emptyKernelStats(intervalMs);
@@ -214,16 +213,16 @@ export class KernelUdpSampler {
       this.base ??= c;
       const prev = this.last ?? c;
       this.last = c;
-      const readUs = this.nowUs();
+      const readUs = this.clock.nowUs();
       if (this.snmpReadUs !== null && (c.rcvbufErrors > prev.rcvbufErrors || c.inErrors > prev.inErrors)) this.windows.rose(this.snmpReadUs, readUs);
       this.snmpReadUs = readUs;
-      const start = this.nowMs();
+      const start = this.clock.monoMs();
       if (port === null) {
         this.rows = [];
         this.socketRead = null;
       } else if (start >= this.socketDueMs) {
         const [udp, udp6] = await Promise.all([this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
-        const end = this.nowMs();
+        const end = this.clock.monoMs();
         this.rows = [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
         this.socketIntervalMs = Math.max(this.intervalMs, Math.ceil((end - start) / SOCKET_READ_SHARE / this.intervalMs) * this.intervalMs);
         this.socketDueMs = start + this.socketIntervalMs - this.intervalMs / 2;
@@ -253,7 +252,7 @@ export class KernelUdpSampler {
 
   /** The SIP socket's drops at a read: a rise since the last read of the same port is a window. */
   private noteSocketDrops(port: number, drops: number): void {
-    const atUs = this.nowUs();
+    const atUs = this.clock.nowUs();
     const last = this.socketRead;
     if (last !== null && last.port === port && drops > last.drops) this.windows.rose(last.atUs, atUs);
     this.socketRead = { port, drops, atUs };

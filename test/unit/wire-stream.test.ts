@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createMonotonicClock } from '../../engine/clock';
 import { PcapngStream, readCapture } from '../../engine/capture/pcap-read';
 import { parseProcNetUdp, parseUdpSnmp, emptyKernelStats, KernelUdpSampler } from '../../engine/metrics/kernel-udp';
 import { DropWindows, MAX_DROP_WINDOWS } from '../../engine/metrics/drop-windows';
@@ -91,7 +92,7 @@ test('/proc/net/snmp gives the Udp counters by their header names, not UdpLite',
 test('the sampler reports the SIP socket and the UDP drop deltas per interval and since it started', async () => {
   let rcvbuf = 100;
   const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf + 5), '/proc/net/udp': () => PROC_NET_UDP, '/proc/net/udp6': () => PROC_NET_UDP6 };
-  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060);
+  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060, createMonotonicClock());
   await s.sample();
   rcvbuf = 130;
   await s.sample();
@@ -104,7 +105,7 @@ test('the sampler reports the SIP socket and the UDP drop deltas per interval an
   assert.equal(k.socketIntervalMs, 1_000, 'cheap reads: the socket rows every interval');
   const broken = new KernelUdpSampler(async () => {
     throw new Error('ENOENT: no such file');
-  }, () => 5060);
+  }, () => 5060, createMonotonicClock());
   await broken.sample();
   assert.match(broken.stats().unavailable!, /^cannot read the kernel's UDP figures: ENOENT/);
 });
@@ -121,8 +122,7 @@ test('a costly /proc/net/udp (thousands of relay sockets) is read at most 1% of 
       return files[p]!();
     },
     () => 5060,
-    1_000,
-    () => now,
+    { monoMs: () => now, nowUs: () => now * 1_000 },
   );
   for (let i = 0; i < 10; i++) {
     rcvbuf += 2;
@@ -145,7 +145,7 @@ test("the sampler keeps when the drop counters rose, on the engine's clock: betw
   const udp = () => PROC_NET_UDP.replace('0000000000000000 17', `0000000000000000 ${socketDrops}`);
   const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, inErr), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
   const base = 1_700_000_000_000_000;
-  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060, 1_000, () => t * 1_000, () => base + t * 1_000_000);
+  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060, { monoMs: () => t * 1_000, nowUs: () => base + t * 1_000_000 });
   const at = (from: number, to: number) => ({ fromUs: base + from * 1_000_000, toUs: base + to * 1_000_000 });
   const steps: (() => void)[] = [
     () => undefined, // t0: the first read, nothing to compare with
