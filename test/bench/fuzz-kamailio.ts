@@ -22,13 +22,12 @@
  * are the highest of samples taken at every probe.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshInviteForwarded, NextHop, sendUdpCases, sleep, Uac } from './fuzz-drive';
 import { corpus } from './fuzz-mutations';
+import { freePort } from '../helpers/ports';
 import { kernelUdpDrops, MemorySampler, processTree, type MemoryFigures } from './fuzz-proc';
 
 const CFG = join(import.meta.dirname, 'fuzz-kamailio.cfg');
@@ -67,23 +66,6 @@ export interface FuzzReference {
   /** Pss summed: each shared page split among its users, so the tree's memory with shared pages counted once. */
   pss_mb: MemoryFigures;
   exit: string | null;
-}
-
-/** A port free for both UDP and TCP on 127.0.0.1 (Kamailio listens on both); a race with another binder is possible, and fails the start loudly. */
-async function freePort(): Promise<number> {
-  for (let tries = 0; tries < 20; tries++) {
-    const srv = createServer();
-    const port = await new Promise<number>((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)));
-    const udp = createSocket('udp4');
-    const free = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    udp.close();
-    await new Promise((r) => srv.close(r));
-    if (free) return port;
-  }
-  throw new Error('no port free for both UDP and TCP on 127.0.0.1');
 }
 
 export function kamailioVersion(): string {
