@@ -9,6 +9,9 @@
  *     against callpath with its relay on, which rewrites every SDP: the same
  *     figures plus INVITE→180/200, which now include the relay's work;
  *   - the highest clean rate (0 failed, 0 retransmissions) of each over rising rates.
+ * Every figure carries the generator's CPU (SIPp UAC and UAS, % of one core;
+ * SIPp is single-threaded, so a UAC near 100 % means the generator, not the
+ * proxy, set the limit) and the whole box's busy share (% of both cores).
  * Args: [SECONDS=20] [RATES="250 500 750 1000 1500 2000 3000"] [WIRE=auto]
  * WIRE is the lab's `--wire` (auto: the wire tap runs where dumpcap can
  * capture, as it does for a user; off: without it), so the tap's cost is
@@ -23,11 +26,29 @@ const ratio = (a: unknown, b: unknown): number | null => {
   return Number.isFinite(x) && x >= 0 && y > 0 ? Math.round((x / y) * 1000) / 1000 : null;
 };
 
+/** A single SIPp instance this busy (% of its one core) is the limit itself, whatever the proxy could do. */
+const GENERATOR_BOUND_PCT = 90;
+
+/** The generator's share of one run (run-proxy.sh's per-run line): SIPp UAC and UAS CPU, and the box's busy share. */
+function generator(r: Json | undefined | null): Json {
+  if (!r) return {};
+  const uac = Number(r.cpu_sipp_uac_pct);
+  return { sipp_uac_cpu_pct: r.cpu_sipp_uac_pct ?? null, sipp_uas_cpu_pct: r.cpu_sipp_uas_pct ?? null, box_busy_pct: r.sys_busy_pct_of_2cores ?? null, generator_bound: Number.isFinite(uac) ? uac >= GENERATOR_BOUND_PCT : null };
+}
+
 /** One run's figures, wire-measured (dumpcap on the UAC leg), with clean as compare.sh defines it. */
 function mediaFigures(r: Json | null, rate: number, seconds: number): Json | null {
   if (!r) return null;
   const clean = r.failed === 0 && r.retrans === 0 && r.ok === rate * seconds;
-  return { t100_p50_ms: r.t100_p50_ms, t100_p99_ms: r.t100_p99_ms, t180_p99_ms: r.t180_p99_ms, t200_p50_ms: r.t200_p50_ms, t200_p99_ms: r.t200_p99_ms, cpu_pct: r.cpu_sut_pct, clean, failed: r.failed, retrans: r.retrans };
+  return { t100_p50_ms: r.t100_p50_ms, t100_p99_ms: r.t100_p99_ms, t180_p99_ms: r.t180_p99_ms, t200_p50_ms: r.t200_p50_ms, t200_p99_ms: r.t200_p99_ms, cpu_pct: r.cpu_sut_pct, clean, failed: r.failed, retrans: r.retrans, ...generator(r) };
+}
+
+/** max-clean.sh's steps, each with the generator's share from its per-rate line ("rate 500: {…}"). */
+async function maxClean(script: string, args: string[], env: Record<string, string>): Promise<Json | null> {
+  const { last, runs } = await runScriptAll(script, args, env);
+  if (!last || !Array.isArray(last.steps)) return last;
+  const steps = (last.steps as Json[]).map((s) => ({ ...s, ...generator(runs.find((r) => r.tag === `rate ${String(s.rate)}`)?.run) }));
+  return { ...last, steps };
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -59,20 +80,20 @@ export async function main(args: string[]): Promise<void> {
     media[`at_${rate}`] = { callpath: mediaFigures(ours, Number(rate), Number(seconds)), kamailio_rtpengine: mediaFigures(ref, Number(rate), Number(seconds)), ratio_t100_p99: ratio(ours?.t100_p99_ms, ref?.t100_p99_ms), ratio_t200_p99: ratio(ours?.t200_p99_ms, ref?.t200_p99_ms), ratio_cpu: ratio(ours?.cpu_sut_pct, ref?.cpu_sut_pct) };
   }
   process.stderr.write('\n== highest clean rate with the media relay: kamailio + rtpengine ==\n');
-  const refMax = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], reference);
+  const refMax = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], reference);
   process.stderr.write('\n== highest clean rate with the media relay: callpath ==\n');
-  const oursMax = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], withRelay);
+  const oursMax = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], withRelay);
   media.max_clean_rate = { callpath: Number(oursMax?.max_clean_rate ?? 0), kamailio_rtpengine: Number(refMax?.max_clean_rate ?? 0), ratio: ratio(oursMax?.max_clean_rate, refMax?.max_clean_rate) };
 
   process.stderr.write('\n== highest clean rate: kamailio ==\n');
-  const kam = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'kamailio', IMPL: 'kamailio' });
+  const kam = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'kamailio', IMPL: 'kamailio' });
   process.stderr.write('\n== highest clean rate: callpath ==\n');
-  const ours = await runScript(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'cmd', ...env });
+  const ours = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'cmd', ...env });
 
   const kMax = Number(kam?.max_clean_rate ?? 0);
   const cMax = Number(ours?.max_clean_rate ?? 0);
   const at = (rate: number) => compare.find((c) => c.rate === rate) as Record<string, Record<string, unknown>> | undefined;
-  const relay = (r: Json | undefined) => (r ? { t180_p50_ms: r.t180_p50_ms, t180_p99_ms: r.t180_p99_ms, t200_p99_ms: r.t200_p99_ms, t100_max_ms: r.t100_max_ms, box_busy_pct: r.sys_busy_pct_of_2cores } : {});
+  const relay = (r: Json | undefined) => (r ? { t180_p50_ms: r.t180_p50_ms, t180_p99_ms: r.t180_p99_ms, t200_p99_ms: r.t200_p99_ms, t100_max_ms: r.t100_max_ms, ...generator(r) } : {});
   const fig = (rate: number) => {
     const c = at(rate);
     const full = fullRuns.get(String(rate)) ?? {};
