@@ -5,7 +5,12 @@
  *   - Kamailio with no Redis, and with a synchronous ndb_redis PUBLISH per INVITE;
  *   - callpath with --redis off, and publishing in pubsub+list, stream and inline;
  *   - callpath in pubsub+list against a Redis with no subscribers (it answers
- *     at once), with ioredis auto-pipelining off (the default) and on.
+ *     at once), with ioredis auto-pipelining off (the default) and on;
+ *   - the story's own conditions: 640 *slow* pattern subscribers (the
+ *     harness's `pub-psub640-slow`: they read slowly, so Redis's output
+ *     buffers grow and every PUBLISH takes longer) at 100 calls/s, the rate
+ *     that failed them: Kamailio's synchronous PUBLISH against callpath's
+ *     inline mode (the same incident) and its default pubsub+list (the fix).
  * callpath runs with `--rtp off`: Kamailio here relays no media either (the
  * harness's SIPp calls carry SDP, and with the relay on callpath would also
  * be doing rtpengine's work; that comparison is `npm run bench -- sip`).
@@ -13,7 +18,7 @@
  * leg), failed calls, retransmissions, CPU; for callpath also the publish
  * created → reply p50/p99 and delivered/created, read from the lab's own
  * /api/snapshot while it runs (the last answer before the harness stops it).
- * Args: [SECONDS=15] [RATE=1000]
+ * Args: [SECONDS=15] [RATE=1000] [PARTS=main,pipelining,slow] [SLOW_RATE=100]
  */
 import { join } from 'node:path';
 import type { Snapshot } from '../../app/contract';
@@ -96,34 +101,42 @@ function publishFigures(s: Snapshot | null): Row['publish'] {
 export async function main(args: string[]): Promise<void> {
   const seconds = args[0] ?? '15';
   const rate = args[1] ?? '1000';
-  if (!/^\d+$/.test(seconds) || !/^\d+$/.test(rate)) throw new Error('usage: npm run bench -- publish [SECONDS] [RATE]');
+  const parts = new Set((args[2] ?? 'main,pipelining,slow').split(','));
+  const slowRate = args[3] ?? '100';
+  if (!/^\d+$/.test(seconds) || !/^\d+$/.test(rate) || !/^\d+$/.test(slowRate) || [...parts].some((p) => !['main', 'pipelining', 'slow'].includes(p))) {
+    throw new Error('usage: npm run bench -- publish [SECONDS] [RATE] [PARTS=main,pipelining,slow] [SLOW_RATE]');
+  }
   const script = join(sharedBench(), 'sip', 'run-kamailio-redis.sh');
   const rows: Row[] = [];
-
-  for (const mode of ['off', 'pub-psub640']) {
-    process.stderr.write(`\n== kamailio, ${mode}, ${rate} calls/s for ${seconds} s ==\n`);
-    rows.push(row('kamailio', mode === 'off' ? 'redis off' : 'sync PUBLISH', await runScript(script, [mode, rate, seconds], { SUT: 'kamailio', IMPL: 'kamailio' })));
-  }
-  for (const mode of ['off', 'pubsub+list', 'stream', 'inline']) {
+  /** callpath under the harness in `harnessMode`, publishing in `mode` (off: --redis off), with its publisher's figures from the snapshot. */
+  const callpath = async (mode: string, harnessMode: string, callsPerS: string, label: string, env: Record<string, string> = {}): Promise<Row> => {
     const uiPort = await freePort();
     const redis = mode === 'off' ? '--redis off' : `--redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode ${mode}`;
     const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --rtp off --wire off ${redis}`);
-    process.stderr.write(`\n== callpath, ${mode}, ${rate} calls/s for ${seconds} s ==\n`);
+    process.stderr.write(`\n== callpath, ${label}, ${callsPerS} calls/s for ${seconds} s ==\n`);
     const poll = pollSnapshot(uiPort);
-    const r = await runScript(script, [mode === 'off' ? 'off' : 'pub-psub640', rate, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath' });
-    const snap = poll.stop();
-    rows.push({ ...row('callpath', mode === 'off' ? 'redis off' : mode, r), publish: publishFigures(snap) });
+    const r = await runScript(script, [harnessMode, callsPerS, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath', ...env });
+    return { ...row('callpath', label, r), publish: publishFigures(poll.stop()) };
+  };
+
+  if (parts.has('main')) for (const mode of ['off', 'pub-psub640']) {
+    process.stderr.write(`\n== kamailio, ${mode}, ${rate} calls/s for ${seconds} s ==\n`);
+    rows.push(row('kamailio', mode === 'off' ? 'redis off' : 'sync PUBLISH', await runScript(script, [mode, rate, seconds], { SUT: 'kamailio', IMPL: 'kamailio' })));
   }
+  if (parts.has('main')) for (const mode of ['off', 'pubsub+list', 'stream', 'inline']) rows.push(await callpath(mode, mode === 'off' ? 'off' : 'pub-psub640', rate, mode === 'off' ? 'redis off' : mode));
 
   // ioredis auto-pipelining, off (the default) and on, against a Redis that answers at once (no subscribers).
   const pipelining: Record<string, Row> = {};
-  for (const auto of ['off', 'on']) {
-    const uiPort = await freePort();
-    const sut = labCommand(`--sip 127.0.0.1:$SUT_PORT --route $UAS_HOST:$UAS_PORT --ui 127.0.0.1:${uiPort} --token ${TOKEN} --ng off --rtp off --wire off --redis redis://$REDIS_HOST:$REDIS_PORT --publish-mode pubsub+list`);
-    process.stderr.write(`\n== callpath, pubsub+list, no subscribers, auto-pipelining ${auto}, ${rate} calls/s for ${seconds} s ==\n`);
-    const poll = pollSnapshot(uiPort);
-    const r = await runScript(script, ['pub-nosub', rate, seconds], { SUT: 'cmd', SUT_CMD: sut, IMPL: 'callpath', CALLPATH_AUTO_PIPELINING: auto });
-    pipelining[auto] = { ...row('callpath', `pubsub+list, auto-pipelining ${auto}`, r), publish: publishFigures(poll.stop()) };
+  if (parts.has('pipelining')) {
+    for (const auto of ['off', 'on']) pipelining[auto] = await callpath('pubsub+list', 'pub-nosub', rate, `pubsub+list, auto-pipelining ${auto}`, { CALLPATH_AUTO_PIPELINING: auto });
+  }
+
+  // The story's conditions: slow subscribers at the rate that failed them.
+  const slow: Row[] = [];
+  if (parts.has('slow')) {
+    process.stderr.write(`\n== kamailio, sync PUBLISH, 640 slow subscribers, ${slowRate} calls/s for ${seconds} s ==\n`);
+    slow.push(row('kamailio', 'sync PUBLISH', await runScript(script, ['pub-psub640-slow', slowRate, seconds], { SUT: 'kamailio', IMPL: 'kamailio' })));
+    for (const mode of ['inline', 'pubsub+list']) slow.push(await callpath(mode, 'pub-psub640-slow', slowRate, mode));
   }
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
 
@@ -133,6 +146,7 @@ export async function main(args: string[]): Promise<void> {
   };
   const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
   const def = rows.find((r) => r.impl === 'callpath' && r.mode === 'pubsub+list');
+  const slowT99 = (impl: string, mode: string) => num(slow.find((r) => r.impl === impl && r.mode === mode)?.t100_p99_ms);
   const result = {
     bench: 'publish',
     rate: Number(rate),
@@ -151,6 +165,13 @@ export async function main(args: string[]): Promise<void> {
       ratio_cpu: ratio(num(pipelining.on?.cpu_pct), num(pipelining.off?.cpu_pct)),
       ratio_publish_p99: ratio(pipelining.on?.publish?.p99_ms ?? null, pipelining.off?.publish?.p99_ms ?? null),
       ratio_t100_p99: ratio(num(pipelining.on?.t100_p99_ms), num(pipelining.off?.t100_p99_ms)),
+    },
+    // 640 slow subscribers at SLOW_RATE: the incident (inline against Kamailio's synchronous PUBLISH) and the fix.
+    slow_subscribers: {
+      rate: Number(slowRate),
+      rows: slow,
+      inline_vs_kamailio_sync_t100_p99: ratio(slowT99('callpath', 'inline'), slowT99('kamailio', 'sync PUBLISH')),
+      default_vs_kamailio_sync_t100_p99: ratio(slowT99('callpath', 'pubsub+list'), slowT99('kamailio', 'sync PUBLISH')),
     },
   };
   process.stdout.write(JSON.stringify(result) + '\n');
