@@ -70,6 +70,8 @@ export class SipProxyComponent implements ComponentImpl {
   /** The options of the current (or last) start. */
   private opts: ProxyOptions;
   private boundPort: number;
+  /** The running worker's warm-up before its bind (null before the first start). */
+  private warmUp: SipWorkerReady['warmUp'] | null = null;
 
   /** `opts` as a function is read at every start, so new settings take effect on a restart. */
   constructor(
@@ -104,7 +106,9 @@ export class SipProxyComponent implements ComponentImpl {
 
   detail(): string | null {
     const r = this.shown.route;
-    return r ? `routes to ${r.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
+    const routes = r ? `routes to ${r.map((t) => formatHostPort(t) + (t.transport === 'tcp' ? '/tcp' : '')).join(', ')} (round robin)` : 'routes by Request-URI';
+    const w = this.warmUp;
+    return w ? `${routes}; warmed up on ${w.calls.toLocaleString('en-US')} synthetic calls in ${w.ms} ms before binding` : routes;
   }
 
   /** This worker's figures plus the counters of the workers before it (rates and latencies are this worker's). */
@@ -184,7 +188,9 @@ export class SipProxyComponent implements ComponentImpl {
     // One shape for every hop the core sends to ({ host, port, transport }); a config written by hand may leave transport out.
     const clockOrigin = this.ctx.clock.origin ?? { wallUs: this.ctx.clock.nowUs(), hrNs: process.hrtime.bigint() };
     try {
-      this.boundPort = (await thread.start({ host, port, ...settingsOf(next), tcp: next.tcp ?? { maxConnections: null, maxPerSource: null, idleS: DEFAULT_TCP_IDLE_S }, clockOrigin })).port;
+      const ready = await thread.start({ host, port, ...settingsOf(next), tcp: next.tcp ?? { maxConnections: null, maxPerSource: null, idleS: DEFAULT_TCP_IDLE_S }, clockOrigin });
+      this.boundPort = ready.port;
+      this.warmUp = ready.warmUp;
     } catch (err) {
       if (err instanceof WorkerStartError) throw new Error(`cannot listen on ${formatHostPort({ host, port })}: ${err.message}`);
       throw err;

@@ -21,6 +21,7 @@ import type { SipTransport } from '../transport/types';
 import { openUdpTransport } from '../transport/udp';
 import { CaptureBatchWriter } from './capture-codec';
 import { InlineGate } from './inline-gate';
+import { warmUp } from './warm-up';
 import type { SipWorkerReady, SipWorkerRequest, SipWorkerStart, SipWorkerTell } from './start-options';
 import type { MediaHooks, MediaOutcome } from '../proxy/media';
 import { WorkerLease } from '../../rtp/lease';
@@ -97,6 +98,8 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
     if (ev.kind === 'sip') side.capture(ev);
     else if (ev.kind === 'note') side.note(ev);
   });
+  // Before the bind: the first real call must not pay for V8 compiling the proxy's code.
+  const warm = await warmUp(clock, o.timers, o.relayMedia);
   let c: ProxyCore | null = null;
   const process = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1], heldUs = 0) => c?.receive(data, peer, heldUs);
   const deliver = (data: Buffer, peer: Parameters<ProxyCore['receive']>[1]) => (gate ? gate.receive(data, peer) : process(data, peer));
@@ -138,7 +141,7 @@ async function open(o: SipWorkerStart): Promise<SipWorkerReady> {
   loopDelay.start();
   c.attach(udp, tcp);
   core = c;
-  return { port: u.port };
+  return { port: u.port, warmUp: warm };
 }
 
 /** What a live change of the inline mode needs from the running worker. */

@@ -5,6 +5,7 @@ import type { TimerValues } from '../transaction/timers';
 import type { TcpLimitSettings } from '../transport/tcp-limits';
 import type { MediaEnd, MediaSdp } from '../proxy/media';
 import type { LeaseGrant, LeasedAnswer, LeasedOffer } from '../../rtp/lease';
+import type { WarmUpResult } from './warm-up';
 
 export interface SipWorkerStart {
   host: string;
@@ -30,6 +31,8 @@ export interface SipWorkerStart {
 export interface SipWorkerReady {
   /** The port bound (UDP and TCP), which differs from the one asked for when that was 0. */
   port: number;
+  /** The synthetic calls run before the bind (warm-up.ts). */
+  warmUp: WarmUpResult;
 }
 
 /** What may change while the worker runs (the `configure` message): no restart, no lost transaction. */
