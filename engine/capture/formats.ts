@@ -19,9 +19,11 @@ export const isSelectionFormat = (f: string): f is SelectionFormat => (SELECTION
 
 /**
  * `schemaVersion` of the JSON export. 2: a call's `entries` of every lane (one `LadderEntry` union), calls keyed by
- * source. 3: a SIP entry may carry `engineTsUs` and `seen` (the wire tap: `tsUs` is then the wire's time).
+ * source. 3: a SIP entry may carry `engineTsUs` and `seen` (the wire tap: `tsUs` is then the wire's time). 4: a record
+ * entry may be `dropped` with `framesDropped`, and a call carries `recorder` (its recording's drops); a 3 reads as
+ * before, with no recorder drops.
  */
-export const EXPORT_SCHEMA_VERSION = 3;
+export const EXPORT_SCHEMA_VERSION = 4;
 
 /** The media type of each export format (one call or a selection alike). */
 export const CONTENT_TYPES: Record<ExportFormat, string> = {

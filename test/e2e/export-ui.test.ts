@@ -122,7 +122,7 @@ test('"Export N calls…" exports the calls matching the filter; j picks json', 
   const file = join(scratch, download.suggestedFilename());
   await download.saveAs(file);
   const doc = JSON.parse(readFileSync(file, 'utf8')) as { schemaVersion: number; calls: { callId: string }[] };
-  assert.equal(doc.schemaVersion, 3);
+  assert.equal(doc.schemaVersion, 4);
   assert.deepEqual(doc.calls.map((c) => c.callId).sort(), all.map((c) => c.callId).sort(), 'both calls, and only them');
   assert.ok(doc.calls.some((c) => c.callId === callId), 'the selected call is in the export');
   await page.locator('[data-testid="files-status"][data-state="ok"]').waitFor({ timeout: 10_000 });

@@ -88,7 +88,7 @@ test('a call exported as pcap reads back in tshark message for message (addresse
     const mmd = await (await fetch(`${lab.base}/api/calls/${id}/ladder.mmd`, { headers: auth })).text();
     assert.equal(mmd.split('\n').filter((l) => /->>/.test(l)).length, sipEntries(detail).length, 'one Mermaid arrow per message');
     const json = (await (await fetch(`${lab.base}/api/calls/${id}/ladder.json`, { headers: auth })).json()) as { schemaVersion: number; call: { entries: { lane: string; raw: string; text: string }[] } };
-    assert.equal(json.schemaVersion, 3);
+    assert.equal(json.schemaVersion, 4);
     const sipInJson = json.call.entries.filter((e) => e.lane === 'sip');
     assert.equal(sipInJson.length, sipEntries(detail).length);
     assert.equal(Buffer.from(sipInJson[0]!.raw, 'base64').toString('utf8'), sipInJson[0]!.text);
@@ -145,7 +145,7 @@ test('POST /api/export streams a selection of calls as one pcap (time-ordered, a
     assert.ok(wire.every((w, i) => i === 0 || w.tsUs >= wire[i - 1]!.tsUs), 'in time order across calls');
 
     const json = (await (await fetch(`${lab.base}/api/export`, { method: 'POST', headers: auth, body: JSON.stringify({ keys: picked, format: 'json' }) })).json()) as { schemaVersion: number; calls: { callId: string }[] };
-    assert.equal(json.schemaVersion, 3);
+    assert.equal(json.schemaVersion, 4);
     assert.deepEqual(json.calls.map((c) => c.callId), picked);
 
     for (const body of ['nope', '{"keys":[],"format":"pcap"}', '{"keys":["a"],"format":"exe"}', '{"keys":["a"],"format":"pcap","x":1}']) {

@@ -79,7 +79,7 @@ test('a JSON export racing eviction is valid JSON with every call whole, and a s
       res.resume();
     });
     const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { schemaVersion: number; calls: { callId: string; entries: unknown[] }[] };
-    assert.equal(doc.schemaVersion, 3);
+    assert.equal(doc.schemaVersion, 4);
     assert.equal(doc.calls.length, 300);
     assert.ok(doc.calls.every((c) => c.callId.startsWith('old-') && c.entries.length === 5), 'every call in the file is whole');
     assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), [], 'no listener pile-up on backpressure');
@@ -138,7 +138,7 @@ test('importing an export of live calls gives new calls under the file\'s source
     assert.deepEqual([fromPcap.calls, fromPcap.messages], [1, 5]);
     const json = Buffer.from(await (await fetch(`${lab.base}/api/calls/rt-1/ladder.json`, { headers: auth })).arrayBuffer());
     const fromJson = (await (await fetch(`${lab.base}/api/import?name=rt-1.json`, { method: 'POST', headers: auth, body: json })).json()) as { source: string; calls: number; messages: number; format: string };
-    assert.match(fromJson.format, /schemaVersion 3/);
+    assert.match(fromJson.format, /schemaVersion 4/);
     assert.notEqual(fromPcap.source, fromJson.source, 'each file is a source of its own');
 
     assert.deepEqual(shape(lab.host.getCall('rt-1')!), shape(live), 'the live call gained nothing');

@@ -265,7 +265,7 @@ test('exportCall covers every call format with its content type; json is the hos
   const c = record(call);
   const json = (r: CallRecord) => ({ schemaVersion: EXPORT_SCHEMA_VERSION, call: r.callId });
   const doc = exportCall(c, 'json', { columnNames: {}, json });
-  assert.deepEqual(JSON.parse(doc.body.toString()), { schemaVersion: 3, call: 'c1' });
+  assert.deepEqual(JSON.parse(doc.body.toString()), { schemaVersion: 4, call: 'c1' });
   assert.equal(doc.contentType, 'application/json; charset=utf-8');
   assert.equal(exportCall(c, 'mmd', opts).contentType, 'text/vnd.mermaid; charset=utf-8');
   assert.equal(exportCall(c, 'txt', opts).contentType, 'text/plain; charset=utf-8');
@@ -279,7 +279,7 @@ test('a JSON selection carries EXPORT_SCHEMA_VERSION and the column names, one d
   const names = { [UAC]: 'UAC' };
   const doc = JSON.parse((await collect(exportSelection([record(call), record(outOfOrder, 'c2')], 'json', { columnNames: names, json: (c) => ({ callId: c.callId }) }))).toString());
   assert.equal(doc.schemaVersion, EXPORT_SCHEMA_VERSION);
-  assert.equal(EXPORT_SCHEMA_VERSION, 3);
+  assert.equal(EXPORT_SCHEMA_VERSION, 4);
   assert.deepEqual(doc.columnNames, names);
   assert.deepEqual(doc.calls, [{ callId: 'c1' }, { callId: 'c2' }]);
 });
