@@ -27,8 +27,8 @@ import { CaptureBatchWriter } from './capture-codec';
 
 /** Calls the warm-up runs: enough for V8 to optimize the per-message path (measured: ~0.5 s of one core). */
 export const WARM_UP_CALLS = 2_000;
-/** The warm-up stops starting calls past this, however far it got: a loaded box must not hold the proxy's start for long. */
-const BUDGET_MS = 3_000;
+/** The warm-up stops starting calls past this, however far it got: a loaded box must not hold the proxy's start (or restart) for long. */
+const BUDGET_MS = 1_000;
 /** Calls in flight at once, so the transaction tables and the admission queue hold more than one. */
 const IN_FLIGHT = 50;
 
