@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { COMPONENT_NAMES, type ComponentName, type ComponentStatus } from '../engine/component';
 import type { CallRecord } from '../engine/call/model';
 import type { CallFilter, CallSort } from '../engine/call/query';
-import { suspectsOf } from './suspects';
+import { recentDropWindows, suspectsOf } from './suspects';
 import { countSuspectCalls } from './suspect-counts';
 import { IncidentRunner } from './incidents/runner';
 import type { ForwardTarget } from '../engine/record/forward/forwarder';
@@ -550,8 +550,8 @@ export class Host {
       },
       drops: e.drops.list(),
     };
-    const counts = countSuspectCalls(store.values(), base.nowUs, base.kernel.dropWindows);
-    return { ...base, incident: this.incidents.status({ nowUs: base.nowUs, relay: base.relay, recorder: base.recorder, wire: base.wire }, store.values()), suspects: suspectsOf({ sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, counts) };
+    const counts = countSuspectCalls(store.values(), base.nowUs, recentDropWindows(base.kernel, base.nowUs));
+    return { ...base, incident: this.incidents.status({ nowUs: base.nowUs, relay: base.relay, recorder: base.recorder, wire: base.wire }, store.values()), suspects: suspectsOf({ nowUs: base.nowUs, sip: base.sip, wireTrying100: base.wire.on ? base.wire.trying100 : null, relay: base.relay, recorder: base.recorder, kernel: base.kernel, publisher: base.publisher, publisherRunning: e.status('publisher').state === 'running', consumer: base.consumer }, counts) };
   }
 
   listCalls(limit: number): CallSummary[] {

@@ -12,7 +12,8 @@
  * the snapshot's `suspects`).
  */
 import type { CallFilter } from '../engine/call/query';
-import type { KernelUdpStats } from '../engine/metrics/kernel-udp';
+import type { TimeWindow } from '../engine/clock';
+import { LAST_MINUTE_MS, type KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { ConsumerStats } from '../engine/publish/consumer';
 import type { PublisherStats } from '../engine/publish/stats';
@@ -68,7 +69,7 @@ export interface SuspectCallCounts {
   late: number;
   /** Calls the recorder dropped packets of, or did not forward PCM frames of. */
   recorderDrops: number;
-  /** Calls that were up during one of the kernel's drop windows (`KernelUdpStats.dropWindows`). */
+  /** Calls that were up during one of the kernel's drop windows of the last minute (`recentDropWindows`). */
   upDuringKernelDrops: number;
 }
 
@@ -84,6 +85,8 @@ const TRYING_AMBER_MS = 50;
 
 /** The subset of the snapshot the board reads. */
 export interface SuspectInputs {
+  /** The snapshot's time (engine µs): the kernel's last minute of drop windows ends here. */
+  nowUs: number;
   sip: ProxyStats | null;
   wireTrying100: LatencySummary | null;
   relay: RelayStats | null;
@@ -183,26 +186,32 @@ function recorderSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind, and does it hold the relay back?', checks, link);
 }
 
+/** The kernel's drop windows that ended within its last minute (LAST_MINUTE_MS before `nowUs`): what its link lists and counts. */
+export function recentDropWindows(k: KernelUdpStats, nowUs: number): TimeWindow[] {
+  return k.dropWindows.filter((w) => w.toUs >= nowUs - LAST_MINUTE_MS * 1000);
+}
+
 function kernelSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   const k = i.kernel;
   if (k.unavailable) return suspect('kernel', 'Kernel', 'Is the kernel dropping UDP?', [], null, k.unavailable);
-  const every = `${k.intervalMs / 1000} s`;
+  // The last minute, as every suspect: a drop stays on the board (and its calls in the link) for a minute, not one read.
+  const minute = `last minute (read every ${k.intervalMs / 1000} s)`;
   const checks: SuspectCheck[] = [
-    { label: 'UDP RcvbufErrors', value: `+${k.rcvbufErrors.interval}`, threshold: 'red > 0 (a socket buffer overflowed)', state: k.rcvbufErrors.interval > 0 ? 'red' : 'green', where: `/proc/net/snmp, whole box, last ${every}` },
-    { label: 'UDP InErrors', value: `+${k.inErrors.interval}`, threshold: 'amber > 0', state: k.inErrors.interval > 0 ? 'amber' : 'green', where: `/proc/net/snmp, whole box, last ${every}` },
+    { label: 'UDP RcvbufErrors', value: `+${k.rcvbufErrors.lastMinute}`, threshold: 'red > 0 (a socket buffer overflowed)', state: k.rcvbufErrors.lastMinute > 0 ? 'red' : 'green', where: `/proc/net/snmp, whole box, ${minute}` },
+    { label: 'UDP InErrors', value: `+${k.inErrors.lastMinute}`, threshold: 'amber > 0', state: k.inErrors.lastMinute > 0 ? 'amber' : 'green', where: `/proc/net/snmp, whole box, ${minute}` },
   ];
   if (k.port !== null) {
-    checks.push({ label: 'SIP socket drops', value: String(k.socketDrops), threshold: 'red > 0', state: k.socketDrops > 0 ? 'red' : 'green', where: `/proc/net/udp, our SIP socket, since it opened (read every ${k.socketIntervalMs / 1000} s)` });
+    checks.push({ label: 'SIP socket drops', value: `+${k.socketDropsLastMinute}`, threshold: 'red > 0', state: k.socketDropsLastMinute > 0 ? 'red' : 'green', where: `/proc/net/udp, our SIP socket, last minute (read every ${k.socketIntervalMs / 1000} s; ${k.socketDrops} since it opened)` });
     checks.push({ label: 'SIP receive queue, max', value: `${k.rxQueueMaxBytes} B`, threshold: 'amber ≥ 64 KiB', state: k.rxQueueMaxBytes >= 65_536 ? 'amber' : 'green', where: `/proc/net/udp, our SIP socket, last minute (read every ${k.socketIntervalMs / 1000} s)` });
   }
   // The counters are the whole box's: no call caused them. The honest link is to the calls that were up while they rose.
-  const dropsTripped = k.rcvbufErrors.interval > 0 || k.inErrors.interval > 0 || (k.port !== null && k.socketDrops > 0);
-  const windows = k.dropWindows;
+  const dropsTripped = k.rcvbufErrors.lastMinute > 0 || k.inErrors.lastMinute > 0 || (k.port !== null && k.socketDropsLastMinute > 0);
+  const windows = recentDropWindows(k, i.nowUs);
   const link: CallsLink | null =
     dropsTripped && windows.length > 0 && c.upDuringKernelDrops > 0
       ? {
           calls: { upDuring: windows },
-          meaning: `${calls(c.upDuringKernelDrops)} that ${c.upDuringKernelDrops === 1 ? 'was' : 'were'} up while the kernel's UDP drop counters rose (${windows.length === 1 ? 'one window' : `${windows.length} windows`}): up at the time, not the cause (the counters are the whole box's)`,
+          meaning: `${calls(c.upDuringKernelDrops)} that ${c.upDuringKernelDrops === 1 ? 'was' : 'were'} up while the kernel's UDP drop counters rose in the last minute (${windows.length === 1 ? 'one window' : `${windows.length} windows`}): up at the time, not the cause (the counters are the whole box's)`,
         }
       : null;
   return suspect('kernel', 'Kernel', 'Is the kernel dropping or queueing UDP before we read it?', checks, link);

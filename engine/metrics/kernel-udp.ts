@@ -127,6 +127,36 @@ export function parseUdpSnmp(text: string): UdpCounters | null {
   return { inDatagrams: get('InDatagrams'), inErrors: get('InErrors'), rcvbufErrors: get('RcvbufErrors') };
 }
 
+/** A kernel drop counter's rise: between the last two reads, over the last minute of reads, since the sampler started. */
+export interface DropDeltas {
+  interval: number;
+  lastMinute: number;
+  total: number;
+}
+
+/** The span `lastMinute` covers (ms). */
+export const LAST_MINUTE_MS = 60_000;
+
+/**
+ * A counter's rise over the last minute of reads: the newest reading less the
+ * oldest one kept, which is the last read at or before a minute ago (so a
+ * rise just inside the minute is counted whole).
+ */
+class MinuteDelta {
+  private readonly reads: [number, number][] = [];
+
+  add(atMs: number, value: number): number {
+    const r = this.reads;
+    r.push([atMs, value]);
+    while (r.length > 1 && r[1]![0] <= atMs - LAST_MINUTE_MS) r.shift();
+    return value - r[0]![1];
+  }
+
+  clear(): void {
+    this.reads.length = 0;
+  }
+}
+
 /** The snapshot's `kernel` section. */
 export interface KernelUdpStats {
   /** The SIP port watched (the proxy's bound port), null while it is not running. */
@@ -137,11 +167,12 @@ export interface KernelUdpStats {
   rxQueueMaxBytes: number;
   /** How often the SIP socket's rows (rx queue, drops) are read now (ms): `intervalMs`, or longer while a read of /proc/net/udp is costly. */
   socketIntervalMs: number;
-  /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket. */
+  /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket: since it opened, and over the last minute of reads. */
   socketDrops: number;
-  /** System-wide UDP receive-buffer drops and receive errors: in the last interval, and since the sampler started. */
-  rcvbufErrors: { interval: number; total: number };
-  inErrors: { interval: number; total: number };
+  socketDropsLastMinute: number;
+  /** System-wide UDP receive-buffer drops and receive errors: in the last interval, over the last minute, and since the sampler started. */
+  rcvbufErrors: DropDeltas;
+  inErrors: DropDeltas;
   intervalMs: number;
   /**
    * When the drop counters rose (RcvbufErrors or InErrors between two reads
@@ -175,6 +206,10 @@ export class KernelUdpSampler {
   private snmpReadUs: number | null = null;
   /** The SIP socket's drops at its last read, for the port read (a new socket starts again). */
   private socketRead: { port: number; drops: number; atUs: number } | null = null;
+  private readonly rcvbufMinute = new MinuteDelta();
+  private readonly inErrorsMinute = new MinuteDelta();
+  private readonly socketMinute = new MinuteDelta();
+  private socketDropsLastMinute = 0;
 
   constructor(
     private readonly read: ReadText,
@@ -217,9 +252,13 @@ export class KernelUdpSampler {
       if (this.snmpReadUs !== null && (c.rcvbufErrors > prev.rcvbufErrors || c.inErrors > prev.inErrors)) this.windows.rose(this.snmpReadUs, readUs);
       this.snmpReadUs = readUs;
       const start = this.clock.monoMs();
+      const rcvbufLastMinute = this.rcvbufMinute.add(start, c.rcvbufErrors);
+      const inErrorsLastMinute = this.inErrorsMinute.add(start, c.inErrors);
       if (port === null) {
         this.rows = [];
         this.socketRead = null;
+        this.socketMinute.clear();
+        this.socketDropsLastMinute = 0;
       } else if (start >= this.socketDueMs) {
         const [udp, udp6] = await Promise.all([this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
         const end = this.clock.monoMs();
@@ -228,7 +267,7 @@ export class KernelUdpSampler {
         this.socketDueMs = start + this.socketIntervalMs - this.intervalMs / 2;
         this.recentRx.push([end, this.rows.reduce((n, r) => n + r.rxQueueBytes, 0)]);
         while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - 60_000) this.recentRx.shift();
-        this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0));
+        this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0), end);
       }
       const rows = this.rows;
       this.current = {
@@ -237,8 +276,9 @@ export class KernelUdpSampler {
         rxQueueMaxBytes: port === null ? 0 : Math.max(0, ...this.recentRx.map(([, rx]) => rx)),
         socketIntervalMs: this.socketIntervalMs,
         socketDrops: rows.reduce((n, r) => n + r.drops, 0),
-        rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, total: c.rcvbufErrors - this.base.rcvbufErrors },
-        inErrors: { interval: c.inErrors - prev.inErrors, total: c.inErrors - this.base.inErrors },
+        socketDropsLastMinute: port === null ? 0 : this.socketDropsLastMinute,
+        rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, lastMinute: rcvbufLastMinute, total: c.rcvbufErrors - this.base.rcvbufErrors },
+        inErrors: { interval: c.inErrors - prev.inErrors, lastMinute: inErrorsLastMinute, total: c.inErrors - this.base.inErrors },
         intervalMs: this.intervalMs,
         dropWindows: this.windows.list(),
         unavailable: null,
@@ -250,15 +290,17 @@ export class KernelUdpSampler {
     }
   }
 
-  /** The SIP socket's drops at a read: a rise since the last read of the same port is a window. */
-  private noteSocketDrops(port: number, drops: number): void {
+  /** The SIP socket's drops at a read: a rise since the last read of the same port is a window; a new socket (another port, or a count that went down) starts the minute again. */
+  private noteSocketDrops(port: number, drops: number, atMs: number): void {
     const atUs = this.clock.nowUs();
     const last = this.socketRead;
     if (last !== null && last.port === port && drops > last.drops) this.windows.rose(last.atUs, atUs);
+    if (last !== null && (last.port !== port || drops < last.drops)) this.socketMinute.clear();
+    this.socketDropsLastMinute = this.socketMinute.add(atMs, drops);
     this.socketRead = { port, drops, atUs };
   }
 }
 
 export function emptyKernelStats(intervalMs = 1_000): KernelUdpStats {
-  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, rcvbufErrors: { interval: 0, total: 0 }, inErrors: { interval: 0, total: 0 }, intervalMs, dropWindows: [], unavailable: null };
+  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, socketDropsLastMinute: 0, rcvbufErrors: { interval: 0, lastMinute: 0, total: 0 }, inErrors: { interval: 0, lastMinute: 0, total: 0 }, intervalMs, dropWindows: [], unavailable: null };
 }

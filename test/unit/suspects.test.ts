@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { suspectsOf, type SuspectInputs, type SuspectCallCounts } from '../../app/suspects';
+import { recentDropWindows, suspectsOf, type SuspectInputs, type SuspectCallCounts } from '../../app/suspects';
 import { emptyKernelStats } from '../../engine/metrics/kernel-udp';
 import { suspectChip } from '../../renderer/src/suspects/board';
 import type { ProxyStats as SipStats } from '../../engine/sip/stats';
@@ -14,7 +14,9 @@ const lat = (p99Us: number, count = 100) => ({ count, p50: p99Us / 2, p90: p99Us
 /** The SIP figures the board reads (the rest of SipStats does not matter to it). */
 const sip = (): SipStats => ({ retransmissionsPerSecond: 0, activeTransactions: 10, trying100: lat(2_000), loopDelay: lat(1_000) }) as unknown as SipStats;
 const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0, recorderDrops: 0, upDuringKernelDrops: 0 };
-const inputs = (over: Partial<SuspectInputs> = {}): SuspectInputs => ({ sip: sip(), wireTrying100: null, relay: null, recorder: null, kernel: emptyKernelStats(), publisher: null, publisherRunning: false, consumer: null, ...over });
+/** The board's now: 10.5 s on the engine clock, so drop windows at 1-2 s and 9-10 s are within its last minute. */
+const NOW_US = 10_500_000;
+const inputs = (over: Partial<SuspectInputs> = {}): SuspectInputs => ({ nowUs: NOW_US, sip: sip(), wireTrying100: null, relay: null, recorder: null, kernel: emptyKernelStats(), publisher: null, publisherRunning: false, consumer: null, ...over });
 const byId = (i: SuspectInputs, c = none) => new Map(suspectsOf(i, c).map((s) => [s.id, s]));
 
 test('a quiet lab: the SIP path and the kernel green, the parts that are not running off, with the reason', () => {
@@ -42,11 +44,15 @@ test("the story's incident: 100 Trying p99 past 200 ms on the wire and retransmi
   assert.match(amber.checks[0]!.where, /^engine .*the kernel queue is not in it/);
 });
 
-test('the kernel: receive-buffer drops in the last interval are red, and say where they were counted', () => {
-  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 3, total: 10 } };
+test('the kernel: receive-buffer drops in the last minute are red — still red a read after they stopped rising — and say where they were counted', () => {
+  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 0, lastMinute: 3, total: 10 } };
   const kernel = byId(inputs({ kernel: k })).get('kernel')!;
   assert.equal(kernel.state, 'red');
-  assert.match(kernel.checks[0]!.where, /\/proc\/net\/snmp, whole box, last 1 s/);
+  assert.equal(kernel.checks[0]!.value, '+3');
+  assert.match(kernel.checks[0]!.where, /\/proc\/net\/snmp, whole box, last minute \(read every 1 s\)/);
+  const old = byId(inputs({ kernel: { ...k, rcvbufErrors: { interval: 0, lastMinute: 0, total: 10 }, socketDrops: 4, socketDropsLastMinute: 0 } })).get('kernel')!;
+  assert.equal(old.state, 'green', 'drops older than a minute, on the box and on the SIP socket, are history, not a suspect');
+  assert.match(old.checks[2]!.where, /4 since it opened/);
 });
 
 test('the chip: its mark and title give every check with its threshold and where it is measured, and what a click lists; only a suspect with calls is clickable', () => {
@@ -111,19 +117,22 @@ test("the kernel links to the calls that were up while its drop counters rose, a
     { fromUs: 1_000_000, toUs: 2_000_000 },
     { fromUs: 9_000_000, toUs: 10_000_000 },
   ];
-  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 4, total: 9 }, dropWindows: windows };
+  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 4, lastMinute: 4, total: 9 }, dropWindows: windows };
   const kernel = byId(inputs({ kernel: k }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
   assert.equal(kernel.state, 'red');
   assert.deepEqual(kernel.calls, { upDuring: windows });
-  assert.match(kernel.callsMeaning!, /^the 7 calls that were up while the kernel's UDP drop counters rose \(2 windows\): up at the time, not the cause/);
+  assert.match(kernel.callsMeaning!, /^the 7 calls that were up while the kernel's UDP drop counters rose in the last minute \(2 windows\): up at the time, not the cause/);
   assert.match(suspectChip(kernel).title, /Click: the 7 calls that were up while .*not the cause .*whole box's\), in the calls list\./);
-  const socket = byId(inputs({ kernel: { ...emptyKernelStats(), port: 5060, socketDrops: 2, dropWindows: windows.slice(1) } }), { ...none, upDuringKernelDrops: 1 }).get('kernel')!;
+  const socket = byId(inputs({ kernel: { ...emptyKernelStats(), port: 5060, socketDrops: 2, socketDropsLastMinute: 2, dropWindows: windows.slice(1) } }), { ...none, upDuringKernelDrops: 1 }).get('kernel')!;
   assert.deepEqual([socket.state, socket.calls], ['red', { upDuring: windows.slice(1) }], 'the SIP socket\'s own drops link the same way');
   assert.match(socket.callsMeaning!, /^the call that was up .*\(one window\)/);
   const queueOnly = byId(inputs({ kernel: { ...emptyKernelStats(), port: 5060, rxQueueMaxBytes: 100_000, dropWindows: windows } }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
   assert.deepEqual([queueOnly.state, queueOnly.calls], ['amber', null], 'a long receive queue dropped nothing: no windows to link to now');
   const green = byId(inputs({ kernel: { ...emptyKernelStats(), dropWindows: windows } }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
   assert.deepEqual([green.state, green.calls], ['green', null], 'old windows on a green board link to nothing');
-  const noWindow = byId(inputs({ kernel: { ...emptyKernelStats(), rcvbufErrors: { interval: 1, total: 1 } } }), none).get('kernel')!;
+  const noWindow = byId(inputs({ kernel: { ...emptyKernelStats(), rcvbufErrors: { interval: 1, lastMinute: 1, total: 1 } } }), none).get('kernel')!;
   assert.deepEqual([noWindow.state, noWindow.calls], ['red', null], 'no window yet (the first read): nothing to list');
+  const later = byId(inputs({ nowUs: 70_000_000, kernel: k }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
+  assert.deepEqual(later.calls, { upDuring: windows.slice(1) }, 'a minute on, the window that ended at 2 s is no longer listed');
+  assert.deepEqual(recentDropWindows(k, 70_000_000), windows.slice(1), 'the same windows the host counts the calls of');
 });

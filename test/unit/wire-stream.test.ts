@@ -100,8 +100,8 @@ test('the sampler reports the SIP socket and the UDP drop deltas per interval an
   await s.sample();
   const k = s.stats();
   assert.deepEqual([k.port, k.rxQueueBytes, k.socketDrops], [5060, 0x1f400 + 0x300, 19]);
-  assert.deepEqual(k.rcvbufErrors, { interval: 1, total: 31 });
-  assert.deepEqual(k.inErrors, { interval: 1, total: 31 });
+  assert.deepEqual(k.rcvbufErrors, { interval: 1, lastMinute: 31, total: 31 });
+  assert.deepEqual(k.inErrors, { interval: 1, lastMinute: 31, total: 31 });
   assert.equal(k.socketIntervalMs, 1_000, 'cheap reads: the socket rows every interval');
   const broken = new KernelUdpSampler(async () => {
     throw new Error('ENOENT: no such file');
@@ -166,6 +166,28 @@ test("the sampler keeps when the drop counters rose, on the engine's clock: betw
   }
   assert.deepEqual(s.stats().dropWindows, [at(0, 2), at(4, 5), at(6, 7), at(8, 9)]);
   assert.deepEqual(emptyKernelStats().dropWindows, []);
+});
+
+test('the last minute of drops: a rise stays counted for a minute of reads after it stopped, then leaves; a new SIP socket starts its minute again', async () => {
+  let t = 0;
+  let rcvbuf = 100;
+  let socketDrops = 5;
+  const udp = () => PROC_NET_UDP.replace('0000000000000000 17', `0000000000000000 ${socketDrops}`);
+  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, 100), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
+  const s = new KernelUdpSampler(async (p) => files[p]!(), () => 5060, { monoMs: () => t * 1_000, nowUs: () => t * 1_000_000 });
+  const at = async (sec: number, change: () => void = () => undefined) => {
+    t = sec;
+    change();
+    await s.sample();
+    const k = s.stats();
+    return [k.rcvbufErrors.interval, k.rcvbufErrors.lastMinute, k.socketDropsLastMinute];
+  };
+  assert.deepEqual(await at(0), [0, 0, 0]);
+  assert.deepEqual(await at(1, () => ((rcvbuf = 103), (socketDrops = 7))), [3, 3, 2]);
+  assert.deepEqual(await at(30), [0, 3, 2], 'half a minute on: no rise in the last read, still the minute\'s');
+  assert.deepEqual(await at(61), [0, 0, 0], 'a minute after the last read that saw it: gone');
+  assert.deepEqual(await at(62, () => (socketDrops = 1)), [0, 0, 0], 'a new socket on the same port counts from its own start');
+  assert.deepEqual(await at(63, () => (socketDrops = 3)), [0, 0, 2]);
 });
 
 test('drop windows: overlapping ones merge whatever order they come in, and only the newest 32 are kept', () => {
