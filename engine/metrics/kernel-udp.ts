@@ -167,8 +167,9 @@ export interface KernelUdpStats {
   rxQueueMaxBytes: number;
   /** How often the SIP socket's rows (rx queue, drops) are read now (ms): `intervalMs`, or longer while a read of /proc/net/udp is costly. */
   socketIntervalMs: number;
-  /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket: since it opened, and over the last minute of reads. */
+  /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket, since it opened. */
   socketDrops: number;
+  /** The rise of `socketDrops` over the last minute of reads (a new socket starts its own minute). */
   socketDropsLastMinute: number;
   /** System-wide UDP receive-buffer drops and receive errors: in the last interval, over the last minute, and since the sampler started. */
   rcvbufErrors: DropDeltas;
@@ -266,7 +267,7 @@ export class KernelUdpSampler {
         this.socketIntervalMs = Math.max(this.intervalMs, Math.ceil((end - start) / SOCKET_READ_SHARE / this.intervalMs) * this.intervalMs);
         this.socketDueMs = start + this.socketIntervalMs - this.intervalMs / 2;
         this.recentRx.push([end, this.rows.reduce((n, r) => n + r.rxQueueBytes, 0)]);
-        while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - 60_000) this.recentRx.shift();
+        while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - LAST_MINUTE_MS) this.recentRx.shift();
         this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0), end);
       }
       const rows = this.rows;

@@ -16,7 +16,6 @@ test('with the relay, every synthetic call completes (the BYE is answered) and b
   const r = await warmUp(clock, DEFAULT_TIMER_VALUES, true, 120);
   assert.equal(r.calls, 120);
   assert.equal(r.sdpRewritten, 240, 'the forwarded INVITE and the relayed 200 of each call name the relay');
-  assert.ok(r.ms >= 0);
 });
 
 test('without the relay, every synthetic call completes with its SDP untouched', async () => {
