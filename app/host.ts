@@ -213,7 +213,13 @@ export class Host {
       else if (ev.status.state === 'stopping' || ev.status.state === 'failed') this.queueTap(() => this.wire.stop(stage));
     });
     this.incidents = new IncidentRunner(this, () => ({ nowUs: e.clock.nowUs(), relay: e.status('relay').state === 'running' ? this.relay.stats() : null, recorder: this.recorder.stats(), wire: this.wire.stats() }));
-    this.kernel = new KernelUdpSampler((p) => readFile(p, 'utf8'), () => (e.status('proxy').state === 'running' ? this.proxyPort() : null), e.clock);
+    this.kernel = new KernelUdpSampler(
+      (p) => readFile(p, 'utf8'),
+      () => (e.status('proxy').state === 'running' ? this.proxyPort() : null),
+      e.clock,
+      undefined,
+      () => (e.status('traffic').state === 'running' ? (e.impl<TrafficComponent>('traffic').stats()?.ports ?? []) : []),
+    );
     const w = config.watch;
     this.watch = w ? new WireWatch(e, w, () => e.calls.ensureSource(WATCH_SOURCE, `watch ${w.iface}: ${w.filter}`, e.clock.nowUs())) : null;
   }

@@ -98,6 +98,7 @@ function wireLines(s: Snapshot, metric: Metric, out: string[]): void {
     }
     metric('callpath_udp_rcvbuf_errors_total', 'counter', 'System-wide UDP receive-buffer drops since the engine started (/proc/net/snmp RcvbufErrors).', [['', k.rcvbufErrors.total]]);
     metric('callpath_udp_in_errors_total', 'counter', 'System-wide UDP receive errors since the engine started (/proc/net/snmp InErrors).', [['', k.inErrors.total]]);
+    metric('callpath_traffic_udp_drops_total', 'counter', "Datagrams the built-in traffic's own sockets dropped (/proc/net/udp drops): part of the two series above, the generator's rather than the call path's.", [['', k.generatorDrops.total]]);
   }
 }
 

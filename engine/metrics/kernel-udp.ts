@@ -19,6 +19,12 @@
  * while that is cheap, less often when not); the snmp counters, a few
  * hundred bytes, every interval.
  *
+ * The built-in traffic's own sockets (its SIP and RTP ports, when it runs)
+ * are read too. What they drop is the generator falling behind — a
+ * saturated generator, not the call path — and the box-wide counters
+ * count it all the same; so the board's figures leave it out
+ * (`lessGenerator`), and say how much they left out (`generatorDrops`).
+ *
  * The parsers are pure; `KernelUdpSampler` reads the files (injected). It
  * also keeps when the drop counters rose (`dropWindows`, drop-windows.ts),
  * on the engine's clock, so the calls up at the time can be found.
@@ -165,7 +171,7 @@ export interface KernelUdpStats {
   rxQueueBytes: number;
   /** The largest of those over the last minute of samples. */
   rxQueueMaxBytes: number;
-  /** How often the SIP socket's rows (rx queue, drops) are read now (ms): `intervalMs`, or longer while a read of /proc/net/udp is costly. */
+  /** How often the SIP socket's and the generator's rows (rx queue, drops) are read now (ms): `intervalMs`, or longer while a read of /proc/net/udp is costly. */
   socketIntervalMs: number;
   /** Datagrams the SIP socket(s) dropped, as the kernel counts them for the socket, since it opened. */
   socketDrops: number;
@@ -174,11 +180,25 @@ export interface KernelUdpStats {
   /** System-wide UDP receive-buffer drops and receive errors: in the last interval, over the last minute, and since the sampler started. */
   rcvbufErrors: DropDeltas;
   inErrors: DropDeltas;
+  /**
+   * Datagrams the built-in traffic's own sockets dropped (`ports`, empty
+   * while it is off): over the last minute of their reads, and since the
+   * sampler first read them.
+   */
+  generatorDrops: { ports: number[]; lastMinute: number; total: number };
+  /**
+   * RcvbufErrors and InErrors over the last minute less `generatorDrops`: the
+   * drops of every other socket (ours on the call path, and any other
+   * process's). While the built-in traffic runs, both are taken at the same
+   * reads (every `socketIntervalMs`), so one is never ahead of the other.
+   */
+  lessGenerator: { rcvbufErrors: number; inErrors: number };
   intervalMs: number;
   /**
-   * When the drop counters rose (RcvbufErrors or InErrors between two reads
-   * of /proc/net/snmp, the SIP socket's drops between two reads of its row),
-   * µs on the engine clock, merged, the newest MAX_DROP_WINDOWS, oldest first.
+   * When the drop counters rose, the generator's own drops left out
+   * (RcvbufErrors or InErrors between two reads of /proc/net/snmp, the SIP
+   * socket's drops between two reads of its row), µs on the engine clock,
+   * merged, the newest MAX_DROP_WINDOWS, oldest first.
    */
   dropWindows: TimeWindow[];
   /** Why there are no figures (no /proc), else null. */
@@ -203,14 +223,23 @@ export class KernelUdpSampler {
   private current: KernelUdpStats;
   private busy = false;
   private readonly windows = new DropWindows();
-  /** When /proc/net/snmp was last read (engine µs). */
-  private snmpReadUs: number | null = null;
   /** The SIP socket's drops at its last read, for the port read (a new socket starts again). */
   private socketRead: { port: number; drops: number; atUs: number } | null = null;
   private readonly rcvbufMinute = new MinuteDelta();
   private readonly inErrorsMinute = new MinuteDelta();
   private readonly socketMinute = new MinuteDelta();
   private socketDropsLastMinute = 0;
+  /** The generator's sockets' drops at their last read, by inode (a socket closed keeps what it dropped in the total). */
+  private readonly generatorSockets = new Map<number, number>();
+  private generatorTotal = 0;
+  private readonly generatorMinute = new MinuteDelta();
+  private generatorLastMinute = 0;
+  /** RcvbufErrors and InErrors less the generator's total, over the last minute, fed only at reads that took both. */
+  private readonly rcvbufLessMinute = new MinuteDelta();
+  private readonly inErrorsLessMinute = new MinuteDelta();
+  private lessGenerator = { rcvbufErrors: 0, inErrors: 0 };
+  /** The last such read: [engine µs, RcvbufErrors − generator, InErrors − generator]. */
+  private lessRead: [number, number, number] | null = null;
 
   constructor(
     private readonly read: ReadText,
@@ -218,6 +247,8 @@ export class KernelUdpSampler {
     /** The engine's clock: `monoMs` paces the reads, `nowUs` stamps `dropWindows` on the time axis calls are on. */
     private readonly clock: Pick<Clock, 'nowUs' | 'monoMs'>,
     readonly intervalMs = 1_000,
+    /** The built-in traffic's own UDP ports (empty while it is off). */
+    private readonly generatorPorts: () => readonly number[] = () => [],
   ) {
     this.socketIntervalMs = intervalMs;
     this.current = emptyKernelStats(intervalMs);
@@ -250,26 +281,33 @@ export class KernelUdpSampler {
       const prev = this.last ?? c;
       this.last = c;
       const readUs = this.clock.nowUs();
-      if (this.snmpReadUs !== null && (c.rcvbufErrors > prev.rcvbufErrors || c.inErrors > prev.inErrors)) this.windows.rose(this.snmpReadUs, readUs);
-      this.snmpReadUs = readUs;
       const start = this.clock.monoMs();
       const rcvbufLastMinute = this.rcvbufMinute.add(start, c.rcvbufErrors);
       const inErrorsLastMinute = this.inErrorsMinute.add(start, c.inErrors);
+      const generatorPorts = [...this.generatorPorts()];
+      let socketsRead = false;
       if (port === null) {
         this.rows = [];
         this.socketRead = null;
         this.socketMinute.clear();
         this.socketDropsLastMinute = 0;
-      } else if (start >= this.socketDueMs) {
+      }
+      if ((port !== null || generatorPorts.length > 0) && start >= this.socketDueMs) {
         const [udp, udp6] = await Promise.all([this.read('/proc/net/udp').catch(() => ''), this.read('/proc/net/udp6').catch(() => '')]);
         const end = this.clock.monoMs();
-        this.rows = [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
+        socketsRead = true;
         this.socketIntervalMs = Math.max(this.intervalMs, Math.ceil((end - start) / SOCKET_READ_SHARE / this.intervalMs) * this.intervalMs);
         this.socketDueMs = start + this.socketIntervalMs - this.intervalMs / 2;
-        this.recentRx.push([end, this.rows.reduce((n, r) => n + r.rxQueueBytes, 0)]);
-        while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - LAST_MINUTE_MS) this.recentRx.shift();
-        this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0), end);
+        if (port !== null) {
+          this.rows = [...parseProcNetUdp(udp, port), ...parseProcNetUdp(udp6, port)];
+          this.recentRx.push([end, this.rows.reduce((n, r) => n + r.rxQueueBytes, 0)]);
+          while (this.recentRx.length > 1 && this.recentRx[0]![0] < end - LAST_MINUTE_MS) this.recentRx.shift();
+          this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0), end);
+        }
+        this.noteGeneratorDrops(generatorPorts.flatMap((p) => [...parseProcNetUdp(udp, p), ...parseProcNetUdp(udp6, p)]), end);
       }
+      // Without the generator its total stands still, so every read counts; with it, only reads that also took its sockets.
+      if (socketsRead || generatorPorts.length === 0) this.noteLessGenerator(c, start, readUs);
       const rows = this.rows;
       this.current = {
         port,
@@ -280,6 +318,8 @@ export class KernelUdpSampler {
         socketDropsLastMinute: port === null ? 0 : this.socketDropsLastMinute,
         rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, lastMinute: rcvbufLastMinute, total: c.rcvbufErrors - this.base.rcvbufErrors },
         inErrors: { interval: c.inErrors - prev.inErrors, lastMinute: inErrorsLastMinute, total: c.inErrors - this.base.inErrors },
+        generatorDrops: { ports: generatorPorts, lastMinute: this.generatorLastMinute, total: this.generatorTotal },
+        lessGenerator: { ...this.lessGenerator },
         intervalMs: this.intervalMs,
         dropWindows: this.windows.list(),
         unavailable: null,
@@ -289,6 +329,29 @@ export class KernelUdpSampler {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The generator's socket rows at a read: what each dropped since its last read (a socket first seen, since it opened) adds to the total. */
+  private noteGeneratorDrops(rows: UdpSocketRow[], atMs: number): void {
+    const seen = new Set<number>();
+    for (const r of rows) {
+      if (seen.has(r.inode)) continue;
+      seen.add(r.inode);
+      this.generatorTotal += Math.max(0, r.drops - (this.generatorSockets.get(r.inode) ?? 0));
+      this.generatorSockets.set(r.inode, r.drops);
+    }
+    for (const inode of this.generatorSockets.keys()) if (!seen.has(inode)) this.generatorSockets.delete(inode);
+    this.generatorLastMinute = this.generatorMinute.add(atMs, this.generatorTotal);
+  }
+
+  /** The box's counters less the generator's total, at a read that took both: its minute, and a window if they rose. */
+  private noteLessGenerator(c: UdpCounters, atMs: number, atUs: number): void {
+    const rcvbuf = c.rcvbufErrors - this.generatorTotal;
+    const inErrors = c.inErrors - this.generatorTotal;
+    this.lessGenerator = { rcvbufErrors: Math.max(0, this.rcvbufLessMinute.add(atMs, rcvbuf)), inErrors: Math.max(0, this.inErrorsLessMinute.add(atMs, inErrors)) };
+    const last = this.lessRead;
+    if (last !== null && (rcvbuf > last[1] || inErrors > last[2])) this.windows.rose(last[0], atUs);
+    this.lessRead = [atUs, rcvbuf, inErrors];
   }
 
   /** The SIP socket's drops at a read: a rise since the last read of the same port is a window; a new socket (another port, or a count that went down) starts the minute again. */
@@ -303,5 +366,5 @@ export class KernelUdpSampler {
 }
 
 export function emptyKernelStats(intervalMs = 1_000): KernelUdpStats {
-  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, socketDropsLastMinute: 0, rcvbufErrors: { interval: 0, lastMinute: 0, total: 0 }, inErrors: { interval: 0, lastMinute: 0, total: 0 }, intervalMs, dropWindows: [], unavailable: null };
+  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, socketDropsLastMinute: 0, rcvbufErrors: { interval: 0, lastMinute: 0, total: 0 }, inErrors: { interval: 0, lastMinute: 0, total: 0 }, generatorDrops: { ports: [], lastMinute: 0, total: 0 }, lessGenerator: { rcvbufErrors: 0, inErrors: 0 }, intervalMs, dropWindows: [], unavailable: null };
 }

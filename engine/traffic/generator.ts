@@ -38,6 +38,12 @@ export interface TrafficStats {
   rtp: { sent: number; received: number; streams: number };
   /** The generator's own thread: share of the last interval its event loop was busy (%), and its delay p99 (ms). */
   generator: { busyPct: number; loopDelayP99Ms: number };
+  /**
+   * The local ports of its UDP sockets (caller and callee SIP, caller and
+   * callee RTP): the kernel's drops on them are the generator's, and the
+   * kernel suspect leaves them out of the call path's.
+   */
+  ports: number[];
 }
 
 const TICK_MS = 10;
@@ -142,6 +148,7 @@ export class TrafficGenerator {
       sip: { retransmitted: this.sipCaller.retransmitted + this.sipCallee.retransmitted, lossDropped: this.sipCaller.dropped + this.sipCallee.dropped, ackTimeouts: this.callee.ackTimeouts },
       rtp: { sent: this.media.sent, received: this.media.received, streams: this.media.streamCount },
       generator: { busyPct: this.busyPct, loopDelayP99Ms: this.delayP99Ms },
+      ports: [this.sipCaller.local.port, this.sipCallee.local.port, this.media.caller.local.port, this.media.callee.local.port],
     };
   }
 

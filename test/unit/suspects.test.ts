@@ -45,14 +45,26 @@ test("the story's incident: 100 Trying p99 past 200 ms on the wire and retransmi
 });
 
 test('the kernel: receive-buffer drops in the last minute are red — still red a read after they stopped rising — and say where they were counted', () => {
-  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 0, lastMinute: 3, total: 10 } };
+  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 0, lastMinute: 3, total: 10 }, lessGenerator: { rcvbufErrors: 3, inErrors: 3 } };
   const kernel = byId(inputs({ kernel: k })).get('kernel')!;
   assert.equal(kernel.state, 'red');
   assert.equal(kernel.checks[0]!.value, '+3');
   assert.match(kernel.checks[0]!.where, /\/proc\/net\/snmp, whole box, last minute \(read every 1 s\)/);
-  const old = byId(inputs({ kernel: { ...k, rcvbufErrors: { interval: 0, lastMinute: 0, total: 10 }, socketDrops: 4, socketDropsLastMinute: 0 } })).get('kernel')!;
+  const old = byId(inputs({ kernel: { ...k, rcvbufErrors: { interval: 0, lastMinute: 0, total: 10 }, lessGenerator: { rcvbufErrors: 0, inErrors: 0 }, socketDrops: 4, socketDropsLastMinute: 0 } })).get('kernel')!;
   assert.equal(old.state, 'green', 'drops older than a minute, on the box and on the SIP socket, are history, not a suspect');
   assert.match(old.checks[2]!.where, /4 since it opened/);
+});
+
+test("the kernel leaves out what the built-in traffic's own sockets dropped, and says how much: a generator that fell behind is not the call path", () => {
+  const generatorOnly = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 0, lastMinute: 65, total: 65 }, inErrors: { interval: 0, lastMinute: 65, total: 65 }, generatorDrops: { ports: [40000, 40001], lastMinute: 65, total: 65 }, lessGenerator: { rcvbufErrors: 0, inErrors: 0 }, socketIntervalMs: 3_000 };
+  const quiet = byId(inputs({ kernel: generatorOnly }), { ...none, upDuringKernelDrops: 5 }).get('kernel')!;
+  assert.equal(quiet.state, 'green');
+  assert.equal(quiet.checks[0]!.value, "+0 (+65 more on the built-in traffic's own sockets, left out)");
+  assert.match(quiet.checks[0]!.where, /whole box less the built-in traffic's own sockets \(read with them every 3 s\), last minute/);
+  assert.equal(quiet.calls, null, 'nothing of the call path dropped: no calls to list');
+  const both = byId(inputs({ kernel: { ...generatorOnly, lessGenerator: { rcvbufErrors: 2, inErrors: 2 } } })).get('kernel')!;
+  assert.equal(both.state, 'red', 'two more on another socket are the kernel suspect\'s');
+  assert.equal(both.checks[0]!.value, "+2 (+65 more on the built-in traffic's own sockets, left out)");
 });
 
 test('the chip: its mark and title give every check with its threshold and where it is measured, and what a click lists; only a suspect with calls is clickable', () => {
@@ -117,7 +129,7 @@ test("the kernel links to the calls that were up while its drop counters rose, a
     { fromUs: 1_000_000, toUs: 2_000_000 },
     { fromUs: 9_000_000, toUs: 10_000_000 },
   ];
-  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 4, lastMinute: 4, total: 9 }, dropWindows: windows };
+  const k = { ...emptyKernelStats(), port: 5060, rcvbufErrors: { interval: 4, lastMinute: 4, total: 9 }, lessGenerator: { rcvbufErrors: 4, inErrors: 4 }, dropWindows: windows };
   const kernel = byId(inputs({ kernel: k }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
   assert.equal(kernel.state, 'red');
   assert.deepEqual(kernel.calls, { upDuring: windows });
@@ -130,7 +142,7 @@ test("the kernel links to the calls that were up while its drop counters rose, a
   assert.deepEqual([queueOnly.state, queueOnly.calls], ['amber', null], 'a long receive queue dropped nothing: no windows to link to now');
   const green = byId(inputs({ kernel: { ...emptyKernelStats(), dropWindows: windows } }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
   assert.deepEqual([green.state, green.calls], ['green', null], 'old windows on a green board link to nothing');
-  const noWindow = byId(inputs({ kernel: { ...emptyKernelStats(), rcvbufErrors: { interval: 1, lastMinute: 1, total: 1 } } }), none).get('kernel')!;
+  const noWindow = byId(inputs({ kernel: { ...emptyKernelStats(), rcvbufErrors: { interval: 1, lastMinute: 1, total: 1 }, lessGenerator: { rcvbufErrors: 1, inErrors: 1 } } }), none).get('kernel')!;
   assert.deepEqual([noWindow.state, noWindow.calls], ['red', null], 'no window yet (the first read): nothing to list');
   const later = byId(inputs({ nowUs: 70_000_000, kernel: k }), { ...none, upDuringKernelDrops: 7 }).get('kernel')!;
   assert.deepEqual(later.calls, { upDuring: windows.slice(1) }, 'a minute on, the window that ended at 2 s is no longer listed');

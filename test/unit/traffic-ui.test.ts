@@ -19,6 +19,7 @@ const stats = (over: Partial<TrafficStats> = {}): TrafficStats => ({
   sip: { retransmitted: 0, lossDropped: 0, ackTimeouts: 0 },
   rtp: { sent: 10_000, received: 9_990, streams: 40 },
   generator: { busyPct: 6.5, loopDelayP99Ms: 0.8 },
+  ports: [40000, 40001, 40002, 40003],
   ...over,
 });
 

@@ -263,3 +263,47 @@ test('--wire takes auto, off or an interface, --watch IFACE[:FILTER]; a bad valu
   const badWatch = parse('--watch', 'lo:');
   assert.ok(!badWatch.ok && badWatch.error.startsWith('--watch: "lo:" is not IFACE[:FILTER]'));
 });
+
+test("the built-in traffic's own sockets: what they drop is left out of the box's counters (and said), even when its sockets are read only every few seconds", async () => {
+  let now = 0;
+  let rcvbuf = 100;
+  let generatorDrops = 0;
+  let generatorOn = true;
+  // The second row (port 0x0A8C = 2700, inode 5151) is the generator's socket here.
+  const udp = () => PROC_NET_UDP.replace('5151 2 0000000000000000 0 ', `5151 2 0000000000000000 ${generatorDrops} `);
+  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
+  const s = new KernelUdpSampler(
+    async (p) => {
+      if (p === '/proc/net/udp') now += 30; // costly: the socket rows are read every 3 s, the counters every second
+      return files[p]!();
+    },
+    () => 5060,
+    { monoMs: () => now, nowUs: () => now * 1_000 },
+    1_000,
+    () => (generatorOn ? [2700] : []),
+  );
+  const at = async (sec: number, change: () => void = () => undefined) => {
+    now = sec * 1_000;
+    change();
+    await s.sample();
+    const k = s.stats();
+    return { box: k.rcvbufErrors.lastMinute, less: k.lessGenerator.rcvbufErrors, generator: k.generatorDrops.lastMinute, windows: k.dropWindows.length };
+  };
+  assert.deepEqual(await at(0), { box: 0, less: 0, generator: 0, windows: 0 });
+  // The generator falls behind between two reads of its socket: the box's count rises at once, the board's does not.
+  assert.deepEqual(await at(1, () => ((rcvbuf += 40), (generatorDrops += 40))), { box: 40, less: 0, generator: 0, windows: 0 }, 'its socket not read yet: nothing charged to the call path');
+  assert.deepEqual(await at(2), { box: 40, less: 0, generator: 0, windows: 0 });
+  assert.deepEqual(await at(3), { box: 40, less: 0, generator: 40, windows: 0 }, 'read together: all of it the generator\'s, no drop window');
+  // Another socket drops 3 (the relay, another process): those are the board's.
+  assert.deepEqual(await at(4, () => (rcvbuf += 3)), { box: 43, less: 0, generator: 40, windows: 0 });
+  assert.deepEqual(await at(6), { box: 43, less: 3, generator: 40, windows: 1 });
+  const k = s.stats();
+  assert.deepEqual(k.generatorDrops.ports, [2700]);
+  assert.equal(k.generatorDrops.total, 40);
+  assert.deepEqual(k.dropWindows, [{ fromUs: 3_000_000, toUs: 6_000_000 }], 'the window spans the two reads that took both');
+  // The traffic stops: its total stays, and every read counts again.
+  generatorOn = false;
+  assert.deepEqual(await at(7, () => (rcvbuf += 1)), { box: 44, less: 4, generator: 40, windows: 1 });
+  assert.deepEqual(await at(70), { box: 0, less: 0, generator: 0, windows: 1 }, 'a minute on: all gone from the minute');
+  assert.equal(s.stats().generatorDrops.total, 40);
+});
