@@ -24,8 +24,8 @@ const stats = (over: Partial<TrafficStats> = {}): TrafficStats => ({
 });
 
 test("every traffic figure is the generator's own, says so, and gives its window", () => {
-  const f = trafficFigures(stats());
-  assert.deepEqual(f.map((x) => x.id), ['placed', 'up', 'held-back', 'completed', 'mix', 'failed', 'setup', 'sip', 'rtp', 'generator']);
+  const f = trafficFigures(stats(), { lastMinute: 0, total: 0 });
+  assert.deepEqual(f.map((x) => x.id), ['placed', 'up', 'held-back', 'completed', 'mix', 'failed', 'setup', 'sip', 'rtp', 'generator', 'kernel-drops']);
   for (const x of f) assert.match(x.title, /generator|built-in/, x.id);
   const value = (id: string) => f.find((x) => x.id === id)!.value;
   assert.equal(value('placed'), '100 (5/s)');
@@ -48,6 +48,17 @@ test('a saturated generator is called out, so it is not taken for a slow proxy',
   const busy = stats({ generator: { busyPct: GENERATOR_BUSY_WARN_PCT + 5, loopDelayP99Ms: 40 } });
   assert.match(generatorWarning(busy)!, /generator's own thread is 85 % busy: slow calls may be the generator's, not the proxy's/);
   assert.equal(trafficFigures(busy).find((x) => x.id === 'generator')!.tone, 'error');
+});
+
+test("datagrams the kernel dropped on the generator's own sockets are the generator's: shown on its panel and warned of while they rise", () => {
+  const quiet = trafficFigures(stats(), { lastMinute: 0, total: 12 }).find((x) => x.id === 'kernel-drops')!;
+  assert.deepEqual([quiet.value, quiet.tone], ['0 · 12', null]);
+  assert.match(quiet.title, /the kernel suspect leaves these out/i);
+  assert.equal(generatorWarning(stats(), { lastMinute: 0, total: 12 }), null, 'an old drop is history');
+  const dropping = { lastMinute: 65, total: 77 };
+  assert.equal(trafficFigures(stats(), dropping).find((x) => x.id === 'kernel-drops')!.tone, 'error');
+  assert.match(generatorWarning(stats(), dropping)!, /^the kernel dropped 65 datagrams on the generator's own sockets in the last minute: it fell behind reading/);
+  assert.equal(trafficFigures(stats()).find((x) => x.id === 'kernel-drops')!.value, '—', 'no /proc: no figure');
 });
 
 test('off, one line says how to start it; failed, why', () => {

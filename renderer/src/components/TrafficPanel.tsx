@@ -10,7 +10,9 @@ import { FigureCell } from './FigureCell';
 export function TrafficPanel() {
   const traffic = useSnapshot((s) => s.snapshot?.traffic ?? null);
   const status = useSnapshot((s) => s.snapshot?.components.find((c) => c.name === 'traffic'));
-  const warning = traffic ? generatorWarning(traffic) : null;
+  // What the kernel dropped on the generator's own sockets: the kernel suspect leaves it out, the generator owns it.
+  const dropped = useSnapshot((s) => (s.snapshot && s.snapshot.kernel.unavailable === null ? s.snapshot.kernel.generatorDrops : null));
+  const warning = traffic ? generatorWarning(traffic, dropped) : null;
   return (
     <div className="traffic-panel" data-testid="traffic-panel" data-traffic={traffic ? 'running' : 'off'}>
       <div className="recorder-head">
@@ -30,7 +32,7 @@ export function TrafficPanel() {
       ) : null}
       {traffic ? (
         <div className="traffic-figures">
-          {trafficFigures(traffic).map((f) => (
+          {trafficFigures(traffic, dropped).map((f) => (
             <FigureCell panel="traffic" key={f.id} {...f} />
           ))}
         </div>

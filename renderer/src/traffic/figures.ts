@@ -6,14 +6,17 @@
  * proxy untrustworthy, so it says so rather than let a slow generator pass
  * for a slow proxy.
  */
-import type { ComponentStatus, TrafficStats } from '../../../app/contract';
+import type { ComponentStatus, KernelUdpStats, TrafficStats } from '../../../app/contract';
 import type { Figure } from '../publish/figures';
 
 /** Past this share of its thread busy, the generator itself may be what is slow. */
 export const GENERATOR_BUSY_WARN_PCT = 80;
 const OWN = "the generator's own count (its caller and callee), not the proxy's";
 
-export function trafficFigures(t: TrafficStats): Figure[] {
+/** The kernel's count of what the generator's own sockets dropped (the snapshot's `kernel.generatorDrops`); null without /proc. */
+export type GeneratorDrops = Pick<KernelUdpStats['generatorDrops'], 'lastMinute' | 'total'> | null;
+
+export function trafficFigures(t: TrafficStats, dropped: GeneratorDrops = null): Figure[] {
   const c = t.calls;
   const failures = Object.entries(t.failures)
     .map(([why, n]) => `${n} × ${why}`)
@@ -35,12 +38,23 @@ export function trafficFigures(t: TrafficStats): Figure[] {
       title: `The generator's own thread over the last second: share of time its event loop was busy, and its event-loop delay p99. Past ${GENERATOR_BUSY_WARN_PCT} % it may be the generator, not the proxy, that is slow.`,
       tone: t.generator.busyPct >= GENERATOR_BUSY_WARN_PCT ? 'error' : null,
     },
+    {
+      id: 'kernel-drops',
+      label: 'kernel dropped',
+      value: dropped ? `${dropped.lastMinute} · ${dropped.total}` : '—',
+      title: dropped
+        ? `Datagrams the kernel dropped on the generator's own sockets (its SIP and RTP; /proc/net/udp, read with the kernel suspect's counters), over the last minute and since the console started: the generator fell behind reading, so its RTP "back" undercounts what the relay delivered. The kernel suspect leaves these out.`
+        : "What the kernel dropped on the generator's own sockets cannot be read here (no /proc).",
+      tone: dropped && dropped.lastMinute > 0 ? 'error' : null,
+    },
   ];
 }
 
 /** The warning line while the generator is saturated; null otherwise. */
-export function generatorWarning(t: TrafficStats): string | null {
-  return t.generator.busyPct >= GENERATOR_BUSY_WARN_PCT ? `the generator's own thread is ${t.generator.busyPct} % busy: slow calls may be the generator's, not the proxy's — lower cps` : null;
+export function generatorWarning(t: TrafficStats, dropped: GeneratorDrops = null): string | null {
+  if (t.generator.busyPct >= GENERATOR_BUSY_WARN_PCT) return `the generator's own thread is ${t.generator.busyPct} % busy: slow calls may be the generator's, not the proxy's — lower cps`;
+  if (dropped && dropped.lastMinute > 0) return `the kernel dropped ${dropped.lastMinute} datagrams on the generator's own sockets in the last minute: it fell behind reading, and its media figures undercount — lower cps`;
+  return null;
 }
 
 /** One line while the traffic is off: why, and how to start it. */
