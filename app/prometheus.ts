@@ -116,6 +116,7 @@ function relayLines(s: Snapshot, metric: Metric): void {
   metric('callpath_relay_ports', 'gauge', 'Usable relay ports (even RTP / odd RTCP pairs inside --rtp).', [[where, r.ports.total]]);
   metric('callpath_relay_ports_used', 'gauge', 'Relay ports held by sessions now.', [[where, r.ports.inUse]]);
   metric('callpath_relay_leased_sessions_total', 'counter', 'Relay sessions the proxy set up on lent ports without asking the relay (lease.ts), and those on a stale lease whose media is not relayed.', [[`{${labels},lease="ok"}`, r.sessions.leased], [`{${labels},lease="stale"}`, r.sessions.leaseStale]]);
+  metric('callpath_relay_lease_missed_total', 'counter', "Initial INVITE offers the proxy sent to the relay the slow way (a thread round trip before the INVITE went on) because its lease of ports had run dry.", [[where, r.sessions.leaseMissed]]);
   metric('callpath_relay_ports_lent', 'gauge', 'Relay ports bound ahead and lent to the SIP worker for its next INVITEs, in no session (not in ports_used).', [[where, r.ports.lent]]);
   metric('callpath_relay_ports_free', 'gauge', 'Relay ports free to hand out now (not counting those in quarantine).', [[where, r.ports.free]]);
   metric('callpath_relay_ports_quarantined', 'gauge', 'Released relay ports waiting out the quarantine before reuse.', [[where, r.ports.quarantined]]);

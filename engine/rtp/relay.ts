@@ -80,6 +80,9 @@ const RATE_WINDOW_S = 10;
 const LEASE_UNITS_PER_SHARD = 32;
 const LEASE_MAX_SHARE = 1 / 16;
 
+/** Streams a shard lends the SIP worker when full (0: its pool is too small to lend). */
+const leaseTarget = (shard: Shard): number => Math.min(LEASE_UNITS_PER_SHARD, Math.floor((shard.pool.stats().total * LEASE_MAX_SHARE) / 4));
+
 const zeroClosed = (): Record<CloseReason, number> => Object.fromEntries(CLOSE_REASONS.map((r) => [r, 0])) as Record<CloseReason, number>;
 
 export class Relay implements ComponentImpl {
@@ -110,7 +113,7 @@ export class Relay implements ComponentImpl {
   private toppingUp = false;
   /** Ports a top-up took from the pool and has not lent (or given back) yet: lent as far as the figures go. */
   private lendingPorts = 0;
-  private readonly leaseCounts = { leased: 0, stale: 0 };
+  private readonly leaseCounts = { leased: 0, stale: 0, missed: 0 };
 
   constructor(
     private readonly ctx: EngineContext,
@@ -231,6 +234,8 @@ export class Relay implements ComponentImpl {
     const sdp = readSdp(req.sdp);
     if (!sdp.ok) return { ok: false, status: 488, reason: `bad SDP: ${sdp.reason}` };
     const existing = this.sessions.get(req.callId);
+    // An initial INVITE's offer the worker could have rewritten on lent ports came here instead: its lease ran dry.
+    if (!existing && req.via === 'sip' && this.leaseSend && req.toTag === null && req.ref?.cseqMethod === 'INVITE' && shards.list.some((sh) => leaseTarget(sh) > 0)) this.leaseCounts.missed++;
     // An offer from the callee (a late offer in a 2xx, a re-INVITE the other way) faces the other sides.
     const sender = senderTag(req, 'offer');
     const reverse = existing ? existing.toTag !== null && sender === existing.toTag : sender !== req.fromTag;
@@ -464,7 +469,7 @@ export class Relay implements ComponentImpl {
       for (const shard of shards.list) {
         let held = 0;
         for (const u of this.lent.values()) if (u.shard === shard.index) held++;
-        const target = Math.min(LEASE_UNITS_PER_SHARD, Math.floor((shard.pool.stats().total * LEASE_MAX_SHARE) / 4));
+        const target = leaseTarget(shard);
         if (held < target / 2) units.push(...(await this.bindUnits(shards, shard, target - held)));
       }
       if (epoch !== this.leaseEpoch || shards !== this.shards) {
@@ -736,7 +741,7 @@ export class Relay implements ComponentImpl {
       ports: shards.poolStats(this.lent.size * 4 + this.lendingPorts),
       ephemeralOverlap: this.overlap,
       perSecond: { allocations: rate('allocations'), releases: rate('releases'), packets: rate('packets') },
-      sessions: { live: this.sessions.size, offered, answered: this.sessions.size - offered, leased: this.leaseCounts.leased, leaseStale: this.leaseCounts.stale, closed: { ...this.closed } },
+      sessions: { live: this.sessions.size, offered, answered: this.sessions.size - offered, leased: this.leaseCounts.leased, leaseStale: this.leaseCounts.stale, leaseMissed: this.leaseCounts.missed, closed: { ...this.closed } },
       oldest: rows,
       timeouts: { ...s.timeouts },
       packets: this.totalPackets(),

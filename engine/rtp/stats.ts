@@ -112,6 +112,8 @@ export interface RelayStats {
     /** Since start: set up by the proxy on lent ports (lease.ts) without asking the relay, and those whose lease was stale (an earlier relay or proxy run: their media is not relayed). */
     leased: number;
     leaseStale: number;
+    /** Since start: initial INVITE offers the proxy sent the slow way (a round trip to the relay) because its lease was empty: the lease did not keep up. */
+    leaseMissed: number;
     /** Since start, by reason. */
     closed: Record<CloseReason, number>;
   };

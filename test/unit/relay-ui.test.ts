@@ -22,7 +22,7 @@ const relay = (over: Partial<RelayStats> = {}): RelayStats => ({
   ports: { min: 30000, max: 30099, total: 100, inUse: 32, lent: 8, quarantined: 4, free: 56, busy: 0, highWater: 62, allocations: 500, releases: 480, allocationFailures: 0, bindFailures: 0 },
   ephemeralOverlap: null,
   perSecond: { allocations: 2.5, releases: 2, packets: 4_000 },
-  sessions: { live: 20, offered: 2, answered: 18, leased: 300, leaseStale: 0, closed: { ...noneClosed(), bye: 460 } },
+  sessions: { live: 20, offered: 2, answered: 18, leased: 300, leaseStale: 0, leaseMissed: 0, closed: { ...noneClosed(), bye: 460 } },
   oldest: [],
   timeouts: { ...DEFAULT_RELAY_TIMEOUTS },
   packets: { relayed: 1_000_000, bytes: 172_000_000, garbage: 0, strictDrops: 0, noPeer: 0, stray: 0, sendErrors: 0 },
@@ -55,6 +55,8 @@ test('every figure says where it is measured and over what window; refused alloc
   assert.match(figure(relay(), 'lent').title, /not in "in use"/);
   assert.match(figure(relay(), 'sessions').title, /300 set up by the proxy on lent ports without asking the relay\. Shards/, 'a stale lease is named only when there was one');
   assert.match(figure(relay({ sessions: { ...relay().sessions, leaseStale: 2 } }), 'sessions').title, /2 on a stale lease \(media not relayed\)/);
+  assert.doesNotMatch(figure(relay(), 'sessions').title, /run dry/);
+  assert.match(figure(relay({ sessions: { ...relay().sessions, leaseMissed: 7 } }), 'sessions').title, /7 initial offers that had to ask it \(a thread round trip before the INVITE went on\) because the proxy's lease had run dry/);
   assert.equal(figure(relay(), 'alloc-rate').value, '2.5 · rel 2.0');
   assert.match(figure(relay(), 'alloc-rate').title, /per second over the last 10 s \(engine\)/);
   assert.match(figure(relay(), 'packets').title, /loop delay p99: 310 µs/);

@@ -107,7 +107,7 @@ export function relayFigures(r: RelayStats): Figure[] {
       id: 'sessions',
       label: 'sessions',
       value: `${s.live} · ${s.offered} offered · ${s.answered} answered`,
-      title: `Live sessions now (engine): offered and not answered yet, answered. Since the relay started, ${s.leased} set up by the proxy on lent ports without asking the relay${s.leaseStale > 0 ? `, ${s.leaseStale} on a stale lease (media not relayed)` : ''}. Shards: ${r.shards.map((x) => `#${x.index} ${x.sessions}`).join(', ') || 'none'}.`,
+      title: `Live sessions now (engine): offered and not answered yet, answered. Since the relay started, ${s.leased} set up by the proxy on lent ports without asking the relay${s.leaseStale > 0 ? `, ${s.leaseStale} on a stale lease (media not relayed)` : ''}${s.leaseMissed > 0 ? `, ${s.leaseMissed} initial offers that had to ask it (a thread round trip before the INVITE went on) because the proxy's lease had run dry` : ''}. Shards: ${r.shards.map((x) => `#${x.index} ${x.sessions}`).join(', ') || 'none'}.`,
       tone: null,
     },
     {
