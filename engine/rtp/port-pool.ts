@@ -56,6 +56,8 @@ const FREE = 0;
 const IN_USE = 1;
 const QUARANTINED = 2;
 const BUSY = 3;
+/** Taken by `takeToWarm`, being bound ahead of any offer: counted in use, but not an offer's (release() and busy() ignore it). */
+const WARMING = 4;
 
 /**
  * A bounded FIFO of pair indexes in typed arrays, with the time each entry
@@ -189,6 +191,41 @@ export class PortPool {
     return out;
   }
 
+  /**
+   * Up to n cold free pairs to bind ahead of any offer (the relay's start),
+   * no more than the warm budget has room for: in use while the shard binds
+   * them, but not allocations (no offer took them). `warmed` gives each back.
+   */
+  takeToWarm(n: number): number[] {
+    this.expire(this.monoMs());
+    const k = Math.max(0, Math.min(n, this.free.size, this.warmPairs - this.boundIdle));
+    const out: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const pair = this.free.shift();
+      this.state[pair] = WARMING;
+      out.push(this.firstRtp + pair * 2);
+    }
+    this.inUsePairs += k;
+    return out;
+  }
+
+  /**
+   * A pair from `takeToWarm`, bound or not: bound, it is free and warm at
+   * once (nothing used it, so there is nothing to quarantine); not bound
+   * (another process holds it), it is held as busy like any bind failure.
+   */
+  warmed(rtp: number, bound: boolean): void {
+    const offset = rtp - this.firstRtp;
+    const pair = offset / 2;
+    if (!Number.isInteger(pair) || pair < 0 || pair >= this.pairCount || this.state[pair] !== WARMING) return;
+    if (!bound) return this.holdBusy(pair);
+    this.inUsePairs--;
+    this.warm[pair] = 1;
+    this.boundIdle++;
+    this.state[pair] = FREE;
+    this.warmFree.push(pair);
+  }
+
   /** Whether a pair released now should keep its sockets bound (fewer than `warmPairs` are idle and bound). */
   wantsWarm(): boolean {
     return this.boundIdle < this.warmPairs;
@@ -226,7 +263,10 @@ export class PortPool {
    */
   busy(rtp: number): void {
     const pair = this.inUseIndex(rtp);
-    if (pair < 0) return;
+    if (pair >= 0) this.holdBusy(pair);
+  }
+
+  private holdBusy(pair: number): void {
     this.state[pair] = BUSY;
     this.warm[pair] = 0;
     this.busyHeld.push(pair, this.monoMs() + this.retryBusyAfterMs);

@@ -71,13 +71,19 @@ const OLDEST_SHOWN = 10;
 const RATE_WINDOW_S = 10;
 /**
  * Streams lent to the SIP worker per shard (lease.ts), topped up when it
- * holds fewer than half: 32 cover 64 ms of offers at 500 calls/s on one
- * shard, and a top-up takes a thread round trip (a bind, if the pairs were
- * cold). Each holds four bound ports, shown as lent (not in use). Never more than
- * 1/16 of a shard's ports, so a small pool stays for NG and the relay's own
+ * holds fewer than half. A top-up is a round trip through the main thread
+ * and the shard (and a bind per socket for cold pairs), so the half left
+ * must outlast it: 128 units last 170 ms of offers at 750 calls/s on one
+ * shard. With 32 (21 ms), at 750 calls/s 12-1,732 initial offers per 20 s
+ * run found the lease dry and took the slow way (`leaseMissed`). Each unit
+ * holds four bound ports, shown as lent (not in use). Never more than 1/16
+ * of a shard's ports, so a small pool stays for NG and the relay's own
  * offers (a pool under 64 ports lends nothing).
  */
-const LEASE_UNITS_PER_SHARD = 32;
+const LEASE_UNITS_PER_SHARD = 256;
+/** Pairs the relay binds ahead at start (split between its shards, within their warm budgets), and per shard call. */
+const BIND_AHEAD_PAIRS = 2_048;
+const BIND_AHEAD_SLICE = 128;
 const LEASE_MAX_SHARE = 1 / 16;
 
 /** Streams a shard lends the SIP worker when full (0: its pool is too small to lend). */
@@ -114,6 +120,8 @@ export class Relay implements ComponentImpl {
   /** Ports a top-up took from the pool and has not lent (or given back) yet: lent as far as the figures go. */
   private lendingPorts = 0;
   private readonly leaseCounts = { leased: 0, stale: 0, missed: 0 };
+  /** What `bindAhead` bound at start, and how long it took (null until it is done). */
+  private boundAhead: { pairs: number; ms: number } | null = null;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -135,7 +143,7 @@ export class Relay implements ComponentImpl {
     if (off) return off;
     const warn = [s.timeouts.finalTimeout === 0 ? 'final-timeout is off: sessions nobody deletes hold their ports for ever' : null, this.overlap].filter(Boolean);
     const pool = this.shards?.poolStats(this.lent.size * 4 + this.lendingPorts);
-    const head = pool ? `${this.sessions.size} sessions, ${pool.inUse} of ${pool.total} ports in use, ${this.shards!.list.length} shard${this.shards!.list.length === 1 ? '' : 's'}` : 'media is not relayed: SDP passes untouched';
+    const head = pool ? `${this.sessions.size} sessions, ${pool.inUse} of ${pool.total} ports in use, ${this.shards!.list.length} shard${this.shards!.list.length === 1 ? '' : 's'}${this.boundAhead ? `; ${this.boundAhead.pairs} pairs bound ahead at start in ${this.boundAhead.ms} ms` : ''}` : 'media is not relayed: SDP passes untouched';
     return [head, ...warn].join('; ');
   }
 
@@ -179,6 +187,36 @@ export class Relay implements ComponentImpl {
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
     void this.topUpLease();
+    this.boundAhead = null;
+    void this.bindAhead(shards);
+  }
+
+  /**
+   * The relay's cold path: until released pairs come back warm (a call's
+   * length plus the quarantine), every offer and every lease top-up binds
+   * its sockets, a shard round trip the SIP worker's lease can run dry
+   * waiting for. So at start each shard binds pairs ahead, up to its warm
+   * budget and BIND_AHEAD_PAIRS, in slices the lease can pass between.
+   */
+  private async bindAhead(shards: Shards): Promise<void> {
+    const t0 = this.ctx.clock.monoMs();
+    let bound = 0;
+    for (const shard of shards.list) {
+      for (let left = Math.floor(BIND_AHEAD_PAIRS / shards.list.length); left > 0 && this.shards === shards; ) {
+        const pairs = shard.pool.takeToWarm(Math.min(left, BIND_AHEAD_SLICE));
+        if (pairs.length === 0) break;
+        left -= pairs.length;
+        let busy: number[];
+        try {
+          busy = await shards.bindWarm(shard.index, pairs);
+        } catch {
+          busy = pairs; // the shard did not answer (stopping): whether they are bound is not known, so none is handed out warm
+        }
+        for (const p of pairs) shard.pool.warmed(p, !busy.includes(p));
+        bound += pairs.length - busy.length;
+      }
+    }
+    this.boundAhead = { pairs: bound, ms: Math.round(this.ctx.clock.monoMs() - t0) };
   }
 
   /** The engine is shutting down: sessions closed from now on are counted as `shutdown`, not `manual`. */

@@ -152,6 +152,11 @@ export class Shards {
     return this.call(shard, { op: 'lend', pairs }) as Promise<number[]>;
   }
 
+  /** Binds pairs ahead of any offer, neither lent nor in a stream; resolves to the RTP ports of those it could not bind. */
+  bindWarm(shard: number, pairs: readonly number[]): Promise<number[]> {
+    return this.call(shard, { op: 'warm', pairs }) as Promise<number[]>;
+  }
+
   /** The whole pool, summed over the shards. */
   /** The pools' figures, `lent` ports (taken from the pools, in no session) counted apart from those in use. */
   poolStats(lent: number): PortPoolStats {

@@ -383,3 +383,22 @@ test('the warm-pair budget comes from the open-file soft limit: none at 1,024, a
   assert.equal(warmPairBudget('garbage'), 0);
   assert.equal(warmPairBudget(null), 0);
 });
+
+test('pairs bound ahead at start: within the warm budget, in use while binding but no allocation, then free and warm at once (no quarantine); one that could not be bound is busy', () => {
+  const { p } = pool({ min: 30000, max: 30015, warmPairs: 3 });
+  const taken = p.takeToWarm(10);
+  assert.deepEqual(taken, [30000, 30002, 30004], 'no more than the warm budget');
+  assert.deepEqual([p.stats().inUse, p.stats().allocations], [6, 0], 'taken while the shard binds them, not handed to an offer');
+  p.warmed(30000, true);
+  p.warmed(30002, true);
+  p.warmed(30004, false);
+  const s = p.stats();
+  assert.deepEqual([s.inUse, s.quarantined, s.free, s.busy, s.bindFailures, s.releases, s.highWater], [0, 0, 14, 2, 1, 0, 0]);
+  assert.equal(p.wantsWarm(), true, 'two of three bound: room for one more warm release');
+  assert.deepEqual(p.takeToWarm(10), [30006], 'a second call fills the budget only');
+  p.warmed(30006, true);
+  assert.deepEqual(p.allocate(2), [30000, 30002], 'the first offer gets bound pairs, at once');
+  assert.equal(p.isWarm(30000), true);
+  p.warmed(30000, true);
+  assert.equal(p.stats().inUse, 4, 'warmed() on a pair an offer holds changes nothing');
+});

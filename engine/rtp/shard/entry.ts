@@ -344,19 +344,23 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
   return { ok: true };
 }
 
-/** Binds the pairs' sockets as warm ones lent to the SIP worker (`lend` op); the RTP ports of the pairs that could not be bound, closed again. */
-async function lend(pairs: readonly number[]): Promise<number[]> {
+/**
+ * Binds the pairs' sockets as warm ones: lent to the SIP worker (`lend` op),
+ * or bound ahead of any offer (`warm` op, the relay's start); the RTP ports
+ * of the pairs that could not be bound, closed again.
+ */
+async function lend(pairs: readonly number[], lent = true): Promise<number[]> {
   const busy: number[] = [];
   await Promise.all(
     pairs.map(async (rtp) => {
       const had = [warm.get(rtp), warm.get(rtp + 1)];
       if (had[0] && had[1]) {
-        had[0].lent = had[1].lent = true;
+        had[0].lent = had[1].lent = lent;
         return;
       }
       const [a, b] = await Promise.allSettled([take(rtp), take(rtp + 1)]);
       if (a.status === 'fulfilled' && b.status === 'fulfilled') {
-        a.value.lent = b.value.lent = true;
+        a.value.lent = b.value.lent = lent;
         warm.set(rtp, a.value);
         warm.set(rtp + 1, b.value);
         return;
@@ -396,6 +400,8 @@ function call(payload: unknown): unknown {
     }
     case 'lend':
       return lend(c.pairs);
+    case 'warm':
+      return lend(c.pairs, false);
   }
 }
 

@@ -52,7 +52,8 @@ export type ShardCall =
    * them until that open. Answered with the pairs that could not be bound
    * (another process holds a port), whose sockets it closed again.
    */
-  | { op: 'lend'; pairs: readonly number[] };
+  | { op: 'lend'; pairs: readonly number[] }
+  | { op: 'warm'; pairs: readonly number[] };
 
 /** What a shard says without being asked. */
 export type ShardTell = { op: 'open-failed'; slot: number; error: string };
