@@ -56,7 +56,7 @@ const FREE = 0;
 const IN_USE = 1;
 const QUARANTINED = 2;
 const BUSY = 3;
-/** Taken by `takeToWarm`, being bound ahead of any offer: counted in use, but not an offer's (release() and busy() ignore it). */
+/** Taken by `takeToWarm`, being bound ahead of any offer: counted free (it will be, warm, within a shard round trip), not handed out meanwhile. */
 const WARMING = 4;
 
 /**
@@ -119,6 +119,8 @@ export class PortPool {
   private readonly busyHeld: PairFifo;
 
   private inUsePairs = 0;
+  /** Pairs `takeToWarm` gave out that `warmed` has not had back yet. */
+  private warmingPairs = 0;
   private highWaterPairs = 0;
   private allocations = 0;
   private releases = 0;
@@ -193,19 +195,21 @@ export class PortPool {
 
   /**
    * Up to n cold free pairs to bind ahead of any offer (the relay's start),
-   * no more than the warm budget has room for: in use while the shard binds
-   * them, but not allocations (no offer took them). `warmed` gives each back.
+   * no more than the warm budget has room for, nor a quarter of the free
+   * pairs (offers arriving meanwhile find the rest). While the shard binds
+   * them they count as free, not in use (no offer took them), but are not
+   * handed out. `warmed` gives each back.
    */
   takeToWarm(n: number): number[] {
     this.expire(this.monoMs());
-    const k = Math.max(0, Math.min(n, this.free.size, this.warmPairs - this.boundIdle));
+    const k = Math.max(0, Math.min(n, Math.floor(this.free.size / 4), this.warmPairs - this.boundIdle));
     const out: number[] = [];
     for (let i = 0; i < k; i++) {
       const pair = this.free.shift();
       this.state[pair] = WARMING;
       out.push(this.firstRtp + pair * 2);
     }
-    this.inUsePairs += k;
+    this.warmingPairs += k;
     return out;
   }
 
@@ -218,8 +222,8 @@ export class PortPool {
     const offset = rtp - this.firstRtp;
     const pair = offset / 2;
     if (!Number.isInteger(pair) || pair < 0 || pair >= this.pairCount || this.state[pair] !== WARMING) return;
+    this.warmingPairs--;
     if (!bound) return this.holdBusy(pair);
-    this.inUsePairs--;
     this.warm[pair] = 1;
     this.boundIdle++;
     this.state[pair] = FREE;
@@ -263,14 +267,15 @@ export class PortPool {
    */
   busy(rtp: number): void {
     const pair = this.inUseIndex(rtp);
-    if (pair >= 0) this.holdBusy(pair);
+    if (pair < 0) return;
+    this.inUsePairs--;
+    this.holdBusy(pair);
   }
 
   private holdBusy(pair: number): void {
     this.state[pair] = BUSY;
     this.warm[pair] = 0;
     this.busyHeld.push(pair, this.monoMs() + this.retryBusyAfterMs);
-    this.inUsePairs--;
     this.bindFailures++;
   }
 
@@ -296,7 +301,8 @@ export class PortPool {
       // Lending (relay.ts) takes pairs out as allocations: the relay moves them from inUse to lent.
       lent: 0,
       quarantined: this.quarantine.size * 2,
-      free: (this.free.size + this.warmFree.size) * 2,
+      // Pairs being bound ahead count as free: they are, warm, within a shard round trip.
+      free: (this.free.size + this.warmFree.size + this.warmingPairs) * 2,
       busy: this.busyHeld.size * 2,
       highWater: this.highWaterPairs * 2,
       allocations: this.allocations,

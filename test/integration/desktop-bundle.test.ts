@@ -88,12 +88,16 @@ test('the bundled relay shard the desktop app loads takes an offer: relay ports 
       }))),
   });
   const started = await engine.start('relay');
-  assert.equal(started.state, 'running', started.error ?? '');
-  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', ''].join('\r\n');
-  const r = await relay!.offer({ callId: 'bundle-call', fromTag: 'a', toTag: null, sdp, ref: null, via: 'ng' });
-  assert.ok(r.ok, r.ok ? '' : r.reason);
-  assert.match(r.sdp, /^m=audio 235\d\d RTP\/AVP 0\r$/m);
-  assert.equal(relay!.stats()!.ports.inUse, 4);
-  assert.equal(await relay!.delete('bundle-call', 'delete'), true);
-  assert.equal((await engine.stop('relay')).state, 'stopped');
+  try {
+    assert.equal(started.state, 'running', started.error ?? '');
+    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', ''].join('\r\n');
+    const r = await relay!.offer({ callId: 'bundle-call', fromTag: 'a', toTag: null, sdp, ref: null, via: 'ng' });
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    assert.match(r.sdp, /^m=audio 235\d\d RTP\/AVP 0\r$/m);
+    assert.equal(relay!.stats()!.ports.inUse, 4);
+    assert.equal(await relay!.delete('bundle-call', 'delete'), true);
+  } finally {
+    // A failed assertion must fail the file, not leave the shard's thread holding it open (and the run hanging).
+    assert.equal((await engine.stop('relay')).state, 'stopped');
+  }
 });

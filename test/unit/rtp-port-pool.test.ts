@@ -384,18 +384,21 @@ test('the warm-pair budget comes from the open-file soft limit: none at 1,024, a
   assert.equal(warmPairBudget(null), 0);
 });
 
-test('pairs bound ahead at start: within the warm budget, in use while binding but no allocation, then free and warm at once (no quarantine); one that could not be bound is busy', () => {
-  const { p } = pool({ min: 30000, max: 30015, warmPairs: 3 });
+test('pairs bound ahead at start: within the warm budget and a quarter of the free pairs, free but not handed out while binding, then free and warm at once (no quarantine); one that could not be bound is busy', () => {
+  const small = pool({ min: 30000, max: 30015, warmPairs: 100 }).p;
+  assert.deepEqual(small.takeToWarm(100), [30000, 30002], 'a quarter of 8 free pairs: offers meanwhile find the other 6');
+  assert.deepEqual(small.allocate(6), [30004, 30006, 30008, 30010, 30012, 30014], 'never one being bound');
+  assert.equal(small.allocate(1), null);
+  const { p } = pool({ min: 30000, max: 30063, warmPairs: 3 });
   const taken = p.takeToWarm(10);
   assert.deepEqual(taken, [30000, 30002, 30004], 'no more than the warm budget');
-  assert.deepEqual([p.stats().inUse, p.stats().allocations], [6, 0], 'taken while the shard binds them, not handed to an offer');
+  assert.deepEqual([p.stats().inUse, p.stats().free, p.stats().allocations], [0, 64, 0], 'no offer took them: free, not in use');
   p.warmed(30000, true);
   p.warmed(30002, true);
   p.warmed(30004, false);
   const s = p.stats();
-  assert.deepEqual([s.inUse, s.quarantined, s.free, s.busy, s.bindFailures, s.releases, s.highWater], [0, 0, 14, 2, 1, 0, 0]);
-  assert.equal(p.wantsWarm(), true, 'two of three bound: room for one more warm release');
-  assert.deepEqual(p.takeToWarm(10), [30006], 'a second call fills the budget only');
+  assert.deepEqual([s.inUse, s.quarantined, s.free, s.busy, s.bindFailures, s.releases, s.highWater], [0, 0, 62, 2, 1, 0, 0]);
+  assert.deepEqual(p.takeToWarm(10), [30006], 'room for one more in the warm budget');
   p.warmed(30006, true);
   assert.deepEqual(p.allocate(2), [30000, 30002], 'the first offer gets bound pairs, at once');
   assert.equal(p.isWarm(30000), true);
