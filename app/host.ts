@@ -300,7 +300,7 @@ export class Host {
       return null;
     }
     const sdp = { ...req.sdp, via: 'sip' as const };
-    return req.op === 'offer' ? relay.offer(sdp) : relay.answer(sdp);
+    return req.op === 'offer' ? relay.offer(sdp, req.leaseDry === true) : relay.answer(sdp);
   }
 
   private get publisher(): Publisher {

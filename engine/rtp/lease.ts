@@ -84,6 +84,8 @@ export class WorkerLease {
   private address = '';
   private readonly units = new Map<number, LeaseUnit[]>();
   private readonly calls = new Map<string, LeasedCall>();
+  /** Initial offers `offer` could have taken but had too few units for (the lease ran dry): they ask the relay. */
+  dry = 0;
 
   grant(g: LeaseGrant): void {
     if (g.epoch !== this.epoch) {
@@ -120,7 +122,10 @@ export class WorkerLease {
     const relayed = read.media.filter((m) => m.port !== 0);
     if (relayed.length === 0) return null;
     const shard = this.shardWith(relayed.length);
-    if (shard === null) return null;
+    if (shard === null) {
+      this.dry++;
+      return null;
+    }
     const list = this.units.get(shard)!;
     const streams = relayed.map((m) => ({ mediaIndex: m.index, ports: list.shift()!.ports }));
     const calleePorts = new Map(streams.map((s) => [s.mediaIndex, s.ports[1]]));

@@ -86,9 +86,6 @@ const BIND_AHEAD_PAIRS = 2_048;
 const BIND_AHEAD_SLICE = 128;
 const LEASE_MAX_SHARE = 1 / 16;
 
-/** Streams a shard lends the SIP worker when full (0: its pool is too small to lend). */
-const leaseTarget = (shard: Shard): number => Math.min(LEASE_UNITS_PER_SHARD, Math.floor((shard.pool.stats().total * LEASE_MAX_SHARE) / 4));
-
 const zeroClosed = (): Record<CloseReason, number> => Object.fromEntries(CLOSE_REASONS.map((r) => [r, 0])) as Record<CloseReason, number>;
 
 export class Relay implements ComponentImpl {
@@ -262,7 +259,9 @@ export class Relay implements ComponentImpl {
 
   // ------------------------------------------------------------------ offer
 
-  offer(req: MediaRequest): Promise<SdpOutcome> {
+  /** `leaseDry`: the SIP worker sends this initial offer because its lease had run dry (counted as `leaseMissed`). */
+  offer(req: MediaRequest, leaseDry = false): Promise<SdpOutcome> {
+    if (leaseDry) this.leaseCounts.missed++;
     return this.serial(req.callId, () => this.doOffer(req));
   }
 
@@ -272,8 +271,6 @@ export class Relay implements ComponentImpl {
     const sdp = readSdp(req.sdp);
     if (!sdp.ok) return { ok: false, status: 488, reason: `bad SDP: ${sdp.reason}` };
     const existing = this.sessions.get(req.callId);
-    // An initial INVITE's offer the worker could have rewritten on lent ports came here instead: its lease ran dry.
-    if (!existing && req.via === 'sip' && this.leaseSend && req.toTag === null && req.ref?.cseqMethod === 'INVITE' && shards.list.some((sh) => leaseTarget(sh) > 0)) this.leaseCounts.missed++;
     // An offer from the callee (a late offer in a 2xx, a re-INVITE the other way) faces the other sides.
     const sender = senderTag(req, 'offer');
     const reverse = existing ? existing.toTag !== null && sender === existing.toTag : sender !== req.fromTag;
@@ -507,7 +504,7 @@ export class Relay implements ComponentImpl {
       for (const shard of shards.list) {
         let held = 0;
         for (const u of this.lent.values()) if (u.shard === shard.index) held++;
-        const target = leaseTarget(shard);
+        const target = Math.min(LEASE_UNITS_PER_SHARD, Math.floor((shard.pool.stats().total * LEASE_MAX_SHARE) / 4));
         if (held < target / 2) units.push(...(await this.bindUnits(shards, shard, target - held)));
       }
       if (epoch !== this.leaseEpoch || shards !== this.shards) {

@@ -94,6 +94,19 @@ test("with no units, or too few in any one shard for the offer's streams, the of
   assert.equal(lease.held, 2);
 });
 
+test('the lease counts the initial offers it ran dry for, and only those: not an offer with nothing to relay, a re-INVITE, or an UPDATE', () => {
+  const lease = new WorkerLease();
+  lease.offer(invite('c0'));
+  lease.grant(grant(1, [[0, 30000, 30002], [1, 31000, 31002]]));
+  lease.offer(invite('c1', OFFER_3M));
+  assert.equal(lease.dry, 2, 'nothing granted yet, then too few units in one shard');
+  lease.offer(invite('held', crlf('v=0', 'o=a 1 1 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=audio 0 RTP/AVP 0')));
+  lease.offer(invite('re', OFFER, { toTag: 'tt' }));
+  lease.offer(invite('up', OFFER, { cseqMethod: 'UPDATE' }));
+  assert.ok(lease.offer(invite('c2')));
+  assert.equal(lease.dry, 2);
+});
+
 test("an offer with two relayed streams takes two units of one shard; the disabled m= line keeps port 0 and gets none", () => {
   const lease = new WorkerLease();
   lease.grant(grant(1, [[0, 30000, 30002], [1, 31000, 31002], [1, 31004, 31006]]));

@@ -71,8 +71,9 @@ const lease = new WorkerLease();
 const asOutcome = (v: unknown): MediaOutcome => (v && typeof v === 'object' && 'ok' in v ? (v as MediaOutcome) : null);
 const mediaHooks: MediaHooks = {
   offer: (o) => {
+    const dry = lease.dry;
     const leased = lease.offer(o);
-    if (!leased) return side.request({ kind: 'media', op: 'offer', sdp: o } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
+    if (!leased) return side.request({ kind: 'media', op: 'offer', sdp: o, leaseDry: lease.dry > dry } satisfies SipWorkerRequest, MEDIA_WAIT_MS).then(asOutcome);
     if (leased.tell) side.tell({ kind: 'media', op: 'leased-offer', offer: leased.tell } satisfies SipWorkerRequest);
     return Promise.resolve(leased.outcome);
   },

@@ -43,7 +43,7 @@ export type SipWorkerRequest =
   /** `inline` publishing: the `new` event of this INVITE, published before it goes on. */
   | { kind: 'publish'; raw: Uint8Array; readUs: number }
   /** An offer or answer for the relay; answered with a MediaOutcome. */
-  | { kind: 'media'; op: 'offer' | 'answer'; sdp: MediaSdp }
+  | { kind: 'media'; op: 'offer' | 'answer'; sdp: MediaSdp; /** An initial offer the worker's lease had too few units for (rtp/lease.ts `dry`). */ leaseDry?: boolean }
   /** The relay's session of a call ends (no answer needed). */
   | { kind: 'media'; op: 'end'; callId: string; reason: MediaEnd }
   /** An initial offer the worker rewrote and forwarded on lent relay ports (rtp/lease.ts; no answer needed). */
