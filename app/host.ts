@@ -217,7 +217,6 @@ export class Host {
       (p) => readFile(p, 'utf8'),
       () => (e.status('proxy').state === 'running' ? this.proxyPort() : null),
       e.clock,
-      undefined,
       () => (e.status('traffic').state === 'running' ? (e.impl<TrafficComponent>('traffic').stats()?.ports ?? []) : []),
     );
     const w = config.watch;

@@ -246,9 +246,9 @@ export class KernelUdpSampler {
     private readonly port: () => number | null,
     /** The engine's clock: `monoMs` paces the reads, `nowUs` stamps `dropWindows` on the time axis calls are on. */
     private readonly clock: Pick<Clock, 'nowUs' | 'monoMs'>,
-    readonly intervalMs = 1_000,
     /** The built-in traffic's own UDP ports (empty while it is off). */
     private readonly generatorPorts: () => readonly number[] = () => [],
+    readonly intervalMs = 1_000,
   ) {
     this.socketIntervalMs = intervalMs;
     this.current = emptyKernelStats(intervalMs);

@@ -219,9 +219,8 @@ export class PortPool {
    * (another process holds it), it is held as busy like any bind failure.
    */
   warmed(rtp: number, bound: boolean): void {
-    const offset = rtp - this.firstRtp;
-    const pair = offset / 2;
-    if (!Number.isInteger(pair) || pair < 0 || pair >= this.pairCount || this.state[pair] !== WARMING) return;
+    const pair = this.indexIn(rtp, WARMING);
+    if (pair < 0) return;
     this.warmingPairs--;
     if (!bound) return this.holdBusy(pair);
     this.warm[pair] = 1;
@@ -314,10 +313,15 @@ export class PortPool {
 
   /** The pair index of an in-use RTP port, or -1. */
   private inUseIndex(rtp: number): number {
+    return this.indexIn(rtp, IN_USE);
+  }
+
+  /** The pair index of an RTP port whose pair is in `state`, or -1. */
+  private indexIn(rtp: number, state: number): number {
     const offset = rtp - this.firstRtp;
     if (!Number.isInteger(rtp) || offset < 0 || offset % 2 !== 0) return -1;
     const pair = offset / 2;
-    return pair < this.pairCount && this.state[pair] === IN_USE ? pair : -1;
+    return pair < this.pairCount && this.state[pair] === state ? pair : -1;
   }
 
   /**

@@ -279,7 +279,6 @@ test("the built-in traffic's own sockets: what they drop is left out of the box'
     },
     () => 5060,
     { monoMs: () => now, nowUs: () => now * 1_000 },
-    1_000,
     () => (generatorOn ? [2700] : []),
   );
   const at = async (sec: number, change: () => void = () => undefined) => {

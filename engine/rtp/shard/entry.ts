@@ -349,7 +349,7 @@ async function open(c: Extract<ShardCall, { op: 'open' }>): Promise<OpenResult> 
  * or bound ahead of any offer (`warm` op, the relay's start); the RTP ports
  * of the pairs that could not be bound, closed again.
  */
-async function lend(pairs: readonly number[], lent = true): Promise<number[]> {
+async function bindWarm(pairs: readonly number[], lent: boolean): Promise<number[]> {
   const busy: number[] = [];
   await Promise.all(
     pairs.map(async (rtp) => {
@@ -399,9 +399,9 @@ function call(payload: unknown): unknown {
       return figuresOf(slot);
     }
     case 'lend':
-      return lend(c.pairs);
+      return bindWarm(c.pairs, true);
     case 'warm':
-      return lend(c.pairs, false);
+      return bindWarm(c.pairs, false);
   }
 }
 
