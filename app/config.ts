@@ -13,6 +13,7 @@ import type { WireMode } from '../engine/wire/tap';
 import { DEFAULT_PUBLISH_MODE, DEFAULT_PUBLISH_QUEUE, PUBLISH_MODES, type PublishMode } from '../engine/publish/stats';
 import { parseWatchTarget, type WatchTarget } from '../engine/wire/watch';
 import { DEFAULT_TCP_IDLE_S } from '../engine/sip/transport/tcp-limits';
+import type { MediaPathChoice } from '../engine/rtp/shard/protocol';
 import { DEFAULT_RELAY_TIMEOUTS, type RelayTimeouts } from '../engine/rtp/stats';
 import type { ForwardTarget } from '../engine/record/forward/forwarder';
 import { RECORDING_LAYOUTS, type RecordingLayout } from '../engine/record/metadata';
@@ -47,6 +48,8 @@ export interface LabConfig {
   rtpWarmPairs: number | null;
   /** Drop media from any source but the latched one (`--strict-source`). */
   strictSource: boolean;
+  /** How the relay moves packets (`--media-path`): 'auto' = the native packet thread when built, else Node's dgram (engine/rtp/shard/media-path.ts). */
+  mediaPath: MediaPathChoice;
   /**
    * Redis for call events: a redis:// or rediss:// URL; the literal 'auto'
    * (a Redis answering on 127.0.0.1:6379, else a private redis-server:
@@ -127,6 +130,7 @@ export const DEFAULT_CONFIG: LabConfig = {
   rtpShards: null,
   rtpWarmPairs: null,
   strictSource: false,
+  mediaPath: 'auto',
   redis: 'auto',
   record: null,
   recordOff: false,
@@ -169,6 +173,9 @@ export const USAGE = `usage: npm run lab -- [options]
   --final-timeout S          …after S s whatever happens (default 14400; 0 off: unlike rtpengine, on by
                              default, since a session nobody deletes otherwise holds its ports for ever)
   --rtp-shards N             worker threads relaying media (default: one per core but one, at least 1)
+  --media-path auto|native|node
+                             how the relay moves packets: native = a C thread per shard (built by npm ci
+                             with the system C compiler), node = Node's dgram; auto = native when built
   --rtp-warm N               released port pairs kept bound for the next calls, so they need no bind
                              (default: a quarter of the open-file limit above 1024, at most 4096; 0: bind per call)
   --strict-source            drop media from any source but the one a stream latched to
@@ -218,7 +225,7 @@ export const USAGE = `usage: npm run lab -- [options]
   --config FILE              JSON file with any of the above (keys: sip, route, rtp, ng, redis,
                              publishMode, record, recordMix, forward, forwardTls, forwardCa, forwardInsecure, traffic, demo, ui, token, noAuth, t1, t2, t4, timerC, maxCalls, maxCallMessages, maxStoreMb,
                              maxCallIdle, tcpMaxConns, tcpMaxPerSource, tcpIdle, wire, watch, data, publishQueue, timeout,
-                             silentTimeout, offerTimeout, finalTimeout, rtpShards, rtpWarm, strictSource); flags win
+                             silentTimeout, offerTimeout, finalTimeout, rtpShards, rtpWarm, strictSource, mediaPath); flags win
   --help                     this text`;
 
 export type ConfigResult = { ok: true; config: LabConfig; help?: boolean } | { ok: false; error: string };
@@ -229,14 +236,14 @@ type Raw = Record<string, string | boolean>;
 
 /** Flags that take no value. */
 const SWITCH_FLAGS = ['no-auth', 'strict-source', 'forward-tls', 'forward-insecure', 'demo'];
-const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'record-mix', 'forward', 'forward-ca', 'traffic', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm'];
+const VALUE_FLAGS = ['sip', 'route', 'rtp', 'ng', 'redis', 'record', 'record-mix', 'forward', 'forward-ca', 'traffic', 'ui', 'token', 't1', 't2', 't4', 'timer-c', 'max-calls', 'max-call-messages', 'max-store-mb', 'max-call-idle', 'tcp-max-conns', 'tcp-max-per-source', 'tcp-idle', 'config', 'open', 'wire', 'watch', 'data', 'publish-mode', 'publish-queue', 'timeout', 'silent-timeout', 'offer-timeout', 'final-timeout', 'rtp-shards', 'rtp-warm', 'media-path'];
 const JSON_KEYS: Record<string, string> = {
   sip: 'sip', route: 'route', rtp: 'rtp', ng: 'ng', redis: 'redis', record: 'record', recordMix: 'record-mix', ui: 'ui', token: 'token',
   forward: 'forward', forwardTls: 'forward-tls', forwardCa: 'forward-ca', forwardInsecure: 'forward-insecure', traffic: 'traffic', demo: 'demo',
   noAuth: 'no-auth', t1: 't1', t2: 't2', t4: 't4', timerC: 'timer-c', maxCalls: 'max-calls', maxCallMessages: 'max-call-messages', maxStoreMb: 'max-store-mb', maxCallIdle: 'max-call-idle', open: 'open',
   tcpMaxConns: 'tcp-max-conns', tcpMaxPerSource: 'tcp-max-per-source', tcpIdle: 'tcp-idle',
   wire: 'wire', watch: 'watch', data: 'data', publishMode: 'publish-mode', publishQueue: 'publish-queue',
-  timeout: 'timeout', silentTimeout: 'silent-timeout', offerTimeout: 'offer-timeout', finalTimeout: 'final-timeout', rtpShards: 'rtp-shards', rtpWarm: 'rtp-warm', strictSource: 'strict-source',
+  timeout: 'timeout', silentTimeout: 'silent-timeout', offerTimeout: 'offer-timeout', finalTimeout: 'final-timeout', rtpShards: 'rtp-shards', rtpWarm: 'rtp-warm', strictSource: 'strict-source', mediaPath: 'media-path',
 };
 
 export function parseLabArgs(
@@ -387,6 +394,11 @@ function build(raw: Raw, env: Record<string, string | undefined>, readFile: (pat
   if (str('rtp-shards') !== undefined) c.rtpShards = parseInteger(str('rtp-shards')!, '--rtp-shards', 1, 64);
   if (str('rtp-warm') !== undefined) c.rtpWarmPairs = parseInteger(str('rtp-warm')!, '--rtp-warm', 0, 32_768);
   if (raw['strict-source'] === true) c.strictSource = true;
+  if (str('media-path') !== undefined) {
+    const m = str('media-path')!;
+    if (m !== 'auto' && m !== 'native' && m !== 'node') throw new ConfigError(`--media-path must be auto, native or node, not "${m}"`);
+    c.mediaPath = m;
+  }
   if (raw.demo === true) c.demo = true;
   c.forward = parseForward(raw, readFile);
   if (str('publish-queue') !== undefined) c.publishQueue = parseInteger(str('publish-queue')!, '--publish-queue', 1, 10_000_000);

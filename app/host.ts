@@ -149,6 +149,7 @@ export class Host {
           shards: this.current.rtpShards ?? DEFAULT_RTP_SHARDS,
           ...(this.current.rtpWarmPairs === null ? {} : { warmPairs: this.current.rtpWarmPairs }),
           strictSource: this.current.strictSource,
+          mediaPath: this.current.mediaPath,
         })),
       recorder: (ctx) =>
         new RecorderComponent(ctx, () => ({

@@ -25,7 +25,7 @@ import type { LeaseGrant, LeasedAnswer, LeasedOffer, LeaseUnit } from './lease';
 import { readSdp, rewriteSdp, type SdpMedia } from './sdp';
 import { clockRatesOf, codecOf, mediaEvent, peerOf, type RelaySession, type RelayStream, type SdpRef } from './session';
 import { Shards, type Shard } from './shards';
-import type { OpenResult, Peer, ShardStats, SlotFigures } from './shard/protocol';
+import type { MediaPathChoice, OpenResult, Peer, ShardStats, SlotFigures } from './shard/protocol';
 import { readTap } from './shard/tap';
 import { CLOSE_REASONS, STREAM_REPORTS, type CloseReason, type RelaySessionRow, type RelayStats, type RelayTimeouts } from './stats';
 import { dueTimeout } from './timeouts';
@@ -46,6 +46,8 @@ export interface RelaySettings {
   /** Released pairs kept bound for the next offers (default: from the open-file limit, `warm-pairs.ts`). */
   warmPairs?: number;
   strictSource: boolean;
+  /** How packets move: 'auto' (native when built, else Node's dgram), or one of them (`shard/media-path.ts`). */
+  mediaPath?: MediaPathChoice;
   /** The shards' built script (tests of the desktop bundle); by default from source or beside the main bundle. */
   shardWorkerUrl?: URL;
 }
@@ -157,6 +159,7 @@ export class Relay implements ComponentImpl {
       quarantineMs: s.quarantineMs,
       warmPairs: s.warmPairs ?? readWarmPairBudget(),
       strictSource: s.strictSource,
+      ...(s.mediaPath ? { mediaPath: s.mediaPath } : {}),
       monoMs: () => this.ctx.clock.monoMs(),
       clockOrigin: origin,
       onStats: (stats, drops) => this.onShardStats(stats, drops),
@@ -781,6 +784,7 @@ export class Relay implements ComponentImpl {
       timeouts: { ...s.timeouts },
       packets: this.totalPackets(),
       shards: shards.list.map((sh) => ({ index: sh.index, sessions: sh.sessions, loopDelayP99Us: sh.latest?.loopDelayP99Us ?? null })),
+      mediaPath: { name: shards.list[0]?.ready?.mediaPath ?? 'node', why: shards.list[0]?.ready?.mediaPathWhy ?? null },
     };
   }
 

@@ -9,7 +9,7 @@ import type { DropCount } from '../metrics/drops';
 import { ThreadHost } from '../worker/thread-host';
 import { workerScript } from '../worker/worker-script';
 import { PortPool } from './port-pool';
-import type { OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, ShardTell, SlotFigures } from './shard/protocol';
+import type { MediaPathChoice, OpenResult, Peer, ShardCall, ShardReady, ShardStart, ShardStats, ShardTell, SlotFigures } from './shard/protocol';
 import type { PortPoolStats } from './stats';
 
 /** How long the main thread waits for a shard to bind or close a stream's sockets. */
@@ -24,6 +24,8 @@ export interface ShardsOptions {
   /** Released pairs kept bound over all shards (split evenly): `warm-pairs.ts`. */
   warmPairs: number;
   strictSource: boolean;
+  /** How packets move (`shard/media-path.ts`); default 'auto'. */
+  mediaPath?: MediaPathChoice;
   monoMs: () => number;
   clockOrigin: ClockOrigin;
   onStats(stats: ShardStats, drops: DropCount[]): void;
@@ -41,6 +43,8 @@ export interface Shard {
   readonly pool: PortPool;
   sessions: number;
   latest: ShardStats | null;
+  /** What the shard said at start: the path it runs, and why not the native one. */
+  ready: ShardReady | null;
 }
 
 const defaultWorker = () => workerScript(import.meta.url, new URL('./shard/entry.ts', import.meta.url), 'rtp-shard.js');
@@ -89,8 +93,8 @@ export class Shards {
           });
           this.hosts[index] = host;
           const warmPairs = Math.floor(this.o.warmPairs / ranges.length);
-          this.list[index] = { index, pool: new PortPool({ ...r, quarantineMs: this.o.quarantineMs, warmPairs, monoMs: this.o.monoMs }), sessions: 0, latest: null };
-          await host.start({ index, host: this.o.host, strictSource: this.o.strictSource, clockOrigin: this.o.clockOrigin });
+          this.list[index] = { index, pool: new PortPool({ ...r, quarantineMs: this.o.quarantineMs, warmPairs, monoMs: this.o.monoMs }), sessions: 0, latest: null, ready: null };
+          this.list[index]!.ready = await host.start({ index, host: this.o.host, strictSource: this.o.strictSource, clockOrigin: this.o.clockOrigin, mediaPath: this.o.mediaPath ?? 'auto' });
         }),
       );
     } catch (err) {

@@ -9,6 +9,7 @@
  * deletes (a proxy restarted mid-call) otherwise holds its ports for ever —
  * the story's 25,000 leaked ports.
  */
+import type { MediaPathName } from './shard/media-path';
 
 /**
  * Why a session was closed, a closed set:
@@ -136,4 +137,10 @@ export interface RelayStats {
   };
   /** The worker threads relaying packets, each owning a sub-range of the pool. */
   shards: { index: number; sessions: number; loopDelayP99Us: number | null }[];
+  /**
+   * How packets move: 'native', the C packet thread per shard
+   * (engine/rtp/native/relay.c), or 'node', Node's dgram in the shard's
+   * thread; `why` says why not native (not built, or asked), null when native.
+   */
+  mediaPath: { name: MediaPathName; why: string | null };
 }

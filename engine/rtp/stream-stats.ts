@@ -169,6 +169,21 @@ export class PayloadTable {
   }
 }
 
+/** Payload tables by SDP payload map ([pt, name, rate] as the shard gets them): calls from the same endpoints share one (bounded: cleared when full). */
+const tables = new Map<string, PayloadTable>();
+const MAX_TABLES = 256;
+
+export function payloadTableFor(rates: ReadonlyArray<readonly [number, string, number]>): PayloadTable {
+  const key = rates.map(([pt, name, rate]) => `${pt}:${name}:${rate}`).join(',');
+  let t = tables.get(key);
+  if (!t) {
+    if (tables.size >= MAX_TABLES) tables.clear();
+    t = new PayloadTable(new Map(rates.map(([pt, name, rate]) => [pt, { name, rate }] as const)));
+    tables.set(key, t);
+  }
+  return t;
+}
+
 /** RFC 3551's table alone: what a stream uses until told the SDP's. */
 const STATIC_TABLE = new PayloadTable();
 

@@ -30,9 +30,11 @@ async function setUp(ng: NgClient, callId: string, caller: RtpEndpoint, callee: 
   return { toCallee: sdpPort(offer.sdp), toCaller: sdpPort(answer.sdp) };
 }
 
-test('a call set up over NG relays RTP both ways; loss is counted as Wireshark counts it, garbage is dropped and counted, delete frees the ports', async () => {
+// Both media paths (engine/rtp/shard/media-path.ts): the native packet thread, the default where it is built, and Node's dgram, the fallback.
+for (const mediaPath of ['native', 'node'] as const) test(`a call set up over NG relays RTP both ways; loss is counted as Wireshark counts it, garbage is dropped and counted, delete frees the ports (${mediaPath} media path)`, async () => {
   const ngPort = await freePort();
-  await withLab({ ng: { host: '127.0.0.1', port: ngPort }, rtp: { host: '127.0.0.1', min: 21000, max: 21099 }, rtpWarmPairs: 8 }, async (lab) => {
+  await withLab({ ng: { host: '127.0.0.1', port: ngPort }, rtp: { host: '127.0.0.1', min: 21000, max: 21099 }, rtpWarmPairs: 8, mediaPath }, async (lab) => {
+    assert.deepEqual(lab.host.snapshot().relay!.mediaPath, { name: mediaPath, why: mediaPath === 'node' ? 'asked for (--media-path node)' : null });
     const ng = await NgClient.open(ngPort);
     const caller = await RtpEndpoint.open(0x1111);
     const callee = await RtpEndpoint.open(0x2222);

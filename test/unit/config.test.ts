@@ -50,6 +50,19 @@ test("reads rtpengine's timeouts, 0 switching one off, and refuses nonsense", ()
   assert.match(error(['--rtp-warm', '-1']), /--rtp-warm/);
 });
 
+test('the relay\'s media path: auto by default, native or node when asked (flag or config file), nothing else', () => {
+  const d = parse([]);
+  assert.ok(d.ok);
+  assert.equal(d.config.mediaPath, 'auto');
+  const n = parse(['--media-path', 'node']);
+  assert.ok(n.ok);
+  assert.equal(n.config.mediaPath, 'node');
+  const f = parse(['--config', 'c.json'], {}, () => JSON.stringify({ mediaPath: 'native' }));
+  assert.ok(f.ok);
+  assert.equal(f.config.mediaPath, 'native');
+  assert.match(error(['--media-path', 'kernel']), /--media-path must be auto, native or node, not "kernel"/);
+});
+
 test('reads every flag, in both --flag value and --flag=value forms', () => {
   const r = parse(['--sip', '127.0.0.1:5070', '--route=127.0.0.1:5090,[::1]:5091', '--rtp', '127.0.0.1:20000-20999', '--ng', 'off', '--redis', 'redis://127.0.0.1:6390', '--record', '/tmp/rec', '--ui', '127.0.0.1:0', '--token', 'secret', '--t1', '50', '--max-calls', '20', '--max-call-messages', '10000']);
   assert.ok(r.ok);

@@ -27,6 +27,7 @@ const relay = (over: Partial<RelayStats> = {}): RelayStats => ({
   timeouts: { ...DEFAULT_RELAY_TIMEOUTS },
   packets: { relayed: 1_000_000, bytes: 172_000_000, garbage: 0, strictDrops: 0, noPeer: 0, stray: 0, sendErrors: 0 },
   shards: [{ index: 0, sessions: 20, loopDelayP99Us: 310 }],
+  mediaPath: { name: 'native', why: null },
   ...over,
 });
 

@@ -14,6 +14,7 @@
  */
 import type { ClockOrigin } from '../../clock';
 import type { StreamFigures } from '../stream-stats';
+import type { MediaPathName } from './media-path';
 
 export interface ShardStart {
   index: number;
@@ -22,10 +23,18 @@ export interface ShardStart {
   /** Drop packets from any source other than the latched one. */
   strictSource: boolean;
   clockOrigin: ClockOrigin;
+  /** How packets move (`media-path.ts`): 'auto' (the default) takes the native path when it is built, else Node's dgram. */
+  mediaPath?: MediaPathChoice;
 }
+
+export type MediaPathChoice = 'auto' | MediaPathName;
 
 export interface ShardReady {
   index: number;
+  /** The path this shard runs. */
+  mediaPath: MediaPathName;
+  /** Why it is not the native one (not built, or asked); null when it is. */
+  mediaPathWhy: string | null;
 }
 
 /** Where one side sends: its peer's RTP and RTCP ports (RTCP = RTP with rtcp-mux). */
