@@ -648,7 +648,10 @@ static void stop_relay(relay *r) {
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
 }
 
-/* create(offsetUs, strictSource, onTap(batch: ArrayBuffer)) → handle */
+/* The thread that loaded us ends (a shard stopped without destroy, or terminated): stop the packet thread and close its sockets before the tap's function goes. */
+static void on_env_cleanup(void *arg) { stop_relay(arg); }
+
+/* create(engineNowUs, strictSource, onTap(batch: ArrayBuffer)) → handle */
 static napi_value js_create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -681,6 +684,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "native relay: cannot start the packet thread");
     return NULL;
   }
+  napi_add_env_cleanup_hook(env, on_env_cleanup, r);
   napi_value out;
   CHECK(napi_create_external(env, r, NULL, NULL, &out));
   return out;
