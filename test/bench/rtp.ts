@@ -8,6 +8,8 @@
  * first at N = 100 a run with no relay at all (`run-direct.sh`), so the
  * latency the relay adds is relay − direct. Steps stop at the first N where
  * both are unclean. Args: [SECONDS=20] [CALLS="100 250 500 750"] [SHARDS=auto]
+ * [MEDIA_PATH=native|node] (`--media-path`: the native packet thread, which the
+ * lab refuses to start without, or Node's dgram).
  */
 import { join } from 'node:path';
 import { labCommand, runScript, sharedBench, type Json } from './shared-bench';
@@ -28,8 +30,10 @@ export async function main(args: string[]): Promise<void> {
   const shards = args[2] ?? 'auto';
   const bench = join(sharedBench(), 'rtp');
   const shardFlag = shards === 'auto' ? '' : ` --rtp-shards ${Number(shards)}`;
+  const mediaPath = args[3] ?? 'native';
+  if (mediaPath !== 'native' && mediaPath !== 'node') throw new Error(`bench rtp: MEDIA_PATH must be native or node, not "${mediaPath}"`);
   // What the harness gives every SUT: NG_PORT, PORT_MIN, PORT_MAX (its range overlaps the ephemeral ports; the status says so).
-  const sut = labCommand(`--ng 127.0.0.1:$NG_PORT --rtp 127.0.0.1:$PORT_MIN-$PORT_MAX --sip 127.0.0.1:0 --ui off --redis off --wire off${shardFlag}`);
+  const sut = labCommand(`--ng 127.0.0.1:$NG_PORT --rtp 127.0.0.1:$PORT_MIN-$PORT_MAX --sip 127.0.0.1:0 --ui off --redis off --wire off --media-path ${mediaPath}${shardFlag}`);
   const env = { SUT_CMD: sut, IMPL: 'callpath' };
 
   process.stderr.write(`direct (no relay), ${steps[0]} calls, ${seconds} s\n`);
@@ -59,6 +63,7 @@ export async function main(args: string[]): Promise<void> {
     bench: 'rtp',
     seconds,
     shards,
+    media_path: mediaPath,
     direct_lat_p50_us: num(direct?.lat_p50_us),
     added_lat_p50_us_at_first: { rtpengine: added(first?.rtpengine), callpath: added(first?.callpath) },
     max_clean_calls: { rtpengine: cleanRef, callpath: cleanOurs },
@@ -72,6 +77,12 @@ export async function main(args: string[]): Promise<void> {
     target: {
       clean_calls_at_least_rtpengine: cleanOurs >= cleanRef,
       cpu_per_pkt_at_most_rtpengine_at_first: refCpu !== null && ourCpu !== null ? ourCpu <= refCpu : null,
+      // At every N both held cleanly (the issue names 100 and 250): a saturated relay's CPU per packet says little.
+      cpu_per_pkt_at_most_rtpengine_where_both_clean: Object.fromEntries(
+        points
+          .filter((p) => p.rtpengine?.clean === true && p.callpath?.clean === true)
+          .map((p) => [p.calls, num(p.callpath?.relay_cpu_us_per_pkt)! <= num(p.rtpengine?.relay_cpu_us_per_pkt)!]),
+      ),
       added_lat_p50_at_first_le_200us: added(first?.callpath) !== null ? added(first?.callpath)! <= 200 : null,
     },
   };
