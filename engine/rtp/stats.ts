@@ -129,9 +129,9 @@ export interface RelayStats {
     garbage: number;
     /** From a source other than the latched one while strict-source is on. */
     strictDrops: number;
-    /** Arrived before the other side's address was known and still unsent: more than 16 waiting, older than 500 ms when it became known, or never known (shard/entry.ts). */
+    /** Arrived before the other side's address was known and still unsent: more than 16 waiting, older than 500 ms when it became known, or never known (shard/node-path.ts, native/relay.c). */
     noPeer: number;
-    /** Arrived on a port no session holds (a warm pair between calls: late packets of an ended call). */
+    /** Arrived on a port no session holds (a warm pair between calls: late packets of an ended call); on the native path after being held 500 ms for an open that did not come. */
     stray: number;
     sendErrors: number;
   };
