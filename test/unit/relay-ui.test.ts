@@ -49,7 +49,7 @@ test('the gauge shows in use / total with quarantined and free as shares of the 
 
 test('every figure says where it is measured and over what window; refused allocations are an error', () => {
   const f = relayFigures(relay());
-  assert.deepEqual(f.map((x) => x.id), ['address', 'lent', 'high-water', 'alloc-rate', 'alloc-failures', 'bind-failures', 'sessions', 'packets', 'dropped', 'timeouts']);
+  assert.deepEqual(f.map((x) => x.id), ['address', 'lent', 'high-water', 'alloc-rate', 'alloc-failures', 'bind-failures', 'sessions', 'packets', 'media-path', 'dropped', 'timeouts']);
   assert.ok(f.every((x) => /engine|--rtp|rtpengine/.test(x.title)), 'each title names its source');
   assert.equal(figure(relay(), 'address').value, '127.0.0.1 30000–30099');
   assert.equal(figure(relay(), 'lent').value, '8', 'ports lent to the SIP worker, shown apart from the sessions that hold the rest');
@@ -62,6 +62,12 @@ test('every figure says where it is measured and over what window; refused alloc
   assert.match(figure(relay(), 'alloc-rate').title, /per second over the last 10 s \(engine\)/);
   assert.match(figure(relay(), 'packets').title, /loop delay p99: 310 µs/);
   assert.match(MEASURED, /last 10 s/);
+  assert.deepEqual([figure(relay(), 'media-path').value, figure(relay(), 'media-path').tone], ['native', null]);
+  const fellBack = relay({ mediaPath: { name: 'node', why: 'the native relay did not build: cc not found' } });
+  assert.deepEqual([figure(fellBack, 'media-path').value, figure(fellBack, 'media-path').tone], ['Node dgram', 'warn'], 'a fallback the user did not ask for is a warning');
+  assert.ok([relay(), fellBack].every((r) => /\(engine\)/.test(figure(r, 'media-path').title)));
+  assert.match(figure(fellBack, 'media-path').title, /Not native because: the native relay did not build: cc not found/);
+  assert.equal(figure(relay({ mediaPath: { name: 'node', why: 'asked for (--media-path node)' } }), 'media-path').tone, null, 'asked for, not a warning');
   assert.equal(figure(relay(), 'alloc-failures').tone, null);
   const full = relay({ ports: { ...relay().ports, allocationFailures: 7 } });
   assert.deepEqual([figure(full, 'alloc-failures').value, figure(full, 'alloc-failures').tone], ['7', 'error']);

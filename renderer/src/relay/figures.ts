@@ -123,8 +123,8 @@ export function relayFigures(r: RelayStats): Figure[] {
       value: r.mediaPath.name === 'native' ? 'native' : 'Node dgram',
       title:
         r.mediaPath.name === 'native'
-          ? 'Packets move on a C thread per shard (epoll, one recvfrom and one sendto per packet; engine/rtp/native/relay.c); the shard\'s JS thread only opens, closes and reports. Its event-loop delay above is the control path\'s, not the packets\'.'
-          : `Packets move through Node's dgram in each shard's JS thread: the same figures, more CPU per packet (a JS call, a Buffer and an address string per datagram). Not native because: ${r.mediaPath.why ?? 'unknown'}.`,
+          ? 'Where packets move (engine): on a C thread per shard (epoll, one recvfrom and one sendto per packet; engine/rtp/native/relay.c); the shard\'s JS thread only opens, closes and reports. Its event-loop delay above is the control path\'s, not the packets\'.'
+          : `Where packets move (engine): through Node's dgram in each shard's JS thread: the same figures, more CPU per packet (a JS call, a Buffer and an address string per datagram). Not native because: ${r.mediaPath.why ?? 'unknown'}.`,
       tone: r.mediaPath.name === 'node' && !(r.mediaPath.why ?? '').startsWith('asked') ? 'warn' : null,
     },
     {
