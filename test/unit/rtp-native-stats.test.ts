@@ -15,6 +15,7 @@ import { loadNativeRelay, nativeRelayPath, type NativeRelayAddon } from '../../e
 import { sideFigures } from '../../engine/rtp/shard/native-path';
 import { rtpKind } from '../../engine/rtp/rtp-packet';
 import { PayloadTable, StreamStats } from '../../engine/rtp/stream-stats';
+import { rtpPacket } from '../helpers/g711-rtp';
 
 const loaded = loadNativeRelay();
 
@@ -46,13 +47,10 @@ interface Pkt {
   garbage: boolean;
 }
 
+/** A garbage packet is an RTP packet with version 1 (the relay drops it before the figures). */
 function datagram(p: Pkt): Buffer {
-  const b = Buffer.alloc(12 + p.len, 0xd5);
-  b[0] = p.garbage ? 0x40 : 0x80;
-  b[1] = (p.marker ? 0x80 : 0) | p.pt;
-  b.writeUInt16BE(p.seq & 0xffff, 2);
-  b.writeUInt32BE(p.ts >>> 0, 4);
-  b.writeUInt32BE(p.ssrc >>> 0, 8);
+  const b = rtpPacket({ seq: p.seq, ts: p.ts, ssrc: p.ssrc, pt: p.pt, marker: p.marker, payload: new Uint8Array(p.len).fill(0xd5) });
+  if (p.garbage) b[0] = 0x40;
   return b;
 }
 

@@ -578,6 +578,35 @@ static relay *relay_of(napi_env env, napi_value v) {
   return r;
 }
 
+/* A call's first `n` arguments (missing ones undefined) and the relay handle the first is; NULL, with a JS exception pending, when it is not one. */
+static relay *relay_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "native relay: cannot read the arguments");
+    return NULL;
+  }
+  return relay_of(env, argv[0]);
+}
+
+/* The payload table's per-type divisors (Float64Array(128)) and telephone-event flags (Uint8Array(128)); 0, with a JS exception pending, when they are not. */
+static int table_arg(napi_env env, napi_value divisors, napi_value events, payload_table *out) {
+  void *div = NULL, *evs = NULL;
+  size_t div_len = 0, evs_len = 0, off;
+  napi_typedarray_type div_ty, evs_ty;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, divisors, &div_ty, &div_len, &div, &ab, &off) != napi_ok || div_ty != napi_float64_array || div_len != PAYLOAD_TYPES) {
+    napi_throw_type_error(env, NULL, "native relay: divisors must be a Float64Array(128)");
+    return 0;
+  }
+  if (napi_get_typedarray_info(env, events, &evs_ty, &evs_len, &evs, &ab, &off) != napi_ok || evs_ty != napi_uint8_array || evs_len != PAYLOAD_TYPES) {
+    napi_throw_type_error(env, NULL, "native relay: events must be a Uint8Array(128)");
+    return 0;
+  }
+  memcpy(out->divisors, div, sizeof out->divisors);
+  memcpy(out->events, evs, sizeof out->events);
+  return 1;
+}
+
 static int32_t int_arg(napi_env env, napi_value v) {
   int32_t x = 0;
   napi_get_value_int32(env, v, &x);
@@ -691,10 +720,8 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_destroy(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 1, argv);
   if (r) stop_relay(r);
   return NULL;
 }
@@ -729,10 +756,8 @@ static napi_value throw_errno(napi_env env, const char *what, const char *host, 
 
 /* bind(r, host, port) → fd: a socket bound and polled; until an open takes it, what arrives is held (replay_before_open). */
 static napi_value js_bind(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 3, argv);
   if (!r) return NULL;
   char host[64];
   size_t hl = 0;
@@ -793,10 +818,8 @@ static void close_socket_locked(relay *r, relay_socket *k) {
 
 /* closeSocket(r, fd): a socket no stream holds. */
 static napi_value js_close_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 2, argv);
   if (!r) return NULL;
   pthread_mutex_lock(&r->lock);
   relay_socket *k = socket_of(r, int_arg(env, argv[1]));
@@ -807,10 +830,8 @@ static napi_value js_close_socket(napi_env env, napi_callback_info info) {
 
 /* open(r, slot, [aRtp, aRtcp, bRtp, bRtcp] fds, divisors Float64Array(128), events Uint8Array(128), recording) → bool */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 6, argv);
   if (!r) return NULL;
   uint32_t id = (uint32_t)int_arg(env, argv[1]);
   int fds[4];
@@ -819,21 +840,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     CHECK(napi_get_element(env, argv[2], i, &v));
     fds[i] = int_arg(env, v);
   }
-  void *div = NULL, *evs = NULL;
-  size_t div_len = 0, evs_len = 0;
-  napi_typedarray_type ty;
-  napi_value ab;
-  size_t off;
-  CHECK(napi_get_typedarray_info(env, argv[3], &ty, &div_len, &div, &ab, &off));
-  if (ty != napi_float64_array || div_len != PAYLOAD_TYPES) {
-    napi_throw_type_error(env, NULL, "native relay: divisors must be a Float64Array(128)");
-    return NULL;
-  }
-  CHECK(napi_get_typedarray_info(env, argv[4], &ty, &evs_len, &evs, &ab, &off));
-  if (ty != napi_uint8_array || evs_len != PAYLOAD_TYPES) {
-    napi_throw_type_error(env, NULL, "native relay: events must be a Uint8Array(128)");
-    return NULL;
-  }
+  payload_table table;
+  if (!table_arg(env, argv[3], argv[4], &table)) return NULL;
   int recording = bool_arg(env, argv[5]);
   napi_value out;
   pthread_mutex_lock(&r->lock);
@@ -849,8 +857,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     else {
       s->id = id;
       s->recording = recording;
-      memcpy(s->table.divisors, div, sizeof s->table.divisors);
-      memcpy(s->table.events, evs, sizeof s->table.events);
+      s->table = table;
       for (int i = 0; i < 2; i++) {
         side *d = &s->sides[i];
         d->index = i;
@@ -872,10 +879,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 /* replay(r, slot): after the open and its peers, what its sockets held goes through. */
 static napi_value js_replay(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 2, argv);
   if (!r) return NULL;
   pthread_mutex_lock(&r->lock);
   slot *s = slot_get(r, (uint32_t)int_arg(env, argv[1]));
@@ -891,10 +896,8 @@ static napi_value js_replay(napi_env env, napi_callback_info info) {
 
 /* setPeer(r, slot, side, address, rtpPort, rtcpPort): the SDP says where a side's peer is; a latched side keeps its latched address. */
 static napi_value js_set_peer(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 6, argv);
   if (!r) return NULL;
   char host[64];
   size_t hl = 0;
@@ -919,10 +922,8 @@ static napi_value js_set_peer(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_record(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 3, argv);
   if (!r) return NULL;
   pthread_mutex_lock(&r->lock);
   slot *s = slot_get(r, (uint32_t)int_arg(env, argv[1]));
@@ -976,10 +977,8 @@ static napi_value slot_figures(napi_env env, const slot *s) {
 
 /* figures(r, slot) → [side A, side B] or null */
 static napi_value js_figures(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 2, argv);
   if (!r) return NULL;
   napi_value out;
   pthread_mutex_lock(&r->lock);
@@ -992,10 +991,8 @@ static napi_value js_figures(napi_env env, napi_callback_info info) {
 
 /* close(r, slot, keepWarm) → the stream's last figures, or null: its sockets stay bound (unheld, stray-counting) or close. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 3, argv);
   if (!r) return NULL;
   uint32_t id = (uint32_t)int_arg(env, argv[1]);
   int keep = bool_arg(env, argv[2]);
@@ -1029,64 +1026,56 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* takeDirty(r) → ids of the streams that moved since the last call */
-static napi_value js_take_dirty(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+/* Under the lock, one entry per stream for which `row` gives one (NULL: none), as a JS array. */
+static napi_value slot_rows(napi_env env, napi_callback_info info, napi_value (*row)(napi_env, slot *)) {
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 1, argv);
   if (!r) return NULL;
   napi_value out;
-  napi_create_array(env, &out);
+  CHECK(napi_create_array(env, &out));
   uint32_t n = 0;
   pthread_mutex_lock(&r->lock);
   for (int b = 0; b < SLOT_BUCKETS; b++)
     for (slot *s = r->slots[b]; s; s = s->next) {
-      if (!s->dirty) continue;
-      s->dirty = 0;
-      napi_value v;
-      napi_create_uint32(env, s->id, &v);
-      napi_set_element(env, out, n++, v);
+      napi_value v = row(env, s);
+      if (v) napi_set_element(env, out, n++, v);
     }
   pthread_mutex_unlock(&r->lock);
   return out;
 }
 
-/* takeTapDropped(r) → [[slot, from the caller, from the callee], …] since the last call */
-static napi_value js_take_tap_dropped(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
-  if (!r) return NULL;
-  napi_value out;
-  napi_create_array(env, &out);
-  uint32_t n = 0;
-  pthread_mutex_lock(&r->lock);
-  for (int b = 0; b < SLOT_BUCKETS; b++)
-    for (slot *s = r->slots[b]; s; s = s->next) {
-      if (s->tap_dropped[0] == 0 && s->tap_dropped[1] == 0) continue;
-      napi_value row, v;
-      napi_create_array_with_length(env, 3, &row);
-      napi_create_uint32(env, s->id, &v);
-      napi_set_element(env, row, 0, v);
-      napi_create_double(env, s->tap_dropped[0], &v);
-      napi_set_element(env, row, 1, v);
-      napi_create_double(env, s->tap_dropped[1], &v);
-      napi_set_element(env, row, 2, v);
-      napi_set_element(env, out, n++, row);
-      s->tap_dropped[0] = s->tap_dropped[1] = 0;
-    }
-  pthread_mutex_unlock(&r->lock);
-  return out;
+static napi_value dirty_row(napi_env env, slot *s) {
+  if (!s->dirty) return NULL;
+  s->dirty = 0;
+  napi_value v;
+  napi_create_uint32(env, s->id, &v);
+  return v;
 }
+
+static napi_value tap_dropped_row(napi_env env, slot *s) {
+  if (s->tap_dropped[0] == 0 && s->tap_dropped[1] == 0) return NULL;
+  napi_value row, v;
+  napi_create_array_with_length(env, 3, &row);
+  napi_create_uint32(env, s->id, &v);
+  napi_set_element(env, row, 0, v);
+  for (int i = 0; i < 2; i++) {
+    napi_create_double(env, s->tap_dropped[i], &v);
+    napi_set_element(env, row, (uint32_t)i + 1, v);
+  }
+  s->tap_dropped[0] = s->tap_dropped[1] = 0;
+  return row;
+}
+
+/* takeDirty(r) → ids of the streams that moved since the last call */
+static napi_value js_take_dirty(napi_env env, napi_callback_info info) { return slot_rows(env, info, dirty_row); }
+
+/* takeTapDropped(r) → [[slot, from the caller, from the callee], …] since the last call */
+static napi_value js_take_tap_dropped(napi_env env, napi_callback_info info) { return slot_rows(env, info, tap_dropped_row); }
 
 /* totals(r) → Float64Array [packets, bytes, garbage, strictDrops, noPeer, stray, sendErrors, tapOverflow, sessions] */
 static napi_value js_totals(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  relay *r = relay_of(env, argv[0]);
+  relay *r = relay_args(env, info, 1, argv);
   if (!r) return NULL;
   double f[9];
   pthread_mutex_lock(&r->lock);
@@ -1113,8 +1102,8 @@ static napi_value js_analyse(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t n = 0;
   CHECK(napi_get_array_length(env, argv[0], &n));
-  void *arr = NULL, *div = NULL, *evs = NULL;
-  size_t arr_len = 0, div_len = 0, evs_len = 0, off;
+  void *arr = NULL;
+  size_t arr_len = 0, off;
   napi_typedarray_type ty;
   napi_value ab;
   CHECK(napi_get_typedarray_info(env, argv[1], &ty, &arr_len, &arr, &ab, &off));
@@ -1122,23 +1111,14 @@ static napi_value js_analyse(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "native relay: one arrival per packet, as a Float64Array");
     return NULL;
   }
-  CHECK(napi_get_typedarray_info(env, argv[2], &ty, &div_len, &div, &ab, &off));
-  if (ty != napi_float64_array || div_len != PAYLOAD_TYPES) {
-    napi_throw_type_error(env, NULL, "native relay: divisors must be a Float64Array(128)");
-    return NULL;
-  }
-  CHECK(napi_get_typedarray_info(env, argv[3], &ty, &evs_len, &evs, &ab, &off));
-  if (ty != napi_uint8_array || evs_len != PAYLOAD_TYPES) {
-    napi_throw_type_error(env, NULL, "native relay: events must be a Uint8Array(128)");
-    return NULL;
-  }
+  payload_table table;
+  if (!table_arg(env, argv[2], argv[3], &table)) return NULL;
   slot *s = calloc(1, sizeof *s);
   if (!s) {
     napi_throw_error(env, NULL, "native relay: out of memory");
     return NULL;
   }
-  memcpy(s->table.divisors, div, sizeof s->table.divisors);
-  memcpy(s->table.events, evs, sizeof s->table.events);
+  s->table = table;
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     void *data = NULL;
