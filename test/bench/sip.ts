@@ -8,7 +8,10 @@
  *     rtpengine (test/bench/kamailio-rtpengine.sh, the story's call path)
  *     against callpath with its relay on, which rewrites every SDP: the same
  *     figures plus INVITE→180/200, which now include the relay's work;
- *   - the highest clean rate (0 failed, 0 retransmissions) of each over rising rates.
+ *   - the highest clean rate (0 failed, 0 retransmissions) of each over rising
+ *     rates: one SIPp UAC up to 1,500 calls/s (the harness's max-clean.sh),
+ *     several above it, one per 1,000 calls/s (sipp-fleet.ts), so one SIPp
+ *     instance never sets the ceiling.
  * Every figure carries the generator's CPU (SIPp UAC and UAS, % of one core;
  * SIPp is single-threaded, so a UAC near 100 % means the generator, not the
  * proxy, set the limit) and the whole box's busy share (% of both cores).
@@ -19,6 +22,7 @@
  */
 import { join } from 'node:path';
 import { labCommand, ROOT, runScript, runScriptAll, sharedBench, type Json } from './shared-bench';
+import { fleetRun, GENERATOR_BOUND_PCT, PER_UAC_RATE } from './sipp-fleet';
 
 const ratio = (a: unknown, b: unknown): number | null => {
   const x = Number(a);
@@ -26,8 +30,8 @@ const ratio = (a: unknown, b: unknown): number | null => {
   return Number.isFinite(x) && x >= 0 && y > 0 ? Math.round((x / y) * 1000) / 1000 : null;
 };
 
-/** A single SIPp instance this busy (% of its one core) is the limit itself, whatever the proxy could do. */
-const GENERATOR_BOUND_PCT = 90;
+/** Rates one SIPp UAC drives in the harness's max-clean.sh; above it the ladder goes on with several (sipp-fleet.ts). */
+const ONE_UAC_MAX_RATE = 1500;
 
 /** The generator's share of one run (run-proxy.sh's per-run line): SIPp UAC and UAS CPU, and the box's busy share. */
 function generator(r: Json | undefined | null): Json {
@@ -43,12 +47,35 @@ function mediaFigures(r: Json | null, rate: number, seconds: number): Json | nul
   return { t100_p50_ms: r.t100_p50_ms, t100_p99_ms: r.t100_p99_ms, t180_p99_ms: r.t180_p99_ms, t200_p50_ms: r.t200_p50_ms, t200_p99_ms: r.t200_p99_ms, cpu_pct: r.cpu_sut_pct, clean, failed: r.failed, retrans: r.retrans, ...generator(r) };
 }
 
-/** max-clean.sh's steps, each with the generator's share from its per-rate line ("rate 500: {…}"). */
-async function maxClean(script: string, args: string[], env: Record<string, string>): Promise<Json | null> {
-  const { last, runs } = await runScriptAll(script, args, env);
+/**
+ * The highest clean rate up a ladder of rates: the harness's max-clean.sh
+ * with one SIPp UAC up to ONE_UAC_MAX_RATE, each step with the generator's
+ * share from its per-rate line ("rate 500: {…}"); then, while still clean,
+ * the same step with several UACs (one per PER_UAC_RATE calls/s), so a
+ * single SIPp never sets the ceiling. sutCmd is the same SUT as a command.
+ */
+async function maxClean(bench: string, seconds: string, rates: string, env: Record<string, string>, sutCmd: string): Promise<Json | null> {
+  const all = rates.split(/\s+/).filter(Boolean).map(Number);
+  const one = all.filter((r) => r <= ONE_UAC_MAX_RATE);
+  const { last, runs } = await runScriptAll(join(bench, 'sip', 'max-clean.sh'), [seconds, one.join(' ')], env);
   if (!last || !Array.isArray(last.steps)) return last;
-  const steps = (last.steps as Json[]).map((s) => ({ ...s, ...generator(runs.find((r) => r.tag === `rate ${String(s.rate)}`)?.run) }));
-  return { ...last, steps };
+  const steps: Json[] = (last.steps as Json[]).map((s) => ({ ...s, uacs: 1, ...generator(runs.find((r) => r.tag === `rate ${String(s.rate)}`)?.run) }));
+  let best = Number(last.max_clean_rate);
+  let firstUnclean = last.first_unclean_rate ?? null;
+  for (const rate of all.filter((r) => r > ONE_UAC_MAX_RATE)) {
+    if (firstUnclean !== null) break;
+    process.stderr.write(`\n-- ${env.IMPL} at ${rate} calls/s with ${Math.ceil(rate / PER_UAC_RATE)} SIPp UACs --\n`);
+    const r = await fleetRun(bench, { sutCmd, impl: env.IMPL ?? 'sut', rate, seconds: Number(seconds), env });
+    process.stderr.write(`fleet ${rate}: ${JSON.stringify(r)}\n`);
+    const clean = r.failed === 0 && r.retrans === 0 && r.ok === rate * Number(seconds);
+    steps.push({
+      rate, ok: r.ok, failed: r.failed, retrans: r.retrans, t100_p99_ms: null, sipp_t100_p99_ms: r.sipp_t100_p99_ms, cpu_pct: r.cpu_sut_pct, clean, uacs: r.uacs,
+      sipp_uac_cpu_pct: Math.max(...(r.cpu_sipp_uac_pct as number[])), sipp_uac_cpu_pct_each: r.cpu_sipp_uac_pct, sipp_uas_cpu_pct: r.cpu_sipp_uas_pct, box_busy_pct: r.sys_busy_pct_of_2cores, generator_bound: r.generator_bound,
+    });
+    if (clean) best = rate;
+    else firstUnclean = rate;
+  }
+  return { ...last, max_clean_rate: best, first_unclean_rate: firstUnclean, steps };
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -80,15 +107,17 @@ export async function main(args: string[]): Promise<void> {
     media[`at_${rate}`] = { callpath: mediaFigures(ours, Number(rate), Number(seconds)), kamailio_rtpengine: mediaFigures(ref, Number(rate), Number(seconds)), ratio_t100_p99: ratio(ours?.t100_p99_ms, ref?.t100_p99_ms), ratio_t200_p99: ratio(ours?.t200_p99_ms, ref?.t200_p99_ms), ratio_cpu: ratio(ours?.cpu_sut_pct, ref?.cpu_sut_pct) };
   }
   process.stderr.write('\n== highest clean rate with the media relay: kamailio + rtpengine ==\n');
-  const refMax = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], reference);
+  const refMax = await maxClean(bench, seconds, rates, reference, reference.SUT_CMD);
   process.stderr.write('\n== highest clean rate with the media relay: callpath ==\n');
-  const oursMax = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], withRelay);
+  const oursMax = await maxClean(bench, seconds, rates, withRelay, withRelay.SUT_CMD);
   media.max_clean_rate = { callpath: Number(oursMax?.max_clean_rate ?? 0), kamailio_rtpengine: Number(refMax?.max_clean_rate ?? 0), ratio: ratio(oursMax?.max_clean_rate, refMax?.max_clean_rate) };
 
   process.stderr.write('\n== highest clean rate: kamailio ==\n');
-  const kam = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'kamailio', IMPL: 'kamailio' });
+  // The harness's own Kamailio, as a command for the steps with several UACs (run-proxy.sh starts it the same way).
+  const kamailioCmd = `exec kamailio -f ${join(bench, 'sip', 'kamailio.cfg')} -DD -E -n \${KAM_CHILDREN:-4} -m 512 -M 16 -A 'CTL_SOCK="unix:/tmp/bench-kam-ctl-fleet-${process.pid}.sock"'`;
+  const kam = await maxClean(bench, seconds, rates, { SUT: 'kamailio', IMPL: 'kamailio' }, kamailioCmd);
   process.stderr.write('\n== highest clean rate: callpath ==\n');
-  const ours = await maxClean(join(bench, 'sip', 'max-clean.sh'), [seconds, rates], { SUT: 'cmd', ...env });
+  const ours = await maxClean(bench, seconds, rates, { SUT: 'cmd', ...env }, sut);
 
   const kMax = Number(kam?.max_clean_rate ?? 0);
   const cMax = Number(ours?.max_clean_rate ?? 0);
