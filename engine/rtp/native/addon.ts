@@ -36,6 +36,8 @@ export interface NativeRelayAddon {
   totals(r: NativeRelayHandle): Float64Array;
   /** The stream figures of the given RTP packets arriving at the given times (engine µs), with no socket: for tests. */
   analyse(packets: readonly Buffer[], arrivalsUs: Float64Array, divisors: Float64Array, events: Uint8Array): NativeSideFigures;
+  /** Relays created and not yet freed in this process (freed once destroyed and their handle collected): for tests. */
+  live(): number;
 }
 
 /** The order of the numbers in NativeSideFigures (relay.c's side_figures); -1 stands for null. */

@@ -31,6 +31,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,8 @@ typedef struct {
   int tap_queued;
   napi_threadsafe_function tsfn;
   double swept_us;
+  /* Who still points here: the JS handle (external) and the tap's threadsafe function, whose queued batches read lock. */
+  int refs;
 } relay;
 
 static double now_us(relay *r) {
@@ -680,6 +683,35 @@ static void stop_relay(relay *r) {
 /* The thread that loaded us ends (a shard stopped without destroy, or terminated): stop the packet thread and close its sockets before the tap's function goes. */
 static void on_env_cleanup(void *arg) { stop_relay(arg); }
 
+/* Relays created and not yet freed, in this process (every shard's thread loads the same module). */
+static atomic_int relays_live;
+
+/* Frees the relay once neither the JS handle nor the tap's function can reach it (both end on the JS thread). */
+static void relay_unref(relay *r) {
+  if (--r->refs > 0) return;
+  atomic_fetch_sub(&relays_live, 1);
+  pthread_mutex_destroy(&r->lock);
+  free(r->by_fd);
+  free(r->tap);
+  free(r);
+}
+
+/* The tap's function is gone: every queued batch has been delivered or dropped. */
+static void tap_finalized(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  relay_unref(data);
+}
+
+/* The JS handle was collected: stop (a no-op after destroy) and let go. */
+static void relay_finalized(napi_env env, void *data, void *hint) {
+  (void)hint;
+  relay *r = data;
+  napi_remove_env_cleanup_hook(env, on_env_cleanup, r);
+  stop_relay(r);
+  relay_unref(r);
+}
+
 /* create(engineNowUs, strictSource, onTap(batch: ArrayBuffer)) → handle */
 static napi_value js_create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -690,6 +722,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "native relay: out of memory");
     return NULL;
   }
+  atomic_fetch_add(&relays_live, 1);
   r->tap = malloc(TAP_CAPACITY);
   r->offset_us = double_arg(env, argv[0]);
   r->strict = bool_arg(env, argv[1]);
@@ -704,18 +737,23 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   epoll_ctl(r->ep, EPOLL_CTL_ADD, r->wake, &ev);
   napi_value name;
   CHECK(napi_create_string_utf8(env, "relay tap", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, r, tap_to_js, &r->tsfn));
+  r->refs = 2;
+  CHECK(napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, r, tap_finalized, r, tap_to_js, &r->tsfn));
   /* The tap must not keep the shard's event loop alive on its own. */
   napi_unref_threadsafe_function(env, r->tsfn);
   r->running = 1;
   if (pthread_create(&r->thread, NULL, loop, r) != 0) {
     r->running = 0;
+    close(r->ep);
+    close(r->wake);
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+    relay_unref(r); /* no handle will hold it; the function's end frees it */
     napi_throw_error(env, NULL, "native relay: cannot start the packet thread");
     return NULL;
   }
   napi_add_env_cleanup_hook(env, on_env_cleanup, r);
   napi_value out;
-  CHECK(napi_create_external(env, r, NULL, NULL, &out));
+  CHECK(napi_create_external(env, r, relay_finalized, NULL, &out));
   return out;
 }
 
@@ -1131,6 +1169,14 @@ static napi_value js_analyse(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* live() → relays created and not yet freed in this process: for tests that a stopped shard's relay is let go. */
+static napi_value js_live(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_int32(env, atomic_load(&relays_live), &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor p[] = {
       {"create", NULL, js_create, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -1147,6 +1193,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"takeTapDropped", NULL, js_take_tap_dropped, NULL, NULL, NULL, napi_enumerable, NULL},
       {"totals", NULL, js_totals, NULL, NULL, NULL, napi_enumerable, NULL},
       {"analyse", NULL, js_analyse, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"live", NULL, js_live, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof p / sizeof p[0], p);
   return exports;
