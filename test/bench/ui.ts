@@ -358,14 +358,17 @@ export async function main(args: string[]): Promise<void> {
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
+    // Each step is bounded: a recorded run once stayed up after its line (SIPp's UAS and Chromium still running),
+    // and a benchmark that never ends keeps the next one from starting. run.ts exits once the line is recorded.
+    const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
     if (uac) {
       stopTraffic.abort();
-      await uac.catch(() => undefined);
+      await bounded(uac, 10_000);
     }
-    await browser.close().catch(() => undefined);
-    await uas.stop().catch(() => undefined);
+    await bounded(browser.close(), 10_000);
+    await bounded(uas.stop(), 5_000);
     lab.child.kill('SIGTERM');
-    await Promise.race([once(lab.child, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
+    await bounded(once(lab.child, 'exit'), 5_000);
     if (lab.child.exitCode === null) lab.child.kill('SIGKILL');
   }
 }
