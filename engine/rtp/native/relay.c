@@ -622,6 +622,12 @@ static double double_arg(napi_env env, napi_value v) {
   return x;
 }
 
+/* An IP literal argument into buf; anything else (not a string, too long) leaves a string parse_address refuses. */
+static void host_arg(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &n) != napi_ok || n + 1 >= size) buf[0] = 0;
+}
+
 static int bool_arg(napi_env env, napi_value v) {
   bool x = false;
   napi_get_value_bool(env, v, &x);
@@ -798,8 +804,7 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   relay *r = relay_args(env, info, 3, argv);
   if (!r) return NULL;
   char host[64];
-  size_t hl = 0;
-  CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hl));
+  host_arg(env, argv[1], host, sizeof host);
   int port = int_arg(env, argv[2]);
   struct sockaddr_storage a;
   if (!parse_address(host, port, &a)) return throw_errno(env, "bind", host, port, EINVAL);
@@ -938,8 +943,7 @@ static napi_value js_set_peer(napi_env env, napi_callback_info info) {
   relay *r = relay_args(env, info, 6, argv);
   if (!r) return NULL;
   char host[64];
-  size_t hl = 0;
-  CHECK(napi_get_value_string_utf8(env, argv[3], host, sizeof host, &hl));
+  host_arg(env, argv[3], host, sizeof host);
   int rtp_port = int_arg(env, argv[4]), rtcp_port = int_arg(env, argv[5]);
   struct sockaddr_storage rtp, rtcp;
   int parsed = parse_address(host, rtp_port, &rtp) && parse_address(host, rtcp_port, &rtcp);
