@@ -305,6 +305,9 @@ export class KernelUdpSampler {
           this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0), end);
         }
         this.noteGeneratorDrops(generatorPorts.flatMap((p) => [...parseProcNetUdp(udp, p), ...parseProcNetUdp(udp6, p)]), end);
+      } else if (generatorPorts.length === 0) {
+        // No generator sockets and none read: its total stands still, and its minute must still run out.
+        this.generatorLastMinute = this.generatorMinute.add(start, this.generatorTotal);
       }
       // Without the generator its total stands still, so every read counts; with it, only reads that also took its sockets.
       if (socketsRead || generatorPorts.length === 0) this.noteLessGenerator(c, start, readUs);

@@ -306,3 +306,26 @@ test("the built-in traffic's own sockets: what they drop is left out of the box'
   assert.deepEqual(await at(70), { box: 0, less: 0, generator: 0, windows: 1 }, 'a minute on: all gone from the minute');
   assert.equal(s.stats().generatorDrops.total, 40);
 });
+
+test("the built-in traffic's last-minute drops run out with the proxy stopped and the traffic off, when no socket is read any more", async () => {
+  let now = 0;
+  let rcvbuf = 100;
+  let generatorDrops = 0;
+  let running = true;
+  const udp = () => PROC_NET_UDP.replace('5151 2 0000000000000000 0 ', `5151 2 0000000000000000 ${generatorDrops} `);
+  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
+  const s = new KernelUdpSampler(async (p) => files[p]!(), () => (running ? 5060 : null), { monoMs: () => now, nowUs: () => now * 1_000 }, () => (running ? [2700] : []));
+  const at = async (sec: number) => {
+    now = sec * 1_000;
+    await s.sample();
+    return s.stats().generatorDrops.lastMinute;
+  };
+  await at(0);
+  rcvbuf += 25;
+  generatorDrops += 25;
+  assert.equal(await at(1), 25);
+  running = false; // proxy and traffic stopped: /proc/net/udp is no longer read
+  assert.equal(await at(2), 25, 'still inside the minute');
+  assert.equal(await at(62), 0, 'a minute on, the traffic panel no longer says it dropped any');
+  assert.equal(s.stats().generatorDrops.total, 25, 'the total stays');
+});
