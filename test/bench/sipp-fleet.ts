@@ -14,6 +14,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { processTree } from './fuzz-proc';
 import type { Json } from './shared-bench';
 
 const SUT_PORT = 5060;
@@ -48,21 +49,6 @@ function ticks(pids: number[]): number {
     }
   }
   return t;
-}
-
-/** Every process in a process group (the SUT's tree: npm, node, Kamailio's children, rtpengine). */
-function groupPids(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const f = readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-      if (Number(f[2]) === pgid) pids.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
 }
 
 /** Busy and total jiffies of the whole box. */
@@ -156,7 +142,7 @@ export async function fleetRun(bench: string, o: FleetRun): Promise<Json> {
     );
     await sleep(1000);
     const window = o.seconds > 2 ? o.seconds - 2 : 1;
-    const sample = () => ({ sut: ticks(groupPids(sut.pid!)), uacs: uacs.map((u) => ticks([u.pid!])), uas: ticks([uas.pid!]), box: boxTicks(), at: performance.now() });
+    const sample = () => ({ sut: ticks(processTree(sut.pid!)), uacs: uacs.map((u) => ticks([u.pid!])), uas: ticks([uas.pid!]), box: boxTicks(), at: performance.now() });
     const a = sample();
     await sleep(window * 1000);
     const b = sample();
