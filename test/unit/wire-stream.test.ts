@@ -264,14 +264,21 @@ test('--wire takes auto, off or an interface, --watch IFACE[:FILTER]; a bad valu
   assert.ok(!badWatch.ok && badWatch.error.startsWith('--watch: "lo:" is not IFACE[:FILTER]'));
 });
 
+/** /proc texts where the second /proc/net/udp row (port 0x0A8C = 2700, inode 5151) is the built-in traffic's socket, with its drops, and the box's RcvbufErrors/InErrors. */
+function generatorProcFiles(rcvbuf: () => number, generatorDrops: () => number): Record<string, () => string> {
+  return {
+    '/proc/net/snmp': () => SNMP(rcvbuf(), rcvbuf()),
+    '/proc/net/udp': () => PROC_NET_UDP.replace('5151 2 0000000000000000 0 ', `5151 2 0000000000000000 ${generatorDrops()} `),
+    '/proc/net/udp6': () => '',
+  };
+}
+
 test("the built-in traffic's own sockets: what they drop is left out of the box's counters (and said), even when its sockets are read only every few seconds", async () => {
   let now = 0;
   let rcvbuf = 100;
   let generatorDrops = 0;
   let generatorOn = true;
-  // The second row (port 0x0A8C = 2700, inode 5151) is the generator's socket here.
-  const udp = () => PROC_NET_UDP.replace('5151 2 0000000000000000 0 ', `5151 2 0000000000000000 ${generatorDrops} `);
-  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
+  const files = generatorProcFiles(() => rcvbuf, () => generatorDrops);
   const s = new KernelUdpSampler(
     async (p) => {
       if (p === '/proc/net/udp') now += 30; // costly: the socket rows are read every 3 s, the counters every second
@@ -312,8 +319,7 @@ test("the built-in traffic's last-minute drops run out with the proxy stopped an
   let rcvbuf = 100;
   let generatorDrops = 0;
   let running = true;
-  const udp = () => PROC_NET_UDP.replace('5151 2 0000000000000000 0 ', `5151 2 0000000000000000 ${generatorDrops} `);
-  const files: Record<string, () => string> = { '/proc/net/snmp': () => SNMP(rcvbuf, rcvbuf), '/proc/net/udp': udp, '/proc/net/udp6': () => '' };
+  const files = generatorProcFiles(() => rcvbuf, () => generatorDrops);
   const s = new KernelUdpSampler(async (p) => files[p]!(), () => (running ? 5060 : null), { monoMs: () => now, nowUs: () => now * 1_000 }, () => (running ? [2700] : []));
   const at = async (sec: number) => {
     now = sec * 1_000;
