@@ -200,7 +200,7 @@ function kernelSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   // that fell behind (its CPU and lag are on the traffic panel), and it is left out here, saying how much.
   const g = k.generatorDrops;
   const left = g.lastMinute > 0 ? ` (+${g.lastMinute} more on the built-in traffic's own sockets, left out)` : '';
-  const whereBox = g.ports.length > 0 || g.lastMinute > 0 ? `/proc/net/snmp, whole box less the built-in traffic's own sockets (read with them every ${k.socketIntervalMs / 1000} s), last minute` : `/proc/net/snmp, whole box, ${minute}`;
+  const whereBox = g.ports.length > 0 || g.lastMinute > 0 ? `/proc/net/snmp, whole box less the built-in traffic's own sockets (read with them every ${k.socketIntervalMs / 1000} s; only drops certain not to be the traffic's, so some of another socket's may be hidden while the traffic drops), last minute` : `/proc/net/snmp, whole box, ${minute}`;
   const checks: SuspectCheck[] = [
     { label: 'UDP RcvbufErrors', value: `+${k.lessGenerator.rcvbufErrors}${left}`, threshold: 'red > 0 (a socket buffer overflowed)', state: k.lessGenerator.rcvbufErrors > 0 ? 'red' : 'green', where: whereBox },
     { label: 'UDP InErrors', value: `+${k.lessGenerator.inErrors}${left}`, threshold: 'amber > 0', state: k.lessGenerator.inErrors > 0 ? 'amber' : 'green', where: whereBox },

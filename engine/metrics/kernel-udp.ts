@@ -238,7 +238,7 @@ export class KernelUdpSampler {
   private readonly rcvbufLessMinute = new MinuteDelta();
   private readonly inErrorsLessMinute = new MinuteDelta();
   private lessGenerator = { rcvbufErrors: 0, inErrors: 0 };
-  /** The last such read: [engine µs, RcvbufErrors − generator, InErrors − generator]. */
+  /** The last such read: [engine µs, RcvbufErrors − generator, InErrors − generator], the highest each can have been. */
   private lessRead: [number, number, number] | null = null;
 
   constructor(
@@ -286,6 +286,7 @@ export class KernelUdpSampler {
       const inErrorsLastMinute = this.inErrorsMinute.add(start, c.inErrors);
       const generatorPorts = [...this.generatorPorts()];
       let socketsRead = false;
+      let after = c;
       if (port === null) {
         this.rows = [];
         this.socketRead = null;
@@ -305,12 +306,15 @@ export class KernelUdpSampler {
           this.noteSocketDrops(port, this.rows.reduce((n, r) => n + r.drops, 0), end);
         }
         this.noteGeneratorDrops(generatorPorts.flatMap((p) => [...parseProcNetUdp(udp, p), ...parseProcNetUdp(udp6, p)]), end);
+        // The box's counters again, after the sockets: what the generator dropped while they were read is in its total but not
+        // in the first read. Between the two reads lies the box's count at the moment its sockets were read (noteLessGenerator).
+        if (generatorPorts.length > 0) after = parseUdpSnmp(await this.read('/proc/net/snmp')) ?? c;
       } else if (generatorPorts.length === 0) {
         // No generator sockets and none read: its total stands still, and its minute must still run out.
         this.generatorLastMinute = this.generatorMinute.add(start, this.generatorTotal);
       }
       // Without the generator its total stands still, so every read counts; with it, only reads that also took its sockets.
-      if (socketsRead || generatorPorts.length === 0) this.noteLessGenerator(c, start, readUs);
+      if (socketsRead || generatorPorts.length === 0) this.noteLessGenerator(c, after, start, readUs);
       const rows = this.rows;
       this.current = {
         port,
@@ -347,14 +351,28 @@ export class KernelUdpSampler {
     this.generatorLastMinute = this.generatorMinute.add(atMs, this.generatorTotal);
   }
 
-  /** The box's counters less the generator's total, at a read that took both: its minute, and a window if they rose. */
-  private noteLessGenerator(c: UdpCounters, atMs: number, atUs: number): void {
-    const rcvbuf = c.rcvbufErrors - this.generatorTotal;
-    const inErrors = c.inErrors - this.generatorTotal;
-    this.lessGenerator = { rcvbufErrors: Math.max(0, this.rcvbufLessMinute.add(atMs, rcvbuf)), inErrors: Math.max(0, this.inErrorsLessMinute.add(atMs, inErrors)) };
+  /**
+   * The box's counters less the generator's total, at a read that took both:
+   * its minute, and a window if they rose. The generator's sockets are read
+   * between two reads of the box's counters (`before`, `after`), so the box's
+   * count at that moment is only known to lie between them: a generator that
+   * drops thousands a second would otherwise leave its drops of those few
+   * milliseconds on the board as the box's (seen at 100 calls/s with the
+   * box saturated: +27 to +860 a minute, every one the generator's). Only what
+   * is certain counts: the rise from the highest the count can have been a
+   * minute ago to the lowest it can be now.
+   */
+  private noteLessGenerator(before: UdpCounters, after: UdpCounters, atMs: number, atUs: number): void {
+    const g = this.generatorTotal;
+    const high = { rcvbuf: after.rcvbufErrors - g, inErrors: after.inErrors - g };
+    const low = { rcvbuf: before.rcvbufErrors - g, inErrors: before.inErrors - g };
+    this.lessGenerator = {
+      rcvbufErrors: Math.max(0, this.rcvbufLessMinute.add(atMs, high.rcvbuf) - (high.rcvbuf - low.rcvbuf)),
+      inErrors: Math.max(0, this.inErrorsLessMinute.add(atMs, high.inErrors) - (high.inErrors - low.inErrors)),
+    };
     const last = this.lessRead;
-    if (last !== null && (rcvbuf > last[1] || inErrors > last[2])) this.windows.rose(last[0], atUs);
-    this.lessRead = [atUs, rcvbuf, inErrors];
+    if (last !== null && (low.rcvbuf > last[1] || low.inErrors > last[2])) this.windows.rose(last[0], atUs);
+    this.lessRead = [atUs, high.rcvbuf, high.inErrors];
   }
 
   /** The SIP socket's drops at a read: a rise since the last read of the same port is a window; a new socket (another port, or a count that went down) starts the minute again. */

@@ -314,6 +314,39 @@ test("the built-in traffic's own sockets: what they drop is left out of the box'
   assert.equal(s.stats().generatorDrops.total, 40);
 });
 
+test("a generator that drops while its sockets are read leaves none of it on the board: only drops certain to be another socket's count", async () => {
+  let now = 0;
+  let rcvbuf = 100;
+  let generatorDrops = 0;
+  // What the saturated generator drops in the milliseconds its socket rows are being read: in its row, and in the box's counter after the first read.
+  let duringRead = 0;
+  const files = generatorProcFiles(() => rcvbuf, () => generatorDrops);
+  const s = new KernelUdpSampler(
+    async (p) => {
+      if (p === '/proc/net/udp') (generatorDrops += duringRead), (rcvbuf += duringRead);
+      return files[p]!();
+    },
+    () => 5060,
+    { monoMs: () => now, nowUs: () => now * 1_000 },
+    () => [2700],
+  );
+  const at = async (sec: number, during: number, between = 0) => {
+    now = sec * 1_000;
+    duringRead = during;
+    (generatorDrops += between), (rcvbuf += between);
+    await s.sample();
+    const k = s.stats();
+    return { less: k.lessGenerator.rcvbufErrors, windows: k.dropWindows.length };
+  };
+  // The generator drops thousands between reads and a varying number during them, for over a minute: never the board's.
+  for (const [sec, during] of [[0, 900], [1, 10], [2, 860], [3, 5], [30, 700], [61, 3], [62, 0], [63, 0]] as const) {
+    assert.deepEqual(await at(sec, during, 2_000), { less: 0, windows: 0 }, `at ${sec} s (${during} during the read)`);
+  }
+  // Another socket drops 3 while the generator is quiet: certain, so counted, with its window.
+  rcvbuf += 3;
+  assert.deepEqual(await at(64, 0), { less: 3, windows: 1 });
+});
+
 test("the built-in traffic's last-minute drops run out with the proxy stopped and the traffic off, when no socket is read any more", async () => {
   let now = 0;
   let rcvbuf = 100;
