@@ -1,6 +1,7 @@
 /**
  * The per-call counts the suspects board needs (app/suspects.ts), over the
- * live calls in the store: a snapshot has no per-call detail. Each count
+ * live calls in the store (late events: those started in the last minute):
+ * a snapshot has no per-call detail. Each count
  * uses the same rule as the calls-list filter the suspect links to, so a
  * click lists the calls counted (and any other source's that match).
  */
@@ -8,6 +9,7 @@ import type { TimeWindow } from '../engine/clock';
 import type { CallRecord } from '../engine/call/model';
 import { hasRecorderDrops, undelivered, upDuring } from '../engine/call/query';
 import { LIVE_SOURCE } from '../engine/events';
+import { LAST_MINUTE_MS } from '../engine/metrics/kernel-udp';
 import { TRYING_RED_MS, UNDELIVERED_GRACE_US, type SuspectCallCounts } from './suspects';
 
 export function countSuspectCalls(calls: Iterable<CallRecord>, nowUs: number, kernelDropWindows: readonly TimeWindow[]): SuspectCallCounts {
@@ -19,7 +21,8 @@ export function countSuspectCalls(calls: Iterable<CallRecord>, nowUs: number, ke
     if (c.media !== null && c.media.lost > 0) n.lossy++;
     // Events still on their way are not "not delivered": only a call ended that long ago with some never received.
     if (undelivered(c.publish) > 0 && c.endedUs !== null && nowUs - c.endedUs > UNDELIVERED_GRACE_US) n.undelivered++;
-    if (c.publish !== null && c.publish.late > 0) n.late++;
+    // Late is a rate, judged over the last minute like the other suspects; a lost event (above) stays until its call leaves the store.
+    if (c.publish !== null && c.publish.late > 0 && c.startedUs >= nowUs - LAST_MINUTE_MS * 1000) n.late++;
     if (hasRecorderDrops(c.recorder)) n.recorderDrops++;
     if (kernelDropWindows.length > 0 && upDuring(c, kernelDropWindows)) n.upDuringKernelDrops++;
   }

@@ -64,7 +64,7 @@ export interface SuspectCallCounts {
   retransmitted: number;
   /** Calls with media loss. */
   lossy: number;
-  /** Calls whose call events did not reach the reference consumer, and those that reached it late. */
+  /** Calls whose call events did not reach the reference consumer (any in the store), and those started in the last minute whose events reached it late. */
   undelivered: number;
   late: number;
   /** Calls the recorder dropped packets of, or did not forward PCM frames of. */
@@ -253,7 +253,7 @@ function applicationSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   if (!i.consumer) return suspect('application', 'Application', 'Did the application get every call event?', [], null, 'the reference consumer is not running');
   const checks: SuspectCheck[] = [
     { label: 'calls with events not delivered', value: String(c.undelivered), threshold: 'red > 0', state: c.undelivered > 0 ? 'red' : 'green', where: `the reference consumer against what was published, calls in the store that ended over ${UNDELIVERED_GRACE_US / 1e6} s ago` },
-    { label: 'calls with events late', value: String(c.late), threshold: 'amber > 0 (later than 1 s after their SIP message)', state: c.late > 0 ? 'amber' : 'green', where: 'the reference consumer, calls in the store' },
+    { label: 'calls with events late', value: String(c.late), threshold: 'amber > 0 (later than 1 s after their SIP message)', state: c.late > 0 ? 'amber' : 'green', where: 'the reference consumer, calls started in the last minute (as the other suspects\' last minute: a fixed cause turns it green)' },
   ];
   return suspect('application', 'Application', 'Did the application get every call event, in time?', checks, c.undelivered > 0 ? { calls: { notDelivered: true }, meaning: `${calls(c.undelivered)} with call events the application never received` } : null);
 }

@@ -98,6 +98,20 @@ test("the board's counts use the rules of the filters it links to, over the live
   assert.equal(countSuspectCalls(store.values(), 5 * S, []).upDuringKernelDrops, 0, 'no window, no call');
 });
 
+/** A call event the reference consumer received, `sinceQueuedUs` after the publisher queued it. */
+function delivered(callId: string, tsUs: number, sinceQueuedUs: number): CallEvent {
+  return { kind: 'publish', tsUs, callId, phase: 'delivered', event: 'new', target: `call:${callId}`, src: 'callpath', dst: '127.0.0.1:6379', receivers: null, sinceQueuedUs, error: null };
+}
+
+test('late events count for the calls started in the last minute: a fixed cause turns the Application suspect green again, as the other suspects\' last minute does', () => {
+  const store = new CallStore();
+  // Two calls with a late event (over 1 s after it was queued), one an hour ago and one just now; one on time now.
+  for (const e of [stream('old-late', 10 * S, 'opened'), delivered('old-late', 12 * S, 2 * S), stream('new-late', 3_600 * S, 'opened'), delivered('new-late', 3_602 * S, 2 * S), stream('on-time', 3_601 * S, 'opened'), delivered('on-time', 3_601 * S, 0.01 * S)]) store.record(e);
+  assert.equal(countSuspectCalls(store.values(), 3_605 * S, []).late, 1, 'the one started within the minute');
+  assert.equal(countSuspectCalls(store.values(), 3_660 * S, []).late, 1, 'still within its minute');
+  assert.equal(countSuspectCalls(store.values(), 3_700 * S, []).late, 0, 'a minute without late events: none');
+});
+
 test('the contract checks the new fields: either may be left out (filters written before them); recorderDrops a boolean; upDuring null or at most 64 windows of µs with fromUs ≤ toUs', () => {
   const { recorderDrops: _r, upDuring: _u, ...older } = NO_FILTER;
   assert.equal(validateCallFilter(older).ok, true);
