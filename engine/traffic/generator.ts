@@ -108,6 +108,7 @@ export class TrafficGenerator {
     }
     this.spec = spec;
     this.sipCaller.lossPct = this.sipCallee.lossPct = spec.lossPct;
+    this.media.sending = spec.rtp === 1;
   }
 
   private onTick(): void {

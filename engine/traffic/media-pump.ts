@@ -18,6 +18,8 @@ interface Stream {
 export class MediaPump {
   sent = 0;
   received = 0;
+  /** Off (the spec's rtp=0): streams are still set up for the calls, but nothing is sent. */
+  sending = true;
   private readonly streams = new Map<string, Stream>();
   private timer: NodeJS.Timeout | null = null;
   private readonly frames: [Buffer[], Buffer[]] = [toneFrames(440), toneFrames(660)];
@@ -57,6 +59,7 @@ export class MediaPump {
   }
 
   private tick(): void {
+    if (!this.sending) return;
     for (const [key, s] of this.streams) {
       // A buffer per packet: dgram keeps it until the kernel has it.
       const out = Buffer.allocUnsafe(12 + 160);

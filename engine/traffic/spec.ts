@@ -12,7 +12,11 @@
  * - busy / noanswer / cancel: percent of calls the callee refuses with 486,
  *   rings out with 480, or the caller CANCELs while ringing; the rest answer;
  * - loss: percent of SIP datagrams the generator's own endpoints drop on
- *   send, both ways, so the proxy and the endpoints retransmit.
+ *   send, both ways, so the proxy and the endpoints retransmit;
+ * - rtp: 1 (the default) sends G.711 both ways while a call is up; 0 still
+ *   offers and answers SDP but sends no RTP: a signalling-only load, as
+ *   SIPp's in ../shared/bench (incident 1 runs so: its two cores go to
+ *   Redis's fan-out, not to media it is not about). Written out only when 0.
  */
 
 export interface TrafficSpec {
@@ -24,9 +28,11 @@ export interface TrafficSpec {
   noAnswerPct: number;
   cancelPct: number;
   lossPct: number;
+  /** 1: RTP both ways; 0: SDP but no RTP. */
+  rtp: number;
 }
 
-export const DEFAULT_TRAFFIC: TrafficSpec = { cps: 5, holdS: 5, maxCalls: 200, answerS: 1, busyPct: 10, noAnswerPct: 5, cancelPct: 5, lossPct: 0 };
+export const DEFAULT_TRAFFIC: TrafficSpec = { cps: 5, holdS: 5, maxCalls: 200, answerS: 1, busyPct: 10, noAnswerPct: 5, cancelPct: 5, lossPct: 0, rtp: 1 };
 
 /** Each key: its field, and the range a value must fall in. */
 const KEYS: Record<string, { field: keyof TrafficSpec; min: number; max: number; integer?: boolean }> = {
@@ -38,6 +44,7 @@ const KEYS: Record<string, { field: keyof TrafficSpec; min: number; max: number;
   noanswer: { field: 'noAnswerPct', min: 0, max: 100 },
   cancel: { field: 'cancelPct', min: 0, max: 100 },
   loss: { field: 'lossPct', min: 0, max: 50 },
+  rtp: { field: 'rtp', min: 0, max: 1, integer: true },
 };
 
 export type TrafficSpecResult = { ok: true; spec: TrafficSpec } | { ok: false; error: string };
@@ -62,7 +69,7 @@ export function parseTrafficSpec(text: string, base: TrafficSpec = DEFAULT_TRAFF
 
 /** The spec as `parseTrafficSpec` reads it back. */
 export function formatTrafficSpec(s: TrafficSpec): string {
-  return `cps=${s.cps} hold=${s.holdS} max=${s.maxCalls} answer=${s.answerS} busy=${s.busyPct} noanswer=${s.noAnswerPct} cancel=${s.cancelPct} loss=${s.lossPct}`;
+  return `cps=${s.cps} hold=${s.holdS} max=${s.maxCalls} answer=${s.answerS} busy=${s.busyPct} noanswer=${s.noAnswerPct} cancel=${s.cancelPct} loss=${s.lossPct}${s.rtp === 1 ? '' : ` rtp=${s.rtp}`}`;
 }
 
 /** What the callee does with a call (the caller names it in the Request-URI's user part, so the callee needs no shared state). */

@@ -45,6 +45,23 @@ test('the built-in caller and callee place calls through the proxy and the relay
   });
 });
 
+test('rtp=0: the calls still offer and answer SDP through the relay, but no RTP is sent or relayed', async () => {
+  await withLab({}, async (lab) => {
+    assert.ok((await lab.host.applySettings({ traffic: 'cps=20 hold=1 answer=0 busy=0 noanswer=0 cancel=0 loss=0 rtp=0' })).ok);
+    const started = (await lab.host.invoke({ cmd: 'setComponent', name: 'traffic', action: 'start' })) as ComponentStatus;
+    assert.equal(started.state, 'running', started.error ?? '');
+    await sleep(3_000);
+    const t = lab.host.snapshot().traffic!;
+    await lab.host.invoke({ cmd: 'setComponent', name: 'traffic', action: 'stop' });
+    assert.ok(t.calls.completed > 10, `calls answered and hung up: ${JSON.stringify(t.calls)}`);
+    assert.equal(t.calls.failed, 0, JSON.stringify(t.failures));
+    assert.equal(t.rtp.sent, 0, 'no RTP sent');
+    const relay = lab.host.snapshot().relay!;
+    assert.ok(relay.sessions.closed.bye > 10, `the relay still opened a session per call (SDP both ways): ${JSON.stringify(relay.sessions.closed)}`);
+    assert.equal(relay.packets.relayed, 0, 'and relayed nothing');
+  });
+});
+
 test("with 5 % of SIP datagrams dropped, the endpoints and the proxy retransmit, the ladder marks it, the calls still complete, and the generator counts what it dropped and re-sent", async () => {
   await withLab({}, async (lab) => {
     assert.ok((await lab.host.applySettings({ traffic: 'cps=20 hold=0.5 answer=0.1 busy=0 noanswer=0 cancel=0 loss=5' })).ok);

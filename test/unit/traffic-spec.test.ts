@@ -17,6 +17,17 @@ test('a spec reads key=value pairs over the defaults and writes back what it rea
   assert.deepEqual(parseTrafficSpec(formatTrafficSpec(r.spec)), { ok: true, spec: r.spec });
 });
 
+test('rtp=0 is a signalling-only load: read, written back (and left out of the text while RTP is on, the default)', () => {
+  const r = parseTrafficSpec('cps=100 hold=1 rtp=0');
+  assert.ok(r.ok);
+  assert.equal(r.spec.rtp, 0);
+  assert.match(formatTrafficSpec(r.spec), / rtp=0$/);
+  assert.deepEqual(parseTrafficSpec(formatTrafficSpec(r.spec)), { ok: true, spec: r.spec });
+  assert.doesNotMatch(formatTrafficSpec(DEFAULT_TRAFFIC), /rtp/);
+  const bad = parseTrafficSpec('rtp=2');
+  assert.ok(!bad.ok && /rtp must be a whole number from 0 to 1/.test(bad.error));
+});
+
 test('a bad spec is refused with the key and its range', () => {
   const bad = (t: string) => {
     const r = parseTrafficSpec(t);
