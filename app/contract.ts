@@ -31,7 +31,7 @@ import type { WatchStats } from '../engine/wire/watch';
 import type { PublisherStats, PublishMode, DeliveryVia } from '../engine/publish/stats';
 import type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseReason } from '../engine/rtp/stats';
 import type { ConsumerStats } from '../engine/publish/consumer';
-import type { SubscriberLoadStats } from '../engine/publish/subscriber-load';
+import type { SubscriberLoadStats } from '../engine/publish/load-worker/protocol';
 import type { PublishSummary } from '../engine/call/model';
 
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount, WireSeen };

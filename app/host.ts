@@ -21,7 +21,8 @@ import { importFile } from '../engine/capture/import';
 import { redactUrl } from '../engine/publish/redis-url';
 import { Publisher } from '../engine/publish/publisher';
 import { ConsumerComponent } from '../engine/publish/consumer-component';
-import { SubscriberLoad, type SubscriberLoadStats } from '../engine/publish/subscriber-load';
+import type { SubscriberLoadStats } from '../engine/publish/load-worker/protocol';
+import { SubscriberLoadThread } from '../engine/publish/subscriber-load-thread';
 import { DEFAULT_INLINE_WORKERS } from '../engine/sip/worker/inline-gate';
 import { createProxy, type ProxyOptions, type SipProxyComponent } from '../engine/sip/proxy-component';
 import type { MediaOutcome } from '../engine/sip/proxy/media';
@@ -103,7 +104,7 @@ export class Host {
   /** The SIP socket's receive queue and the system's UDP drop counters. */
   readonly kernel: KernelUdpSampler;
   /** The pattern-subscriber load on the publisher's Redis (null while off). */
-  private load: SubscriberLoad | null = null;
+  private load: SubscriberLoadThread | null = null;
   /** Tap starts and stops, one at a time, in the order the proxy's states came. */
   private tapQueue: Promise<void> = Promise.resolve();
   /** The incident being reproduced, if any (app/incidents/). */
@@ -463,14 +464,14 @@ export class Host {
     const url = this.publisherUrl();
     if (url === null) throw new ContractError('the publisher is not running: the subscriber load goes on its Redis');
     const u = new URL(url);
-    const load = new SubscriberLoad(u.hostname, Number(u.port || 6379), { count: req.count, patterns: req.patterns, slow: req.slow });
-    this.load = load;
+    const load = new SubscriberLoadThread(u.hostname, Number(u.port || 6379), { count: req.count, patterns: req.patterns, slow: req.slow });
     try {
       await load.start();
     } catch (err) {
-      // What did connect stays, and shows in the figures: the line says how many failed.
+      // Nothing stays open: the line says how many of the connections failed, and why the first did.
       throw new ContractError((err as Error).message);
     }
+    this.load = load;
     return load.stats();
   }
 

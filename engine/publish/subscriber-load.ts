@@ -34,7 +34,8 @@ export interface SubscriberLoadOptions {
   slowCycle?: { pauseMs: number; readMs: number };
 }
 
-export interface SubscriberLoadStats {
+/** The load's own counts (its thread adds its CPU: SubscriberLoadStats in load-worker/protocol.ts). */
+export interface SubscriberLoadCounts {
   wanted: number;
   /** Open and subscribed now. */
   connected: number;
@@ -60,8 +61,7 @@ const STOP_WAIT_MS = 2_000;
 /**
  * The start of every pmessage reply. Counting its occurrences counts messages
  * without parsing RESP; a payload cannot contain it because JSON escapes CR
- * and LF. It cannot overlap itself ('*' occurs once), so a match split across
- * two reads is found by looking at the seam alone.
+ * and LF. '*' occurs in it once, first, as MarkerCounter needs.
  */
 const PMESSAGE = Buffer.from('*4\r\n$8\r\npmessage\r\n');
 
@@ -127,7 +127,7 @@ export class SubscriberLoad {
     this.counts.connected = 0;
   }
 
-  stats(): SubscriberLoadStats {
+  stats(): SubscriberLoadCounts {
     return { wanted: this.opts.count, ...this.counts, patterns: this.opts.patterns, slow: this.opts.slow };
   }
 
@@ -140,7 +140,7 @@ export class SubscriberLoad {
       const confirm = Buffer.concat([Buffer.from(`*3\r\n$10\r\npsubscribe\r\n$${p.length}\r\n`), p, Buffer.from('\r\n:')]);
       let head = Buffer.alloc(0);
       let subscribed = false;
-      let seam = Buffer.alloc(0);
+      const pmessages = new MarkerCounter(PMESSAGE);
       const fail = (why: string): void => {
         clearTimeout(timer);
         this.sockets.delete(s);
@@ -151,9 +151,7 @@ export class SubscriberLoad {
 
       const count = (chunk: Buffer): void => {
         this.counts.bytes += chunk.length;
-        const joint = Buffer.concat([seam, chunk.subarray(0, PMESSAGE.length - 1)]);
-        this.counts.messages += occurrences(joint, PMESSAGE) + occurrences(chunk, PMESSAGE);
-        seam = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (PMESSAGE.length - 1))));
+        this.counts.messages += pmessages.feed(chunk);
       };
 
       s.on('connect', () => {
@@ -205,8 +203,47 @@ export class SubscriberLoad {
   }
 }
 
-function occurrences(haystack: Buffer, needle: Buffer): number {
-  let n = 0;
-  for (let i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + needle.length)) n++;
-  return n;
+/**
+ * Counts a marker in a stream read in chunks of any size, a marker split
+ * across chunks included, with no allocation per chunk (it runs for every
+ * chunk of ~200,000 messages a second at 100 calls/s). The marker's first
+ * byte must occur in it only there ('*' in a RESP array header): then
+ * markers cannot overlap, and only the last such byte of a chunk can begin
+ * one that the next chunk ends.
+ */
+export class MarkerCounter {
+  /** How much of a marker the bytes so far end with (0 … its length − 1). */
+  private partial = 0;
+
+  constructor(private readonly marker: Buffer) {
+    if (marker.length < 2 || marker.indexOf(marker[0]!, 1) >= 0) throw new RangeError('the marker\'s first byte must occur only once, first');
+  }
+
+  /** The markers this chunk completes. */
+  feed(chunk: Buffer): number {
+    const m = this.marker;
+    let n = 0;
+    let from = 0;
+    if (this.partial > 0) {
+      const need = m.length - this.partial;
+      const take = Math.min(need, chunk.length);
+      if (chunk.compare(m, this.partial, this.partial + take, 0, take) !== 0) this.partial = 0;
+      else if (take < need) {
+        this.partial += take;
+        return 0;
+      } else {
+        n++;
+        from = need;
+        this.partial = 0;
+      }
+    }
+    let end = from;
+    for (let i = chunk.indexOf(m, from); i >= 0; i = chunk.indexOf(m, end)) {
+      n++;
+      end = i + m.length;
+    }
+    const start = chunk.lastIndexOf(m[0]!, chunk.length - 1);
+    if (start >= end && start > chunk.length - m.length && chunk.compare(m, 0, chunk.length - start, start) === 0) this.partial = chunk.length - start;
+    return n;
+  }
 }

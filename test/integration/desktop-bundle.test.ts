@@ -9,14 +9,18 @@ import { Engine } from '../../engine/engine';
 import { createProxy } from '../../engine/sip/proxy-component';
 import { Relay } from '../../engine/rtp/relay';
 import { DEFAULT_RELAY_TIMEOUTS } from '../../engine/rtp/stats';
+import { SubscriberLoadThread } from '../../engine/publish/subscriber-load-thread';
 import { IPC } from '../../app/contract';
+import { startRedis } from '../helpers/redis';
 
 // The Electron binary cannot run here, so check what it would load: the
 // bundles electron-vite builds (npm test builds them first).
 const OUT = resolve('out');
+/** The worker threads' own bundles, beside main's index.js (electron.vite.config.ts). */
+const WORKERS = ['sip-worker.js', 'rtp-shard.js', 'traffic-worker.js', 'subscriber-load.js'];
 
 before(() => {
-  if (!existsSync(join(OUT, 'main', 'sip-worker.js'))) {
+  if (!WORKERS.every((w) => existsSync(join(OUT, 'main', w)))) {
     const r = spawnSync(process.execPath, [join('node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { stdio: 'ignore' });
     assert.equal(r.status, 0, 'electron-vite build');
   }
@@ -99,5 +103,22 @@ test('the bundled relay shard the desktop app loads takes an offer: relay ports 
   } finally {
     // A failed assertion must fail the file, not leave the shard's thread holding it open (and the run hanging).
     assert.equal((await engine.stop('relay')).state, 'stopped');
+  }
+});
+
+test('the bundled subscriber-load thread the desktop app loads subscribes its connections on a real Redis and reads what is published', async () => {
+  const redis = await startRedis();
+  const load = new SubscriberLoadThread('127.0.0.1', redis.port, { count: 16, patterns: 'same', slow: false }, pathToFileURL(join(OUT, 'main', 'subscriber-load.js')));
+  try {
+    await load.start();
+    assert.equal(load.stats().connected, 16);
+    assert.equal((await redis.cli('PUBLISH', 'call:bundle', '{}')).trim(), '16', 'Redis delivered the message to the 16 connections');
+    // Its figures come once a second from the thread.
+    const deadline = Date.now() + 5_000;
+    while (load.stats().messages < 16 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(load.stats().messages, 16);
+  } finally {
+    await load.stop();
+    await redis.stop();
   }
 });
