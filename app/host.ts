@@ -111,6 +111,8 @@ export class Host {
   readonly incidents: IncidentRunner;
   /** An incident's PCM forwarding in place of `--forward` (incident 3's slow application), with its queue per connection. */
   private forwardOverride: { target: ForwardTarget; queueBytes: number } | null = null;
+  /** An incident's number of simulated SIP workers in `inline` mode, in place of DEFAULT_INLINE_WORKERS (incident 1). */
+  private inlineWorkersOverride: number | null = null;
 
   constructor(config: LabConfig) {
     this.current = config;
@@ -123,7 +125,7 @@ export class Host {
           timerC: this.current.timerCS * 1000,
           tcp: { maxConnections: this.current.tcpMaxConns, maxPerSource: this.current.tcpMaxPerSource, idleS: this.current.tcpIdleS },
           // The incident on purpose: the SIP worker waits for each new call's publish (only while the publisher runs).
-          inlineWorkers: this.current.publishMode === 'inline' && this.current.redis !== null ? DEFAULT_INLINE_WORKERS : null,
+          inlineWorkers: this.current.publishMode === 'inline' && this.current.redis !== null ? (this.inlineWorkersOverride ?? DEFAULT_INLINE_WORKERS) : null,
           inlinePublish: (raw, readUs) => this.publisher.inlinePublish(raw, readUs),
           relayMedia: this.engine?.status('relay').state === 'running',
           media: (req) => this.relayMedia(req),
@@ -473,6 +475,12 @@ export class Host {
     }
     this.load = load;
     return load.stats();
+  }
+
+  /** Incident 1: how many simulated SIP workers wait on Redis in `inline` mode (null: the default); a running proxy takes it live. */
+  async setInlineWorkers(n: number | null): Promise<void> {
+    this.inlineWorkersOverride = n;
+    await this.engine.restartIfUp('proxy');
   }
 
   /** Incident 3: recorded calls' PCM to the incident's application (null: back to `--forward`); a running recorder restarts to take it. */

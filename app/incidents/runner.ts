@@ -24,6 +24,8 @@ export interface IncidentHost {
   settings(): LabSettings;
   applySettings(patch: SettingsPatch): Promise<ApplySettingsResult>;
   setSubscriberLoad(req: SubscriberLoadRequest | null): Promise<unknown>;
+  /** Simulated SIP workers in `inline` mode (null: the default); a running proxy takes it live. */
+  setInlineWorkers(n: number | null): Promise<void>;
   /** Recorded calls' PCM to this target with this queue per connection (null: back to the config's `--forward`); restarts a running recorder. */
   setForwardOverride(f: { target: ForwardTarget; queueBytes: number } | null): Promise<void>;
 }
@@ -61,8 +63,19 @@ export interface IncidentInputs {
 }
 
 const LOG_MAX = 20;
-/** Incident 1: the story's connections, on one pattern, reading slowly. */
-const SYNC_LOAD: SubscriberLoadRequest = { count: 640, patterns: 'same', slow: true };
+/** Incident 1: the story's connections, on one pattern, reading as fast as they can (as ../shared/bench's pub-psub640). */
+const SYNC_LOAD: SubscriberLoadRequest = { count: 640, patterns: 'same', slow: false };
+/**
+ * Incident 1: one simulated SIP worker. The story's failure is Little's law
+ * (calls/s × the wait per publish ≥ the workers that can wait). On this
+ * box's loopback a publish to 640 subscribers waits ~5–10 ms, not the
+ * hundreds production saw, so at 100 calls/s eight workers never fill
+ * (100 Trying p99 30–40 ms, measured) and two barely do (35–70 ms); one
+ * worker is the story's load per worker. Kamailio with 4 children and the
+ * same 640 subscribers here (../shared/bench) is late at 75 calls/s per
+ * child and collapses at 250.
+ */
+const SYNC_WORKERS = 1;
 /** Incident 2: 64 port pairs: 32 calls of two streams each. */
 const LEAK_POOL_PORTS = 128;
 /** Incident 3: the slow application's pace and pool, and the recorder's queue per connection. */
@@ -92,6 +105,7 @@ export class IncidentRunner {
   /** Components the incident started, stopped again at the end. */
   private started: ComponentName[] = [];
   private loadOn = false;
+  private inlineWorkersSet = false;
   private sink: PcmSink | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private restarting: Promise<void> = Promise.resolve();
@@ -200,10 +214,14 @@ export class IncidentRunner {
     switch (id) {
       case 'sync-publish': {
         if (e.status('publisher').state !== 'running') throw new Error(`the publisher is not running (${e.status('publisher').error ?? e.status('publisher').state}): this incident needs Redis (--redis auto or URL)`);
-        await this.patch({ traffic: 'cps=100 hold=1 max=1000 answer=0 busy=0 noanswer=0 cancel=0 loss=0' });
+        // No RTP: the incident is the signalling path's (as the harness's SIPp reproduction), and the box's two cores go to Redis's fan-out.
+        await this.patch({ traffic: 'cps=100 hold=1 max=1000 answer=0 busy=0 noanswer=0 cancel=0 loss=0 rtp=0' });
+        await this.host.setInlineWorkers(SYNC_WORKERS);
+        this.inlineWorkersSet = true;
+        this.note(`${SYNC_WORKERS} simulated SIP worker in inline mode`);
         await this.host.setSubscriberLoad(SYNC_LOAD);
         this.loadOn = true;
-        this.note(`${SYNC_LOAD.count} pattern subscribers on call:*, reading slowly`);
+        this.note(`${SYNC_LOAD.count} pattern subscribers on call:*, in their own thread`);
         await this.ensure('consumer');
         break;
       }
@@ -306,6 +324,8 @@ export class IncidentRunner {
       await this.sink.close();
       this.sink = null;
     }
+    if (this.inlineWorkersSet) await this.host.setInlineWorkers(null);
+    this.inlineWorkersSet = false;
     const restore = this.restore;
     this.restore = {};
     if (Object.keys(restore).length > 0) await this.host.applySettings(restore);
