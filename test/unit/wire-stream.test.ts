@@ -323,7 +323,10 @@ test("a generator that drops while its sockets are read leaves none of it on the
   const files = generatorProcFiles(() => rcvbuf, () => generatorDrops);
   const s = new KernelUdpSampler(
     async (p) => {
-      if (p === '/proc/net/udp') (generatorDrops += duringRead), (rcvbuf += duringRead);
+      if (p === '/proc/net/udp') {
+        generatorDrops += duringRead;
+        rcvbuf += duringRead;
+      }
       return files[p]!();
     },
     () => 5060,
@@ -333,7 +336,8 @@ test("a generator that drops while its sockets are read leaves none of it on the
   const at = async (sec: number, during: number, between = 0) => {
     now = sec * 1_000;
     duringRead = during;
-    (generatorDrops += between), (rcvbuf += between);
+    generatorDrops += between;
+    rcvbuf += between;
     await s.sample();
     const k = s.stats();
     return { less: k.lessGenerator.rcvbufErrors, windows: k.dropWindows.length };
