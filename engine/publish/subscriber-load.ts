@@ -9,12 +9,14 @@ import { CALL_PATTERN } from './stats';
  * - `same`: all `call:*`. Redis keeps one entry per distinct pattern, so the
  *   pattern is matched once per PUBLISH, but every call event is then written
  *   to all N connections (N copies in N output buffers, N socket writes) —
- *   and read N times here, each message as it arrives, as an application
- *   would: at 100 calls/s ~250,000 reads a second, most of a core (its own
- *   thread's, load-worker/). Batched reads every 20 ms cost ~40 % of a core
- *   instead, but then the box has room to spare and incident 1's single
- *   worker sits on the edge of Little's law: the story's readers were not
- *   idle, and neither are these.
+ *   and read N times here, each message as it arrives through 'data'
+ *   events, as an application would: at 100 calls/s ~250,000 reads a
+ *   second, most of a core (its own thread's, load-worker/). That load is
+ *   part of incident 1's reproduction, and a fragile part: batched reads
+ *   every 20 ms (~40 % of a core) or reads through `onread` into one shared
+ *   buffer (a few % less) left the box room to spare, and the incident's
+ *   single worker no longer filled (4 of 4 headless runs with `onread`).
+ *   Cheaper reading belongs with a sturdier reproduction, not before it.
  * - `distinct`: `call:*:load-<i>`, one pattern per connection. They match
  *   none of our channels (`call:<Call-ID>`, and a Call-ID never ends in
  *   `:load-<i>`), so nothing is delivered, but Redis collapses nothing for
@@ -60,8 +62,6 @@ const OPEN_CONCURRENCY = 32;
 /** Connect + PSUBSCRIBE reply, per connection. */
 const OPEN_TIMEOUT_MS = 5_000;
 const DEFAULT_SLOW_CYCLE = { pauseMs: 5_000, readMs: 100 };
-/** Every connection's reads land here, one at a time. */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /** stop() waits this long for the sockets to report closed. */
 const STOP_WAIT_MS = 2_000;
 
@@ -140,19 +140,7 @@ export class SubscriberLoad {
 
   private open(pattern: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      // Read straight into one buffer shared by every connection (the callback handles each read before the next), not
-      // through 'data' events: no Buffer and no stream bookkeeping per read (a few % of this thread's core, measured).
-      const s = createConnection({
-        host: this.host,
-        port: this.port,
-        onread: {
-          buffer: READ_BUFFER,
-          callback: (n: number, buf: Buffer) => {
-            onRead(buf.subarray(0, n));
-            return true;
-          },
-        },
-      });
+      const s = createConnection({ host: this.host, port: this.port });
       this.sockets.add(s);
       s.setNoDelay(true);
       const p = Buffer.from(pattern);
@@ -176,8 +164,7 @@ export class SubscriberLoad {
       s.on('connect', () => {
         s.write(Buffer.concat([Buffer.from(`*2\r\n$10\r\nPSUBSCRIBE\r\n$${p.length}\r\n`), p, Buffer.from('\r\n')]));
       });
-      // `chunk` is the shared buffer: nothing here keeps it past the call.
-      const onRead = (chunk: Buffer): void => {
+      s.on('data', (chunk: Buffer) => {
         if (subscribed) return count(chunk);
         head = Buffer.concat([head, chunk]);
         if (head[0] === 0x2d /* '-' */) {
@@ -195,7 +182,7 @@ export class SubscriberLoad {
         resolve();
         if (head.length > end + 2) count(head.subarray(end + 2));
         head = Buffer.alloc(0);
-      };
+      });
       s.on('error', (err: Error) => {
         if (!subscribed) fail(err.message);
         // After subscribing, 'close' follows and counts it.
