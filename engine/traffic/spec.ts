@@ -16,7 +16,7 @@
  * - rtp: 1 (the default) sends G.711 both ways while a call is up; 0 still
  *   offers and answers SDP but sends no RTP: a signalling-only load, as
  *   SIPp's in ../shared/bench (incident 1 runs so: its two cores go to
- *   Redis's fan-out, not to media it is not about). Written out only when 0.
+ *   Redis's fan-out, not to media it is not about).
  */
 
 export interface TrafficSpec {
@@ -69,7 +69,7 @@ export function parseTrafficSpec(text: string, base: TrafficSpec = DEFAULT_TRAFF
 
 /** The spec as `parseTrafficSpec` reads it back. */
 export function formatTrafficSpec(s: TrafficSpec): string {
-  return `cps=${s.cps} hold=${s.holdS} max=${s.maxCalls} answer=${s.answerS} busy=${s.busyPct} noanswer=${s.noAnswerPct} cancel=${s.cancelPct} loss=${s.lossPct}${s.rtp === 1 ? '' : ` rtp=${s.rtp}`}`;
+  return `cps=${s.cps} hold=${s.holdS} max=${s.maxCalls} answer=${s.answerS} busy=${s.busyPct} noanswer=${s.noAnswerPct} cancel=${s.cancelPct} loss=${s.lossPct} rtp=${s.rtp}`;
 }
 
 /** What the callee does with a call (the caller names it in the Request-URI's user part, so the callee needs no shared state). */

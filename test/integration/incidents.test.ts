@@ -61,6 +61,7 @@ async function verdict(lab: RunningLab, want: 'pass' | 'fail', ms: number): Prom
 
 test('incident 1, synchronous publish: inline mode with 640 subscribers turns only Redis red (the application at most amber: its events come late), 100 Trying is late and INVITEs are retransmitted; pubsub+list passes the check, and within the board\'s minute Redis and the application are green again', { timeout: 240_000 }, async () => {
   await withIncidentLab(async (lab) => {
+    const trafficBefore = lab.host.settings().traffic;
     const started = await run(lab, 'sync-publish', 'bad');
     assert.equal(started.error, null, started.log.join('\n'));
     const running = lab.host.snapshot();
@@ -97,6 +98,7 @@ test('incident 1, synchronous publish: inline mode with 640 subscribers turns on
     assert.equal(stopped.subscriberLoad, null, 'the load it started is gone');
     assert.equal(stopped.traffic, null, 'and its traffic');
     assert.equal(lab.host.settings().publishMode, 'pubsub+list', 'settings back as they were');
+    assert.equal(lab.host.settings().traffic, trafficBefore, 'the traffic too, RTP on again');
     await lab.host.applySettings({ publishMode: 'inline' });
     assert.equal(lab.host.snapshot().publisher!.inline?.workers, 8, 'and the simulated workers: the default again');
   });
@@ -175,7 +177,7 @@ test('over HTTP: POST /api/incidents/{id}/{phase}[?quick=1] runs one, a wrong id
     assert.equal(ran.status, 200);
     const status = (await ran.json()) as IncidentStatus;
     assert.deepEqual([status.id, status.phase, status.quick, status.error], ['lossy-signalling', 'bad', true, null]);
-    assert.match(lab.host.settings().traffic, /loss=5$/, 'its traffic with the loss');
+    assert.match(lab.host.settings().traffic, /loss=5 rtp=1$/, 'its traffic with the loss');
     assert.equal(lab.host.engine.status('traffic').state, 'running');
     assert.equal((await post('/api/incidents/stop')).status, 200);
     assert.equal(lab.host.snapshot().incident, null);

@@ -74,7 +74,7 @@ test('settings are shown as the strings the CLI flags take', () => {
     publishMode: 'pubsub+list',
     record: join(DEFAULT_CONFIG.dataDir, 'recordings'),
     recordMix: 'stereo',
-    traffic: 'cps=5 hold=5 max=200 answer=1 busy=10 noanswer=5 cancel=5 loss=0',
+    traffic: 'cps=5 hold=5 max=200 answer=1 busy=10 noanswer=5 cancel=5 loss=0 rtp=1',
     t1: '500',
     t2: '4000',
     t4: '5000',
