@@ -24,9 +24,7 @@ export class SubscriberLoadThread {
     private readonly port: number,
     private readonly options: SubscriberLoadOptions,
     private readonly workerUrl?: URL,
-  ) {
-    if (!Number.isInteger(options.count) || options.count < 1) throw new RangeError(`count must be a positive integer, not ${options.count}`);
-  }
+  ) {}
 
   /** Resolves once every connection is subscribed; rejects with the load's one line (and has stopped the thread) otherwise. */
   async start(): Promise<void> {
