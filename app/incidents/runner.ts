@@ -70,7 +70,7 @@ const SYNC_LOAD: SubscriberLoadRequest = { count: 640, patterns: 'same', slow: f
  * (calls/s × the wait per publish ≥ the workers that can wait). On this
  * box's loopback a publish to 640 subscribers waits ~5–10 ms, not the
  * hundreds production saw, so at 100 calls/s eight workers never fill
- * (100 Trying p99 30–40 ms, measured) and two barely do (35–70 ms); one
+ * (100 Trying p99 30–50 ms, measured) and two barely do (35–70 ms); one
  * worker is the story's load per worker. Kamailio with 4 children and the
  * same 640 subscribers here (../shared/bench) is late at 75 calls/s per
  * child and collapses at 250.

@@ -4,7 +4,7 @@
  * 100 calls/s its connections read some 200,000 messages a second. On the
  * main thread that reading delayed the publisher's replies and timers, and
  * the board then showed our own event loop's lag as a slow Redis. Here it
- * costs a core's share like any neighbour would, and says how much.
+ * takes CPU from the box like any neighbour would, and says how busy it is.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { ThreadSide, type BatchWriter } from '../../worker/thread-side';

@@ -7,7 +7,13 @@ export interface SubscriberLoadStart {
   options: SubscriberLoadOptions;
 }
 
-/** The load's figures (the snapshot's `subscriberLoad`), with its thread's share of a core over the last second (%): what reading the fan-out costs this box, beside Redis's own. */
+/**
+ * The load's figures (the snapshot's `subscriberLoad`), with how busy its
+ * thread was over the last second (%): event-loop utilization, the share of
+ * time the thread was not waiting for its sockets, as the traffic thread's
+ * busyPct. Not CPU time: a thread kept off a core while it had work counts
+ * as busy too.
+ */
 export interface SubscriberLoadStats extends SubscriberLoadCounts {
   busyPct: number;
 }

@@ -61,7 +61,7 @@ export function loadStatus(l: SubscriberLoadStats | null): { text: string; title
       `${l.wanted} connections PSUBSCRIBEd to ${l.patterns === 'same' ? 'call:* (one pattern, every event copied to each)' : 'a pattern each, matching none of our channels (every PUBLISH tries them all)'}${l.slow ? ', reading slowly so Redis\'s output buffers grow' : ''}.`,
       'connected: open and subscribed now; failed: could not connect or subscribe when started; dropped by Redis: closed after subscribing (output buffer limit, CLIENT KILL, a restart) — counted, not reopened.',
       `Read so far: ${l.messages} messages, ${l.bytes} bytes.`,
-      `Reading them keeps the load's own thread ${l.busyPct} % busy (last second; a thread of this process, apart from the publisher's, so it takes CPU from this box as a neighbour would, not time from the publish timings).`,
+      `Reading them keeps the load's own thread ${l.busyPct} % busy (event-loop utilization over the last second, not CPU time; a thread of this process, apart from the publisher's, so it takes CPU from this box as a neighbour would, not time from the publish timings).`,
     ].join('\n'),
     tone: l.droppedByRedis > 0 ? 'error' : lost > 0 || l.connected < l.wanted ? 'warn' : null,
   };
