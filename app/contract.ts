@@ -43,7 +43,7 @@ export { TRYING_RED_MS } from './suspects';
 export type { IncidentCheck, IncidentId, IncidentPhase, IncidentStatus };
 export { INCIDENT_IDS, INCIDENTS } from './incidents/catalog';
 export { CLOSE_REASONS } from '../engine/rtp/stats';
-export { PUBLISH_MODES, LATE_DELIVERY_US, deliveryVia } from '../engine/publish/stats';
+export { PUBLISH_MODES, LATE_DELIVERY_US, WIDE_FAN_OUT, deliveryVia } from '../engine/publish/stats';
 export { undelivered } from '../engine/call/query';
 export type { Lane, Leg, LaneCounts, CallSummary, MediaSummary, RecorderSummary, CallFilter, CallOutcome, CallSort, CallSortKey, EvictionReason, SourceInfo, TimeWindow };
 export { COMPONENT_NAMES };

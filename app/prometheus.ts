@@ -185,7 +185,8 @@ function publishLines(s: Snapshot, metric: Metric, out: string[]): void {
     summaryLines(out, 'callpath_publish_redis_seconds', 'Command written to Redis reply: Redis, the network and our event loop, last minute.', p.latencyUs.redis);
     summaryLines(out, 'callpath_publish_latency_seconds', 'Event created (its SIP message, engine time) to Redis reply, last minute.', p.latencyUs.total);
     summaryLines(out, 'callpath_publish_receivers', 'Receivers per PUBLISH (pubsub+list), last minute.', p.receivers, 1);
-    if (p.numpat !== null) metric('callpath_redis_numpat', 'gauge', 'PUBSUB NUMPAT on the publisher\'s Redis, polled every second.', [['', p.numpat]]);
+    if (p.numpat !== null) metric('callpath_redis_numpat', 'gauge', 'PUBSUB NUMPAT on the publisher\'s Redis, polled every second: distinct patterns (connections sharing one count once; see callpath_publish_receivers).', [['', p.numpat]]);
+    if (p.numsub !== null) metric('callpath_redis_numsub', 'gauge', 'PUBSUB NUMSUB of the channel last published to, polled every second: connections subscribed to one call by name.', [['', p.numsub.count]]);
     if (p.inline) {
       metric('callpath_inline_workers', 'gauge', 'inline publish mode: simulated SIP workers.', [['', p.inline.workers]]);
       metric('callpath_inline_workers_busy', 'gauge', 'inline publish mode: SIP workers blocked waiting for Redis now.', [['', p.inline.busy]]);

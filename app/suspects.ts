@@ -16,7 +16,7 @@ import type { TimeWindow } from '../engine/clock';
 import { LAST_MINUTE_MS, type KernelUdpStats } from '../engine/metrics/kernel-udp';
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { ConsumerStats } from '../engine/publish/consumer';
-import type { PublisherStats } from '../engine/publish/stats';
+import { WIDE_FAN_OUT, type PublisherStats } from '../engine/publish/stats';
 import type { RecorderStats } from '../engine/record/recorder';
 import type { RelayStats } from '../engine/rtp/stats';
 import type { ProxyStats } from '../engine/sip/stats';
@@ -232,12 +232,32 @@ function redisSuspect(i: SuspectInputs): Suspect {
     { label: 'publish created → reply p99', value: total.count > 0 ? ms(total.p99) : '—', threshold: 'amber ≥ 100 ms (off the SIP path it delays the application, not calls)', state: total.count > 0 && total.p99 >= SLOW_PUBLISH_MS * 1000 ? 'amber' : 'green', where: 'engine, last minute' },
     { label: 'publish mode', value: p.mode, threshold: 'red in inline (the SIP worker waits for Redis: the incident)', state: p.mode === 'inline' ? 'red' : 'green', where: 'setting' },
     ...inlineChecks(i.sip?.inline ?? null),
-    { label: 'PUBSUB NUMPAT', value: p.numpat === null ? '—' : String(p.numpat), threshold: 'amber ≥ 100 (each PUBLISH costs O(N+M) in Redis)', state: p.numpat !== null && p.numpat >= 100 ? 'amber' : 'green', where: 'Redis, last sample' },
+    // The N of O(N+M): Redis writes each event to every connection that hears it, whether by name or by pattern.
+    { label: 'receivers per PUBLISH p99', value: p.receivers.count > 0 ? String(p.receivers.p99) : '—', threshold: `amber ≥ ${WIDE_FAN_OUT} (Redis writes every event to each: O(N+M) per PUBLISH, however fast Redis is)`, state: p.receivers.count > 0 && p.receivers.p99 >= WIDE_FAN_OUT ? 'amber' : 'green', where: "Redis's reply to each PUBLISH, last minute (pubsub+list and inline)" },
+    { label: 'PUBSUB NUMPAT', value: p.numpat === null ? '—' : String(p.numpat), threshold: `amber ≥ ${WIDE_FAN_OUT} (the M of O(N+M): every PUBLISH is matched against each distinct pattern; connections sharing one pattern count once, see receivers)`, state: p.numpat !== null && p.numpat >= WIDE_FAN_OUT ? 'amber' : 'green', where: 'Redis, polled every second' },
+    { label: "PUBSUB NUMSUB, last call's channel", value: p.numsub === null ? '—' : `${p.numsub.count} (${p.numsub.channel})`, threshold: `amber ≥ ${WIDE_FAN_OUT} (connections subscribed to one call by name; pattern subscribers are not in it)`, state: p.numsub !== null && p.numsub.count >= WIDE_FAN_OUT ? 'amber' : 'green', where: 'Redis, polled every second' },
+    fallbackCheck(p, i.consumer !== null),
     { label: 'events dropped from the queue', value: String(p.queue.dropped), threshold: 'red > 0', state: p.queue.dropped > 0 ? 'red' : 'green', where: 'engine, since the publisher started' },
   ];
   // The calls to look at: those with an event slower than the amber line (SIP message → Redis's reply; in inline mode the wait is in it).
   const slow = total.count > 0 && total.p99 >= SLOW_PUBLISH_MS * 1000;
   return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, slow ? { calls: { publishSlowerThanMs: SLOW_PUBLISH_MS }, meaning: `the calls with a call event slower than ${SLOW_PUBLISH_MS} ms from its SIP message to Redis's reply` } : null);
+}
+
+/**
+ * PUBLISH reached nobody, so the event went to the call's list: by design
+ * while no application listens, a fault while the reference consumer runs
+ * (its subscription is gone). Nothing is lost either way: the list keeps it.
+ */
+function fallbackCheck(p: PublisherStats, consumerRunning: boolean): SuspectCheck {
+  const n = p.listFallbacksLastMinute;
+  return {
+    label: "events sent to the call's list (PUBLISH reached nobody)",
+    value: `${n} (${p.events.listFallbacks} since start)`,
+    threshold: consumerRunning ? 'amber > 0 while the application runs (it was not subscribed; the events wait in lists, none lost)' : 'none: no application runs, so the lists keep the events for it',
+    state: consumerRunning && n > 0 ? 'amber' : 'green',
+    where: 'engine, last minute (pubsub+list)',
+  };
 }
 
 /** What the SIP worker's wait on Redis costs the SIP path, in `inline` mode. */

@@ -27,6 +27,14 @@ export class RateMeter {
     return sum / (this.windowSeconds - 1);
   }
 
+  /** Events in the whole window: the current second and the `windowSeconds - 1` before it. */
+  inWindow(nowMs: number): number {
+    this.advance(nowMs);
+    let sum = 0;
+    for (let i = 0; i < this.windowSeconds; i++) sum += this.slots[i]!;
+    return sum;
+  }
+
   private advance(nowMs: number): void {
     const sec = Math.floor(nowMs / 1000);
     if (this.slotSecond < 0) this.slotSecond = sec;

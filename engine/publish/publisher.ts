@@ -25,6 +25,7 @@ import type { ComponentImpl } from '../component';
 import type { EngineContext } from '../engine';
 import type { PublishEvent, SipCaptureEvent } from '../events';
 import { WindowedHistogram } from '../metrics/windowed-histogram';
+import { RateMeter } from '../metrics/rate';
 import { CallEventTracker, type CallEventDoc, type CallEventName } from './call-events';
 import { PublishQueue, type Queued } from './publish-queue';
 import { redactUrl } from './redis-url';
@@ -37,7 +38,7 @@ const MAX_INFLIGHT = 512;
 /** Writes of one event before it is given up (a Redis that answers errors, or a link that keeps breaking). */
 const MAX_ATTEMPTS = 5;
 const CONNECT_TIMEOUT_MS = 2_000;
-const NUMPAT_EVERY_MS = 1_000;
+const PUBSUB_EVERY_MS = 1_000;
 
 export interface PublisherSettings {
   /** 'auto', a redis:// URL, or null (off). */
@@ -71,7 +72,10 @@ export class Publisher implements ComponentImpl {
   private linkState = 'not connected';
   private reconnects = 0;
   private numpat: number | null = null;
-  private numpatTimer: NodeJS.Timeout | null = null;
+  private numsub: { channel: string; count: number } | null = null;
+  /** The channel of the last PUBLISH written: the one `PUBSUB NUMSUB` asks about. */
+  private lastChannel: string | null = null;
+  private pubsubTimer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly tracker: CallEventTracker;
   private readonly counts = { created: 0, replied: 0, failed: 0, retried: 0, listFallbacks: 0, dropped: 0 };
@@ -79,6 +83,8 @@ export class Publisher implements ComponentImpl {
   private readonly redisRtt: WindowedHistogram;
   private readonly total: WindowedHistogram;
   private readonly receivers: WindowedHistogram;
+  /** List fallbacks over the last minute (one-second slots). */
+  private readonly fallbackRate = new RateMeter(60);
   /** The Redis address as the status shows it. */
   private shownEndpoint: string | null = null;
 
@@ -167,16 +173,16 @@ export class Publisher implements ComponentImpl {
     }
     this.running = true;
     this.linkState = 'connected';
-    this.numpatTimer = setInterval(() => this.pollNumpat(), NUMPAT_EVERY_MS);
-    this.numpatTimer.unref();
-    this.pollNumpat();
+    this.pubsubTimer = setInterval(() => this.pollPubsub(), PUBSUB_EVERY_MS);
+    this.pubsubTimer.unref();
+    this.pollPubsub();
     this.pump();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.numpatTimer) clearInterval(this.numpatTimer);
-    this.numpatTimer = null;
+    if (this.pubsubTimer) clearInterval(this.pubsubTimer);
+    this.pubsubTimer = null;
     const c = this.client;
     this.client = null;
     this.linkState = 'not connected';
@@ -268,6 +274,7 @@ export class Publisher implements ComponentImpl {
       return;
     }
     p.target = channelOf(p.doc.callId);
+    this.lastChannel = p.target;
     client.publish(p.target, p.json).then(
       (n) => {
         if (n > 0) return this.replied(q, n);
@@ -275,6 +282,7 @@ export class Publisher implements ComponentImpl {
         const list = listOf(p.doc.callId);
         p.target = list;
         this.counts.listFallbacks++;
+        this.fallbackRate.mark(this.ctx.clock.monoMs());
         Promise.all([client.rpush(list, p.json), client.expire(list, LIST_TTL_S)]).then(
           () => this.replied(q, 0),
           (err: Error) => this.failed(q, err),
@@ -331,13 +339,23 @@ export class Publisher implements ComponentImpl {
     this.ctx.events.emit(ev);
   }
 
-  private pollNumpat(): void {
+  /**
+   * `PUBSUB NUMPAT` (distinct patterns: connections sharing one count once)
+   * and `PUBSUB NUMSUB` of the last channel published to (connections
+   * subscribed to it by name; pattern subscribers are not in it). Both O(1)
+   * for Redis; the fan-out itself is in the receivers each PUBLISH reports.
+   */
+  private pollPubsub(): void {
     const c = this.client;
     if (!c || c.status !== 'ready') return;
-    c.call('PUBSUB', 'NUMPAT').then(
-      (n) => (this.numpat = Number(n)),
-      () => undefined, // the link's own error handler counts a broken connection
-    );
+    // The link's own error handler counts a broken connection: nothing to do on a failed poll.
+    c.call('PUBSUB', 'NUMPAT').then((n) => (this.numpat = Number(n)), () => undefined);
+    const channel = this.lastChannel;
+    if (channel === null) return;
+    c.call('PUBSUB', 'NUMSUB', channel).then((r) => {
+      const count = Array.isArray(r) ? Number(r[1]) : NaN;
+      if (Number.isFinite(count)) this.numsub = { channel, count };
+    }, () => undefined);
   }
 
   stats(): PublisherStats {
@@ -356,6 +374,8 @@ export class Publisher implements ComponentImpl {
       latencyUs: { wait: this.wait.summary(), redis: this.redisRtt.summary(), total: this.total.summary() },
       receivers: this.receivers.summary(),
       numpat: this.numpat,
+      numsub: this.numsub,
+      listFallbacksLastMinute: this.fallbackRate.inWindow(this.ctx.clock.monoMs()),
       inline: null,
     };
   }

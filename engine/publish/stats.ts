@@ -45,6 +45,9 @@ export function deliveryVia(target: string): DeliveryVia {
   return target === STREAM_KEY ? 'stream' : target.startsWith('call-mq:') ? 'list' : 'pubsub';
 }
 
+/** Receivers per PUBLISH (or distinct patterns, or subscribers of one call's channel) from which a PUBLISH is a wide fan-out: 640 in the story. */
+export const WIDE_FAN_OUT = 100;
+
 /** An event the application got later than this after the SIP message that made it was delivered late (µs). */
 export const LATE_DELIVERY_US = 1_000_000;
 
@@ -90,8 +93,16 @@ export interface PublisherStats {
   latencyUs: { wait: LatencySummary; redis: LatencySummary; total: LatencySummary };
   /** PUBLISH receiver counts over the last minute (pubsub+list). */
   receivers: LatencySummary;
-  /** `PUBSUB NUMPAT` polled every second (null before the first answer). */
+  /**
+   * `PUBSUB NUMPAT` polled every second (null before the first answer):
+   * distinct patterns, so 640 connections on `call:*` count once. The
+   * connections a PUBLISH reaches are in `receivers`.
+   */
   numpat: number | null;
+  /** `PUBSUB NUMSUB` of the channel last published to, polled with it: connections subscribed to it by name (pattern subscribers are not in it). */
+  numsub: { channel: string; count: number } | null;
+  /** PUBLISHes that reached nobody (the event went to the call's list) over the last minute; `events.listFallbacks` since start. */
+  listFallbacksLastMinute: number;
   /** `inline` only: the simulated SIP workers and how many are blocked on Redis now. */
   inline: { workers: number; busy: number; waiting: number } | null;
 }

@@ -91,6 +91,12 @@ for (const [mode, subscribers] of [
           assert.equal(s.events.listFallbacks, 0, 'the application listened: no event needed its list');
           assert.equal(s.receivers.max, subscribers + 1, 'each PUBLISH reached the application and every pattern subscriber');
           assert.equal(s.numpat, 1, 'one pattern, whoever subscribed it');
+          // NUMSUB asks about the last channel published to: nobody subscribed to a call by name, all hear it by pattern.
+          await until('NUMSUB polled after a PUBLISH', () => lab.host.snapshot().publisher!.numsub !== null);
+          const numsub = lab.host.snapshot().publisher!.numsub!;
+          assert.match(numsub.channel, /^call:/);
+          assert.equal(numsub.count, 0, 'pattern subscribers are not in NUMSUB');
+          assert.match(renderPrometheus(lab.host.snapshot()), /^callpath_redis_numsub 0$/m);
         }
         // /metrics says the same as the snapshot.
         const m = renderPrometheus(lab.host.snapshot());

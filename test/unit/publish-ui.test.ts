@@ -29,8 +29,10 @@ const publisher = (over: Partial<PublisherStats> = {}): PublisherStats => ({
   queue: { depth: 3, max: 10_000, inflight: 2, dropped: 0 },
   events: { created: 400, replied: 396, failed: 0, retried: 0, listFallbacks: 0 },
   latencyUs: { wait: S(50, 300, 900), redis: S(200, 700, 1_500), total: S(250, 1_200, 2_400) },
-  receivers: S(1, 641, 641),
+  receivers: S(1, 1, 1),
   numpat: 1,
+  numsub: { channel: 'call:a84b4c76e66710', count: 0 },
+  listFallbacksLastMinute: 0,
   inline: null,
   ...over,
 });
@@ -74,14 +76,15 @@ test('every publisher figure says where it is measured and over what window', ()
   assert.equal(figure(f, 'queue').value, '3 / 10000');
   assert.match(figure(f, 'queue').title, /2 written and waiting/);
   assert.match(figure(f, 'dropped').title, /since the publisher started/);
-  assert.equal(figure(f, 'receivers').value, '641');
+  assert.equal(figure(f, 'receivers').value, '1');
   assert.match(figure(f, 'receivers').title, /99th percentile over the last minute/);
   assert.match(figure(f, 'numpat').title, /polled every second/);
+  assert.match(figure(f, 'numpat').title, /NUMSUB of the last call's channel: 0 \(call:a84b4c76e66710\)/);
   assert.ok(f.every((x) => x.title.length > 20), 'no figure without its explanation');
   assert.ok(f.every((x) => x.tone === null), 'a healthy publisher has no coloured figure');
 });
 
-test('trouble shows in colour: link down, queue full, drops, failures, list fallbacks', () => {
+test('trouble shows in colour: link down, queue full, drops, failures, list fallbacks, a PUBLISH heard by 641 connections', () => {
   const f = publisherFigures(publisher({ link: 'reconnecting', connected: false, reconnects: 3, queue: { depth: 10_000, max: 10_000, inflight: 0, dropped: 12 }, events: { created: 10, replied: 2, failed: 12, retried: 4, listFallbacks: 5 } }));
   assert.equal(figure(f, 'link').tone, 'error');
   assert.match(figure(f, 'link').title, /3 reconnects/);
@@ -90,6 +93,9 @@ test('trouble shows in colour: link down, queue full, drops, failures, list fall
   assert.equal(figure(f, 'events').tone, 'error');
   assert.match(figure(f, 'events').title, /Given up 12.*written again after a broken connection 4/);
   assert.equal(figure(f, 'fallbacks').tone, 'warn');
+  const wide = figure(publisherFigures(publisher({ receivers: S(641, 641, 641) })), 'receivers');
+  assert.deepEqual([wide.value, wide.tone], ['641', 'warn']);
+  assert.match(wide.title, /O\(N\+M\) per PUBLISH; the Redis suspect is amber from 100/);
   const idle = publisherFigures(publisher({ numpat: null, receivers: NONE, latencyUs: { wait: NONE, redis: NONE, total: NONE } }));
   assert.deepEqual([figure(idle, 'numpat').value, figure(idle, 'receivers').value, figure(idle, 'latency').value], ['—', '—', '—']);
 });

@@ -18,6 +18,10 @@ const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, und
 const NOW_US = 10_500_000;
 const inputs = (over: Partial<SuspectInputs> = {}): SuspectInputs => ({ nowUs: NOW_US, sip: sip(), wireTrying100: null, relay: null, recorder: null, kernel: emptyKernelStats(), publisher: null, publisherRunning: false, consumer: null, ...over });
 const byId = (i: SuspectInputs, c = none) => new Map(suspectsOf(i, c).map((s) => [s.id, s]));
+/** The publisher's figures the Redis suspect reads: one application on call:*, fast, every event heard. */
+const redisFigures = (over: Record<string, unknown> = {}) =>
+  ({ connected: true, mode: 'pubsub+list', numpat: 1, numsub: { channel: 'call:a84b4c76', count: 0 }, receivers: lat(1), listFallbacksLastMinute: 0, events: { listFallbacks: 0 }, latencyUs: { total: lat(900) }, queue: { dropped: 0 }, ...over }) as unknown as SuspectInputs['publisher'];
+const consumer = {} as SuspectInputs['consumer'];
 
 test('a quiet lab: the SIP path and the kernel green, the parts that are not running off, with the reason', () => {
   const b = byId(inputs());
@@ -82,7 +86,7 @@ test('the chip: its mark and title give every check with its threshold and where
 test("inline publish mode: the SIP worker's wait on Redis and the retransmissions it caused are Redis's, and the SIP path keeps its own figures", () => {
   const heldUs = lat(1_600_000);
   const s = { ...sip(), retransmissionsPerSecond: 90, retransmissionsInPerSecond: 45, trying100: lat(2_000), inline: { workers: 8, busy: 8, waiting: 200, heldUs, heldRetransmissions: 400, heldRetransmissionsPerSecond: 45 } } as SipStats;
-  const publisher = { connected: true, mode: 'inline', numpat: 1, latencyUs: { total: lat(1_700_000) }, queue: { dropped: 0 } } as unknown as SuspectInputs['publisher'];
+  const publisher = redisFigures({ mode: 'inline', latencyUs: { total: lat(1_700_000) } });
   const b = byId(inputs({ sip: s, wireTrying100: lat(1_650_000), publisher, publisherRunning: true }));
   const path = b.get('sip')!;
   assert.equal(path.state, 'green', JSON.stringify(path.checks));
@@ -100,12 +104,41 @@ test("inline publish mode: the SIP worker's wait on Redis and the retransmission
 });
 
 test('slow publishing off the SIP path is amber, not red; PCM frames the application missed are red', () => {
-  const publisher = { connected: true, mode: 'pubsub+list', numpat: 1, latencyUs: { total: lat(900_000) }, queue: { dropped: 0 } } as unknown as SuspectInputs['publisher'];
+  const publisher = redisFigures({ latencyUs: { total: lat(900_000) } });
   const redis = byId(inputs({ publisher, publisherRunning: true })).get('redis')!;
   assert.equal(redis.state, 'amber');
   assert.deepEqual(redis.calls, { publishSlowerThanMs: 100 }, 'a click lists the calls with a slow publish');
   const recorder = { state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 12 } } } as unknown as SuspectInputs['recorder'];
   assert.equal(byId(inputs({ recorder })).get('recorder')!.state, 'red');
+});
+
+test("a PUBLISH heard by 641 connections is amber off the SIP path, however fast Redis answers: the N of O(N+M); NUMPAT alone counts their one pattern once", () => {
+  const quick = byId(inputs({ publisher: redisFigures(), publisherRunning: true, consumer })).get('redis')!;
+  assert.equal(quick.state, 'green', JSON.stringify(quick.checks));
+  const wide = byId(inputs({ publisher: redisFigures({ receivers: lat(641) }), publisherRunning: true, consumer })).get('redis')!;
+  assert.equal(wide.state, 'amber');
+  const fan = wide.checks.find((c) => c.label === 'receivers per PUBLISH p99')!;
+  assert.deepEqual([fan.value, fan.state], ['641', 'amber']);
+  assert.match(fan.threshold, /amber ≥ 100 .*O\(N\+M\)/);
+  assert.equal(wide.checks.find((c) => c.label === 'PUBSUB NUMPAT')!.state, 'green', 'one pattern, however many connections use it');
+  assert.equal(wide.calls, null, 'every call fans out alike: there is no call to single out');
+  const named = byId(inputs({ publisher: redisFigures({ numsub: { channel: 'call:a84b4c76', count: 300 } }), publisherRunning: true, consumer })).get('redis')!;
+  const numsub = named.checks.find((c) => c.label === "PUBSUB NUMSUB, last call's channel")!;
+  assert.deepEqual([numsub.value, numsub.state, named.state], ['300 (call:a84b4c76)', 'amber', 'amber']);
+  const patterns = byId(inputs({ publisher: redisFigures({ numpat: 640 }), publisherRunning: true, consumer })).get('redis')!;
+  assert.equal(patterns.state, 'amber', '640 distinct patterns: each PUBLISH matched against all of them');
+});
+
+test("events sent to a call's list are amber while the application runs (its subscription is gone), and expected while none does", () => {
+  const fell = redisFigures({ listFallbacksLastMinute: 12, events: { listFallbacks: 40 } });
+  const listening = byId(inputs({ publisher: fell, publisherRunning: true, consumer })).get('redis')!;
+  const check = listening.checks.find((c) => c.label.startsWith("events sent to the call's list"))!;
+  assert.deepEqual([check.value, check.state, listening.state], ['12 (40 since start)', 'amber', 'amber']);
+  const nobody = byId(inputs({ publisher: fell, publisherRunning: true })).get('redis')!;
+  assert.equal(nobody.state, 'green', 'no application runs: the lists keep the events for it, by design');
+  assert.match(nobody.checks.find((c) => c.label.startsWith("events sent to the call's list"))!.threshold, /no application runs/);
+  const older = byId(inputs({ publisher: redisFigures({ events: { listFallbacks: 40 } }), publisherRunning: true, consumer })).get('redis')!;
+  assert.equal(older.state, 'green', 'fallbacks over a minute old are history');
 });
 
 test('the recorder links to the calls it dropped packets of or did not forward PCM frames of, once its checks trip and the calls are in the store', () => {

@@ -4,7 +4,7 @@
  * snapshot, and the one line shown when the publisher has no figures.
  * Unit-tested without a DOM (test/unit/publish-ui.test.ts).
  */
-import { LATE_DELIVERY_US, type ComponentStatus, type ConsumerStats, type LatencySummary, type PublisherStats, type Snapshot } from '../../../app/contract';
+import { LATE_DELIVERY_US, WIDE_FAN_OUT, type ComponentStatus, type ConsumerStats, type LatencySummary, type PublisherStats, type Snapshot } from '../../../app/contract';
 import { formatMs } from '../../../app/ladder';
 
 export interface Figure {
@@ -113,14 +113,14 @@ export function publisherFigures(p: PublisherStats): Figure[] {
       id: 'receivers',
       label: 'receivers p99',
       value: p.receivers.count === 0 ? '—' : String(p.receivers.p99),
-      title: `Receivers Redis reported for each PUBLISH, 99th percentile ${WINDOW} (${p.receivers.count} PUBLISHes, max ${p.receivers.max}): the application plus every pattern subscriber the channel matched. pubsub+list only.`,
-      tone: null,
+      title: `Receivers Redis reported for each PUBLISH, 99th percentile ${WINDOW} (${p.receivers.count} PUBLISHes, max ${p.receivers.max}): the application plus every pattern subscriber the channel matched, each written every event (O(N+M) per PUBLISH; the Redis suspect is amber from ${WIDE_FAN_OUT}). pubsub+list and inline.`,
+      tone: p.receivers.count > 0 && p.receivers.p99 >= WIDE_FAN_OUT ? 'warn' : null,
     },
     {
       id: 'numpat',
       label: 'NUMPAT',
       value: p.numpat === null ? '—' : String(p.numpat),
-      title: 'PUBSUB NUMPAT on the publisher\'s Redis, polled every second: distinct patterns subscribed by anyone. PUBLISH costs O(N+M), M being the patterns it matches the channel against.',
+      title: `PUBSUB NUMPAT on the publisher's Redis, polled every second: distinct patterns subscribed by anyone (connections sharing one count once: the receivers say how many hear each PUBLISH). PUBLISH costs O(N+M), M being the patterns it matches the channel against. NUMSUB of the last call's channel: ${p.numsub === null ? '—' : `${p.numsub.count} (${p.numsub.channel})`}, the connections subscribed to it by name.`,
       tone: null,
     },
   ];
