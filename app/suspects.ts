@@ -264,6 +264,7 @@ function fallbackCheck(p: PublisherStats, consumerRunning: boolean): SuspectChec
 function inlineChecks(g: NonNullable<ProxyStats['inline']> | null): SuspectCheck[] {
   if (!g) return [];
   return [
+    { label: 'simulated SIP workers busy waiting on Redis', value: `${Math.round(g.busyShare * 100)} % of ${g.workers}`, threshold: "amber ≥ 70 %, red ≥ 95 % (Little's law: INVITEs/s × the wait per publish ÷ workers; near 100 % the queue behind them grows)", state: level(g.busyShare * 100, 70, 95), where: 'engine, the SIP worker, last 5 s' },
     { label: "SIP worker's wait on Redis p99", value: g.heldUs.count > 0 ? ms(g.heldUs.p99) : '—', threshold: `amber ≥ ${TRYING_AMBER_MS} ms, red ≥ ${TRYING_RED_MS} ms (it delays the 100 Trying by as much)`, state: g.heldUs.count > 0 ? level(g.heldUs.p99 / 1000, TRYING_AMBER_MS, TRYING_RED_MS) : 'green', where: 'engine, INVITE read → handed to the proxy, last minute' },
     { label: 'retransmissions caused by the wait /s', value: g.heldRetransmissionsPerSecond.toFixed(1), threshold: 'amber > 0, red ≥ 1/s', state: g.heldRetransmissionsPerSecond >= 1 ? 'red' : g.heldRetransmissionsPerSecond > 0 ? 'amber' : 'green', where: 'engine, copies of messages held waiting on Redis (or gone on < 1 s before), last 5 s' },
   ];

@@ -40,3 +40,22 @@ test('an INVITE waits for its publish; its copies while held, or under a second 
   gate.receive(invite('b1'), peer); // seconds later: not the wait's
   assert.equal(gate.state.heldRetransmissions, 2);
 });
+
+test("the workers' busy share over the last 5 s: Little's law measured, not inferred; a worker that never gets a reply is busy the whole time", async () => {
+  let now = 0;
+  const replies: (() => void)[] = [];
+  const gate = new InlineGate(2, () => undefined, () => new Promise<void>((r) => replies.push(r)), new DropCounters(), () => now);
+  now = 1_000_000;
+  assert.equal(gate.state.busyShare, 0, 'nothing waited yet');
+  gate.receive(invite('c1'), peer); // one of two workers waits 1 s
+  now = 2_000_000;
+  replies.shift()!();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(gate.state.busyShare, 0.25, '1 worker-second of 2 workers × 2 s');
+  gate.receive(invite('c2'), peer);
+  gate.receive(invite('c3'), peer); // both wait from 2 s on, and never get an answer
+  now = 8_000_000;
+  assert.equal(gate.state.busyShare, 1, 'from the last sample at or before the window (2 s) to 8 s, all waiting: a queue behind them would grow');
+  now = 12_000_000;
+  assert.equal(gate.state.busyShare, 1, 'still, with no change of state to count it at');
+});

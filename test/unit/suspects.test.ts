@@ -85,7 +85,7 @@ test('the chip: its mark and title give every check with its threshold and where
 
 test("inline publish mode: the SIP worker's wait on Redis and the retransmissions it caused are Redis's, and the SIP path keeps its own figures", () => {
   const heldUs = lat(1_600_000);
-  const s = { ...sip(), retransmissionsPerSecond: 90, retransmissionsInPerSecond: 45, trying100: lat(2_000), inline: { workers: 8, busy: 8, waiting: 200, heldUs, heldRetransmissions: 400, heldRetransmissionsPerSecond: 45 } } as SipStats;
+  const s = { ...sip(), retransmissionsPerSecond: 90, retransmissionsInPerSecond: 45, trying100: lat(2_000), inline: { workers: 8, busy: 8, waiting: 200, heldUs, heldRetransmissions: 400, heldRetransmissionsPerSecond: 45, busyShare: 1 } } as SipStats;
   const publisher = redisFigures({ mode: 'inline', latencyUs: { total: lat(1_700_000) } });
   const b = byId(inputs({ sip: s, wireTrying100: lat(1_650_000), publisher, publisherRunning: true }));
   const path = b.get('sip')!;
@@ -97,6 +97,8 @@ test("inline publish mode: the SIP worker's wait on Redis and the retransmission
   const wait = redis.checks.find((c) => c.label === "SIP worker's wait on Redis p99")!;
   assert.deepEqual([wait.value, wait.state], ['1600.0 ms', 'red']);
   assert.equal(redis.checks.find((c) => c.label === 'retransmissions caused by the wait /s')!.state, 'red');
+  const busy = redis.checks.find((c) => c.label === 'simulated SIP workers busy waiting on Redis')!;
+  assert.deepEqual([busy.value, busy.state], ['100 % of 8', 'red'], 'Little\'s law, measured: the workers cannot keep up');
   // Loss on top of the wait: what the gate cannot explain stays the SIP path's.
   const lossy = byId(inputs({ sip: { ...s, retransmissionsInPerSecond: 50 } as SipStats, publisher, publisherRunning: true })).get('sip')!;
   assert.equal(lossy.checks[1]!.value, '5.0');

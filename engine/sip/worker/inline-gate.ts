@@ -31,6 +31,8 @@ export const INLINE_QUEUE_MAX = 400;
 const CROSSING_US = 1_000_000;
 /** Held and recently released messages remembered for that, at most. */
 const REMEMBERED_MAX = 10_000;
+/** The workers' busy share is measured over this much time. */
+const BUSY_WINDOW_US = 5_000_000;
 
 /** What the gate adds to the SIP path, for the snapshot (the proxy's `inline`). */
 export interface InlineGateState {
@@ -47,6 +49,12 @@ export interface InlineGateState {
    */
   heldRetransmissions: number;
   heldRetransmissionsPerSecond: number;
+  /**
+   * The share of the workers' time spent waiting on Redis over the last 5 s
+   * (0–1): Little's law's INVITEs/s × the wait per publish ÷ workers. Near 1
+   * the workers cannot keep up and the queue behind them grows.
+   */
+  busyShare: number;
 }
 
 /** Publishes the call's `new` event and resolves once Redis replied (or it gave up). */
@@ -77,6 +85,10 @@ export class InlineGate {
   private readonly remembered = new Map<string, number>();
   private readonly held: WindowedHistogram;
   private readonly heldRate: RateMeter = new RateMeter(5);
+  /** Worker-µs spent waiting since the gate started, counted up to `busySinceUs`; and samples of it for the window. */
+  private busyUs = 0;
+  private busySinceUs: number;
+  private readonly busySamples: { atUs: number; busyUs: number; workers: number }[] = [];
 
   constructor(
     private workers: number,
@@ -87,14 +99,38 @@ export class InlineGate {
     private readonly nowUs: () => number,
   ) {
     this.held = new WindowedHistogram(() => this.nowUs() / 1000, 60);
+    this.busySinceUs = nowUs();
+    this.busySamples.push({ atUs: this.busySinceUs, busyUs: 0, workers });
   }
 
   get state(): InlineGateState {
-    const nowMs = this.nowUs() / 1000;
-    return { workers: this.workers, busy: this.busy, waiting: this.queue.length - this.head, heldUs: this.held.summary(), heldRetransmissions: this.heldRate.total, heldRetransmissionsPerSecond: this.heldRate.perSecond(nowMs) };
+    const nowUs = this.nowUs();
+    const nowMs = nowUs / 1000;
+    return { workers: this.workers, busy: this.busy, waiting: this.queue.length - this.head, heldUs: this.held.summary(), heldRetransmissions: this.heldRate.total, heldRetransmissionsPerSecond: this.heldRate.perSecond(nowMs), busyShare: this.busyShare(nowUs) };
+  }
+
+  /** Counts the time since the last change at the number of workers busy through it. */
+  private accrue(nowUs: number): void {
+    this.busyUs += this.busy * Math.max(0, nowUs - this.busySinceUs);
+    this.busySinceUs = nowUs;
+  }
+
+  /** Busy worker-µs over the last BUSY_WINDOW_US (or since the start, if younger) ÷ the workers' µs in it. */
+  private busyShare(nowUs: number): number {
+    this.accrue(nowUs);
+    const samples = this.busySamples;
+    samples.push({ atUs: nowUs, busyUs: this.busyUs, workers: this.workers });
+    // Keep one sample at or before the window's start: the window is measured from it.
+    while (samples.length > 2 && samples[1]!.atUs <= nowUs - BUSY_WINDOW_US) samples.shift();
+    const from = samples[0]!;
+    // The most workers there were in the window, so a change of their number never makes the share over 1.
+    const workers = samples.reduce((m, x) => Math.max(m, x.workers), 0);
+    const spanUs = nowUs - from.atUs;
+    return spanUs > 0 && Number.isFinite(workers) && workers > 0 ? Math.min(1, (this.busyUs - from.busyUs) / (spanUs * workers)) : 0;
   }
 
   setWorkers(n: number): void {
+    this.accrue(this.nowUs());
     this.workers = n;
     this.pump();
   }
@@ -140,9 +176,11 @@ export class InlineGate {
       this.release(w);
       return;
     }
+    this.accrue(this.nowUs());
     this.busy++;
     if (this.remembered.size < REMEMBERED_MAX) this.remembered.set(w.key, 0);
     const done = () => {
+      this.accrue(this.nowUs());
       this.busy--;
       this.held.record(this.nowUs() - w.readUs);
       this.release(w);
