@@ -9,7 +9,7 @@ import type { SuspectId } from '../suspects';
 
 export const INCIDENT_IDS = ['sync-publish', 'leaking-ports', 'slow-pcm-consumer', 'lossy-signalling'] as const;
 export type IncidentId = (typeof INCIDENT_IDS)[number];
-/** `bad`: the configuration that made the incident; `fixed`: the same load with the fix. */
+/** `bad`: the configuration that made the incident; `fixed`: the same traffic with the fix. */
 export type IncidentPhase = 'bad' | 'fixed';
 
 export interface IncidentInfo {
@@ -92,8 +92,9 @@ export const INCIDENTS: Record<IncidentId, IncidentInfo> = {
     story:
       'Production: each SIP worker published the call event to Redis and waited for the reply before it relayed the INVITE. With 640 pattern-subscribed connections (8 servers × 8 processes × a pool of 10), each PUBLISH cost Redis O(N+M); calls failed at 30 calls/s against a 100 calls/s requirement, INVITEs were retransmitted and 100 Trying came late. The process never saw it: the wait was before its own timers started. It is Little’s law: calls/s × the wait per publish against the workers that can wait. Kamailio with 4 children and a synchronous ndb_redis PUBLISH to the same 640 subscribers on this box: 100 Trying p99 78–174 ms at 300 calls/s (75 per child), and 61–71 % of calls failed at 1,000 calls/s (250 per child; ../shared/bench).',
     bad: '`inline` publish mode with one simulated SIP worker that waits for Redis, 640 pattern subscribers on call:* (their own thread, reading as fast as they can), built-in traffic at 100 calls/s with SDP but no RTP (as SIPp in ../shared/bench: the incident is the signalling path’s). One worker, not eight: on this box’s loopback a publish to 640 subscribers waits ~5–10 ms, not the hundreds of ms production saw, so 100 calls/s fill one worker as 30 calls/s filled production’s (eight workers here: 100 Trying p99 30–50 ms, nothing retransmitted).',
-    fixed: '`pubsub+list`: the SIP worker hands the event over and moves on; the same subscribers and traffic.',
-    lookAt: ['the Redis suspect: the SIP worker’s wait on Redis and the INVITEs retransmitted meanwhile', 'a late call’s ladder: the publish lane’s arrow beside the late 100 Trying', 'the publish timings panel: percentiles and the inline workers'],
+    fixed:
+      'Both halves of the production fix, with the same traffic: `pubsub+list`, so the SIP worker hands the event over and moves on; and the application’s 640 pattern subscriptions end, its one connection (the reference consumer) hears every call, and the call’s list keeps an event PUBLISH reached nobody with. Switch only the publish mode (settings) with the 640 still subscribed, and the calls recover as well, but Redis stays amber: every PUBLISH still reaches 641 connections, an O(N) that a fast Redis does not excuse.',
+    lookAt: ['the Redis suspect: the simulated worker’s busy share (Little’s law measured: near 100 % it cannot keep up, and whether this box reproduces the incident shows there), its wait on Redis and the INVITEs retransmitted meanwhile; receivers per PUBLISH, 641 while the 640 are subscribed', 'a late call’s ladder: the publish lane’s arrow beside the late 100 Trying', 'the publish timings panel: percentiles and the inline workers'],
   },
   'leaking-ports': {
     id: 'leaking-ports',

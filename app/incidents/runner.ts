@@ -219,9 +219,7 @@ export class IncidentRunner {
         await this.host.setInlineWorkers(SYNC_WORKERS);
         this.inlineWorkersSet = true;
         this.note(`${SYNC_WORKERS} simulated SIP worker in inline mode`);
-        await this.host.setSubscriberLoad(SYNC_LOAD);
-        this.loadOn = true;
-        this.note(`${SYNC_LOAD.count} pattern subscribers on call:*, in their own thread`);
+        // The application: one connection on call:*, draining the lists too. The 640 are the bad phase's (applyPhase).
         await this.ensure('consumer');
         break;
       }
@@ -255,7 +253,19 @@ export class IncidentRunner {
     const bad = phase === 'bad';
     switch (id) {
       case 'sync-publish':
+        // The production fix had two halves: publishing left the SIP worker, and the application's 640 pattern
+        // subscriptions went (one connection hears every call; the list keeps what nobody heard). The mode alone
+        // frees the calls; Redis stays amber while each PUBLISH still reaches 641 connections (the panel says so).
         await this.patch({ publishMode: bad ? 'inline' : 'pubsub+list' });
+        if (bad && !this.loadOn) {
+          await this.host.setSubscriberLoad(SYNC_LOAD);
+          this.loadOn = true;
+          this.note(`${SYNC_LOAD.count} pattern subscribers on call:*, in their own thread`);
+        } else if (!bad && this.loadOn) {
+          await this.host.setSubscriberLoad(null);
+          this.loadOn = false;
+          this.note(`the ${SYNC_LOAD.count} pattern subscribers unsubscribed: the application's one connection is left`);
+        }
         break;
       case 'leaking-ports':
         await this.patch(

@@ -11,6 +11,7 @@ import type { IncidentId, IncidentStatus, Snapshot, SuspectId } from '../../app/
 import { startLab, type RunningLab } from '../helpers/lab';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { until } from '../helpers/until';
+import { LIVE_SOURCE } from '../../engine/events';
 
 /** Every suspect's state and the checks that are not green, for messages. */
 const board = (s: Snapshot) => s.suspects.map((x) => `${x.id}:${x.state}${x.checks.filter((c) => c.state !== 'green').map((c) => ` [${c.label}=${c.value}]`).join('')}`).join(' ');
@@ -59,7 +60,22 @@ async function verdict(lab: RunningLab, want: 'pass' | 'fail', ms: number): Prom
   }
 }
 
-test('incident 1, synchronous publish: inline mode with 640 subscribers turns only Redis red (the application at most amber: its events come late), 100 Trying is late and INVITEs are retransmitted; pubsub+list passes the check, and within the board\'s minute Redis and the application are green again', { timeout: 240_000 }, async () => {
+/** 100 Trying p99 (engine, ms) and calls whose caller re-sent its INVITE, over the live calls whose INVITE arrived in [fromUs, toUs). */
+function callsBetween(lab: RunningLab, fromUs: number, toUs: number): { calls: number; trying100P99Ms: number; reSent: number } {
+  const trying: number[] = [];
+  let reSent = 0;
+  for (const c of lab.host.engine.calls.values()) {
+    if (c.source !== LIVE_SOURCE || c.inviteInUs === null || c.inviteInUs < fromUs || c.inviteInUs >= toUs) continue;
+    if (c.timings.trying100Us !== null) trying.push(c.timings.trying100Us);
+    if (c.entries.some((e) => e.kind === 'sip' && e.retransmission && e.method === 'INVITE' && e.direction === 'in')) reSent++;
+  }
+  trying.sort((a, b) => a - b);
+  return { calls: trying.length, trying100P99Ms: trying.length > 0 ? trying[Math.ceil(trying.length * 0.99) - 1]! / 1000 : NaN, reSent };
+}
+
+const redisCheck = (s: Snapshot, label: string) => s.suspects.find((x) => x.id === 'redis')!.checks.find((c) => c.label === label);
+
+test('incident 1, synchronous publish: inline mode with 640 subscribers turns only Redis red (the application at most amber: its events come late), 100 Trying is late and INVITEs are retransmitted; the mode alone frees the calls and leaves Redis amber on the 641-way fan-out; the whole fix passes the check, and within the board\'s minute Redis and the application are green again', { timeout: 300_000 }, async (t) => {
   await withIncidentLab(async (lab) => {
     const trafficBefore = lab.host.settings().traffic;
     const started = await run(lab, 'sync-publish', 'bad');
@@ -68,21 +84,46 @@ test('incident 1, synchronous publish: inline mode with 640 subscribers turns on
     assert.equal(running.publisher!.mode, 'inline');
     assert.equal(running.publisher!.inline?.workers, 1, 'one simulated SIP worker: the story\'s load per worker at 100 calls/s here');
     assert.equal(running.subscriberLoad?.connected, 640);
-    const waited = (s: Snapshot) => s.suspects.find((x) => x.id === 'redis')!.checks.some((c) => c.label.startsWith("SIP worker's wait on Redis") && c.state === 'red');
+    const waited = (s: Snapshot) => redisCheck(s, "SIP worker's wait on Redis p99")?.state === 'red';
     // The application may be amber: Redis's stalls make its events late (more than 1 s after their SIP message) too.
     await ownSuspectRed(lab, 'redis', 45_000, waited, ['application']);
     const bad = await verdict(lab, 'fail', 30_000);
     assert.ok(bad.checks.some((c) => c.pass === false), JSON.stringify(bad.checks));
+
+    // Half the fix, by hand as a user would in the settings: publishing leaves the SIP worker, the 640 stay subscribed.
+    const applied = await lab.host.applySettings({ publishMode: 'pubsub+list' });
+    assert.ok(applied.ok, JSON.stringify(applied));
+    const switchedUs = lab.host.engine.clock.nowUs();
+    let last = '';
+    const half = await until('Redis amber on the fan-out alone', () => {
+      const s = lab.host.snapshot();
+      last = board(s);
+      const redis = s.suspects.find((x) => x.id === 'redis')!;
+      const fan = redisCheck(s, 'receivers per PUBLISH p99');
+      return redis.state === 'amber' && fan?.state === 'amber' && lab.host.engine.clock.nowUs() - switchedUs > 15_000_000 ? s : null;
+    }, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the board: ${last}`);
+    });
+    assert.equal(redisCheck(half, 'receivers per PUBLISH p99')!.value, '641', 'the application and the 640: every PUBLISH reaches them all');
+    assert.equal(redisCheck(half, "SIP worker's wait on Redis p99"), undefined, 'nothing on the SIP path waits on Redis any more');
+    assert.notEqual(half.suspects.find((x) => x.id === 'sip')!.state, 'red', board(half));
+    // Calls placed from 2 s after the switch (the queue the worker left behind has drained by then) to now.
+    const freed = callsBetween(lab, switchedUs + 2_000_000, lab.host.engine.clock.nowUs());
+    assert.ok(freed.calls >= 500, `100 calls/s for over 10 s: ${JSON.stringify(freed)}`);
+    assert.ok(freed.trying100P99Ms < 200 && freed.reSent === 0, `the mode alone frees the calls: ${JSON.stringify(freed)}`);
+    t.diagnostic(`mode alone: ${JSON.stringify(freed)}; Redis ${board(half)}`);
+
+    // The whole fix: the 640 unsubscribe, the application's one connection is left.
     await run(lab, 'sync-publish', 'fixed');
-    assert.equal(lab.host.snapshot().publisher!.mode, 'pubsub+list');
+    const f = lab.host.snapshot();
+    assert.equal(f.publisher!.mode, 'pubsub+list');
+    assert.equal(f.subscriberLoad, null, 'the 640 pattern subscriptions are gone');
     const fixed = await verdict(lab, 'pass', 30_000);
     assert.ok(fixed.checks.every((c) => c.pass === true), JSON.stringify(fixed.checks));
     const after = lab.host.snapshot();
     assert.notEqual(after.suspects.find((x) => x.id === 'redis')!.state, 'red', `the SIP path no longer waits on Redis: ${board(after)}`);
     assert.notEqual(after.suspects.find((x) => x.id === 'sip')!.state, 'red', board(after));
-    // The subscribers are read on their own thread, so the publish timings are Redis's and the box's, not our event loop's:
-    // once the bad phase's slow publishes and late events leave the last minute, Redis and the application are green.
-    let last = '';
+    // Once the bad phase's slow publishes, its late events and the 641-way PUBLISHes leave the last minute, Redis and the application are green.
     await until('Redis and the application green', () => {
       const s = lab.host.snapshot();
       last = board(s);
@@ -90,17 +131,31 @@ test('incident 1, synchronous publish: inline mode with 640 subscribers turns on
     }, 90_000).catch((err: Error) => {
       throw new Error(`${err.message}; the board: ${last}`);
     });
-    const load = lab.host.snapshot().subscriberLoad!;
-    assert.ok(load.messages > 0 && load.busyPct > 0, `the load read what Redis fanned out, on its own thread: ${JSON.stringify(load)}`);
+    const green = lab.host.snapshot();
+    assert.equal(redisCheck(green, 'receivers per PUBLISH p99')!.value, '1', 'one application, one connection');
+    assert.match(redisCheck(green, "events sent to the call's list (PUBLISH reached nobody)")!.value, /^0 /, 'the application heard every event');
     await lab.host.invoke({ cmd: 'stopIncident' });
     const stopped = lab.host.snapshot();
     assert.equal(stopped.incident, null);
-    assert.equal(stopped.subscriberLoad, null, 'the load it started is gone');
+    assert.equal(stopped.subscriberLoad, null, 'no load left behind');
     assert.equal(stopped.traffic, null, 'and its traffic');
     assert.equal(lab.host.settings().publishMode, 'pubsub+list', 'settings back as they were');
     assert.equal(lab.host.settings().traffic, trafficBefore, 'the traffic too, RTP on again');
     await lab.host.applySettings({ publishMode: 'inline' });
     assert.equal(lab.host.snapshot().publisher!.inline?.workers, 8, 'and the simulated workers: the default again');
+  });
+});
+
+test('incident 1 back to its bad phase after the fix: the 640 subscribe again', { timeout: 120_000 }, async () => {
+  await withIncidentLab(async (lab) => {
+    await run(lab, 'sync-publish', 'fixed');
+    assert.equal(lab.host.snapshot().subscriberLoad, null, 'the fix runs without them');
+    await run(lab, 'sync-publish', 'bad');
+    const s = lab.host.snapshot();
+    assert.equal(s.publisher!.mode, 'inline');
+    assert.equal(s.subscriberLoad?.connected, 640);
+    await lab.host.invoke({ cmd: 'stopIncident' });
+    assert.equal(lab.host.snapshot().subscriberLoad, null);
   });
 });
 
