@@ -8,6 +8,9 @@
  * of them wait, every message waits in a bounded queue behind them — as
  * datagrams waited in the kernel's socket buffer. Past the bound a message
  * is dropped and counted, as the kernel drops a datagram on a full buffer.
+ * A copy of an INVITE whose original already went on costs a worker nothing
+ * (the transaction absorbs it, as Kamailio's tm does before its script
+ * publishes): only the wait itself holds the workers, never our own hops.
  *
  * Only in this mode: in every other mode the transports hand messages
  * straight to the core and nothing on the SIP path waits for Redis.
@@ -172,7 +175,10 @@ export class InlineGate {
   }
 
   private run(w: Waiting): void {
-    if (!isInitialInvite(w.data)) {
+    // A copy of an INVITE that already went on is the transaction's to absorb (Kamailio's t_check_trans, before
+    // its script publishes anything): it costs the worker nothing, as one Kamailio child's queued copies cost it nothing.
+    const released = this.remembered.get(w.key);
+    if (!isInitialInvite(w.data) || (released !== undefined && released > 0)) {
       this.release(w);
       return;
     }
