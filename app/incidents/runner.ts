@@ -66,16 +66,19 @@ const LOG_MAX = 20;
 /** Incident 1: the story's connections, on one pattern, reading as fast as they can (as ../shared/bench's pub-psub640). */
 const SYNC_LOAD: SubscriberLoadRequest = { count: 640, patterns: 'same', slow: false };
 /**
- * Incident 1: one simulated SIP worker. The story's failure is Little's law
- * (calls/s × the wait per publish ≥ the workers that can wait). On this
- * box's loopback a publish to 640 subscribers waits ~5–10 ms, not the
- * hundreds production saw, so at 100 calls/s eight workers never fill
- * (100 Trying p99 30–50 ms, measured) and two barely do (35–70 ms); one
- * worker is the story's load per worker. Kamailio with 4 children and the
- * same 640 subscribers here (../shared/bench) is late at 75 calls/s per
- * child and collapses at 250.
+ * Incident 1: one simulated SIP worker, offered 200 calls/s. The story's
+ * failure is Little's law (INVITEs/s × the wait per publish ≥ the workers
+ * that can wait). On this box's loopback a PUBLISH to 641 connections waits
+ * ~5–7 ms, not the hundreds of ms production saw, so one worker keeps up
+ * with the story's 100 calls/s (57–83 % busy, 100 Trying p99 35–130 ms,
+ * nothing re-sent: measured) and fails from about 1 ÷ the wait: offered 200
+ * it stays collapsed (96–97 % busy, 100 Trying p99 0.7–1.4 s). Kamailio with
+ * 4 children and the same 640 here is late at 300 calls/s (75 per child) and
+ * collapses at 1,000 (250 per child; ../shared/bench).
  */
 const SYNC_WORKERS = 1;
+/** Incident 1's traffic: signalling only (as SIPp in ../shared/bench), at most 1,000 calls up at once, like a bounded caller population. */
+const SYNC_TRAFFIC = 'cps=200 hold=1 max=1000 answer=0 busy=0 noanswer=0 cancel=0 loss=0 rtp=0';
 /** Incident 2: 64 port pairs: 32 calls of two streams each. */
 const LEAK_POOL_PORTS = 128;
 /** Incident 3: the slow application's pace and pool, and the recorder's queue per connection. */
@@ -215,7 +218,7 @@ export class IncidentRunner {
       case 'sync-publish': {
         if (e.status('publisher').state !== 'running') throw new Error(`the publisher is not running (${e.status('publisher').error ?? e.status('publisher').state}): this incident needs Redis (--redis auto or URL)`);
         // No RTP: the incident is the signalling path's (as the harness's SIPp reproduction), and the box's two cores go to Redis's fan-out.
-        await this.patch({ traffic: 'cps=100 hold=1 max=1000 answer=0 busy=0 noanswer=0 cancel=0 loss=0 rtp=0' });
+        await this.patch({ traffic: SYNC_TRAFFIC });
         await this.host.setInlineWorkers(SYNC_WORKERS);
         this.inlineWorkersSet = true;
         this.note(`${SYNC_WORKERS} simulated SIP worker in inline mode`);
