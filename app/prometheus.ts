@@ -184,7 +184,7 @@ function publishLines(s: Snapshot, metric: Metric, out: string[]): void {
     summaryLines(out, 'callpath_publish_wait_seconds', 'Event created (its SIP message, engine time) to command written: the SIP worker capture batch (up to 20 ms) and our queue, last minute.', p.latencyUs.wait);
     summaryLines(out, 'callpath_publish_redis_seconds', 'Command written to Redis reply: Redis, the network and our event loop, last minute.', p.latencyUs.redis);
     summaryLines(out, 'callpath_publish_latency_seconds', 'Event created (its SIP message, engine time) to Redis reply, last minute.', p.latencyUs.total);
-    summaryLines(out, 'callpath_publish_receivers', 'Receivers per PUBLISH (pubsub+list), last minute.', p.receivers, 1);
+    summaryLines(out, 'callpath_publish_receivers', 'Receivers per PUBLISH (pubsub+list and inline), last minute.', p.receivers, 1);
     if (p.numpat !== null) metric('callpath_redis_numpat', 'gauge', 'PUBSUB NUMPAT on the publisher\'s Redis, polled every second: distinct patterns (connections sharing one count once; see callpath_publish_receivers).', [['', p.numpat]]);
     if (p.numsub !== null) metric('callpath_redis_numsub', 'gauge', 'PUBSUB NUMSUB of the channel last published to, polled every second: connections subscribed to one call by name.', [['', p.numsub.count]]);
     if (p.inline) {

@@ -241,7 +241,7 @@ function redisSuspect(i: SuspectInputs): Suspect {
   ];
   // The calls to look at: those with an event slower than the amber line (SIP message → Redis's reply; in inline mode the wait is in it).
   const slow = total.count > 0 && total.p99 >= SLOW_PUBLISH_MS * 1000;
-  return suspect('redis', 'Redis', 'Is publishing call events slow, or does it hold up the SIP path?', checks, slow ? { calls: { publishSlowerThanMs: SLOW_PUBLISH_MS }, meaning: `the calls with a call event slower than ${SLOW_PUBLISH_MS} ms from its SIP message to Redis's reply` } : null);
+  return suspect('redis', 'Redis', 'Is publishing call events slow, does it hold up the SIP path, or does each reach too many?', checks, slow ? { calls: { publishSlowerThanMs: SLOW_PUBLISH_MS }, meaning: `the calls with a call event slower than ${SLOW_PUBLISH_MS} ms from its SIP message to Redis's reply` } : null);
 }
 
 /**

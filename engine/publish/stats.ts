@@ -91,7 +91,7 @@ export interface PublisherStats {
    * (Redis, the network and our own event loop); `total` created → reply.
    */
   latencyUs: { wait: LatencySummary; redis: LatencySummary; total: LatencySummary };
-  /** PUBLISH receiver counts over the last minute (pubsub+list). */
+  /** PUBLISH receiver counts over the last minute (pubsub+list and inline): the N of O(N+M). */
   receivers: LatencySummary;
   /**
    * `PUBSUB NUMPAT` polled every second (null before the first answer):

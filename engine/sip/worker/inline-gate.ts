@@ -54,7 +54,7 @@ export interface InlineGateState {
   heldRetransmissionsPerSecond: number;
   /**
    * The share of the workers' time spent waiting on Redis over the last 5 s
-   * (0–1): Little's law's INVITEs/s × the wait per publish ÷ workers. Near 1
+   * (from the last stats read at or before then, so 5 s and a read at most; 0–1): Little's law's INVITEs/s × the wait per publish ÷ workers. Near 1
    * the workers cannot keep up and the queue behind them grows.
    */
   busyShare: number;
@@ -106,6 +106,7 @@ export class InlineGate {
     this.busySamples.push({ atUs: this.busySinceUs, busyUs: 0, workers });
   }
 
+  /** Read with each stats report (every few hundred ms): each read also samples the busy time the window is measured over. */
   get state(): InlineGateState {
     const nowUs = this.nowUs();
     const nowMs = nowUs / 1000;
