@@ -33,6 +33,7 @@ import type { RelayStats, PortPoolStats, RelaySessionRow, RelayTimeouts, CloseRe
 import type { ConsumerStats } from '../engine/publish/consumer';
 import type { SubscriberLoadStats } from '../engine/publish/load-worker/protocol';
 import type { PublishSummary } from '../engine/call/model';
+import type { SocketBuffers } from '../engine/sip/transport/types';
 
 export type { ComponentName, ComponentState, ComponentStatus, CallState, Direction, TransportName, LatencySummary, DropCount, WireSeen };
 export type { WireStats, WatchStats, KernelUdpStats };
@@ -77,6 +78,8 @@ export interface SipStats {
   answered: Record<string, number>;
   /** Final responses sent upstream, relayed or generated, once per transaction, by class, since the engine started. */
   finals: FinalsByClass;
+  /** The SIP UDP socket's buffers as the kernel set them (null without UDP). */
+  udpBuffers: SocketBuffers | null;
 }
 
 
@@ -550,7 +553,7 @@ const FILTER_STATES: readonly (CallState | 'all')[] = ['all', ...CALL_STATES];
 const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source', 'streams', 'loss'];
 const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs', 'publishSlowerThanMs', 'notDelivered'];
 /** Fields a filter may leave out (added later; absent means off). */
-const OPTIONAL_FILTER_KEYS = ['mediaLoss', 'recorderDrops', 'upDuring'];
+const OPTIONAL_FILTER_KEYS = ['mediaLoss', 'mediaJitterOverMs', 'recorderDrops', 'upDuring'];
 const MAX_FILTER_TEXT = 512;
 const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_FILTER_TEXT;
 const nullOr = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
@@ -589,6 +592,7 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (!nullOr(o.publishSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.publishSlowerThanMs must be null or a number of ms ≥ 0');
   if (typeof o.notDelivered !== 'boolean') return bad('filter.notDelivered must be true or false');
   if (o.mediaLoss !== undefined && typeof o.mediaLoss !== 'boolean') return bad('filter.mediaLoss must be true or false (or left out)');
+  if (o.mediaJitterOverMs !== undefined && !nullOr(o.mediaJitterOverMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.mediaJitterOverMs must be null or a number of ms ≥ 0 (or left out)');
   if (o.recorderDrops !== undefined && typeof o.recorderDrops !== 'boolean') return bad('filter.recorderDrops must be true or false (or left out)');
   if (o.upDuring !== undefined && !nullOr(o.upDuring, isWindowList)) return bad(`filter.upDuring must be null or a list of at most ${MAX_UP_DURING_WINDOWS} {"fromUs": µs, "toUs": µs} with fromUs ≤ toUs (or left out)`);
   const regexError = filterError(o as unknown as CallFilter);

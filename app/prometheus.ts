@@ -94,10 +94,12 @@ function wireLines(s: Snapshot, metric: Metric, out: string[]): void {
     if (k.port !== null) {
       metric('callpath_sip_socket_rx_queue_bytes', 'gauge', 'Bytes waiting in the SIP socket receive queue (/proc/net/udp rx_queue).', [['', k.rxQueueBytes]]);
       metric('callpath_sip_socket_drops_total', 'counter', 'Datagrams the SIP socket dropped (/proc/net/udp drops).', [['', k.socketDrops]]);
+      if (s.sip?.udpBuffers) metric('callpath_sip_socket_buffer_bytes', 'gauge', 'The SIP UDP socket\'s buffers as the kernel set them (getsockopt SO_RCVBUF / SO_SNDBUF: what it granted, doubled for its bookkeeping).', [['{buffer="receive"}', s.sip.udpBuffers.rcvBytes], ['{buffer="send"}', s.sip.udpBuffers.sndBytes]]);
       metric('callpath_sip_socket_read_interval_seconds', 'gauge', 'How often the two series above are read from /proc/net/udp: every second, or less often while listing every UDP socket of the box is costly.', [['', k.socketIntervalMs / 1000]]);
     }
     metric('callpath_udp_rcvbuf_errors_total', 'counter', 'System-wide UDP receive-buffer drops since the engine started (/proc/net/snmp RcvbufErrors).', [['', k.rcvbufErrors.total]]);
     metric('callpath_udp_in_errors_total', 'counter', 'System-wide UDP receive errors since the engine started (/proc/net/snmp InErrors).', [['', k.inErrors.total]]);
+    metric('callpath_udp_sndbuf_errors_total', 'counter', 'System-wide UDP sends refused for a full send buffer since the engine started (/proc/net/snmp SndbufErrors).', [['', k.sndbufErrors.total]]);
     metric('callpath_traffic_udp_drops_total', 'counter', "Datagrams the built-in traffic's own sockets dropped (/proc/net/udp drops): part of the two series above, the generator's rather than the call path's.", [['', k.generatorDrops.total]]);
   }
 }

@@ -17,9 +17,12 @@ import { LAST_MINUTE_MS, type KernelUdpStats } from '../engine/metrics/kernel-ud
 import type { LatencySummary } from '../engine/metrics/histogram';
 import type { ConsumerStats } from '../engine/publish/consumer';
 import { WIDE_FAN_OUT, type PublisherStats } from '../engine/publish/stats';
+import type { ForwarderStats } from '../engine/record/forward/forwarder';
+import type { ForwardConnectionFigures } from '../engine/record/forward/connection';
 import type { RecorderStats } from '../engine/record/recorder';
 import type { RelayStats } from '../engine/rtp/stats';
 import type { ProxyStats } from '../engine/sip/stats';
+import type { SocketBuffers } from '../engine/sip/transport/types';
 
 export type SuspectState = 'green' | 'amber' | 'red' | 'off';
 export type SuspectId = 'sip' | 'relay' | 'recorder' | 'kernel' | 'redis' | 'application';
@@ -62,8 +65,9 @@ export interface SuspectCallCounts {
   slowTrying: number;
   /** Calls with retransmissions. */
   retransmitted: number;
-  /** Calls with media loss. */
+  /** Calls with media loss, and with a stream whose latest running jitter reached JITTER_AMBER_MS. */
   lossy: number;
+  jittery: number;
   /** Calls whose call events did not reach the reference consumer (any in the store), and those started in the last minute whose events reached it late. */
   undelivered: number;
   late: number;
@@ -76,8 +80,17 @@ export interface SuspectCallCounts {
 /** A call's events count as not delivered only once it ended this long ago (before that they may be on their way). */
 export const UNDELIVERED_GRACE_US = 5_000_000;
 
+/** A forwarding connection whose first byte waited this long after its call's first PCM is amber (ms). */
+const SLOW_FIRST_BYTE_MS = 1_000;
 /** Publishing slower than this (SIP message → Redis's reply) is amber, and names its calls. */
 const SLOW_PUBLISH_MS = 100;
+
+/**
+ * A stream's running jitter (RFC 3550) from which a call counts as jittery:
+ * past ~30 ms a receiver's jitter buffer starts to discard late packets, and
+ * loss follows (the usual figure operators alert on).
+ */
+export const JITTER_AMBER_MS = 30;
 
 /** The story's check: "100 Trying p99 < 200 ms". */
 export const TRYING_RED_MS = 200;
@@ -167,8 +180,15 @@ function relaySuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
     { label: 'allocation failures', value: String(r.ports.allocationFailures), threshold: 'red > 0 (calls refused with 503)', state: r.ports.allocationFailures > 0 ? 'red' : 'green', where: 'engine, since the relay started' },
     oldestCheck,
     { label: 'calls with media loss', value: String(c.lossy), threshold: 'amber > 0', state: c.lossy > 0 ? 'amber' : 'green', where: 'relay stream figures (Wireshark loss), calls in the store' },
+    { label: `calls with jitter ≥ ${JITTER_AMBER_MS} ms`, value: String(c.jittery), threshold: `amber > 0 (a stream's running jitter reached ${JITTER_AMBER_MS} ms: jitter buffers start to discard)`, state: c.jittery > 0 ? 'amber' : 'green', where: "relay stream figures (RFC 3550 running jitter, each stream's latest report), calls in the store" },
   ];
-  return suspect('relay', 'Relay', 'Are the RTP ports running out, sessions leaking, or media lost?', checks, c.lossy > 0 ? { calls: { mediaLoss: true }, meaning: `${calls(c.lossy)} with media loss` } : null);
+  const link: CallsLink | null =
+    c.lossy > 0
+      ? { calls: { mediaLoss: true }, meaning: `${calls(c.lossy)} with media loss` }
+      : c.jittery > 0
+        ? { calls: { mediaJitterOverMs: JITTER_AMBER_MS }, meaning: `${calls(c.jittery)} with a stream's jitter at ${JITTER_AMBER_MS} ms or more` }
+        : null;
+  return suspect('relay', 'Relay', 'Are the RTP ports running out, sessions leaking, or media lost or jittery?', checks, link);
 }
 
 function recorderSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
@@ -179,11 +199,44 @@ function recorderSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
     { label: 'recorder state', value: r.state, threshold: 'red in error (disk full, unwritable folder)', state: r.state === 'error' ? 'red' : 'green', where: 'engine, now' },
     { label: 'packets dropped on the way to recordings', value: String(r.totals.drops), threshold: 'amber > 0 (the relay lost nothing; the WAVs have gaps)', state: r.totals.drops > 0 ? 'amber' : 'green', where: 'engine, since the recorder started' },
   ];
+  if (f) checks.push(...forwardingChecks(f, i.nowUs));
   if (f) checks.push({ label: 'PCM frames not forwarded', value: String(f.totals.framesDropped), threshold: 'red > 0 (the application misses audio: it was slow or away; the relay and the WAVs lost nothing)', state: f.totals.framesDropped > 0 ? 'red' : 'green', where: 'engine, since the recorder started' });
   // The calls come from each call's record lane (the recorder reports what it lost of a call every few seconds), so they may trail the totals by that much.
   const tripped = r.totals.drops > 0 || (f !== null && f.totals.framesDropped > 0);
   const link = tripped && c.recorderDrops > 0 ? { calls: { recorderDrops: true }, meaning: `${calls(c.recorderDrops)} the recorder dropped packets of, or did not forward PCM frames of` } : null;
   return suspect('recorder', 'Recorder and forwarding', 'Is the recorder or its PCM forwarding falling behind, and does it hold the relay back?', checks, link);
+}
+
+/**
+ * The forwarding connections, the worst of each figure: the fullest queue
+ * now (backpressure: the application reads slower than the audio arrives;
+ * at the bound frames drop), and the slowest first byte of the last
+ * minute's connections (a slow accept or TLS handshake: the PCM waits).
+ */
+function forwardingChecks(f: ForwarderStats, nowUs: number): SuspectCheck[] {
+  const open = f.connections.filter((x) => x.closeUs === null);
+  const fullest = open.reduce<ForwardConnectionFigures | null>((m, x) => (m === null || x.queuedBytes > m.queuedBytes ? x : m), null);
+  const recent = f.connections.filter((x) => x.startUs >= nowUs - LAST_MINUTE_MS * 1000);
+  const wait = (x: ForwardConnectionFigures) => (x.firstByteUs ?? x.closeUs ?? nowUs) - x.startUs;
+  const slowest = recent.reduce<ForwardConnectionFigures | null>((m, x) => (m === null || wait(x) > wait(m) ? x : m), null);
+  const closed = recent.filter((x) => x.closeUs !== null).length;
+  const sent = recent.reduce((n, x) => n + x.bytesSent, 0);
+  return [
+    {
+      label: 'forwarding queue, fullest open connection',
+      value: fullest ? `${kib(fullest.queuedBytes)} of ${kib(f.queueBytes)} (${fullest.callId}, ${fullest.leg}; ${open.length} open)` : 'none open',
+      threshold: 'amber from half the bound (backpressure: the application reads slower than the audio arrives, and frames drop at the bound)',
+      state: fullest !== null && fullest.queuedBytes >= f.queueBytes / 2 ? 'amber' : 'green',
+      where: "engine, now (the connection's queue and its socket's unsent bytes)",
+    },
+    {
+      label: 'slowest first byte',
+      value: slowest ? `${ms(wait(slowest))}${slowest.firstByteUs === null ? ' and none yet' : ''} (${slowest.callId}, ${slowest.leg}); ${recent.length} connections, ${closed} closed, ${kib(sent)} sent` : 'no connection',
+      threshold: `amber ≥ ${SLOW_FIRST_BYTE_MS} ms (a slow accept or TLS handshake: the call's PCM waits in its queue)`,
+      state: slowest !== null && wait(slowest) >= SLOW_FIRST_BYTE_MS * 1000 ? 'amber' : 'green',
+      where: "engine, each connection's first PCM → its first byte handed to the socket, connections of the last minute",
+    },
+  ];
 }
 
 /** The kernel's drop windows that ended within its last minute (LAST_MINUTE_MS before `nowUs`): what its link lists and counts. */
@@ -208,7 +261,11 @@ function kernelSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
   if (k.port !== null) {
     checks.push({ label: 'SIP socket drops', value: `+${k.socketDropsLastMinute}`, threshold: 'red > 0', state: k.socketDropsLastMinute > 0 ? 'red' : 'green', where: `/proc/net/udp, our SIP socket, last minute (read every ${k.socketIntervalMs / 1000} s; ${k.socketDrops} since it opened)` });
     checks.push({ label: 'SIP receive queue, max', value: `${k.rxQueueMaxBytes} B`, threshold: 'amber ≥ 64 KiB', state: k.rxQueueMaxBytes >= 65_536 ? 'amber' : 'green', where: `/proc/net/udp, our SIP socket, last minute (read every ${k.socketIntervalMs / 1000} s)` });
+    const b = i.sip?.udpBuffers ?? null;
+    if (b) checks.push(socketBuffersCheck(b, k));
   }
+  // SndbufErrors count sends, which no socket row attributes: the whole box's, the built-in traffic's sends in it.
+  checks.push({ label: 'UDP SndbufErrors', value: `+${k.sndbufErrors.lastMinute}`, threshold: "amber > 0 (a socket's send buffer was full: a sender outran it)", state: k.sndbufErrors.lastMinute > 0 ? 'amber' : 'green', where: `/proc/net/snmp, whole box (the built-in traffic's sends included), ${minute}` });
   // The counters are the whole box's: no call caused them. The honest link is to the calls that were up while they rose.
   const dropsTripped = k.lessGenerator.rcvbufErrors > 0 || k.lessGenerator.inErrors > 0 || (k.port !== null && k.socketDropsLastMinute > 0);
   const windows = recentDropWindows(k, i.nowUs);
@@ -220,6 +277,27 @@ function kernelSuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
         }
       : null;
   return suspect('kernel', 'Kernel', 'Is the kernel dropping or queueing UDP before we read it?', checks, link);
+}
+
+const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+
+/**
+ * Our sockets' buffers: the SIP socket's as the kernel set them, the relay's
+ * the kernel's default (it asks for none). Amber when the SIP socket's receive
+ * queue filled half its buffer in the last minute: the next burst may overflow it.
+ */
+function socketBuffersCheck(b: SocketBuffers, k: KernelUdpStats): SuspectCheck {
+  const l = k.bufferLimits;
+  const capped = l !== null && b.askedBytes > l.rmemMax ? `; asked ${kib(b.askedBytes)}, net.core.rmem_max caps it at ${kib(l.rmemMax)}, doubled` : '';
+  const relay = l !== null ? `; relay sockets: the kernel's default, ${kib(l.rmemDefault)} (net.core.rmem_default)` : '';
+  const half = b.rcvBytes / 2;
+  return {
+    label: 'socket buffers',
+    value: `SIP receive ${kib(b.rcvBytes)}, send ${kib(b.sndBytes)}${capped}${relay}`,
+    threshold: `amber when the SIP receive queue's max reaches half the receive buffer (${kib(half)}): the next burst may overflow it`,
+    state: k.rxQueueMaxBytes >= half ? 'amber' : 'green',
+    where: `getsockopt on the SIP socket at start; its receive queue, /proc/net/udp, last minute; /proc/sys/net/core, read every minute`,
+  };
 }
 
 function redisSuspect(i: SuspectInputs): Suspect {

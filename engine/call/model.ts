@@ -81,6 +81,8 @@ export interface MediaSummary {
    * cannot hide another stream's loss.
    */
   lost: number;
+  /** The largest running jitter (RFC 3550 §6.4.1) among the streams' latest figures, µs; 0 with none measured. */
+  maxJitterUs: number;
 }
 
 /**

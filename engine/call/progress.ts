@@ -67,7 +67,7 @@ export function learnStream(call: CallRecord, ev: MediaEvent): boolean {
  * streams: recounting them is simpler than keeping per-stream deltas right.
  */
 export function mediaOf(legs: readonly Leg[]): MediaSummary {
-  const m: MediaSummary = { streams: 0, packets: 0, lost: 0 };
+  const m: MediaSummary = { streams: 0, packets: 0, lost: 0, maxJitterUs: 0 };
   for (const l of legs) {
     for (const section of l.media) {
       for (const s of section.streams) {
@@ -75,6 +75,7 @@ export function mediaOf(legs: readonly Leg[]): MediaSummary {
         m.packets += s.packets;
         // Negative loss (duplicates) must not cancel another stream's loss.
         m.lost += Math.max(0, s.lost);
+        if (s.jitterUs > m.maxJitterUs) m.maxJitterUs = s.jitterUs;
       }
     }
   }

@@ -52,6 +52,8 @@ export interface CallFilter {
    * field and means "off".
    */
   mediaLoss?: boolean;
+  /** Only calls with a media stream whose latest running jitter reached this (ms); null or absent = off. Optional as `mediaLoss` is. */
+  mediaJitterOverMs?: number | null;
   /** Only calls the recorder dropped packets of, or did not forward PCM frames of. Optional as `mediaLoss` is. */
   recorderDrops?: boolean;
   /**
@@ -83,12 +85,18 @@ export const NO_FILTER: CallFilter = {
   publishSlowerThanMs: null,
   notDelivered: false,
   mediaLoss: false,
+  mediaJitterOverMs: null,
   recorderDrops: false,
   upDuring: null,
 };
 
 /** The fields of a call a filter or a sort reads without its entries. */
 export type CallFacts = Pick<CallSummary, 'callId' | 'source' | 'state' | 'from' | 'to' | 'startedUs' | 'updatedUs' | 'endedUs' | 'finalStatus' | 'messageCount' | 'retransmissions' | 'trying100Us' | 'publish' | 'media' | 'recorder'>;
+
+/** Whether a stream of the call had a running jitter of `ms` or more at its latest report. */
+export function jitterReached(m: MediaSummary | null, ms: number): boolean {
+  return m !== null && m.streams > 0 && m.maxJitterUs >= ms * 1000;
+}
 
 /** Events of the call not (yet) received by the reference consumer: given up, or acknowledged by Redis and not seen by it. */
 export function undelivered(p: CallSummary['publish']): number {
@@ -140,6 +148,7 @@ export function isFilterActive(f: CallFilter): boolean {
     f.publishSlowerThanMs !== null ||
     f.notDelivered ||
     f.mediaLoss === true ||
+    (f.mediaJitterOverMs !== undefined && f.mediaJitterOverMs !== null) ||
     f.recorderDrops === true ||
     (f.upDuring !== undefined && f.upDuring !== null)
   );
@@ -215,6 +224,7 @@ export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
   if (f.publishSlowerThanMs !== null && (c.publish === null || c.publish.slowestUs <= f.publishSlowerThanMs * 1000)) return false;
   if (f.notDelivered && undelivered(c.publish) === 0) return false;
   if (f.mediaLoss === true && (c.media === null || c.media.lost <= 0)) return false;
+  if (f.mediaJitterOverMs !== undefined && f.mediaJitterOverMs !== null && !jitterReached(c.media, f.mediaJitterOverMs)) return false;
   if (f.recorderDrops === true && !hasRecorderDrops(c.recorder)) return false;
   if (f.upDuring && !upDuring(c, f.upDuring)) return false;
   if (f.fromUs !== null && c.startedUs < f.fromUs) return false;

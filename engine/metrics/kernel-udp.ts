@@ -10,7 +10,11 @@
  * - `/proc/net/snmp`, the `Udp:` lines: the whole system's `RcvbufErrors`
  *   (a datagram dropped because a socket's receive buffer was full) and
  *   `InErrors` (every UDP datagram dropped on receive, those included),
- *   as deltas per sampling interval and totals since the sampler started.
+ *   as deltas per sampling interval and totals since the sampler started;
+ *   and `SndbufErrors` (a datagram not sent because the sender's socket
+ *   buffer was full), over the last minute.
+ * - `/proc/sys/net/core/{r,w}mem_{default,max}`: the buffer a socket gets
+ *   unless it asks, and the most it may ask for; read every minute.
  *
  * `/proc/net/udp` lists every UDP socket of the box, and the relay keeps
  * thousands bound: with 9,000 sockets one read cost 42 ms of kernel time
@@ -118,6 +122,7 @@ export interface UdpCounters {
   inDatagrams: number;
   inErrors: number;
   rcvbufErrors: number;
+  sndbufErrors: number;
 }
 
 /** The `Udp:` counters of `/proc/net/snmp` (the header line names the columns), or null if absent. */
@@ -130,8 +135,19 @@ export function parseUdpSnmp(text: string): UdpCounters | null {
     const i = names.indexOf(n);
     return i >= 0 && Number.isFinite(values[i]) ? values[i]! : 0;
   };
-  return { inDatagrams: get('InDatagrams'), inErrors: get('InErrors'), rcvbufErrors: get('RcvbufErrors') };
+  return { inDatagrams: get('InDatagrams'), inErrors: get('InErrors'), rcvbufErrors: get('RcvbufErrors'), sndbufErrors: get('SndbufErrors') };
 }
+
+/** `/proc/sys/net/core`'s socket buffer sizes, bytes. */
+export interface BufferLimits {
+  rmemDefault: number;
+  rmemMax: number;
+  wmemDefault: number;
+  wmemMax: number;
+}
+
+/** How often the buffer limits are read again (an operator may raise them while the lab runs). */
+const LIMITS_EVERY_MS = 60_000;
 
 /** A kernel drop counter's rise: between the last two reads, over the last minute of reads, since the sampler started. */
 export interface DropDeltas {
@@ -180,6 +196,10 @@ export interface KernelUdpStats {
   /** System-wide UDP receive-buffer drops and receive errors: in the last interval, over the last minute, and since the sampler started. */
   rcvbufErrors: DropDeltas;
   inErrors: DropDeltas;
+  /** System-wide UDP sends refused for a full send buffer, the same way (the built-in traffic's sends included: it cannot be told apart). */
+  sndbufErrors: DropDeltas;
+  /** The kernel's socket buffer sizes (bytes): what a socket gets unless it asks (`rmem_default`), and the most it may ask for (`rmem_max`); null if unreadable. */
+  bufferLimits: BufferLimits | null;
   /**
    * Datagrams the built-in traffic's own sockets dropped (`ports`, empty
    * while it is off): over the last minute of their reads, and since the
@@ -227,6 +247,9 @@ export class KernelUdpSampler {
   private socketRead: { port: number; drops: number; atUs: number } | null = null;
   private readonly rcvbufMinute = new MinuteDelta();
   private readonly inErrorsMinute = new MinuteDelta();
+  private readonly sndbufMinute = new MinuteDelta();
+  private limits: BufferLimits | null = null;
+  private limitsDueMs = -Infinity;
   private readonly socketMinute = new MinuteDelta();
   private socketDropsLastMinute = 0;
   /** The generator's sockets' drops at their last read, by inode (a socket closed keeps what it dropped in the total). */
@@ -284,6 +307,11 @@ export class KernelUdpSampler {
       const start = this.clock.monoMs();
       const rcvbufLastMinute = this.rcvbufMinute.add(start, c.rcvbufErrors);
       const inErrorsLastMinute = this.inErrorsMinute.add(start, c.inErrors);
+      const sndbufLastMinute = this.sndbufMinute.add(start, c.sndbufErrors);
+      if (start >= this.limitsDueMs) {
+        this.limitsDueMs = start + LIMITS_EVERY_MS;
+        this.limits = await this.readLimits();
+      }
       const generatorPorts = [...this.generatorPorts()];
       let socketsRead = false;
       let after = c;
@@ -325,6 +353,8 @@ export class KernelUdpSampler {
         socketDropsLastMinute: port === null ? 0 : this.socketDropsLastMinute,
         rcvbufErrors: { interval: c.rcvbufErrors - prev.rcvbufErrors, lastMinute: rcvbufLastMinute, total: c.rcvbufErrors - this.base.rcvbufErrors },
         inErrors: { interval: c.inErrors - prev.inErrors, lastMinute: inErrorsLastMinute, total: c.inErrors - this.base.inErrors },
+        sndbufErrors: { interval: c.sndbufErrors - prev.sndbufErrors, lastMinute: sndbufLastMinute, total: c.sndbufErrors - this.base.sndbufErrors },
+        bufferLimits: this.limits,
         generatorDrops: { ports: generatorPorts, lastMinute: this.generatorLastMinute, total: this.generatorTotal },
         lessGenerator: { ...this.lessGenerator },
         intervalMs: this.intervalMs,
@@ -336,6 +366,14 @@ export class KernelUdpSampler {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The four sizes, or null when any is unreadable (no /proc/sys, a container that hides it). */
+  private async readLimits(): Promise<BufferLimits | null> {
+    const one = (name: string) => this.read(`/proc/sys/net/core/${name}`).then((t) => Number.parseInt(t.trim(), 10), () => NaN);
+    const [rmemDefault, rmemMax, wmemDefault, wmemMax] = await Promise.all([one('rmem_default'), one('rmem_max'), one('wmem_default'), one('wmem_max')]);
+    const all = [rmemDefault, rmemMax, wmemDefault, wmemMax];
+    return all.every((n) => Number.isFinite(n) && n > 0) ? { rmemDefault, rmemMax, wmemDefault, wmemMax } : null;
   }
 
   /** The generator's socket rows at a read: what each dropped since its last read (a socket first seen, since it opened) adds to the total. */
@@ -387,5 +425,5 @@ export class KernelUdpSampler {
 }
 
 export function emptyKernelStats(intervalMs = 1_000): KernelUdpStats {
-  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, socketDropsLastMinute: 0, rcvbufErrors: { interval: 0, lastMinute: 0, total: 0 }, inErrors: { interval: 0, lastMinute: 0, total: 0 }, generatorDrops: { ports: [], lastMinute: 0, total: 0 }, lessGenerator: { rcvbufErrors: 0, inErrors: 0 }, intervalMs, dropWindows: [], unavailable: null };
+  return { port: null, rxQueueBytes: 0, rxQueueMaxBytes: 0, socketIntervalMs: intervalMs, socketDrops: 0, socketDropsLastMinute: 0, rcvbufErrors: { interval: 0, lastMinute: 0, total: 0 }, inErrors: { interval: 0, lastMinute: 0, total: 0 }, sndbufErrors: { interval: 0, lastMinute: 0, total: 0 }, bufferLimits: null, generatorDrops: { ports: [], lastMinute: 0, total: 0 }, lessGenerator: { rcvbufErrors: 0, inErrors: 0 }, intervalMs, dropWindows: [], unavailable: null };
 }

@@ -1,5 +1,6 @@
 import type { LatencySummary } from '../metrics/histogram';
 import type { FinalsByClass } from './proxy/counters';
+import type { SocketBuffers } from './transport/types';
 import type { InlineGateState } from './worker/inline-gate';
 
 /** What the proxy reports about itself; the host puts it in snapshots and /metrics. */
@@ -27,6 +28,8 @@ export interface ProxyStats {
    * the wait itself and the retransmissions it caused (inline-gate.ts).
    */
   inline: InlineGateState | null;
+  /** The UDP socket's buffers as the kernel set them (null without UDP): what the receive queue in the kernel suspect fills. */
+  udpBuffers: SocketBuffers | null;
 }
 
 export const EMPTY_PROXY_STATS: ProxyStats = {
@@ -43,4 +46,5 @@ export const EMPTY_PROXY_STATS: ProxyStats = {
   answered: {},
   finals: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, '6xx': 0 },
   inline: null,
+  udpBuffers: null,
 };

@@ -164,10 +164,10 @@ test('the same Call-ID live and imported is two calls, each updated under its ow
 });
 
 /** A relay report of one stream (the call store turns these into legs → media → streams). */
-function mediaEvent(callId: string, tsUs: number, streamId: string, phase: MediaEvent['phase'], packets: number, lost: number): MediaEvent {
+function mediaEvent(callId: string, tsUs: number, streamId: string, phase: MediaEvent['phase'], packets: number, lost: number, jitterUs = 500): MediaEvent {
   return {
     kind: 'media', tsUs, callId, phase, streamId, legTag: 'fa', mediaIndex: 0, src: '10.0.0.1:4000', dst: '10.0.0.9:30000',
-    codec: 'PCMU/8000', ssrc: 1, packets, bytes: packets * 172, lost, jitterUs: 500, reason: phase === 'closed' ? 'bye' : null, sdp: null,
+    codec: 'PCMU/8000', ssrc: 1, packets, bytes: packets * 172, lost, jitterUs, reason: phase === 'closed' ? 'bye' : null, sdp: null,
   };
 }
 
@@ -189,9 +189,9 @@ const scan = (store: CallStore, filter = NO_FILTER, sort = DEFAULT_SORT) => scan
 
 test('the call summary counts streams, packets and lost from each stream\'s latest report; a call without media has none', () => {
   const store = storeWithMedia();
-  assert.deepEqual(summarize(store.get('lossy')!).media, { streams: 2, packets: 1_160, lost: 40 }, 'l-b\'s later report replaces its earlier one');
-  assert.deepEqual(summarize(store.get('clean')!).media, { streams: 1, packets: 500, lost: 0 });
-  assert.deepEqual(summarize(store.get('dups')!).media, { streams: 1, packets: 300, lost: 0 }, 'duplicates are not negative loss');
+  assert.deepEqual(summarize(store.get('lossy')!).media, { streams: 2, packets: 1_160, lost: 40, maxJitterUs: 500 }, 'l-b\'s later report replaces its earlier one');
+  assert.deepEqual(summarize(store.get('clean')!).media, { streams: 1, packets: 500, lost: 0, maxJitterUs: 500 });
+  assert.deepEqual(summarize(store.get('dups')!).media, { streams: 1, packets: 300, lost: 0, maxJitterUs: 500 }, 'duplicates are not negative loss');
   assert.equal(call('x', 1).media, null);
 });
 
@@ -204,6 +204,19 @@ test('"has media loss" keeps only calls whose streams lost packets, over every s
   assert.equal(isFilterActive({ ...NO_FILTER, mediaLoss: false }), false);
   store.record(mediaEvent('clean', 5_000, 'c-a', 'closed', 990, 10));
   assert.deepEqual((await scan(store, { ...NO_FILTER, mediaLoss: true })).map((f) => f.call.callId), ['lossy', 'clean'], 'a later report with loss brings a call in');
+});
+
+test('"media jitter ≥ N ms" keeps calls with a stream whose latest running jitter reached it (the relay suspect\'s link); a later calmer report lets a call go', async () => {
+  const store = storeWithMedia();
+  store.record(mediaEvent('shaky', 5_000, 's-a', 'stats', 400, 0, 2_000));
+  store.record(mediaEvent('shaky', 5_100, 's-b', 'stats', 400, 0, 45_000));
+  assert.equal(summarize(store.get('shaky')!).media!.maxJitterUs, 45_000, 'the worst stream');
+  const jittery = { ...NO_FILTER, mediaJitterOverMs: 30 };
+  assert.deepEqual((await scan(store, jittery)).map((f) => f.call.callId), ['shaky']);
+  assert.equal(isFilterActive(jittery), true);
+  assert.equal(isFilterActive({ ...NO_FILTER, mediaJitterOverMs: null }), false);
+  store.record(mediaEvent('shaky', 6_000, 's-b', 'stats', 800, 0, 4_000));
+  assert.deepEqual((await scan(store, jittery)).map((f) => f.call.callId), [], 'the latest figures are what count');
 });
 
 test('calls sort by streams and by loss (share of expected), calls without media last either way', async () => {
@@ -220,12 +233,12 @@ test('calls sort by streams and by loss (share of expected), calls without media
 
 test('the media cells show streams and loss, in the warning colour when any packet was lost; — without media', () => {
   assert.deepEqual(mediaCells(null), { streams: '—', loss: '—', lossClass: 'muted', title: 'No media for this call (no relay, or SDP passed untouched)' });
-  const lossy = mediaCells({ streams: 2, packets: 1_160, lost: 40 });
+  const lossy = mediaCells({ streams: 2, packets: 1_160, lost: 40, maxJitterUs: 0 });
   assert.deepEqual([lossy.streams, lossy.loss, lossy.lossClass], ['2', '3.3%', 'warn']);
   assert.match(lossy.title, /1160 packets received, 40 lost/);
-  assert.deepEqual([mediaCells({ streams: 1, packets: 500, lost: 0 }).loss, mediaCells({ streams: 1, packets: 500, lost: 0 }).lossClass], ['0%', '']);
-  assert.equal(mediaCells({ streams: 1, packets: 99_999, lost: 1 }).loss, '<0.1%', 'one lost packet is not rounded away');
-  assert.equal(mediaCells({ streams: 1, packets: 50, lost: 50 }).loss, '50%');
+  assert.deepEqual([mediaCells({ streams: 1, packets: 500, lost: 0, maxJitterUs: 0 }).loss, mediaCells({ streams: 1, packets: 500, lost: 0, maxJitterUs: 0 }).lossClass], ['0%', '']);
+  assert.equal(mediaCells({ streams: 1, packets: 99_999, lost: 1, maxJitterUs: 0 }).loss, '<0.1%', 'one lost packet is not rounded away');
+  assert.equal(mediaCells({ streams: 1, packets: 50, lost: 50, maxJitterUs: 0 }).loss, '50%');
 });
 
 test('mediaLoss may be left out of a filter (written before media existed) but not set to anything other than true or false', () => {

@@ -37,6 +37,7 @@ const connection = (over: Partial<ForwardConnection> = {}): ForwardConnection =>
 
 const forwarding = (over: Partial<Forwarding> = {}): Forwarding => ({
   target: '127.0.0.1:9443',
+  queueBytes: 262_144,
   tls: true,
   verify: 'ca',
   caFile: '/etc/callpath/app-ca.pem',

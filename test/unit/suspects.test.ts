@@ -13,7 +13,7 @@ import type { ProxyStats as SipStats } from '../../engine/sip/stats';
 const lat = (p99Us: number, count = 100) => ({ count, p50: p99Us / 2, p90: p99Us, p99: p99Us, max: p99Us });
 /** The SIP figures the board reads (the rest of SipStats does not matter to it). */
 const sip = (): SipStats => ({ retransmissionsPerSecond: 0, activeTransactions: 10, trying100: lat(2_000), loopDelay: lat(1_000) }) as unknown as SipStats;
-const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, undelivered: 0, late: 0, recorderDrops: 0, upDuringKernelDrops: 0 };
+const none: SuspectCallCounts = { slowTrying: 0, retransmitted: 0, lossy: 0, jittery: 0, undelivered: 0, late: 0, recorderDrops: 0, upDuringKernelDrops: 0 };
 /** The board's now: 10.5 s on the engine clock, so drop windows at 1-2 s and 9-10 s are within its last minute. */
 const NOW_US = 10_500_000;
 const inputs = (over: Partial<SuspectInputs> = {}): SuspectInputs => ({ nowUs: NOW_US, sip: sip(), wireTrying100: null, relay: null, recorder: null, kernel: emptyKernelStats(), publisher: null, publisherRunning: false, consumer: null, ...over });
@@ -71,6 +71,35 @@ test("the kernel leaves out what the built-in traffic's own sockets dropped, and
   assert.equal(both.checks[0]!.value, "+2 (+65 more on the built-in traffic's own sockets, left out)");
 });
 
+test("the kernel: our sockets' buffers beside the receive queue that fills them, amber from half full; SndbufErrors amber, the whole box's", () => {
+  const udpBuffers = { rcvBytes: 425_984, sndBytes: 425_984, askedBytes: 8 * 1024 * 1024 };
+  const bufferLimits = { rmemDefault: 212_992, rmemMax: 212_992, wmemDefault: 212_992, wmemMax: 212_992 };
+  const k = { ...emptyKernelStats(), port: 5060, rxQueueMaxBytes: 40_000, bufferLimits };
+  const quiet = byId(inputs({ sip: { ...sip(), udpBuffers } as SipStats, kernel: k })).get('kernel')!;
+  const buffers = quiet.checks.find((c) => c.label === 'socket buffers')!;
+  assert.equal(buffers.value, "SIP receive 416 KiB, send 416 KiB; asked 8192 KiB, net.core.rmem_max caps it at 208 KiB, doubled; relay sockets: the kernel's default, 208 KiB (net.core.rmem_default)");
+  assert.deepEqual([buffers.state, quiet.state], ['green', 'green']);
+  const filling = byId(inputs({ sip: { ...sip(), udpBuffers } as SipStats, kernel: { ...k, rxQueueMaxBytes: 212_992 } })).get('kernel')!;
+  assert.deepEqual([filling.checks.find((c) => c.label === 'socket buffers')!.state, filling.state], ['amber', 'amber'], 'half of 416 KiB queued: the next burst may overflow it');
+  const sending = byId(inputs({ kernel: { ...k, sndbufErrors: { interval: 0, lastMinute: 4, total: 9 } } })).get('kernel')!;
+  const snd = sending.checks.find((c) => c.label === 'UDP SndbufErrors')!;
+  assert.deepEqual([snd.value, snd.state, sending.state], ['+4', 'amber', 'amber']);
+  assert.match(snd.where, /whole box \(the built-in traffic's sends included\)/);
+  assert.equal(sending.checks.some((c) => c.label === 'socket buffers'), false, 'no SIP socket figures without the proxy\'s');
+});
+
+test('the relay: calls with a stream jittering 30 ms or more are amber and listed, media loss first when both', () => {
+  const relay = { ports: { inUse: 10, lent: 0, total: 1000, allocationFailures: 0 }, oldest: [], timeouts: { finalTimeout: 3600 } } as unknown as SuspectInputs['relay'];
+  const calm = byId(inputs({ relay })).get('relay')!;
+  assert.equal(calm.state, 'green');
+  const shaky = byId(inputs({ relay }), { ...none, jittery: 3 }).get('relay')!;
+  const jitter = shaky.checks.find((c) => c.label === 'calls with jitter ≥ 30 ms')!;
+  assert.deepEqual([jitter.value, jitter.state, shaky.state], ['3', 'amber', 'amber']);
+  assert.deepEqual(shaky.calls, { mediaJitterOverMs: 30 });
+  assert.equal(shaky.callsMeaning, "the 3 calls with a stream's jitter at 30 ms or more");
+  assert.deepEqual(byId(inputs({ relay }), { ...none, jittery: 3, lossy: 1 }).get('relay')!.calls, { mediaLoss: true });
+});
+
 test('the chip: its mark and title give every check with its threshold and where it is measured, and what a click lists; only a suspect with calls is clickable', () => {
   const s = { ...sip(), retransmissionsPerSecond: 0.5 } as SipStats;
   const chip = suspectChip(byId(inputs({ sip: s }), { ...none, retransmitted: 2 }).get('sip')!);
@@ -110,7 +139,7 @@ test('slow publishing off the SIP path is amber, not red; PCM frames the applica
   const redis = byId(inputs({ publisher, publisherRunning: true })).get('redis')!;
   assert.equal(redis.state, 'amber');
   assert.deepEqual(redis.calls, { publishSlowerThanMs: 100 }, 'a click lists the calls with a slow publish');
-  const recorder = { state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 12 } } } as unknown as SuspectInputs['recorder'];
+  const recorder = { state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 12 }, queueBytes: 65_536, connections: [] } } as unknown as SuspectInputs['recorder'];
   assert.equal(byId(inputs({ recorder })).get('recorder')!.state, 'red');
 });
 
@@ -143,9 +172,24 @@ test("events sent to a call's list are amber while the application runs (its sub
   assert.equal(older.state, 'green', 'fallbacks over a minute old are history');
 });
 
+test('forwarding: the fullest open queue is amber from half its bound (backpressure), the slowest first byte of the last minute from 1 s, a connection that never sent counting until now', () => {
+  const conn = (callId: string, over: Record<string, unknown>) => ({ callId, leg: 'caller', startUs: NOW_US - 5_000_000, firstByteUs: NOW_US - 4_990_000, bytesSent: 80_000, queuedBytes: 0, closeUs: null, ...over });
+  const recorder = (connections: unknown[]) => ({ state: 'on', totals: { drops: 0 }, forwarding: { totals: { framesDropped: 0 }, queueBytes: 65_536, connections } }) as unknown as SuspectInputs['recorder'];
+  const check = (connections: unknown[], label: string) => byId(inputs({ recorder: recorder(connections) })).get('recorder')!.checks.find((c) => c.label === label)!;
+  const calm = byId(inputs({ recorder: recorder([conn('a', { queuedBytes: 1_024 }), conn('b', { closeUs: NOW_US - 1_000_000 })]) })).get('recorder')!;
+  assert.equal(calm.state, 'green', JSON.stringify(calm.checks));
+  assert.equal(calm.checks.find((c) => c.label === 'slowest first byte')!.value, '10.0 ms (a, caller); 2 connections, 1 closed, 156 KiB sent');
+  const backed = check([conn('a', { queuedBytes: 40_000 })], 'forwarding queue, fullest open connection');
+  assert.deepEqual([backed.value, backed.state], ['39 KiB of 64 KiB (a, caller; 1 open)', 'amber']);
+  const waiting = check([conn('a', {}), conn('slow', { firstByteUs: null, bytesSent: 0 })], 'slowest first byte');
+  assert.deepEqual([waiting.value, waiting.state], ['5000.0 ms and none yet (slow, caller); 2 connections, 0 closed, 78 KiB sent', 'amber']);
+  const old = check([conn('slow', { startUs: NOW_US - 70_000_000, firstByteUs: null, closeUs: NOW_US - 65_000_000 })], 'slowest first byte');
+  assert.deepEqual([old.value, old.state], ['no connection', 'green'], 'a connection of over a minute ago is history');
+});
+
 test('the recorder links to the calls it dropped packets of or did not forward PCM frames of, once its checks trip and the calls are in the store', () => {
   const recorder = (drops: number, framesDropped: number | null) =>
-    ({ state: 'on', totals: { drops }, forwarding: framesDropped === null ? null : { totals: { framesDropped } } }) as unknown as SuspectInputs['recorder'];
+    ({ state: 'on', totals: { drops }, forwarding: framesDropped === null ? null : { totals: { framesDropped }, queueBytes: 65_536, connections: [] } }) as unknown as SuspectInputs['recorder'];
   const red = byId(inputs({ recorder: recorder(0, 40) }), { ...none, recorderDrops: 3 }).get('recorder')!;
   assert.equal(red.state, 'red');
   assert.deepEqual(red.calls, { recorderDrops: true });

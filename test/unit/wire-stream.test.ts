@@ -55,10 +55,10 @@ const PROC_NET_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr
 const PROC_NET_UDP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   301: 00000000000000000000000001000000:13C4 00000000000000000000000000000000:0000 07 00000000:00000300 00:00000000 00000000     0        0 4243 2 0000000000000000 2
 `;
-const SNMP = (rcvbuf: number, inErr: number) => `Ip: Forwarding DefaultTTL InReceives
+const SNMP = (rcvbuf: number, inErr: number, sndbuf = 0) => `Ip: Forwarding DefaultTTL InReceives
 Ip: 1 64 100
 Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
-Udp: 34524968 9121 ${inErr} 36900754 ${rcvbuf} 0 0 0 0
+Udp: 34524968 9121 ${inErr} 36900754 ${rcvbuf} ${sndbuf} 0 0 0
 UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
 UdpLite: 0 0 0 0 0 0 0 0 0
 `;
@@ -85,8 +85,33 @@ test("the SIP port's rows are found among thousands of relay sockets, and a sock
 });
 
 test('/proc/net/snmp gives the Udp counters by their header names, not UdpLite', () => {
-  assert.deepEqual(parseUdpSnmp(SNMP(2366082, 2366090)), { inDatagrams: 34524968, inErrors: 2366090, rcvbufErrors: 2366082 });
+  assert.deepEqual(parseUdpSnmp(SNMP(2366082, 2366090, 7)), { inDatagrams: 34524968, inErrors: 2366090, rcvbufErrors: 2366082, sndbufErrors: 7 });
   assert.equal(parseUdpSnmp('Ip: a\nIp: 1\n'), null);
+});
+
+test("the sampler counts SndbufErrors over the last minute and reads the kernel's buffer sizes; without /proc/sys they are unknown, not zero", async () => {
+  let sndbuf = 10;
+  let now = 0;
+  const clock = { nowUs: () => now * 1000, monoMs: () => now };
+  const limits: Record<string, string> = { rmem_default: '212992\n', rmem_max: '212992\n', wmem_default: '212992\n', wmem_max: '4194304\n' };
+  const s = new KernelUdpSampler(async (p) => (p === '/proc/net/snmp' ? SNMP(0, 0, sndbuf) : p.startsWith('/proc/sys/net/core/') ? limits[p.slice(19)]! : ''), () => null, clock);
+  await s.sample();
+  assert.deepEqual(s.stats().bufferLimits, { rmemDefault: 212_992, rmemMax: 212_992, wmemDefault: 212_992, wmemMax: 4_194_304 });
+  now = 1_000;
+  sndbuf = 13;
+  await s.sample();
+  assert.deepEqual(s.stats().sndbufErrors, { interval: 3, lastMinute: 3, total: 3 });
+  now = 62_000;
+  await s.sample();
+  assert.equal(s.stats().sndbufErrors.lastMinute, 0, 'a minute on, the rise is history');
+  assert.equal(s.stats().sndbufErrors.total, 3);
+  const hidden = new KernelUdpSampler(async (p) => {
+    if (p === '/proc/net/snmp') return SNMP(0, 0);
+    throw new Error(`ENOENT: ${p}`);
+  }, () => null, clock);
+  await hidden.sample();
+  assert.equal(hidden.stats().bufferLimits, null);
+  assert.equal(hidden.stats().unavailable, null, 'the counters are still read');
 });
 
 test('the sampler reports the SIP socket and the UDP drop deltas per interval and since it started', async () => {

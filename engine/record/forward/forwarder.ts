@@ -90,6 +90,8 @@ export interface ForwarderStats {
   /** The CA file the certificate is checked against (`--forward-ca`), or null. */
   caFile: string | null;
   totals: ForwarderTotals;
+  /** Bytes a connection may hold (queue and socket), past which its oldest frames drop. */
+  queueBytes: number;
   /** Active connections, then the most recent closed ones, newest first. */
   connections: ForwardConnectionFigures[];
 }
@@ -219,6 +221,7 @@ export class Forwarder {
       verify: tls === null ? null : tls.insecure === true ? 'none' : tls.ca !== undefined ? 'ca' : 'system',
       caFile: tls?.caFile ?? null,
       totals: this.tally.totals(live.length),
+      queueBytes: this.ctx.queueBytes,
       connections: [...live, ...this.closed.map((f) => ({ ...f }))],
     };
   }

@@ -262,7 +262,9 @@ export class ProxyCore {
       loopDelay: this.options.loopDelay?.summary() ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0 },
       answered: c.answeredByStatus(),
       finals: c.finalsByClass(),
+      // The worker's: its gate and its UDP socket (worker/entry.ts).
       inline: null,
+      udpBuffers: null,
     };
   }
 

@@ -12,8 +12,23 @@ export type InboundHandler = (data: Buffer, peer: NextHop) => void;
 /** Why a send failed, for the proxy's 503 (RFC 3261 §16.9 / §18.4). */
 export type SendFailure = (err: Error) => void;
 
+/**
+ * A datagram socket's buffers as the kernel set them: SO_RCVBUF and
+ * SO_SNDBUF as getsockopt reads them (Linux doubles what it grants, for its
+ * own bookkeeping, and caps a request at net.core.rmem_max / wmem_max), and
+ * the size that was asked for. Bytes, in the units /proc/net/udp's rx_queue
+ * counts.
+ */
+export interface SocketBuffers {
+  rcvBytes: number;
+  sndBytes: number;
+  askedBytes: number;
+}
+
 export interface SipTransport {
   readonly name: TransportName;
+  /** Datagram transports only: the socket's buffers, read once after they were set. */
+  readonly buffers?: SocketBuffers;
   /** Sends one complete message. Never throws; failures arrive on `onFailure`. */
   send(data: Buffer, peer: NextHop, onFailure?: SendFailure): void;
   /**

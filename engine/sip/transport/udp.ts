@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import DgramAsPromised from 'dgram-as-promised';
 import type { DropCounters } from '../../metrics/drops';
 import type { NextHop } from '../../net/host-port';
-import type { InboundHandler, SendFailure, SipTransport } from './types';
+import type { InboundHandler, SendFailure, SipTransport, SocketBuffers } from './types';
 import { UdpReachability } from './udp-reachability';
 
 /** Above this a datagram is not SIP we accept: dropped and counted. */
@@ -68,11 +68,13 @@ export async function openUdpTransport(
   } catch {
     // The kernel caps it (net.core.rmem_max); a smaller buffer still works.
   }
+  const buffers: SocketBuffers = { rcvBytes: raw.getRecvBufferSize(), sndBytes: raw.getSendBufferSize(), askedBytes: RECV_BUFFER_BYTES };
   const reachability = new UdpReachability({ localHost: host, monoMs: options.monoMs, drops, probeIntervalMs: options.probeIntervalMs });
   const countFailure = (err: NodeJS.ErrnoException) => drops.count('sip.udp', `send-error ${err.code ?? 'unknown'}`);
   return {
     name: 'udp',
     port: bound.port,
+    buffers,
     /**
      * Node 20's dgram reports a failed send (EACCES for a broadcast address,
      * ENETUNREACH, a firewall's EPERM) only to the send's callback; without

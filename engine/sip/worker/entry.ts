@@ -157,7 +157,7 @@ const sip: ThreadService<SipWorkerStart, ProxyStats, SipWorkerReady> = {
       throw new Error(listenErrorText(err as NodeJS.ErrnoException));
     }
   },
-  stats: () => ({ ...core!.stats(), inline: gate?.state ?? null }),
+  stats: () => ({ ...core!.stats(), inline: gate?.state ?? null, udpBuffers: udp?.buffers ?? null }),
   drain: () => core?.drain(),
   configure: (o) => {
     core?.configure(o);

@@ -88,7 +88,7 @@ export function CallsFilterBar() {
   const generation = useCallsView((s) => s.generation);
   const [more, setMore] = useState(false);
   const regexError = filterError(filter);
-  const extra = filter.header !== null || filter.status !== null || filter.method !== null || filter.address !== '' || filter.fromUs !== null || filter.toUs !== null || filter.source !== null || filter.outcome !== null;
+  const extra = filter.header !== null || filter.status !== null || filter.method !== null || filter.address !== '' || filter.fromUs !== null || filter.toUs !== null || filter.source !== null || filter.outcome !== null || (filter.mediaJitterOverMs ?? null) !== null;
   return (
     <div className="calls-filter-block" role="search">
       <div className="calls-filter">
@@ -248,6 +248,22 @@ function MoreFilters() {
       <label className="calls-filter-trying" title="Calls that started at or before this (local time)">
         to
         <ParsedField key={`toUs-${generation}`} field="toUs" testId="calls-filter-to" label="Started at or before" placeholder="" type="datetime-local" value={filter.toUs} format={formatLocalTime} parse={parseLocalTime} onValue={(v) => setFilter({ toUs: v })} />
+      </label>
+      <label className="calls-filter-trying" title="Only calls with a media stream whose running jitter (RFC 3550) reached this at the relay's latest report of it (ms); the Relay suspect links here at 30 ms">
+        jitter ≥
+        <ParsedField
+          key={`jitter-${generation}`}
+          field="jitter"
+          testId="calls-filter-jitter"
+          label="A media stream's jitter at least (ms)"
+          placeholder="ms"
+          className="input-num"
+          value={filter.mediaJitterOverMs ?? null}
+          format={fmtNumber}
+          parse={parseThreshold}
+          onValue={(v) => setFilter({ mediaJitterOverMs: v })}
+        />
+        ms
       </label>
       <select data-testid="calls-filter-source" className="input" aria-label="Filter calls by source" value={filter.source ?? ''} onChange={(e) => setFilter({ source: e.target.value === '' ? null : e.target.value })}>
         <option value="">any source</option>
