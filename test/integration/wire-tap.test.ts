@@ -98,10 +98,13 @@ test('with the wire tap on, a burst of INVITEs shows the time each waited in the
       assert.ok(w.trying100.p99 >= engineTrying.p99, `wire 100 Trying p99 ${w.trying100.p99} ≥ the engine's ${engineTrying.p99}`);
       t.diagnostic(`100 Trying p99: engine ${engineTrying.p99} µs, wire ${w.trying100.p99} µs; queue wait p50/p99/max ${w.gapUs.in.p50}/${w.gapUs.in.p99}/${w.gapUs.in.max} µs; clock offset ${w.clockOffsetUs} ± ${w.clockSpreadUs} µs`);
 
-      // The kernel's side and /metrics.
-      assert.equal(snap.kernel.port, lab.sipPort);
-      assert.equal(snap.kernel.unavailable, null);
-      const metrics = renderPrometheus(snap);
+      // The kernel's side and /metrics. The sampler reads every second, and this test can be over in less than two:
+      // wait for a read that took the SIP socket's row.
+      let kernel = snap.kernel;
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline && kernel.port !== lab.sipPort; kernel = lab.host.snapshot().kernel) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(kernel.port, lab.sipPort, JSON.stringify(kernel).slice(0, 400));
+      assert.equal(kernel.unavailable, null);
+      const metrics = renderPrometheus(lab.host.snapshot());
       assert.match(metrics, /^callpath_wire_tap_up 1$/m);
       assert.match(metrics, /^callpath_wire_gap_in_seconds\{quantile="0.99"\} [0-9.e-]+$/m);
       assert.match(metrics, /^callpath_udp_rcvbuf_errors_total \d+$/m);
