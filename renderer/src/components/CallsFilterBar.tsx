@@ -30,6 +30,18 @@ export function useSources(): { id: string; name: string }[] {
   );
 }
 
+/** A threshold of the filter in ms ("100 > [ ] ms"), typed as text and applied once it parses. */
+function MsThreshold(props: { field: string; prefix: string; title: string; label: string; value: number | null; onValue: (v: number | null) => void }) {
+  const generation = useCallsView((s) => s.generation);
+  return (
+    <label className="calls-filter-trying" title={props.title}>
+      {props.prefix}
+      <ParsedField key={`${props.field}-${generation}`} field={props.field} testId={`calls-filter-${props.field}`} label={props.label} placeholder="ms" className="input-num" value={props.value} format={fmtNumber} parse={parseThreshold} onValue={props.onValue} />
+      ms
+    </label>
+  );
+}
+
 function ParsedField<T>(props: {
   field: string;
   testId: string;
@@ -85,7 +97,6 @@ export function CallsFilterBar() {
   const setFilter = useCallsView((s) => s.setFilter);
   const clearFilter = useCallsView((s) => s.clearFilter);
   const invalidCount = useCallsView((s) => s.invalid.length);
-  const generation = useCallsView((s) => s.generation);
   const [more, setMore] = useState(false);
   const regexError = filterError(filter);
   const extra = filter.header !== null || filter.status !== null || filter.method !== null || filter.address !== '' || filter.fromUs !== null || filter.toUs !== null || filter.source !== null || filter.outcome !== null || (filter.mediaJitterOverMs ?? null) !== null;
@@ -121,38 +132,8 @@ export function CallsFilterBar() {
           <input type="checkbox" data-testid="calls-filter-rtx" checked={filter.retransmissionsOnly} onChange={(e) => setFilter({ retransmissionsOnly: e.target.checked })} />
           rtx
         </label>
-        <label className="calls-filter-trying" title="Only calls whose 100 Trying took longer than this (ms)">
-          100 &gt;
-          <ParsedField
-            key={`trying-${generation}`}
-            field="trying"
-            testId="calls-filter-trying"
-            label="100 Trying slower than (ms)"
-            placeholder="ms"
-            className="input-num"
-            value={filter.tryingSlowerThanMs}
-            format={fmtNumber}
-            parse={parseThreshold}
-            onValue={(v) => setFilter({ tryingSlowerThanMs: v })}
-          />
-          ms
-        </label>
-        <label className="calls-filter-trying" title="Only calls with a call event slower than this from its SIP message to Redis's reply (ms)">
-          pub &gt;
-          <ParsedField
-            key={`publish-${generation}`}
-            field="publish"
-            testId="calls-filter-publish"
-            label="A call event slower than (ms), SIP message → Redis reply"
-            placeholder="ms"
-            className="input-num"
-            value={filter.publishSlowerThanMs}
-            format={fmtNumber}
-            parse={parseThreshold}
-            onValue={(v) => setFilter({ publishSlowerThanMs: v })}
-          />
-          ms
-        </label>
+        <MsThreshold field="trying" prefix="100 >" title="Only calls whose 100 Trying took longer than this (ms)" label="100 Trying slower than (ms)" value={filter.tryingSlowerThanMs} onValue={(v) => setFilter({ tryingSlowerThanMs: v })} />
+        <MsThreshold field="publish" prefix="pub >" title="Only calls with a call event slower than this from its SIP message to Redis's reply (ms)" label="A call event slower than (ms), SIP message → Redis reply" value={filter.publishSlowerThanMs} onValue={(v) => setFilter({ publishSlowerThanMs: v })} />
         <label className="calls-filter-check" title="Only calls with a call event the application (reference consumer) has not received: given up by the publisher, or acknowledged by Redis and not received">
           <input type="checkbox" data-testid="calls-filter-undelivered" checked={filter.notDelivered} onChange={(e) => setFilter({ notDelivered: e.target.checked })} />
           not delivered
@@ -249,22 +230,7 @@ function MoreFilters() {
         to
         <ParsedField key={`toUs-${generation}`} field="toUs" testId="calls-filter-to" label="Started at or before" placeholder="" type="datetime-local" value={filter.toUs} format={formatLocalTime} parse={parseLocalTime} onValue={(v) => setFilter({ toUs: v })} />
       </label>
-      <label className="calls-filter-trying" title="Only calls with a media stream whose running jitter (RFC 3550) reached this at the relay's latest report of it (ms); the Relay suspect links here at 30 ms">
-        jitter ≥
-        <ParsedField
-          key={`jitter-${generation}`}
-          field="jitter"
-          testId="calls-filter-jitter"
-          label="A media stream's jitter at least (ms)"
-          placeholder="ms"
-          className="input-num"
-          value={filter.mediaJitterOverMs ?? null}
-          format={fmtNumber}
-          parse={parseThreshold}
-          onValue={(v) => setFilter({ mediaJitterOverMs: v })}
-        />
-        ms
-      </label>
+      <MsThreshold field="jitter" prefix="jitter ≥" title="Only calls with a media stream whose running jitter (RFC 3550) reached this at the relay's latest report of it (ms); the Relay suspect links here at 30 ms" label="A media stream's jitter at least (ms)" value={filter.mediaJitterOverMs ?? null} onValue={(v) => setFilter({ mediaJitterOverMs: v })} />
       <select data-testid="calls-filter-source" className="input" aria-label="Filter calls by source" value={filter.source ?? ''} onChange={(e) => setFilter({ source: e.target.value === '' ? null : e.target.value })}>
         <option value="">any source</option>
         {sources.map((s) => (
