@@ -151,6 +151,12 @@ test("over NG, as Kamailio's rtpengine module asks: an offer flagged \"record ca
         assert.equal(answer.result, 'ok');
         assert.equal(lab.host.snapshot().recorder!.active[0]?.callId, 'ng-rec', 'recording from the offer on');
         await Promise.all([caller.stream(sdpPort(answer.sdp), 25), callee.stream(sdpPort(offer.sdp), 25)]);
+        // Sent is not yet recorded: the relay's tap hands packets to the recorder in batches, and a stop at once could
+        // close the file before the last ones arrive (CI, 2026-12-07: 470 ms). Stop once the recorder has taken them all.
+        await until('the recorder took the 25 packets each way', () => {
+          const r = lab.host.snapshot().recorder!.active.find((x) => x.callId === 'ng-rec');
+          return r !== undefined && r.caller.packets + r.caller.drops >= 25 && r.callee.packets + r.callee.drops >= 25;
+        });
         assert.deepEqual(await ng.request({ command: 'stop recording', 'call-id': 'ng-rec' }), { result: 'ok' });
         assert.equal((await ng.request({ command: 'pause recording', 'call-id': 'ng-rec' }))['error-reason'], 'pause recording is not supported: use stop recording (a later start recording writes a new file)');
         assert.deepEqual(await ng.request({ command: 'start recording', 'call-id': 'ng-rec' }), { result: 'ok' });
