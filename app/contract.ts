@@ -553,7 +553,7 @@ const FILTER_STATES: readonly (CallState | 'all')[] = ['all', ...CALL_STATES];
 const SORT_KEYS: readonly CallSortKey[] = ['time', 'callId', 'from', 'to', 'state', 'msgs', 'rtx', 'trying', 'status', 'source', 'streams', 'loss'];
 const FILTER_KEYS = ['text', 'regex', 'header', 'state', 'outcome', 'status', 'method', 'address', 'fromUs', 'toUs', 'source', 'retransmissionsOnly', 'tryingSlowerThanMs', 'publishSlowerThanMs', 'notDelivered'];
 /** Fields a filter may leave out (added later; absent means off). */
-const OPTIONAL_FILTER_KEYS = ['mediaLoss', 'mediaJitterOverMs', 'recorderDrops', 'upDuring'];
+const OPTIONAL_FILTER_KEYS = ['mediaLoss', 'mediaJitterAtLeastMs', 'recorderDrops', 'upDuring'];
 const MAX_FILTER_TEXT = 512;
 const shortText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_FILTER_TEXT;
 const nullOr = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
@@ -592,7 +592,7 @@ export function validateCallFilter(input: unknown): Validated<CallFilter> {
   if (!nullOr(o.publishSlowerThanMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.publishSlowerThanMs must be null or a number of ms ≥ 0');
   if (typeof o.notDelivered !== 'boolean') return bad('filter.notDelivered must be true or false');
   if (o.mediaLoss !== undefined && typeof o.mediaLoss !== 'boolean') return bad('filter.mediaLoss must be true or false (or left out)');
-  if (o.mediaJitterOverMs !== undefined && !nullOr(o.mediaJitterOverMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.mediaJitterOverMs must be null or a number of ms ≥ 0 (or left out)');
+  if (o.mediaJitterAtLeastMs !== undefined && !nullOr(o.mediaJitterAtLeastMs, (x): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return bad('filter.mediaJitterAtLeastMs must be null or a number of ms ≥ 0 (or left out)');
   if (o.recorderDrops !== undefined && typeof o.recorderDrops !== 'boolean') return bad('filter.recorderDrops must be true or false (or left out)');
   if (o.upDuring !== undefined && !nullOr(o.upDuring, isWindowList)) return bad(`filter.upDuring must be null or a list of at most ${MAX_UP_DURING_WINDOWS} {"fromUs": µs, "toUs": µs} with fromUs ≤ toUs (or left out)`);
   const regexError = filterError(o as unknown as CallFilter);

@@ -186,7 +186,7 @@ function relaySuspect(i: SuspectInputs, c: SuspectCallCounts): Suspect {
     c.lossy > 0
       ? { calls: { mediaLoss: true }, meaning: `${calls(c.lossy)} with media loss` }
       : c.jittery > 0
-        ? { calls: { mediaJitterOverMs: JITTER_AMBER_MS }, meaning: `${calls(c.jittery)} with a stream's jitter at ${JITTER_AMBER_MS} ms or more` }
+        ? { calls: { mediaJitterAtLeastMs: JITTER_AMBER_MS }, meaning: `${calls(c.jittery)} with a stream's jitter at ${JITTER_AMBER_MS} ms or more` }
         : null;
   return suspect('relay', 'Relay', 'Are the RTP ports running out, sessions leaking, or media lost or jittery?', checks, link);
 }
@@ -231,7 +231,7 @@ function forwardingChecks(f: ForwarderStats, nowUs: number): SuspectCheck[] {
     },
     {
       label: 'slowest first byte',
-      value: slowest ? `${ms(wait(slowest))}${slowest.firstByteUs === null ? ' and none yet' : ''} (${slowest.callId}, ${slowest.leg}); ${recent.length} connections, ${closed} closed, ${kib(sent)} sent` : 'no connection',
+      value: slowest ? `${ms(wait(slowest))}${slowest.firstByteUs !== null ? '' : slowest.closeUs === null ? ' and none yet' : ', closed before any'} (${slowest.callId}, ${slowest.leg}); ${recent.length} connection${recent.length === 1 ? '' : 's'}, ${closed} closed, ${kib(sent)} sent` : 'no connection',
       threshold: `amber ≥ ${SLOW_FIRST_BYTE_MS} ms (a slow accept or TLS handshake: the call's PCM waits in its queue)`,
       state: slowest !== null && wait(slowest) >= SLOW_FIRST_BYTE_MS * 1000 ? 'amber' : 'green',
       where: "engine, each connection's first PCM → its first byte handed to the socket, connections of the last minute",
@@ -342,7 +342,7 @@ function fallbackCheck(p: PublisherStats, consumerRunning: boolean): SuspectChec
 function inlineChecks(g: NonNullable<ProxyStats['inline']> | null): SuspectCheck[] {
   if (!g) return [];
   return [
-    { label: 'simulated SIP workers busy waiting on Redis', value: `${Math.round(g.busyShare * 100)} % of ${g.workers}`, threshold: "amber ≥ 70 %, red ≥ 95 % (Little's law: INVITEs/s × the wait per publish ÷ workers; near 100 % the queue behind them grows)", state: level(g.busyShare * 100, 70, 95), where: 'engine, the SIP worker, last 5 s' },
+    { label: 'simulated SIP workers busy waiting on Redis', value: `${Math.round(g.busyShare * 100)} % of ${g.workers}`, threshold: "amber ≥ 70 %, red ≥ 95 % (Little's law: INVITEs/s × the wait per publish ÷ workers; near 100 % the queue behind them grows)", state: level(g.busyShare * 100, 70, 95), where: 'engine, the SIP worker, the last 5 s and up to one stats report more' },
     { label: "SIP worker's wait on Redis p99", value: g.heldUs.count > 0 ? ms(g.heldUs.p99) : '—', threshold: `amber ≥ ${TRYING_AMBER_MS} ms, red ≥ ${TRYING_RED_MS} ms (it delays the 100 Trying by as much)`, state: g.heldUs.count > 0 ? level(g.heldUs.p99 / 1000, TRYING_AMBER_MS, TRYING_RED_MS) : 'green', where: 'engine, INVITE read → handed to the proxy, last minute' },
     { label: 'retransmissions caused by the wait /s', value: g.heldRetransmissionsPerSecond.toFixed(1), threshold: 'amber > 0, red ≥ 1/s', state: g.heldRetransmissionsPerSecond >= 1 ? 'red' : g.heldRetransmissionsPerSecond > 0 ? 'amber' : 'green', where: 'engine, copies of messages held waiting on Redis (or gone on < 1 s before), last 5 s' },
   ];

@@ -53,7 +53,7 @@ export interface CallFilter {
    */
   mediaLoss?: boolean;
   /** Only calls with a media stream whose latest running jitter reached this (ms); null or absent = off. Optional as `mediaLoss` is. */
-  mediaJitterOverMs?: number | null;
+  mediaJitterAtLeastMs?: number | null;
   /** Only calls the recorder dropped packets of, or did not forward PCM frames of. Optional as `mediaLoss` is. */
   recorderDrops?: boolean;
   /**
@@ -85,7 +85,7 @@ export const NO_FILTER: CallFilter = {
   publishSlowerThanMs: null,
   notDelivered: false,
   mediaLoss: false,
-  mediaJitterOverMs: null,
+  mediaJitterAtLeastMs: null,
   recorderDrops: false,
   upDuring: null,
 };
@@ -148,7 +148,7 @@ export function isFilterActive(f: CallFilter): boolean {
     f.publishSlowerThanMs !== null ||
     f.notDelivered ||
     f.mediaLoss === true ||
-    (f.mediaJitterOverMs !== undefined && f.mediaJitterOverMs !== null) ||
+    (f.mediaJitterAtLeastMs !== undefined && f.mediaJitterAtLeastMs !== null) ||
     f.recorderDrops === true ||
     (f.upDuring !== undefined && f.upDuring !== null)
   );
@@ -224,7 +224,7 @@ export function matchesFacts(c: CallFacts, cf: CompiledFilter): boolean {
   if (f.publishSlowerThanMs !== null && (c.publish === null || c.publish.slowestUs <= f.publishSlowerThanMs * 1000)) return false;
   if (f.notDelivered && undelivered(c.publish) === 0) return false;
   if (f.mediaLoss === true && (c.media === null || c.media.lost <= 0)) return false;
-  if (f.mediaJitterOverMs !== undefined && f.mediaJitterOverMs !== null && !jitterReached(c.media, f.mediaJitterOverMs)) return false;
+  if (f.mediaJitterAtLeastMs !== undefined && f.mediaJitterAtLeastMs !== null && !jitterReached(c.media, f.mediaJitterAtLeastMs)) return false;
   if (f.recorderDrops === true && !hasRecorderDrops(c.recorder)) return false;
   if (f.upDuring && !upDuring(c, f.upDuring)) return false;
   if (f.fromUs !== null && c.startedUs < f.fromUs) return false;

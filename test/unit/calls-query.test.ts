@@ -211,10 +211,10 @@ test('"media jitter ≥ N ms" keeps calls with a stream whose latest running jit
   store.record(mediaEvent('shaky', 5_000, 's-a', 'stats', 400, 0, 2_000));
   store.record(mediaEvent('shaky', 5_100, 's-b', 'stats', 400, 0, 45_000));
   assert.equal(summarize(store.get('shaky')!).media!.maxJitterUs, 45_000, 'the worst stream');
-  const jittery = { ...NO_FILTER, mediaJitterOverMs: 30 };
+  const jittery = { ...NO_FILTER, mediaJitterAtLeastMs: 30 };
   assert.deepEqual((await scan(store, jittery)).map((f) => f.call.callId), ['shaky']);
   assert.equal(isFilterActive(jittery), true);
-  assert.equal(isFilterActive({ ...NO_FILTER, mediaJitterOverMs: null }), false);
+  assert.equal(isFilterActive({ ...NO_FILTER, mediaJitterAtLeastMs: null }), false);
   store.record(mediaEvent('shaky', 6_000, 's-b', 'stats', 800, 0, 4_000));
   assert.deepEqual((await scan(store, jittery)).map((f) => f.call.callId), [], 'the latest figures are what count');
 });

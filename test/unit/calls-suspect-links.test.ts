@@ -113,7 +113,7 @@ test('late events count for the calls started in the last minute: a fixed cause 
 });
 
 test('the contract checks the new fields: either may be left out (filters written before them); recorderDrops a boolean; upDuring null or at most 64 windows of µs with fromUs ≤ toUs', () => {
-  const { recorderDrops: _r, upDuring: _u, mediaJitterOverMs: _j, ...older } = NO_FILTER;
+  const { recorderDrops: _r, upDuring: _u, mediaJitterAtLeastMs: _j, ...older } = NO_FILTER;
   assert.equal(validateCallFilter(older).ok, true);
   assert.equal(validateCallFilter({ ...NO_FILTER, recorderDrops: true, upDuring: [{ fromUs: 1, toUs: 2 }] }).ok, true);
   assert.equal(validateCallFilter({ ...NO_FILTER, upDuring: [] }).ok, true);
@@ -122,8 +122,8 @@ test('the contract checks the new fields: either may be left out (filters writte
     return v.ok ? null : v.error;
   };
   assert.match(refused({ recorderDrops: 'yes' })!, /^filter\.recorderDrops must be true or false/);
-  assert.equal(validateCallFilter({ ...NO_FILTER, mediaJitterOverMs: 30 }).ok, true);
-  for (const bad of [-1, '30', Number.NaN, true]) assert.match(refused({ mediaJitterOverMs: bad })!, /^filter\.mediaJitterOverMs must be null or a number of ms ≥ 0/, String(bad));
+  assert.equal(validateCallFilter({ ...NO_FILTER, mediaJitterAtLeastMs: 30 }).ok, true);
+  for (const bad of [-1, '30', Number.NaN, true]) assert.match(refused({ mediaJitterAtLeastMs: bad })!, /^filter\.mediaJitterAtLeastMs must be null or a number of ms ≥ 0/, String(bad));
   for (const bad of [{ fromUs: 2, toUs: 1 }, { fromUs: -1, toUs: 1 }, { fromUs: 1 }, { fromUs: 1, toUs: 2, why: 'x' }, [1, 2], 'now'])
     assert.match(refused({ upDuring: [bad] })!, /^filter\.upDuring must be null or a list of at most 64/, JSON.stringify(bad));
   assert.match(refused({ upDuring: Array.from({ length: 65 }, () => ({ fromUs: 1, toUs: 2 })) })!, /at most 64/);

@@ -95,7 +95,7 @@ test('the relay: calls with a stream jittering 30 ms or more are amber and liste
   const shaky = byId(inputs({ relay }), { ...none, jittery: 3 }).get('relay')!;
   const jitter = shaky.checks.find((c) => c.label === 'calls with jitter ≥ 30 ms')!;
   assert.deepEqual([jitter.value, jitter.state, shaky.state], ['3', 'amber', 'amber']);
-  assert.deepEqual(shaky.calls, { mediaJitterOverMs: 30 });
+  assert.deepEqual(shaky.calls, { mediaJitterAtLeastMs: 30 });
   assert.equal(shaky.callsMeaning, "the 3 calls with a stream's jitter at 30 ms or more");
   assert.deepEqual(byId(inputs({ relay }), { ...none, jittery: 3, lossy: 1 }).get('relay')!.calls, { mediaLoss: true });
 });
@@ -183,6 +183,8 @@ test('forwarding: the fullest open queue is amber from half its bound (backpress
   assert.deepEqual([backed.value, backed.state], ['39 KiB of 64 KiB (a, caller; 1 open)', 'amber']);
   const waiting = check([conn('a', {}), conn('slow', { firstByteUs: null, bytesSent: 0 })], 'slowest first byte');
   assert.deepEqual([waiting.value, waiting.state], ['5000.0 ms and none yet (slow, caller); 2 connections, 0 closed, 78 KiB sent', 'amber']);
+  const refused = check([conn('away', { firstByteUs: null, bytesSent: 0, closeUs: NOW_US - 3_500_000 })], 'slowest first byte');
+  assert.deepEqual([refused.value, refused.state], ['1500.0 ms, closed before any (away, caller); 1 connection, 1 closed, 0 KiB sent', 'amber'], 'closed without a byte: its wait ends at the close');
   const old = check([conn('slow', { startUs: NOW_US - 70_000_000, firstByteUs: null, closeUs: NOW_US - 65_000_000 })], 'slowest first byte');
   assert.deepEqual([old.value, old.state], ['no connection', 'green'], 'a connection of over a minute ago is history');
 });

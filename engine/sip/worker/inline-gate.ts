@@ -53,9 +53,10 @@ export interface InlineGateState {
   heldRetransmissions: number;
   heldRetransmissionsPerSecond: number;
   /**
-   * The share of the workers' time spent waiting on Redis over the last 5 s
-   * (from the last stats read at or before then, so 5 s and a read at most; 0–1): Little's law's INVITEs/s × the wait per publish ÷ workers. Near 1
-   * the workers cannot keep up and the queue behind them grows.
+   * The share of the workers' time spent waiting on Redis (0–1), from the
+   * last stats read at or before 5 s ago (so 5 s and up to one report
+   * interval more): Little's law's INVITEs/s × the wait per publish ÷
+   * workers. Near 1 the workers cannot keep up and the queue behind them grows.
    */
   busyShare: number;
 }

@@ -99,7 +99,7 @@ export function CallsFilterBar() {
   const invalidCount = useCallsView((s) => s.invalid.length);
   const [more, setMore] = useState(false);
   const regexError = filterError(filter);
-  const extra = filter.header !== null || filter.status !== null || filter.method !== null || filter.address !== '' || filter.fromUs !== null || filter.toUs !== null || filter.source !== null || filter.outcome !== null || (filter.mediaJitterOverMs ?? null) !== null;
+  const extra = filter.header !== null || filter.status !== null || filter.method !== null || filter.address !== '' || filter.fromUs !== null || filter.toUs !== null || filter.source !== null || filter.outcome !== null || (filter.mediaJitterAtLeastMs ?? null) !== null;
   return (
     <div className="calls-filter-block" role="search">
       <div className="calls-filter">
@@ -230,7 +230,7 @@ function MoreFilters() {
         to
         <ParsedField key={`toUs-${generation}`} field="toUs" testId="calls-filter-to" label="Started at or before" placeholder="" type="datetime-local" value={filter.toUs} format={formatLocalTime} parse={parseLocalTime} onValue={(v) => setFilter({ toUs: v })} />
       </label>
-      <MsThreshold field="jitter" prefix="jitter ≥" title="Only calls with a media stream whose running jitter (RFC 3550) reached this at the relay's latest report of it (ms); the Relay suspect links here at 30 ms" label="A media stream's jitter at least (ms)" value={filter.mediaJitterOverMs ?? null} onValue={(v) => setFilter({ mediaJitterOverMs: v })} />
+      <MsThreshold field="jitter" prefix="jitter ≥" title="Only calls with a media stream whose running jitter (RFC 3550) reached this at the relay's latest report of it (ms); the Relay suspect links here at 30 ms" label="A media stream's jitter at least (ms)" value={filter.mediaJitterAtLeastMs ?? null} onValue={(v) => setFilter({ mediaJitterAtLeastMs: v })} />
       <select data-testid="calls-filter-source" className="input" aria-label="Filter calls by source" value={filter.source ?? ''} onChange={(e) => setFilter({ source: e.target.value === '' ? null : e.target.value })}>
         <option value="">any source</option>
         {sources.map((s) => (
